@@ -1,0 +1,195 @@
+//! Configuration: one typed struct, read once at start-up from CLI flags, the environment
+//! and `.env`. Nothing else in the server reads the environment.
+
+use std::{fmt, net::SocketAddr, path::PathBuf, time::Duration};
+
+use clap::{Args, Parser, Subcommand};
+
+/// taskapi: a task-management API.
+#[derive(Debug, Parser)]
+#[command(name = "taskapi", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API (creates the database and applies pending migrations first).
+    Serve(Box<Settings>),
+    /// Manage the database schema.
+    Migrate {
+        #[command(flatten)]
+        database: DatabaseSettings,
+        #[command(subcommand)]
+        action: MigrateAction,
+    },
+    /// Print the OpenAPI document (YAML) to standard output.
+    Openapi,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MigrateAction {
+    /// Apply every pending migration (`alembic upgrade head`).
+    Up,
+    /// Revert the newest N applied migrations (`alembic downgrade -N`).
+    Down {
+        #[arg(default_value_t = 1)]
+        steps: usize,
+    },
+    /// List migrations and whether each is applied (`alembic history` / `current`).
+    Status,
+    /// Create an empty reversible migration pair (`alembic revision -m NAME`).
+    New {
+        name: String,
+        /// Where the migrations live.
+        #[arg(long, default_value = "migrations")]
+        dir: PathBuf,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseSettings {
+    /// PostgreSQL connection URL.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/taskapi",
+        hide_env_values = true
+    )]
+    pub database_url: String,
+
+    /// Most connections the pool opens.
+    #[arg(long, env = "TASKAPI_DB_MAX_CONNECTIONS", default_value_t = 10)]
+    pub db_max_connections: u32,
+}
+
+/// Everything `serve` needs.
+#[derive(Debug, Clone, Args)]
+pub struct Settings {
+    #[command(flatten)]
+    pub database: DatabaseSettings,
+
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, env = "TASKAPI_BIND", default_value = "127.0.0.1:8000")]
+    pub bind: SocketAddr,
+
+    /// Secret that signs access tokens (HS256), at least 32 bytes. Required unless `--dev`.
+    #[arg(long, env = "TASKAPI_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<JwtSecret>,
+
+    /// Lifetime of an access token, in seconds.
+    #[arg(long, env = "TASKAPI_TOKEN_TTL_SECONDS", default_value_t = 1800)]
+    pub token_ttl_seconds: u64,
+
+    /// Development mode: without a JWT secret, generate an ephemeral one (tokens die with
+    /// the process).
+    #[arg(long, env = "TASKAPI_DEV")]
+    pub dev: bool,
+
+    /// Do not create the database or apply pending migrations at start-up.
+    #[arg(long, env = "TASKAPI_NO_MIGRATE")]
+    pub no_migrate: bool,
+
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "TASKAPI_MAX_BODY_BYTES", default_value_t = 64 * 1024)]
+    pub max_body_bytes: usize,
+
+    /// Password hashes computed at once (each takes 19 MiB); 0 means one per CPU.
+    #[arg(long, env = "TASKAPI_HASH_CONCURRENCY", default_value_t = 0)]
+    pub hash_concurrency: usize,
+
+    /// Log format: `pretty` for people, `json` for collectors.
+    #[arg(long, env = "TASKAPI_LOG_FORMAT", default_value = "pretty")]
+    pub log_format: LogFormat,
+}
+
+impl Settings {
+    pub fn token_ttl(&self) -> Duration {
+        Duration::from_secs(self.token_ttl_seconds)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// The token-signing secret. Never printed.
+#[derive(Clone)]
+pub struct JwtSecret(Vec<u8>);
+
+impl JwtSecret {
+    pub const MIN_BYTES: usize = 32;
+
+    pub fn new(bytes: Vec<u8>) -> Result<Self, String> {
+        if bytes.len() < Self::MIN_BYTES {
+            return Err(format!(
+                "must be at least {} bytes (got {}); generate one with `openssl rand -base64 48`",
+                Self::MIN_BYTES,
+                bytes.len()
+            ));
+        }
+        Ok(Self(bytes))
+    }
+
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::str::FromStr for JwtSecret {
+    type Err = String;
+
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        Self::new(raw.as_bytes().to_vec())
+    }
+}
+
+impl fmt::Debug for JwtSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("JwtSecret(<redacted>)")
+    }
+}
+
+impl Cli {
+    /// Reads `.env` (when present) into the environment, then parses flags and variables.
+    pub fn load() -> Self {
+        // A missing `.env` is normal; a malformed one is worth a warning on stderr, since
+        // logging is not set up yet.
+        if let Err(error) = dotenvy::dotenv()
+            && !error.not_found()
+        {
+            eprintln!("warning: ignoring .env: {error}");
+        }
+        Self::parse()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_secrets_are_refused() {
+        assert!("too short".parse::<JwtSecret>().is_err());
+        assert!("x".repeat(32).parse::<JwtSecret>().is_ok());
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let secret: JwtSecret = "s3cr3t-s3cr3t-s3cr3t-s3cr3t-s3cr3t".parse().expect("valid");
+        assert!(!format!("{secret:?}").contains("s3cr3t"));
+    }
+
+    #[test]
+    fn cli_parses_serve_defaults() {
+        let cli = Cli::try_parse_from(["taskapi", "serve", "--dev"]).expect("parses");
+        let Command::Serve(settings) = cli.command else {
+            panic!("expected serve");
+        };
+        assert!(settings.dev);
+        assert_eq!(settings.max_body_bytes, 65536);
+    }
+}

@@ -1,0 +1,66 @@
+//! Domain values. Each is parsed once at the boundary and trusted afterwards: a value of
+//! these types is valid by construction.
+
+mod email;
+mod password;
+mod task;
+mod user;
+
+pub use email::Email;
+pub use password::Password;
+pub use task::{
+    DueAt, PageCursor, PageSize, Task, TaskDescription, TaskDraft, TaskId, TaskPriority,
+    TaskStatus, TaskTitle,
+};
+pub use user::{User, UserId};
+
+use std::collections::BTreeMap;
+
+/// Why the fields of one request are invalid: field name → what is wrong with it.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct FieldErrors(BTreeMap<String, Vec<String>>);
+
+impl FieldErrors {
+    /// Parses one field, recording its error and returning `None` when it is invalid.
+    pub fn check<T>(&mut self, field: &str, parsed: Result<T, String>) -> Option<T> {
+        parsed
+            .map_err(|message| self.0.entry(field.to_owned()).or_default().push(message))
+            .ok()
+    }
+
+    /// Parses an optional field: `Some(None)` when absent, `None` when present and invalid.
+    pub fn check_optional<R, T>(
+        &mut self,
+        field: &str,
+        raw: Option<R>,
+        parse: impl FnOnce(R) -> Result<T, String>,
+    ) -> Option<Option<T>> {
+        match raw {
+            Some(raw) => self.check(field, parse(raw)).map(Some),
+            None => Some(None),
+        }
+    }
+
+    pub fn into_inner(self) -> BTreeMap<String, Vec<String>> {
+        self.0
+    }
+
+    pub fn single(field: &str, message: impl Into<String>) -> Self {
+        Self(BTreeMap::from([(field.to_owned(), vec![message.into()])]))
+    }
+}
+
+/// Text PostgreSQL cannot store (NUL) or that no person types (other control characters
+/// except tab and newlines) is refused rather than left to fail in the database.
+fn reject_control_chars(text: &str) -> Result<(), String> {
+    match text
+        .chars()
+        .find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+    {
+        Some(c) => Err(format!(
+            "must not contain control characters (found U+{:04X})",
+            u32::from(c)
+        )),
+        None => Ok(()),
+    }
+}

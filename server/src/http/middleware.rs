@@ -1,0 +1,82 @@
+//! Middleware: per-request tracing with a request id, and the request-body cap.
+
+use std::time::Instant;
+
+use poem::{
+    Body, Endpoint, IntoResponse, Request, Response, Result,
+    error::ReadBodyError,
+    http::{HeaderValue, StatusCode, header},
+};
+use taskapi_api::ApiError;
+use tracing::Instrument;
+use uuid::Uuid;
+
+const REQUEST_ID: &str = "x-request-id";
+
+/// Runs the request in a span carrying a request id (the client's `X-Request-Id` when it is
+/// short, printable ASCII, else a fresh UUID), echoes the id back, and logs the outcome.
+pub async fn trace_request<E: Endpoint>(endpoint: E, request: Request) -> Result<Response> {
+    let request_id = request
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|value| value.to_str().ok())
+        .filter(|id| !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_graphic()))
+        .map_or_else(|| Uuid::new_v4().to_string(), str::to_owned);
+    let span = tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        request_id = %request_id,
+    );
+    async move {
+        let started = Instant::now();
+        let mut response = endpoint.call(request).await?.into_response();
+        tracing::info!(
+            status = response.status().as_u16(),
+            latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "request finished"
+        );
+        if let Ok(value) = HeaderValue::from_str(&request_id) {
+            response.headers_mut().insert(REQUEST_ID, value);
+        }
+        Ok(response)
+    }
+    .instrument(span)
+    .await
+}
+
+/// Refuses bodies over `max_bytes` with 413, whether or not they declare a
+/// `Content-Length`: a chunked body is read up to the cap and no further.
+pub async fn limit_body<E: Endpoint>(
+    endpoint: E,
+    mut request: Request,
+    max_bytes: usize,
+) -> Result<Response> {
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("Request bodies are limited to {max_bytes} bytes."),
+        )
+    };
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > max_bytes as u64) {
+        return Ok(too_large().into_response());
+    }
+    let body = request.take_body();
+    match body.into_bytes_limit(max_bytes).await {
+        Ok(bytes) => request.set_body(Body::from(bytes)),
+        Err(ReadBodyError::PayloadTooLarge) => return Ok(too_large().into_response()),
+        Err(error) => {
+            return Ok(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!("The request body could not be read: {error}"),
+            )
+            .into_response());
+        }
+    }
+    Ok(endpoint.call(request).await?.into_response())
+}

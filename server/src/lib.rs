@@ -1,0 +1,14 @@
+//! Everything behind the taskapi contract: configuration, the HTTP entry points, business
+//! rules, credentials and persistence.
+//!
+//! A request enters in [`http`], crosses one [`service`] and reaches the database through
+//! [`store`]; [`domain`] holds the values that are valid by construction.
+
+pub mod config;
+pub mod domain;
+pub mod http;
+pub mod security;
+pub mod service;
+pub mod startup;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,7 @@
+//! Credentials: password hashing and access tokens.
+
+mod password;
+mod token;
+
+pub use password::{HashError, PasswordHasher};
+pub use token::{IssuedToken, TokenError, TokenIssuer};

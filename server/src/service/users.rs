@@ -1,0 +1,32 @@
+//! Reading accounts.
+
+use sqlx::PgPool;
+
+use crate::{
+    domain::{User, UserId},
+    store::{StoreError, users},
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum UserError {
+    /// The account was deleted after its token was checked.
+    #[error("the account no longer exists")]
+    Gone,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[derive(Clone)]
+pub struct UserService {
+    pool: PgPool,
+}
+
+impl UserService {
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+
+    pub async fn get(&self, id: UserId) -> Result<User, UserError> {
+        users::find(&self.pool, id).await?.ok_or(UserError::Gone)
+    }
+}

@@ -1,0 +1,117 @@
+//! SQL for the `users` table.
+
+use chrono::{DateTime, Utc};
+use sea_query::{Expr, ExprTrait, Func, Iden, Query};
+use sqlx::{FromRow, PgPool};
+use uuid::Uuid;
+
+use super::{StoreError, build, violated_unique_constraint};
+use crate::domain::{Email, User, UserId};
+
+#[derive(Iden)]
+enum Users {
+    Table,
+    Id,
+    Email,
+    PasswordHash,
+    CreatedAt,
+}
+
+/// The unique index on `lower(email)` (see the `create_users` migration).
+const EMAIL_UNIQUE_INDEX: &str = "users_email_lower_key";
+
+const USER_COLUMNS: [Users; 3] = [Users::Id, Users::Email, Users::CreatedAt];
+
+#[derive(FromRow)]
+struct UserRow {
+    id: Uuid,
+    email: String,
+    created_at: DateTime<Utc>,
+}
+
+impl TryFrom<UserRow> for User {
+    type Error = StoreError;
+
+    fn try_from(row: UserRow) -> Result<Self, Self::Error> {
+        Ok(Self {
+            id: UserId(row.id),
+            email: Email::parse(&row.email).map_err(StoreError::Corrupt)?,
+            created_at: row.created_at,
+        })
+    }
+}
+
+#[derive(FromRow)]
+struct CredentialsRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    password_hash: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum InsertUserError {
+    #[error("an account with this email already exists")]
+    EmailTaken,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub async fn insert(
+    pool: &PgPool,
+    email: &Email,
+    password_hash: &str,
+) -> Result<User, InsertUserError> {
+    let statement = Query::insert()
+        .into_table(Users::Table)
+        .columns([Users::Id, Users::Email, Users::PasswordHash])
+        // Three columns, three values: cannot panic.
+        .values_panic([
+            Uuid::now_v7().into(),
+            email.as_str().into(),
+            password_hash.into(),
+        ])
+        .returning(Query::returning().columns(USER_COLUMNS))
+        .to_owned();
+    let (sql, values) = build(&statement);
+    let row: UserRow = sqlx::query_as_with(sql, values)
+        .fetch_one(pool)
+        .await
+        .map_err(|error| match violated_unique_constraint(&error) {
+            Some(EMAIL_UNIQUE_INDEX) => InsertUserError::EmailTaken,
+            _ => InsertUserError::Store(error.into()),
+        })?;
+    Ok(row.try_into()?)
+}
+
+/// The account with this email (ignoring letter case) and its password hash.
+pub async fn find_credentials(
+    pool: &PgPool,
+    email: &Email,
+) -> Result<Option<(User, String)>, StoreError> {
+    let statement = Query::select()
+        .columns(USER_COLUMNS)
+        .column(Users::PasswordHash)
+        .from(Users::Table)
+        // Matches the unique index's expression, so the lookup uses it.
+        .and_where(Expr::expr(Func::lower(Expr::col(Users::Email))).eq(Func::lower(email.as_str())))
+        .to_owned();
+    let (sql, values) = build(&statement);
+    let row: Option<CredentialsRow> = sqlx::query_as_with(sql, values)
+        .fetch_optional(pool)
+        .await?;
+    row.map(|row| Ok((row.user.try_into()?, row.password_hash)))
+        .transpose()
+}
+
+pub async fn find(pool: &PgPool, id: UserId) -> Result<Option<User>, StoreError> {
+    let statement = Query::select()
+        .columns(USER_COLUMNS)
+        .from(Users::Table)
+        .and_where(Expr::col(Users::Id).eq(id.0))
+        .to_owned();
+    let (sql, values) = build(&statement);
+    let row: Option<UserRow> = sqlx::query_as_with(sql, values)
+        .fetch_optional(pool)
+        .await?;
+    row.map(User::try_from).transpose()
+}

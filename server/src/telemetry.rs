@@ -1,0 +1,16 @@
+//! Logging: structured `tracing` events to stderr, filtered by `RUST_LOG`.
+
+use tracing_subscriber::{EnvFilter, fmt};
+
+use crate::config::LogFormat;
+
+/// Installs the global subscriber; later calls (as in tests) leave the first in place.
+pub fn init(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,poem=warn"));
+    let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _already_installed = match format {
+        LogFormat::Pretty => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}

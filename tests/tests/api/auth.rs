@@ -1,0 +1,268 @@
+use std::time::{Duration, Instant};
+
+use taskapi_client::types;
+use taskapi_tests::{TestApp, problem, status_of};
+
+fn register_body(email: &str, password: &str) -> types::RegisterRequest {
+    types::RegisterRequest {
+        email: email.try_into().expect("fits the schema"),
+        password: password.try_into().expect("fits the schema"),
+    }
+}
+
+#[tokio::test]
+async fn registering_returns_the_account_without_password_material() {
+    let app = TestApp::spawn().await;
+
+    let response = app
+        .client
+        .register()
+        .body(register_body(
+            "  Alice@Example.com ",
+            "correct horse battery",
+        ))
+        .send()
+        .await
+        .expect("registered");
+
+    assert_eq!(response.status().as_u16(), 201);
+    let user = response.into_inner();
+    assert_eq!(user.email, "Alice@Example.com", "trimmed, case kept");
+    let raw = app
+        .http
+        .post(app.url("/auth/register"))
+        .json(&serde_json::json!({"email": "bob@example.com", "password": "correct horse battery"}))
+        .send()
+        .await
+        .expect("sent")
+        .text()
+        .await
+        .expect("body");
+    assert!(
+        !raw.contains("argon2") && !raw.contains("password"),
+        "{raw}"
+    );
+}
+
+#[tokio::test]
+async fn an_email_can_only_be_registered_once_whatever_its_case() {
+    let app = TestApp::spawn().await;
+    app.signed_up_user_with("a@x.com", "correct horse battery")
+        .await;
+
+    for email in ["a@x.com", "A@x.com", " A@X.COM "] {
+        let conflict = problem(
+            app.client
+                .register()
+                .body(register_body(email, "another password"))
+                .send()
+                .await,
+        );
+        assert_eq!(conflict.status().as_u16(), 409, "{email}");
+        assert_eq!(conflict.type_, "urn:taskapi:problem:email-taken");
+    }
+}
+
+#[tokio::test]
+async fn invalid_emails_are_refused_with_field_errors() {
+    let app = TestApp::spawn().await;
+
+    for email in [
+        "",
+        "   ",
+        "no-at-sign",
+        "a@b",
+        "a b@example.com",
+        "a@exa mple.com",
+        "a\u{0}@example.com",
+    ] {
+        let invalid = problem(
+            app.client
+                .register()
+                .body(register_body(email, "correct horse battery"))
+                .send()
+                .await,
+        );
+        assert_eq!(invalid.status().as_u16(), 422, "{email:?}");
+        let errors = invalid.errors.clone();
+        assert!(errors.contains_key("email"), "{email:?}: {errors:?}");
+    }
+}
+
+#[tokio::test]
+async fn passwords_must_be_8_to_128_characters() {
+    let app = TestApp::spawn().await;
+    // The SDK refuses these lengths before sending, so they go as raw JSON.
+    for (password, expected) in [("short", 422), (&*"p".repeat(129), 422), ("exactly8", 201)] {
+        let response = app
+            .http
+            .post(app.url("/auth/register"))
+            .json(&serde_json::json!({
+                "email": format!("p{}@example.com", password.len()),
+                "password": password,
+            }))
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(
+            response.status().as_u16(),
+            expected,
+            "{} chars",
+            password.len()
+        );
+        if expected == 422 {
+            let body: serde_json::Value = response.json().await.expect("problem");
+            assert!(body["errors"]["password"].is_array(), "{body}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn logging_in_returns_a_bearer_token() {
+    let app = TestApp::spawn().await;
+    let alice = app.signed_up_user().await;
+
+    let token = app
+        .client
+        .login()
+        .body(types::LoginForm {
+            username: alice.email.to_uppercase(),
+            password: alice.password.clone(),
+            grant_type: None,
+            scope: Some(String::new()),
+        })
+        .send()
+        .await
+        .expect("logged in")
+        .into_inner();
+
+    assert_eq!(token.token_type, "bearer");
+    assert_eq!(token.expires_in, 1800);
+    assert_eq!(token.access_token.split('.').count(), 3, "a JWT");
+}
+
+#[tokio::test]
+async fn wrong_password_and_unknown_email_are_indistinguishable() {
+    let app = TestApp::spawn().await;
+    let alice = app.signed_up_user().await;
+
+    let attempt = |username: String| {
+        let client = &app.client;
+        async move {
+            let started = Instant::now();
+            let result = client
+                .login()
+                .body(types::LoginForm {
+                    username,
+                    password: "not the password".to_owned(),
+                    grant_type: Some("password".to_owned()),
+                    scope: None,
+                })
+                .send()
+                .await;
+            (problem(result), started.elapsed())
+        }
+    };
+
+    let mut wrong_password = Vec::new();
+    let mut unknown_email = Vec::new();
+    for _ in 0..5 {
+        let (wrong, wrong_took) = attempt(alice.email.clone()).await;
+        let (unknown, unknown_took) = attempt("nobody@example.com".to_owned()).await;
+        assert_eq!(wrong.status().as_u16(), 401);
+        assert_eq!(unknown.status().as_u16(), 401);
+        assert_eq!(wrong.type_, unknown.type_);
+        assert_eq!(wrong.detail, unknown.detail);
+        assert_eq!(
+            wrong.headers().get("www-authenticate"),
+            unknown.headers().get("www-authenticate")
+        );
+        wrong_password.push(wrong_took);
+        unknown_email.push(unknown_took);
+    }
+    // Both verify an argon2 hash; answering an unknown email early would be many times
+    // faster. The bound is loose because the other tests share the CPU.
+    let fastest = |times: &[Duration]| times.iter().min().copied().expect("timed");
+    assert!(
+        fastest(&unknown_email) * 3 >= fastest(&wrong_password),
+        "unknown email {:?} vs wrong password {:?}",
+        unknown_email,
+        wrong_password
+    );
+}
+
+#[tokio::test]
+async fn login_form_errors_are_reported() {
+    let app = TestApp::spawn().await;
+
+    let unsupported = problem(
+        app.client
+            .login()
+            .body(types::LoginForm {
+                username: "a@example.com".to_owned(),
+                password: "whatever1".to_owned(),
+                grant_type: Some("client_credentials".to_owned()),
+                scope: None,
+            })
+            .send()
+            .await,
+    );
+    assert_eq!(unsupported.status().as_u16(), 422);
+    assert!(unsupported.errors.contains_key("grant_type"));
+
+    // The SDK always sends both fields; a form without a password goes raw.
+    let missing = app
+        .http
+        .post(app.url("/auth/login"))
+        .form(&[("username", "a@example.com")])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(missing.status().as_u16(), 422);
+    let body: serde_json::Value = missing.json().await.expect("problem");
+    assert!(body["errors"]["password"].is_array(), "{body}");
+
+    // JSON is not the OAuth2 form encoding.
+    let json = app
+        .http
+        .post(app.url("/auth/login"))
+        .json(&serde_json::json!({"username": "a@example.com", "password": "whatever1"}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(json.status().as_u16(), 415);
+}
+
+#[tokio::test]
+async fn a_registered_password_logs_in_and_another_does_not() {
+    let app = TestApp::spawn().await;
+    let alice = app
+        .signed_up_user_with("alice@example.com", "pässwörd with ünicode")
+        .await;
+
+    let ok = app
+        .client
+        .login()
+        .body(types::LoginForm {
+            username: "alice@example.com".to_owned(),
+            password: "pässwörd with ünicode".to_owned(),
+            grant_type: None,
+            scope: None,
+        })
+        .send()
+        .await;
+    assert_eq!(status_of(&ok), 200);
+
+    let wrong = app
+        .client
+        .login()
+        .body(types::LoginForm {
+            username: alice.email.clone(),
+            password: "passwörd with ünicode".to_owned(),
+            grant_type: None,
+            scope: None,
+        })
+        .send()
+        .await;
+    assert_eq!(status_of(&wrong), 401);
+}

@@ -1,0 +1,12 @@
+//! taskapi driven through its generated SDK against a real server and a real PostgreSQL,
+//! one fresh database per test.
+
+mod auth;
+mod authorization;
+mod documents;
+mod errors;
+mod migrations;
+mod pagination;
+mod tasks;
+mod tokens;
+mod users;
