@@ -76,7 +76,7 @@ pub struct Settings {
 
     /// Secret that signs access tokens (HS256), at least 32 bytes. Required unless `--dev`.
     #[arg(long, env = "TASKAPI_JWT_SECRET", hide_env_values = true)]
-    pub jwt_secret: Option<JwtSecret>,
+    pub jwt_secret: Option<SecretInput>,
 
     /// Lifetime of an access token, in seconds.
     #[arg(long, env = "TASKAPI_TOKEN_TTL_SECONDS", default_value_t = 1800)]
@@ -139,11 +139,40 @@ impl JwtSecret {
     }
 }
 
-impl std::str::FromStr for JwtSecret {
-    type Err = String;
+/// A secret as given on the command line or in the environment, not yet checked. Parsing
+/// never fails, so a rejected value is never echoed in an argument error.
+#[derive(Clone)]
+pub struct SecretInput(String);
+
+impl SecretInput {
+    pub fn new(raw: impl Into<String>) -> Self {
+        Self(raw.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::str::FromStr for SecretInput {
+    type Err = std::convert::Infallible;
 
     fn from_str(raw: &str) -> Result<Self, Self::Err> {
-        Self::new(raw.as_bytes().to_vec())
+        Ok(Self(raw.to_owned()))
+    }
+}
+
+impl fmt::Debug for SecretInput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretInput(<redacted>)")
+    }
+}
+
+impl TryFrom<&SecretInput> for JwtSecret {
+    type Error = String;
+
+    fn try_from(input: &SecretInput) -> Result<Self, Self::Error> {
+        Self::new(input.0.as_bytes().to_vec())
     }
 }
 
@@ -172,15 +201,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn short_secrets_are_refused() {
-        assert!("too short".parse::<JwtSecret>().is_err());
-        assert!("x".repeat(32).parse::<JwtSecret>().is_ok());
+    fn short_secrets_are_refused_without_being_echoed() {
+        let error = JwtSecret::try_from(&SecretInput::new("too short")).expect_err("short");
+        assert!(!error.contains("too short"), "{error}");
+        assert!(JwtSecret::try_from(&SecretInput::new("x".repeat(32))).is_ok());
     }
 
     #[test]
     fn secrets_do_not_print() {
-        let secret: JwtSecret = "s3cr3t-s3cr3t-s3cr3t-s3cr3t-s3cr3t".parse().expect("valid");
-        assert!(!format!("{secret:?}").contains("s3cr3t"));
+        let input = SecretInput::new("s3cr3t-s3cr3t-s3cr3t-s3cr3t-s3cr3t");
+        let secret = JwtSecret::try_from(&input).expect("valid");
+        assert!(!format!("{input:?} {secret:?}").contains("s3cr3t"));
     }
 
     #[test]

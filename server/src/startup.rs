@@ -92,8 +92,9 @@ impl Application {
 }
 
 fn jwt_secret(settings: &Settings) -> anyhow::Result<JwtSecret> {
-    if let Some(secret) = &settings.jwt_secret {
-        return Ok(secret.clone());
+    if let Some(input) = &settings.jwt_secret {
+        return JwtSecret::try_from(input)
+            .map_err(|reason| anyhow::anyhow!("TASKAPI_JWT_SECRET {reason}"));
     }
     if !settings.dev {
         anyhow::bail!(

@@ -9,7 +9,7 @@ use std::{net::SocketAddr, time::Duration};
 use sqlx::{PgPool, Postgres, migrate::MigrateDatabase};
 use taskapi_client::{Client, session, types};
 use taskapi_server::{
-    config::{DatabaseSettings, LogFormat, Settings},
+    config::{DatabaseSettings, LogFormat, SecretInput, Settings},
     startup::Application,
 };
 use tokio::sync::oneshot;
@@ -22,6 +22,8 @@ pub struct TestApp {
     /// The secret the server signs tokens with, for tests that forge tokens.
     pub jwt_secret: String,
     pub database_url: String,
+    /// Whether the server created this test's database (and the test must drop it).
+    owns_database: bool,
     /// An SDK client without credentials.
     pub client: Client,
     /// For the few requests the SDK cannot express (malformed bodies, forged headers).
@@ -58,7 +60,7 @@ pub fn test_settings() -> Settings {
             db_max_connections: 10,
         },
         bind: "127.0.0.1:0".parse().expect("valid address"),
-        jwt_secret: Some(secret.parse().expect("secret is long enough")),
+        jwt_secret: Some(SecretInput::new(secret)),
         token_ttl_seconds: 1800,
         dev: false,
         no_migrate: false,
@@ -80,7 +82,7 @@ impl TestApp {
         let jwt_secret = settings
             .jwt_secret
             .as_ref()
-            .map(|secret| String::from_utf8_lossy(secret.expose()).into_owned())
+            .map(|secret| secret.expose().to_owned())
             .unwrap_or_default();
         let application = Application::build(&settings)
             .await
@@ -97,6 +99,7 @@ impl TestApp {
             base_url,
             jwt_secret,
             database_url: settings.database.database_url,
+            owns_database: !settings.no_migrate,
             http: reqwest::Client::new(),
             shutdown: Some(shutdown),
         }
@@ -150,7 +153,9 @@ impl Drop for TestApp {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
-        drop_database(&self.database_url);
+        if self.owns_database {
+            drop_database(&self.database_url);
+        }
     }
 }
 

@@ -100,7 +100,8 @@ mod tests {
     use super::*;
 
     fn issuer(secret: &str) -> TokenIssuer {
-        TokenIssuer::new(&secret.parse().expect("secret"), Duration::from_secs(60))
+        let secret = JwtSecret::new(secret.as_bytes().to_vec()).expect("long enough");
+        TokenIssuer::new(&secret, Duration::from_secs(60))
     }
 
     #[test]

@@ -1,0 +1,148 @@
+//! The `taskapi` binary as an operator uses it.
+
+use std::process::{Command, Output};
+
+use sqlx::{Postgres, migrate::MigrateDatabase};
+
+fn taskapi(args: &[&str], database_url: &str) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_taskapi"))
+        .args(args)
+        .env("DATABASE_URL", database_url)
+        .env_remove("TASKAPI_JWT_SECRET")
+        .output()
+        .expect("taskapi runs")
+}
+
+fn stdout(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "taskapi failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout.clone()).expect("utf-8")
+}
+
+/// A database name nobody uses; the database itself is dropped with the guard, even when
+/// the test fails.
+struct ScratchDatabase {
+    url: String,
+}
+
+impl ScratchDatabase {
+    fn new() -> Self {
+        let server = std::env::var("TASKAPI_TEST_DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned());
+        Self {
+            url: format!("{server}/taskapi_cli_{}", uuid::Uuid::new_v4().simple()),
+        }
+    }
+}
+
+impl Drop for ScratchDatabase {
+    fn drop(&mut self) {
+        let url = self.url.clone();
+        let _ = std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime")
+                .block_on(async {
+                    if Postgres::database_exists(&url).await.unwrap_or(false) {
+                        let _ = Postgres::force_drop_database(&url).await;
+                    }
+                })
+        })
+        .join();
+    }
+}
+
+#[test]
+fn openapi_prints_the_checked_in_contract() {
+    let output = taskapi(&["openapi"], "postgres://unused");
+    let checked_in =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../openapi.yaml"))
+            .expect("openapi.yaml");
+    assert_eq!(stdout(&output), checked_in);
+}
+
+#[test]
+fn serve_refuses_to_start_without_a_secret_outside_dev_mode() {
+    let output = taskapi(
+        &["serve", "--no-migrate", "--bind", "127.0.0.1:0"],
+        "postgres://unused",
+    );
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("TASKAPI_JWT_SECRET is not set"), "{stderr}");
+
+    let short = Command::new(env!("CARGO_BIN_EXE_taskapi"))
+        .args(["serve", "--no-migrate"])
+        .env("TASKAPI_JWT_SECRET", "too-short")
+        .output()
+        .expect("taskapi runs");
+    assert!(!short.status.success());
+    let stderr = String::from_utf8_lossy(&short.stderr);
+    assert!(stderr.contains("at least 32 bytes"), "{stderr}");
+    assert!(
+        !stderr.contains("too-short"),
+        "the secret is not echoed: {stderr}"
+    );
+}
+
+#[test]
+fn migrate_up_status_and_down() {
+    let database = ScratchDatabase::new();
+    let url = database.url.as_str();
+
+    let up = stdout(&taskapi(&["migrate", "up"], url));
+    assert!(up.contains("created the database"), "{up}");
+    let status = stdout(&taskapi(&["migrate", "status"], url));
+    let lines: Vec<&str> = status.lines().collect();
+    assert!(lines.len() >= 2, "{status}");
+    assert!(
+        lines.iter().all(|line| line.starts_with("applied")),
+        "{status}"
+    );
+
+    let down = stdout(&taskapi(&["migrate", "down"], url));
+    assert!(down.contains("reverted 1 migration"), "{down}");
+    let status = stdout(&taskapi(&["migrate", "status"], url));
+    let last = status.lines().last().expect("a migration");
+    assert!(last.starts_with("pending"), "{status}");
+
+    let again = stdout(&taskapi(&["migrate", "up"], url));
+    assert!(again.contains("up to date"), "{again}");
+    let status = stdout(&taskapi(&["migrate", "status"], url));
+    assert!(
+        status.lines().all(|line| line.starts_with("applied")),
+        "{status}"
+    );
+}
+
+#[test]
+fn migrate_new_writes_an_empty_reversible_pair() {
+    let dir = std::env::temp_dir().join(format!("taskapi-migrations-{}", uuid::Uuid::new_v4()));
+    let dir_arg = dir.to_str().expect("utf-8 path");
+    let output = stdout(&taskapi(
+        &["migrate", "new", "Add task tags", "--dir", dir_arg],
+        "postgres://unused",
+    ));
+    let mut created: Vec<String> = std::fs::read_dir(&dir)
+        .expect("dir")
+        .map(|entry| {
+            entry
+                .expect("entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    created.sort();
+    assert_eq!(created.len(), 2, "{output}");
+    assert!(
+        created[0].ends_with("_add_task_tags.down.sql"),
+        "{created:?}"
+    );
+    assert!(created[1].ends_with("_add_task_tags.up.sql"), "{created:?}");
+    std::fs::remove_dir_all(&dir).expect("cleaned up");
+}
