@@ -13,6 +13,7 @@ use serde::Deserialize;
 use crate::{
     ApiTag,
     problem::{ApiError, Errors, error_set},
+    text::Text,
     users::User,
 };
 
@@ -23,10 +24,10 @@ pub struct RegisterRequest {
     /// The account's email address; surrounding whitespace is ignored and it must be
     /// unique regardless of letter case.
     #[oai(validator(max_length = 254))]
-    pub email: String,
+    pub email: Text,
     /// 8 to 128 characters; no composition rules.
     #[oai(validator(min_length = 8, max_length = 128))]
-    pub password: String,
+    pub password: Text,
 }
 
 /// OAuth2 password-grant credentials (RFC 6749 §4.3), as Swagger UI's Authorize dialog and

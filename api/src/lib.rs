@@ -9,6 +9,7 @@ pub mod auth;
 pub mod problem;
 pub mod security;
 pub mod tasks;
+pub mod text;
 pub mod users;
 
 pub use auth::{AuthBackend, Caller};

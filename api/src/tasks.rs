@@ -18,6 +18,7 @@ use crate::{
     auth::Caller,
     problem::{ApiError, Errors, error_set},
     security::BearerAuth,
+    text::Text,
 };
 
 /// Where a task stands.
@@ -65,10 +66,10 @@ pub struct Task {
 pub struct TaskInput {
     /// 1 to 500 characters once surrounding whitespace is trimmed.
     #[oai(validator(max_length = 500))]
-    pub title: String,
+    pub title: Text,
     /// At most 10 000 characters.
     #[oai(validator(max_length = 10000))]
-    pub description: Option<String>,
+    pub description: Option<Text>,
     #[oai(default)]
     pub status: TaskStatus,
     #[oai(default)]

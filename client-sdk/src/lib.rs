@@ -21,7 +21,6 @@
 //! # }
 //! ```
 
-#![allow(clippy::all, unused_imports)]
 mod generated {
     include!(concat!(env!("OUT_DIR"), "/taskapi.rs"));
 }

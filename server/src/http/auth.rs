@@ -14,8 +14,8 @@ use crate::domain::{Email, FieldErrors, Password};
 impl AuthBackend for AppState {
     async fn register(&self, request: RegisterRequest) -> Result<User, ApiError> {
         let mut errors = FieldErrors::default();
-        let email = errors.check("email", Email::parse(&request.email));
-        let password = errors.check("password", Password::parse(request.password));
+        let email = errors.check("email", Email::parse(request.email.as_ref()));
+        let password = errors.check("password", Password::parse(request.password.into_inner()));
         let (Some(email), Some(password)) = (email, password) else {
             return Err(errors.into());
         };

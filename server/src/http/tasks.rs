@@ -74,9 +74,10 @@ fn owner(caller: Caller) -> UserId {
 
 fn parse_draft(input: TaskInput) -> Result<TaskDraft, FieldErrors> {
     let mut errors = FieldErrors::default();
-    let title = errors.check("title", TaskTitle::parse(&input.title));
-    let description =
-        errors.check_optional("description", input.description, TaskDescription::parse);
+    let title = errors.check("title", TaskTitle::parse(input.title.as_ref()));
+    let description = errors.check_optional("description", input.description, |text| {
+        TaskDescription::parse(text.into_inner())
+    });
     let due_at = errors.check_optional("due_at", input.due_at, DueAt::parse);
     let (Some(title), Some(description), Some(due_at)) = (title, description, due_at) else {
         return Err(errors);
