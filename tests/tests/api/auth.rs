@@ -93,6 +93,14 @@ async fn invalid_emails_are_refused_with_field_errors() {
 async fn passwords_must_be_8_to_128_characters() {
     let app = TestApp::spawn().await;
     // The SDK refuses these lengths before sending, so they go as raw JSON.
+    let numeric = app
+        .http
+        .post(app.url("/auth/register"))
+        .json(&serde_json::json!({"email": "n@example.com", "password": 1234567890}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(numeric.status().as_u16(), 422, "a number is not a password");
     for (password, expected) in [("short", 422), (&*"p".repeat(129), 422), ("exactly8", 201)] {
         let response = app
             .http
@@ -265,4 +273,29 @@ async fn a_registered_password_logs_in_and_another_does_not() {
         .send()
         .await;
     assert_eq!(status_of(&wrong), 401);
+}
+
+#[tokio::test]
+async fn login_accepts_the_form_swagger_ui_sends() {
+    let app = TestApp::spawn().await;
+    let alice = app.signed_up_user().await;
+    // Swagger UI's Authorize dialog for the password flow posts these fields, empty client
+    // credentials included.
+    let response = app
+        .http
+        .post(app.url("/auth/login"))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", alice.email.as_str()),
+            ("password", alice.password.as_str()),
+            ("scope", ""),
+            ("client_id", ""),
+            ("client_secret", ""),
+        ])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status().as_u16(), 200);
+    let token: serde_json::Value = response.json().await.expect("token");
+    assert_eq!(token["token_type"], "bearer");
 }

@@ -3,10 +3,12 @@
 
 mod auth;
 mod authorization;
+mod contract;
 mod documents;
 mod errors;
 mod migrations;
 mod pagination;
 mod tasks;
 mod tokens;
+mod unavailable;
 mod users;

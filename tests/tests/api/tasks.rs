@@ -307,6 +307,12 @@ async fn invalid_fields_are_reported_one_by_one() {
             serde_json::json!({"title": "ok", "due_at": "tomorrow"}),
         ),
         ("title", serde_json::json!({"description": "no title"})),
+        ("title", serde_json::json!({"title": 5})),
+        ("title", serde_json::json!({"title": true})),
+        (
+            "description",
+            serde_json::json!({"title": "ok", "description": 42}),
+        ),
     ];
     for (field, body) in raw_cases {
         let response = app
