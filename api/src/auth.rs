@@ -23,7 +23,7 @@ use crate::{
 pub struct RegisterRequest {
     /// The account's email address; surrounding whitespace is ignored and it must be
     /// unique regardless of letter case.
-    #[oai(validator(max_length = 254))]
+    #[oai(validator(min_length = 3, max_length = 254))]
     pub email: Text,
     /// 8 to 128 characters; no composition rules.
     #[oai(validator(min_length = 8, max_length = 128))]

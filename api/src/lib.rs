@@ -64,7 +64,31 @@ fn spec_document() -> serde_yaml::Value {
     let mut document: serde_yaml::Value = serde_yaml::from_str(&openapi_service().spec_yaml())
         .expect("poem-openapi renders valid YAML");
     add_empty_oauth_scopes(&mut document);
+    close_schemas(&mut document);
     document
+}
+
+/// Request bodies declared with `deny_unknown_fields`: the server refuses any field they do
+/// not list (so a typo in a full-replace `PUT` cannot silently reset a field).
+const CLOSED_SCHEMAS: &[&str] = &["RegisterRequest", "TaskInput"];
+
+/// poem-openapi does not say `additionalProperties: false` for `deny_unknown_fields`; without
+/// it the document would call requests valid that the server refuses.
+fn close_schemas(document: &mut serde_yaml::Value) {
+    let Some(schemas) = document
+        .get_mut("components")
+        .and_then(|components| components.get_mut("schemas"))
+    else {
+        return;
+    };
+    for name in CLOSED_SCHEMAS {
+        if let Some(schema) = schemas
+            .get_mut(*name)
+            .and_then(serde_yaml::Value::as_mapping_mut)
+        {
+            schema.insert("additionalProperties".into(), false.into());
+        }
+    }
 }
 
 /// OpenAPI 3.0 requires `scopes` in every OAuth flow, even when empty; poem-openapi leaves
@@ -101,6 +125,29 @@ mod tests {
             &document["components"]["securitySchemes"]["OAuth2PasswordBearer"]["flows"]["password"];
         assert_eq!(password_flow["tokenUrl"], "/auth/login");
         assert!(password_flow["scopes"].is_mapping());
+    }
+
+    #[test]
+    fn closed_schemas_are_exactly_those_that_refuse_unknown_fields() {
+        use poem_openapi::types::ParseFromJSON;
+        use serde_json::json;
+
+        let register = json!({"email": "a@example.com", "password": "long enough"});
+        let task = json!({"title": "t"});
+        let with_extra = |mut body: serde_json::Value| {
+            body["unexpected"] = json!(1);
+            Some(body)
+        };
+        assert!(auth::RegisterRequest::parse_from_json(Some(register.clone())).is_ok());
+        assert!(auth::RegisterRequest::parse_from_json(with_extra(register)).is_err());
+        assert!(tasks::TaskInput::parse_from_json(Some(task.clone())).is_ok());
+        assert!(tasks::TaskInput::parse_from_json(with_extra(task)).is_err());
+
+        let document: serde_yaml::Value = serde_yaml::from_str(&spec_yaml()).expect("yaml");
+        for name in CLOSED_SCHEMAS {
+            let schema = &document["components"]["schemas"][*name];
+            assert_eq!(schema["additionalProperties"], false, "{name}");
+        }
     }
 
     #[test]

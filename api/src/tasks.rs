@@ -47,12 +47,15 @@ pub enum TaskPriority {
 pub struct Task {
     pub id: Uuid,
     pub title: String,
+    #[oai(nullable)]
     pub description: Option<String>,
     pub status: TaskStatus,
     pub priority: TaskPriority,
     /// When the task is due, if ever.
+    #[oai(nullable)]
     pub due_at: Option<DateTime<Utc>>,
     /// Set by the server when `status` becomes `done`; cleared when it leaves `done`.
+    #[oai(nullable)]
     pub completed_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -64,17 +67,20 @@ pub struct Task {
 #[derive(Debug, Clone, Object)]
 #[oai(deny_unknown_fields)]
 pub struct TaskInput {
-    /// 1 to 500 characters once surrounding whitespace is trimmed.
-    #[oai(validator(max_length = 500))]
+    /// 1 to 500 characters once surrounding whitespace is trimmed (so not only whitespace);
+    /// no control characters.
+    #[oai(validator(min_length = 1, max_length = 500))]
     pub title: Text,
-    /// At most 10 000 characters.
-    #[oai(validator(max_length = 10000))]
+    /// At most 10 000 characters; no control characters except tab and line breaks; `null`
+    /// or absent for none.
+    #[oai(validator(max_length = 10000), nullable)]
     pub description: Option<Text>,
     #[oai(default)]
     pub status: TaskStatus,
     #[oai(default)]
     pub priority: TaskPriority,
-    /// An RFC 3339 timestamp between the years 1 and 9999.
+    /// An RFC 3339 timestamp between the years 1 and 9999; `null` or absent for none.
+    #[oai(nullable)]
     pub due_at: Option<DateTime<Utc>>,
 }
 
@@ -83,6 +89,7 @@ pub struct TaskInput {
 pub struct TaskPage {
     pub items: Vec<Task>,
     /// Pass as `cursor` to get the next page; `null` on the last page.
+    #[oai(nullable)]
     pub next_cursor: Option<String>,
 }
 
@@ -189,6 +196,7 @@ impl TasksApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u32>>,
         /// The `next_cursor` of the previous page; omit for the first page.
+        #[oai(validator(min_length = 1))]
         cursor: Query<Option<String>>,
     ) -> Result<TaskPageResponse, Errors<ListTasksErrors>> {
         let query = TaskListQuery {

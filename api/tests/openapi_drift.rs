@@ -3,7 +3,8 @@
 
 use std::path::Path;
 
-const REFRESH: &str = "cargo run -q -p taskapi-server --bin taskapi -- openapi > openapi.yaml";
+const REFRESH: &str =
+    "cargo run -q -p taskapi-server --bin taskapi -- openapi --output openapi.yaml";
 
 #[test]
 fn checked_in_spec_matches_the_code() {

@@ -24,8 +24,13 @@ pub enum Command {
         #[command(subcommand)]
         action: MigrateAction,
     },
-    /// Print the OpenAPI document (YAML) to standard output.
-    Openapi,
+    /// Print the OpenAPI document (YAML), or write it to a file.
+    Openapi {
+        /// Write to this file (replaced only once the document is rendered) instead of
+        /// standard output.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -21,7 +21,8 @@ async fn main() -> anyhow::Result<()> {
             telemetry::init(LogFormat::Pretty);
             migrate(&database, action).await?;
         }
-        Command::Openapi => print!("{}", taskapi_api::spec_yaml()),
+        Command::Openapi { output: None } => print!("{}", taskapi_api::spec_yaml()),
+        Command::Openapi { output: Some(path) } => write_spec(&path)?,
     }
     Ok(())
 }
@@ -64,6 +65,18 @@ async fn migrate(database: &DatabaseSettings, action: MigrateAction) -> anyhow::
         }
         MigrateAction::New { .. } => unreachable!("handled above"),
     }
+    Ok(())
+}
+
+/// Writes the document beside `path` first and renames it into place, so a failure never
+/// leaves a truncated contract behind.
+fn write_spec(path: &std::path::Path) -> anyhow::Result<()> {
+    let staging = path.with_extension("yaml.tmp");
+    std::fs::write(&staging, taskapi_api::spec_yaml())
+        .with_context(|| format!("cannot write {}", staging.display()))?;
+    std::fs::rename(&staging, path)
+        .with_context(|| format!("cannot replace {}", path.display()))?;
+    println!("wrote {}", path.display());
     Ok(())
 }
 

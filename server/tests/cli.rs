@@ -66,6 +66,19 @@ fn openapi_prints_the_checked_in_contract() {
 }
 
 #[test]
+fn openapi_output_writes_the_same_document_to_a_file() {
+    let path = std::env::temp_dir().join(format!("taskapi-openapi-{}.yaml", uuid::Uuid::new_v4()));
+    let output = taskapi(
+        &["openapi", "--output", path.to_str().expect("utf-8")],
+        "postgres://unused",
+    );
+    assert!(stdout(&output).contains("wrote"));
+    let written = std::fs::read_to_string(&path).expect("written");
+    assert_eq!(written, taskapi_api::spec_yaml());
+    std::fs::remove_file(&path).expect("cleaned up");
+}
+
+#[test]
 fn serve_refuses_to_start_without_a_secret_outside_dev_mode() {
     let output = taskapi(
         &["serve", "--no-migrate", "--bind", "127.0.0.1:0"],

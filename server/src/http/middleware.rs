@@ -1,6 +1,6 @@
 //! Middleware: per-request tracing with a request id, and the request-body cap.
 
-use std::time::Instant;
+use std::{sync::Arc, time::Instant};
 
 use poem::{
     Body, Endpoint, IntoResponse, Request, Response, Result,
@@ -79,4 +79,80 @@ pub async fn limit_body<E: Endpoint>(
         }
     }
     Ok(endpoint.call(request).await?.into_response())
+}
+
+/// The methods each path of the contract accepts, for the `Allow` header RFC 9110 requires
+/// on a 405. Read from the OpenAPI document, so it cannot drift from the routes.
+pub struct AllowedMethods {
+    paths: Vec<(Vec<String>, HeaderValue)>,
+}
+
+impl AllowedMethods {
+    pub fn from_spec(spec_json: &str) -> Self {
+        let spec: serde_json::Value = serde_json::from_str(spec_json).unwrap_or_default();
+        let paths = spec["paths"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter_map(|(template, item)| {
+                let methods: Vec<String> =
+                    item.as_object()?.keys().map(|m| m.to_uppercase()).collect();
+                let value = HeaderValue::from_str(&methods.join(", ")).ok()?;
+                Some((template.split('/').map(str::to_owned).collect(), value))
+            })
+            .collect();
+        Self { paths }
+    }
+
+    fn for_path(&self, path: &str) -> Option<&HeaderValue> {
+        let segments: Vec<&str> = path.split('/').collect();
+        self.paths.iter().find_map(|(template, methods)| {
+            let matches = template.len() == segments.len()
+                && template.iter().zip(&segments).all(|(expected, actual)| {
+                    expected == actual || (expected.starts_with('{') && !actual.is_empty())
+                });
+            matches.then_some(methods)
+        })
+    }
+}
+
+/// Adds `Allow` to 405 responses.
+pub async fn allow_on_405<E: Endpoint>(
+    endpoint: E,
+    request: Request,
+    allowed: Arc<AllowedMethods>,
+) -> Result<Response> {
+    let path = request.uri().path().to_owned();
+    let mut response = endpoint.call(request).await?.into_response();
+    if response.status() == StatusCode::METHOD_NOT_ALLOWED
+        && let Some(methods) = allowed.for_path(&path)
+    {
+        response
+            .headers_mut()
+            .insert(header::ALLOW, methods.clone());
+    }
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AllowedMethods;
+
+    #[test]
+    fn allowed_methods_come_from_the_contract() {
+        let allowed = AllowedMethods::from_spec(&taskapi_api::spec_json());
+        let methods = |path: &str| {
+            allowed
+                .for_path(path)
+                .map(|v| v.to_str().unwrap_or_default().to_owned())
+        };
+        assert_eq!(methods("/tasks").as_deref(), Some("GET, POST"));
+        assert_eq!(
+            methods("/tasks/0194b2a4-0000-7000-8000-000000000000").as_deref(),
+            Some("DELETE, GET, PUT")
+        );
+        assert_eq!(methods("/users/me").as_deref(), Some("GET"));
+        assert_eq!(methods("/tasks/a/b"), None);
+        assert_eq!(methods("/nowhere"), None);
+    }
 }

@@ -40,9 +40,15 @@ pub fn app(state: AppState, max_body_bytes: usize) -> impl Endpoint + 'static {
         .data(Arc::clone(&state) as Arc<dyn AuthBackend>)
         .data(Arc::clone(&state) as Arc<dyn UserBackend>)
         .data(state as Arc<dyn TaskBackend>);
+    let allowed = Arc::new(middleware::AllowedMethods::from_spec(
+        &taskapi_api::spec_json(),
+    ));
     route
         .around(move |endpoint, request| middleware::limit_body(endpoint, request, max_body_bytes))
         .catch_all_error(problem_response)
+        .around(move |endpoint, request| {
+            middleware::allow_on_405(endpoint, request, Arc::clone(&allowed))
+        })
         .around(middleware::trace_request)
 }
 

@@ -67,8 +67,8 @@ async fn an_email_can_only_be_registered_once_whatever_its_case() {
 async fn invalid_emails_are_refused_with_field_errors() {
     let app = TestApp::spawn().await;
 
+    // Shorter than the schema's 3 characters ("") the SDK refuses to send; these it sends.
     for email in [
-        "",
         "   ",
         "no-at-sign",
         "a@b",

@@ -71,6 +71,11 @@ async fn unknown_routes_and_methods_are_problems_too() {
         .send()
         .await
         .expect("sent");
+    assert_eq!(
+        wrong_method.headers().get("allow").map(|v| v.as_bytes()),
+        Some(&b"GET, POST"[..]),
+        "RFC 9110: a 405 lists the allowed methods"
+    );
     assert_problem(wrong_method, 405).await;
 }
 

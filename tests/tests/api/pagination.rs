@@ -157,7 +157,19 @@ async fn page_sizes_outside_1_to_100_and_foreign_cursors_are_refused() {
         );
     }
 
-    for cursor in ["garbage", "", "MTIzNDU2Nzg5MC5ub3QtYS11dWlk", "%00"] {
+    // An empty cursor is malformed (the schema says at least one character), not "start
+    // over": a client that loops on `next_cursor.unwrap_or_default()` must not restart.
+    // The SDK refuses to send it at all; the server must still answer it.
+    let empty = app
+        .http
+        .get(app.url("/tasks?cursor="))
+        .bearer_auth(&alice.token)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(empty.status().as_u16(), 400);
+
+    for cursor in ["garbage", "MTIzNDU2Nzg5MC5ub3QtYS11dWlk", "%00"] {
         let refused = problem(alice.client.list_tasks().cursor(cursor).send().await);
         assert_eq!(refused.status().as_u16(), 422, "{cursor:?}");
         assert!(refused.errors.contains_key("cursor"));
