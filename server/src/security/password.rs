@@ -21,7 +21,7 @@ pub const QUEUE_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]
 pub enum HashError {
-    #[error("all password-hashing slots stayed busy for {QUEUE_TIMEOUT:?}")]
+    #[error("all password-hashing slots stayed busy")]
     Busy,
     #[error("password hashing failed")]
     Failed(#[source] password_hash::Error),
@@ -32,6 +32,7 @@ pub enum HashError {
 #[derive(Clone)]
 pub struct PasswordHasher {
     slots: Arc<Semaphore>,
+    queue_timeout: Duration,
     /// Verified against when the account does not exist, so that a login for an unknown
     /// email costs as much as one with a wrong password.
     dummy_hash: Arc<str>,
@@ -65,6 +66,7 @@ impl PasswordHasher {
     pub async fn new(concurrency: usize) -> Result<Self, HashError> {
         let hasher = Self {
             slots: Arc::new(Semaphore::new(concurrency.max(1))),
+            queue_timeout: QUEUE_TIMEOUT,
             dummy_hash: Arc::from(""),
         };
         let dummy = hasher
@@ -98,11 +100,12 @@ impl PasswordHasher {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, HashError> {
-        let permit = tokio::time::timeout(QUEUE_TIMEOUT, Arc::clone(&self.slots).acquire_owned())
-            .await
-            .map_err(|_| HashError::Busy)?
-            // The semaphore is never closed.
-            .expect("hashing semaphore is open");
+        let permit =
+            tokio::time::timeout(self.queue_timeout, Arc::clone(&self.slots).acquire_owned())
+                .await
+                .map_err(|_| HashError::Busy)?
+                // The semaphore is never closed.
+                .expect("hashing semaphore is open");
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
             work()
@@ -134,6 +137,17 @@ mod tests {
                 .await
                 .expect("verify")
         );
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_is_refused_instead_of_waiting_forever() {
+        let mut hasher = PasswordHasher::new(1).await.expect("hasher");
+        hasher.queue_timeout = Duration::from_millis(1);
+        let password = Password::parse("correct horse battery".to_owned()).expect("valid");
+        // One slot: the first hash holds it for tens of milliseconds, the second gives up.
+        let (first, second) = tokio::join!(hasher.hash(&password), hasher.hash(&password));
+        assert!(first.is_ok());
+        assert!(matches!(second, Err(HashError::Busy)), "{second:?}");
     }
 
     #[tokio::test]
