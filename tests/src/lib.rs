@@ -148,6 +148,19 @@ impl TestApp {
     }
 }
 
+impl TestUser {
+    /// Creates a task with just a title, as this user.
+    pub async fn create_task(&self, title: &str) -> types::Task {
+        self.client
+            .create_task()
+            .body(task_titled(title))
+            .send()
+            .await
+            .expect("the task is created")
+            .into_inner()
+    }
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         if let Some(shutdown) = self.shutdown.take() {

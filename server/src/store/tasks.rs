@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use sea_query::{Expr, ExprTrait, Func, Iden, Order, Query};
+use sea_query_sqlx::SqlxBinder;
 use sqlx::{FromRow, PgPool};
 use uuid::Uuid;
 
@@ -156,6 +157,18 @@ pub async fn list(
     rows.into_iter().map(Task::try_from).collect()
 }
 
+/// Runs a statement that yields at most one task row.
+async fn fetch_optional(
+    pool: &PgPool,
+    statement: &impl SqlxBinder,
+) -> Result<Option<Task>, StoreError> {
+    let (sql, values) = build(statement);
+    let row: Option<TaskRow> = sqlx::query_as_with(sql, values)
+        .fetch_optional(pool)
+        .await?;
+    row.map(Task::try_from).transpose()
+}
+
 pub async fn find(pool: &PgPool, owner: UserId, id: TaskId) -> Result<Option<Task>, StoreError> {
     let statement = Query::select()
         .columns(TASK_COLUMNS)
@@ -163,11 +176,7 @@ pub async fn find(pool: &PgPool, owner: UserId, id: TaskId) -> Result<Option<Tas
         .and_where(Expr::col(Tasks::Id).eq(id.0))
         .and_where(Expr::col(Tasks::OwnerId).eq(owner.0))
         .to_owned();
-    let (sql, values) = build(&statement);
-    let row: Option<TaskRow> = sqlx::query_as_with(sql, values)
-        .fetch_optional(pool)
-        .await?;
-    row.map(Task::try_from).transpose()
+    fetch_optional(pool, &statement).await
 }
 
 /// Replaces the writable fields of the owner's task; `None` when there is no such task.
@@ -192,11 +201,7 @@ pub async fn replace(
         .and_where(Expr::col(Tasks::OwnerId).eq(owner.0))
         .returning(Query::returning().columns(TASK_COLUMNS))
         .to_owned();
-    let (sql, values) = build(&statement);
-    let row: Option<TaskRow> = sqlx::query_as_with(sql, values)
-        .fetch_optional(pool)
-        .await?;
-    row.map(Task::try_from).transpose()
+    fetch_optional(pool, &statement).await
 }
 
 /// Deletes the owner's task; `false` when there is no such task.

@@ -124,14 +124,7 @@ fn every_operation_has_an_authorization_entry_and_the_spec_agrees() {
 
 async fn alice_with_a_task(app: &TestApp) -> (TestUser, Target) {
     let alice = app.signed_up_user().await;
-    let task = alice
-        .client
-        .create_task()
-        .body(task_titled("Alice's"))
-        .send()
-        .await
-        .expect("created")
-        .into_inner();
+    let task = alice.create_task("Alice's").await;
     let target = Target {
         email: alice.email.clone(),
         password: alice.password.clone(),

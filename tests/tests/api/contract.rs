@@ -131,14 +131,7 @@ fn unprovokable(operation: &Operation, status: u16) -> bool {
 async fn every_declared_client_error_is_real_and_a_problem_document() {
     let app = TestApp::spawn().await;
     let alice = app.signed_up_user().await;
-    let task = alice
-        .client
-        .create_task()
-        .body(task_titled("Target"))
-        .send()
-        .await
-        .expect("created")
-        .into_inner();
+    let task = alice.create_task("Target").await;
     let context = Context {
         app: &app,
         alice: &alice,

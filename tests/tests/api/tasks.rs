@@ -150,14 +150,7 @@ async fn completed_at_follows_the_done_status() {
         .into_inner();
     assert_eq!(created_done.completed_at, Some(created_done.created_at));
 
-    let task = alice
-        .client
-        .create_task()
-        .body(task_titled("Task"))
-        .send()
-        .await
-        .expect("created")
-        .into_inner();
+    let task = alice.create_task("Task").await;
     let done = replace(TaskStatus::Done, task.id).await;
     let completed_at = done.completed_at.expect("stamped when done");
     assert!(completed_at >= task.created_at);
@@ -177,14 +170,7 @@ async fn completed_at_follows_the_done_status() {
 async fn deleting_a_task_removes_it() {
     let app = TestApp::spawn().await;
     let alice = app.signed_up_user().await;
-    let task = alice
-        .client
-        .create_task()
-        .body(task_titled("Short-lived"))
-        .send()
-        .await
-        .expect("created")
-        .into_inner();
+    let task = alice.create_task("Short-lived").await;
 
     let deleted = alice
         .client
@@ -343,14 +329,7 @@ async fn titles_at_the_limits_are_accepted() {
     let app = TestApp::spawn().await;
     let alice = app.signed_up_user().await;
     for title in ["x", &"é".repeat(500), "emoji 🦀 and ümlauts"] {
-        let task = alice
-            .client
-            .create_task()
-            .body(task_titled(title))
-            .send()
-            .await
-            .expect("created")
-            .into_inner();
+        let task = alice.create_task(title).await;
         assert_eq!(task.title, title);
     }
 }
