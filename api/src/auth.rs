@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use crate::{
     ApiTag,
+    body::{JsonBody, check_fields},
     problem::{ApiError, Errors, error_set},
     text::Text,
     users::User,
@@ -29,6 +30,11 @@ pub struct RegisterRequest {
     #[oai(validator(min_length = 8, max_length = 128))]
     pub password: Text,
 }
+
+check_fields!(RegisterRequest {
+    email: Text,
+    password: Text,
+});
 
 /// OAuth2 password-grant credentials (RFC 6749 §4.3), as Swagger UI's Authorize dialog and
 /// FastAPI's `OAuth2PasswordRequestForm` send them.
@@ -106,7 +112,7 @@ impl AuthApi {
     async fn register(
         &self,
         backend: Data<&Arc<dyn AuthBackend>>,
-        body: Json<RegisterRequest>,
+        body: JsonBody<RegisterRequest>,
     ) -> Result<RegisterResponse, Errors<RegisterErrors>> {
         let user = backend.register(body.0).await?;
         Ok(RegisterResponse::Created(Json(user)))

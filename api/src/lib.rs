@@ -6,6 +6,7 @@
 //! [`spec_yaml`] renders the OpenAPI document anywhere.
 
 pub mod auth;
+pub mod body;
 pub mod problem;
 pub mod security;
 pub mod tasks;

@@ -16,6 +16,7 @@ use uuid::Uuid;
 use crate::{
     ApiTag,
     auth::Caller,
+    body::{JsonBody, check_fields},
     problem::{ApiError, Errors, error_set},
     security::BearerAuth,
     text::Text,
@@ -83,6 +84,14 @@ pub struct TaskInput {
     #[oai(nullable)]
     pub due_at: Option<DateTime<Utc>>,
 }
+
+check_fields!(TaskInput {
+    title: Text,
+    description: Option<Text>,
+    status: TaskStatus = default,
+    priority: TaskPriority = default,
+    due_at: Option<DateTime<Utc>>,
+});
 
 /// One page of tasks, newest first.
 #[derive(Debug, Clone, Object)]
@@ -175,7 +184,7 @@ impl TasksApi {
         &self,
         auth: BearerAuth,
         backend: Data<&Arc<dyn TaskBackend>>,
-        body: Json<TaskInput>,
+        body: JsonBody<TaskInput>,
     ) -> Result<CreateTaskResponse, Errors<CreateTaskErrors>> {
         let task = backend.create_task(auth.0, body.0).await?;
         let location = format!("/tasks/{}", task.id);
@@ -229,7 +238,7 @@ impl TasksApi {
         auth: BearerAuth,
         backend: Data<&Arc<dyn TaskBackend>>,
         task_id: Path<Uuid>,
-        body: Json<TaskInput>,
+        body: JsonBody<TaskInput>,
     ) -> Result<TaskResponse, Errors<ReplaceTaskErrors>> {
         let task = backend.replace_task(auth.0, task_id.0, body.0).await?;
         Ok(TaskResponse::Ok(Json(task)))

@@ -87,6 +87,19 @@ async fn invalid_emails_are_refused_with_field_errors() {
         let errors = invalid.errors.clone();
         assert!(errors.contains_key("email"), "{email:?}: {errors:?}");
     }
+
+    // A body missing both fields hears about both. The SDK always sends them; raw JSON.
+    let response = app
+        .http
+        .post(app.url("/auth/register"))
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status().as_u16(), 422);
+    let body: serde_json::Value = response.json().await.expect("problem");
+    assert_eq!(body["errors"]["email"][0], "is required", "{body}");
+    assert_eq!(body["errors"]["password"][0], "is required", "{body}");
 }
 
 #[tokio::test]

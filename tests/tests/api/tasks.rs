@@ -311,8 +311,43 @@ async fn invalid_fields_are_reported_one_by_one() {
             .expect("sent");
         assert_eq!(response.status().as_u16(), 422, "{field}: {body}");
         let problem: serde_json::Value = response.json().await.expect("problem");
-        assert!(problem["errors"].is_object(), "{problem}");
+        assert!(problem["errors"][field].is_array(), "{field}: {problem}");
     }
+
+    // Every wrong field is named in one answer, not one per attempt. Written by hand: the
+    // SDK cannot send wrong types.
+    let response = app
+        .http
+        .post(app.url("/tasks"))
+        .bearer_auth(&alice.token)
+        .json(&serde_json::json!({
+            "title": "t".repeat(501),
+            "description": 42,
+            "status": "finished",
+            "priority": null,
+            "due_at": "tomorrow",
+            "owner_id": alice.id,
+        }))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status().as_u16(), 422);
+    let problem: serde_json::Value = response.json().await.expect("problem");
+    let named: Vec<&str> = problem["errors"]
+        .as_object()
+        .expect("field errors")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        named,
+        ["description", "due_at", "owner_id", "status", "title"],
+        "{problem}"
+    );
+    assert_eq!(
+        problem["errors"]["status"][0],
+        r#"must be one of "todo", "in_progress", "done", got the string "finished""#
+    );
 
     let page = alice
         .client
