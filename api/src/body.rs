@@ -31,6 +31,10 @@ pub trait CheckFields: ParseFromJSON {
     /// What is wrong with each field of `object` on its own: a wrong type, a missing
     /// required field, an unknown field, a length outside the declared bounds.
     fn field_errors(object: &Map<String, Value>) -> FieldErrors;
+
+    /// Whether `object` sends `null` for a field that has a default. The decoder takes that
+    /// null for the default; the schema does not allow it, so neither do we.
+    fn nulls_a_default(object: &Map<String, Value>) -> bool;
 }
 
 /// A JSON request body (`application/json`) of type `T`; see the module documentation.
@@ -102,7 +106,8 @@ fn decode<T: CheckFields>(value: Value) -> Result<T, Rejection> {
     };
     // The decoder takes the value; keep it to explain a failure (bodies are small).
     match T::parse_from_json(Some(value.clone())) {
-        Ok(decoded) => Ok(decoded),
+        Ok(decoded) if !T::nulls_a_default(object) => Ok(decoded),
+        Ok(_) => Err(Rejection::Fields(T::field_errors(object))),
         Err(error) => {
             let field_errors = T::field_errors(object);
             if field_errors.is_empty() {
@@ -145,8 +150,17 @@ macro_rules! check_fields {
                 $crate::body::check_lengths::<$object>(object, &mut errors);
                 errors
             }
+
+            #[allow(unused_variables, reason = "unused when no field has a default")]
+            fn nulls_a_default(object: &serde_json::Map<String, serde_json::Value>) -> bool {
+                false $(|| $crate::body::check_fields!(@null_default object $field $($default)?))+
+            }
         }
     };
+    (@null_default $object:ident $field:ident default) => {
+        $object.get(stringify!($field)) == Some(&serde_json::Value::Null)
+    };
+    (@null_default $object:ident $field:ident) => { false };
     (@has_default default) => { true };
     (@has_default) => { false };
 }
@@ -170,7 +184,7 @@ pub fn check_field<T: ParseFromJSON>(
 ) {
     let value = object.get(name);
     match value {
-        None | Some(Value::Null) if has_default => {}
+        None if has_default => {}
         None if T::IS_REQUIRED => add(errors, name, "is required".to_owned()),
         _ => {
             if T::parse_from_json(value.cloned()).is_err() {
@@ -333,6 +347,14 @@ mod tests {
         let errors = errors_of(json!({"name": "a", "count": true}));
         assert_eq!(errors["name"], ["must be at least 2 characters long"]);
         assert!(errors.contains_key("count"), "{errors:?}");
+    }
+
+    #[test]
+    fn null_is_not_a_default() {
+        assert_eq!(
+            errors_of(json!({"name": "abc", "count": null}))["count"],
+            ["must be an integer, got null"]
+        );
     }
 
     #[test]

@@ -294,6 +294,11 @@ async fn invalid_fields_are_reported_one_by_one() {
         ),
         ("title", serde_json::json!({"description": "no title"})),
         ("title", serde_json::json!({"title": 5})),
+        ("status", serde_json::json!({"title": "ok", "status": null})),
+        (
+            "priority",
+            serde_json::json!({"title": "ok", "priority": null}),
+        ),
         ("title", serde_json::json!({"title": true})),
         (
             "description",
@@ -341,7 +346,14 @@ async fn invalid_fields_are_reported_one_by_one() {
         .collect();
     assert_eq!(
         named,
-        ["description", "due_at", "owner_id", "status", "title"],
+        [
+            "description",
+            "due_at",
+            "owner_id",
+            "priority",
+            "status",
+            "title"
+        ],
         "{problem}"
     );
     assert_eq!(
