@@ -14,7 +14,7 @@ use crate::{
     ApiTag,
     body::{JsonBody, check_fields},
     problem::{ApiError, Errors, error_set},
-    text::Text,
+    text::{PlainText, Text},
     users::User,
 };
 
@@ -25,14 +25,14 @@ pub struct RegisterRequest {
     /// The account's email address; surrounding whitespace is ignored and it must be
     /// unique regardless of letter case.
     #[oai(validator(min_length = 3, max_length = 254))]
-    pub email: Text,
+    pub email: PlainText,
     /// 8 to 128 characters; no composition rules.
     #[oai(validator(min_length = 8, max_length = 128))]
     pub password: Text,
 }
 
 check_fields!(RegisterRequest {
-    email: Text,
+    email: PlainText,
     password: Text,
 });
 

@@ -19,7 +19,7 @@ use crate::{
     body::{JsonBody, check_fields},
     problem::{ApiError, Errors, error_set},
     security::BearerAuth,
-    text::Text,
+    text::PlainText,
 };
 
 /// Where a task stands.
@@ -69,13 +69,13 @@ pub struct Task {
 #[oai(deny_unknown_fields)]
 pub struct TaskInput {
     /// 1 to 500 characters once surrounding whitespace is trimmed (so not only whitespace);
-    /// no control characters.
+    /// no control characters except tab and line breaks.
     #[oai(validator(min_length = 1, max_length = 500))]
-    pub title: Text,
+    pub title: PlainText,
     /// At most 10 000 characters; no control characters except tab and line breaks; `null`
     /// or absent for none.
     #[oai(validator(max_length = 10000), nullable)]
-    pub description: Option<Text>,
+    pub description: Option<PlainText>,
     #[oai(default)]
     pub status: TaskStatus,
     #[oai(default)]
@@ -86,8 +86,8 @@ pub struct TaskInput {
 }
 
 check_fields!(TaskInput {
-    title: Text,
-    description: Option<Text>,
+    title: PlainText,
+    description: Option<PlainText>,
     status: TaskStatus = default,
     priority: TaskPriority = default,
     due_at: Option<DateTime<Utc>>,
