@@ -31,10 +31,6 @@ pub trait CheckFields: ParseFromJSON {
     /// What is wrong with each field of `object` on its own: a wrong type, a missing
     /// required field, an unknown field, a length outside the declared bounds.
     fn field_errors(object: &Map<String, Value>) -> FieldErrors;
-
-    /// Whether `object` sends `null` for a field that has a default. The decoder takes that
-    /// null for the default; the schema does not allow it, so neither do we.
-    fn nulls_a_default(object: &Map<String, Value>) -> bool;
 }
 
 /// A JSON request body (`application/json`) of type `T`; see the module documentation.
@@ -104,16 +100,18 @@ fn decode<T: CheckFields>(value: Value) -> Result<T, Rejection> {
             )],
         )])));
     };
+    // The decoder reads `null` for a field with a default as that default, which the schema
+    // does not allow; a body holding any null is therefore checked field by field too.
+    let has_null = object.values().any(Value::is_null);
     // The decoder takes the value; keep it to explain a failure (bodies are small).
     match T::parse_from_json(Some(value.clone())) {
-        Ok(decoded) if !T::nulls_a_default(object) => Ok(decoded),
-        Ok(_) => Err(Rejection::Fields(T::field_errors(object))),
-        Err(error) => {
+        Ok(decoded) if !has_null => Ok(decoded),
+        outcome => {
             let field_errors = T::field_errors(object);
-            if field_errors.is_empty() {
-                Err(Rejection::Decoder(error.into_message()))
-            } else {
-                Err(Rejection::Fields(field_errors))
+            match outcome {
+                _ if !field_errors.is_empty() => Err(Rejection::Fields(field_errors)),
+                Ok(decoded) => Ok(decoded),
+                Err(error) => Err(Rejection::Decoder(error.into_message())),
             }
         }
     }
@@ -150,17 +148,8 @@ macro_rules! check_fields {
                 $crate::body::check_lengths::<$object>(object, &mut errors);
                 errors
             }
-
-            #[allow(unused_variables, reason = "unused when no field has a default")]
-            fn nulls_a_default(object: &serde_json::Map<String, serde_json::Value>) -> bool {
-                false $(|| $crate::body::check_fields!(@null_default object $field $($default)?))+
-            }
         }
     };
-    (@null_default $object:ident $field:ident default) => {
-        $object.get(stringify!($field)) == Some(&serde_json::Value::Null)
-    };
-    (@null_default $object:ident $field:ident) => { false };
     (@has_default default) => { true };
     (@has_default) => { false };
 }

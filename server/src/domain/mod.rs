@@ -64,3 +64,27 @@ fn reject_control_chars(text: &str) -> Result<(), String> {
         None => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::reject_control_chars;
+
+    #[test]
+    fn the_contract_pattern_states_exactly_this_rule() {
+        let pattern =
+            regex::Regex::new(taskapi_api::text::PLAIN_TEXT_PATTERN).expect("a valid pattern");
+        let mut text = String::new();
+        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+            text.clear();
+            text.push(c);
+            assert_eq!(
+                pattern.is_match(&text),
+                reject_control_chars(&text).is_ok(),
+                "U+{:04X}",
+                u32::from(c)
+            );
+        }
+        assert!(pattern.is_match("tab\tand\r\nlines"));
+        assert!(!pattern.is_match("nul\0byte"));
+    }
+}
