@@ -118,14 +118,14 @@ fn decode<T: CheckFields>(value: Value) -> Result<T, Rejection> {
 }
 
 /// Implements [`CheckFields`] for a request object. List every field with the type the
-/// struct declares; mark fields with `#[oai(default)]` as `= default`. The list cannot
-/// drift from the struct: a missing field or a different type does not compile.
+/// struct declares. The list cannot drift from the struct: a missing field or a different
+/// type does not compile. Which fields may be absent comes from the object's schema.
 ///
 /// ```ignore
-/// check_fields!(TaskInput { title: Text, status: TaskStatus = default });
+/// check_fields!(TaskInput { title: Text, status: TaskStatus });
 /// ```
 macro_rules! check_fields {
-    ($object:ident { $($field:ident: $ty:ty $(= $default:ident)?),+ $(,)? }) => {
+    ($object:ident { $($field:ident: $ty:ty),+ $(,)? }) => {
         const _: fn($object) = |object| {
             let $object { $($field),+ } = object;
             $(let _: $ty = $field;)+
@@ -137,11 +137,12 @@ macro_rules! check_fields {
             ) -> $crate::body::FieldErrors {
                 let mut errors = $crate::body::FieldErrors::new();
                 $crate::body::check_unknown_fields(object, &[$(stringify!($field)),+], &mut errors);
+                let required = $crate::body::required_fields::<$object>();
                 $(
                     $crate::body::check_field::<$ty>(
                         object,
                         stringify!($field),
-                        $crate::body::check_fields!(@has_default $($default)?),
+                        required.contains(&stringify!($field)),
                         &mut errors,
                     );
                 )+
@@ -150,8 +151,6 @@ macro_rules! check_fields {
             }
         }
     };
-    (@has_default default) => { true };
-    (@has_default) => { false };
 }
 pub(crate) use check_fields;
 
@@ -164,27 +163,35 @@ pub fn check_unknown_fields(object: &Map<String, Value>, known: &[&str], errors:
     }
 }
 
+/// The fields the object's schema lists as `required`; the others may be absent (they are
+/// optional or have a default).
+#[doc(hidden)]
+pub fn required_fields<T: Type>() -> Vec<&'static str> {
+    let mut registry = Registry::new();
+    T::register(&mut registry);
+    let schema_ref = T::schema_ref();
+    resolve(&registry, &schema_ref).map_or_else(Vec::new, |schema| schema.required.clone())
+}
+
 #[doc(hidden)]
 pub fn check_field<T: ParseFromJSON>(
     object: &Map<String, Value>,
     name: &str,
-    has_default: bool,
+    required: bool,
     errors: &mut FieldErrors,
 ) {
-    let value = object.get(name);
-    match value {
-        None if has_default => {}
-        None if T::IS_REQUIRED => add(errors, name, "is required".to_owned()),
-        _ => {
-            if T::parse_from_json(value.cloned()).is_err() {
-                let got = value.map_or_else(|| "nothing".to_owned(), describe_value);
-                add(
-                    errors,
-                    name,
-                    format!("must be {}, got {got}", expectation::<T>()),
-                );
-            }
-        }
+    match object.get(name) {
+        None if required => add(errors, name, "is required".to_owned()),
+        Some(value) if T::parse_from_json(Some(value.clone())).is_err() => add(
+            errors,
+            name,
+            format!(
+                "must be {}, got {}",
+                expectation::<T>(),
+                describe_value(value)
+            ),
+        ),
+        _ => {}
     }
 }
 
@@ -297,7 +304,7 @@ mod tests {
     check_fields!(Sample {
         name: Text,
         note: Option<Text>,
-        count: u8 = default,
+        count: u8,
     });
 
     fn errors_of(value: Value) -> FieldErrors {

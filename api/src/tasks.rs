@@ -88,8 +88,8 @@ pub struct TaskInput {
 check_fields!(TaskInput {
     title: PlainText,
     description: Option<PlainText>,
-    status: TaskStatus = default,
-    priority: TaskPriority = default,
+    status: TaskStatus,
+    priority: TaskPriority,
     due_at: Option<DateTime<Utc>>,
 });
 
