@@ -1,22 +1,25 @@
 //! `/auth`: creating an account and exchanging credentials for a bearer token.
 
-use std::sync::Arc;
+use std::{future::Future, sync::Arc};
 
-use async_trait::async_trait;
-use poem::web::Data;
-use poem_openapi::{
-    ApiResponse, Object, OpenApi,
-    payload::{Form, Json},
-};
-use serde::Deserialize;
+use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
 
 use crate::{
     ApiTag,
-    body::{JsonBody, check_fields},
-    problem::{ApiError, Errors, error_set},
-    text::{PlainText, Text},
+    body::{FormBody, JsonBody},
+    problem::{Errors, error_set},
+    text::{AnyText, PlainText},
     users::User,
 };
+
+/// Shortest email address accepted, in characters.
+pub const EMAIL_MIN_CHARS: usize = 3;
+/// Longest email address accepted, in characters (RFC 5321's path limit).
+pub const EMAIL_MAX_CHARS: usize = 254;
+/// Shortest password accepted, in characters.
+pub const PASSWORD_MIN_CHARS: usize = 8;
+/// Longest password accepted, in characters.
+pub const PASSWORD_MAX_CHARS: usize = 128;
 
 /// A new account.
 #[derive(Debug, Clone, Object)]
@@ -24,21 +27,14 @@ use crate::{
 pub struct RegisterRequest {
     /// The account's email address; surrounding whitespace is ignored and it must be
     /// unique regardless of letter case.
-    #[oai(validator(min_length = 3, max_length = 254))]
-    pub email: PlainText,
-    /// 8 to 128 characters; no composition rules.
-    #[oai(validator(min_length = 8, max_length = 128))]
-    pub password: Text,
+    pub email: PlainText<EMAIL_MIN_CHARS, EMAIL_MAX_CHARS>,
+    /// Any characters; no composition rules.
+    pub password: AnyText<PASSWORD_MIN_CHARS, PASSWORD_MAX_CHARS>,
 }
-
-check_fields!(RegisterRequest {
-    email: PlainText,
-    password: Text,
-});
 
 /// OAuth2 password-grant credentials (RFC 6749 §4.3), as Swagger UI's Authorize dialog and
 /// FastAPI's `OAuth2PasswordRequestForm` send them.
-#[derive(Debug, Clone, Object, Deserialize)]
+#[derive(Debug, Clone, Object)]
 pub struct LoginForm {
     /// The account's email address.
     pub username: String,
@@ -61,20 +57,17 @@ pub struct Token {
     pub expires_in: u64,
 }
 
-/// The identity a valid bearer token proves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Caller {
-    pub user_id: uuid::Uuid,
-}
-
-/// What the service behind `/auth` and the bearer-token check must do.
-#[async_trait]
+/// What the server behind `/auth` does.
 pub trait AuthBackend: Send + Sync + 'static {
-    async fn register(&self, request: RegisterRequest) -> Result<User, ApiError>;
-    async fn login(&self, form: LoginForm) -> Result<Token, ApiError>;
-    /// Resolves a bearer token to the caller, refusing tokens that are invalid, expired or
-    /// belong to an account that no longer exists.
-    async fn authenticate(&self, token: &str) -> Result<Caller, ApiError>;
+    fn register(
+        &self,
+        body: JsonBody<RegisterRequest>,
+    ) -> impl Future<Output = Result<User, Errors<RegisterErrors>>> + Send;
+
+    fn login(
+        &self,
+        form: FormBody<LoginForm>,
+    ) -> impl Future<Output = Result<Token, Errors<LoginErrors>>> + Send;
 }
 
 #[derive(ApiResponse)]
@@ -93,17 +86,19 @@ pub enum LoginResponse {
 
 error_set!(
     /// Errors of `register`.
-    RegisterErrors: 400, 409, 413, 415, 422, 500, 503
+    RegisterErrors: 400, 409, 413, 415, 422
 );
 error_set!(
     /// Errors of `login`.
-    LoginErrors: 400, 401, 413, 415, 422, 500, 503
+    LoginErrors: 400, 401, 413, 415, 422
 );
 
-pub struct AuthApi;
+pub struct AuthApi<B> {
+    pub backend: Arc<B>,
+}
 
 #[OpenApi(prefix_path = "/auth", tag = "ApiTag::Auth")]
-impl AuthApi {
+impl<B: AuthBackend> AuthApi<B> {
     /// Create an account
     ///
     /// Registers an email address and password. The email is unique regardless of letter
@@ -111,10 +106,9 @@ impl AuthApi {
     #[oai(path = "/register", method = "post", operation_id = "register")]
     async fn register(
         &self,
-        backend: Data<&Arc<dyn AuthBackend>>,
         body: JsonBody<RegisterRequest>,
     ) -> Result<RegisterResponse, Errors<RegisterErrors>> {
-        let user = backend.register(body.0).await?;
+        let user = self.backend.register(body).await?;
         Ok(RegisterResponse::Created(Json(user)))
     }
 
@@ -124,12 +118,8 @@ impl AuthApi {
     /// password grant's form encoding. A wrong password and an unknown email get the same
     /// answer.
     #[oai(path = "/login", method = "post", operation_id = "login")]
-    async fn login(
-        &self,
-        backend: Data<&Arc<dyn AuthBackend>>,
-        form: Form<LoginForm>,
-    ) -> Result<LoginResponse, Errors<LoginErrors>> {
-        let token = backend.login(form.0).await?;
+    async fn login(&self, form: FormBody<LoginForm>) -> Result<LoginResponse, Errors<LoginErrors>> {
+        let token = self.backend.login(form).await?;
         Ok(LoginResponse::Ok(Json(token)))
     }
 }

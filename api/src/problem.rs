@@ -1,22 +1,19 @@
-//! Errors on the wire: RFC 9457 problem details (`application/problem+json`).
+//! Errors on the wire: RFC 9457 problem details (`application/problem+json`), and the error
+//! statuses each operation declares.
 //!
-//! Every error the service sends, whether it comes from a handler ([`ApiError`]) or from
-//! the framework itself (malformed JSON, unknown route, missing token, oversized body),
-//! leaves through this module, so a client only ever has to decode one error shape.
+//! An operation's result is `Result<Success, Errors<S>>`, where the error set `S` lists the
+//! statuses the spec declares for it. An [`ApiError<N>`] carries its status in its type and
+//! converts into `Errors<S>` only when `S` declares `N`, so answering with an undeclared
+//! status does not compile.
 
 use std::{collections::BTreeMap, marker::PhantomData};
 
 use poem::{
-    Error, IntoResponse, Response,
-    error::{MethodNotAllowedError, NotFoundError, ParsePathError},
-    http::{HeaderValue, StatusCode, header},
+    IntoResponse, Response,
+    http::{HeaderName, HeaderValue, StatusCode, header},
 };
 use poem_openapi::{
     ApiResponse, Object,
-    error::{
-        AuthorizationError, ContentTypeError, ParseParamError, ParsePathError as OaiParsePathError,
-        ParseRequestPayloadError,
-    },
     registry::{MetaMediaType, MetaResponse, MetaResponses, Registry},
     types::{ToJSON, Type},
 };
@@ -24,8 +21,18 @@ use poem_openapi::{
 /// The media type of every error response.
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
-/// Problem type of a request whose fields failed validation; `errors` says which and why.
-pub const VALIDATION_PROBLEM: &str = "urn:taskapi:problem:validation";
+/// Problem type URIs of this API; `about:blank` when the status code says it all.
+pub mod problem_type {
+    pub const ABOUT_BLANK: &str = "about:blank";
+    /// Fields of the request failed validation; `errors` says which and why.
+    pub const VALIDATION: &str = "urn:taskapi:problem:validation";
+    /// A bearer token was presented and is not acceptable.
+    pub const INVALID_TOKEN: &str = "urn:taskapi:problem:invalid-token";
+    /// The email and password do not match an account.
+    pub const INVALID_CREDENTIALS: &str = "urn:taskapi:problem:invalid-credentials";
+    /// An account with this email already exists.
+    pub const EMAIL_TAKEN: &str = "urn:taskapi:problem:email-taken";
+}
 
 /// An RFC 9457 problem detail. `type` identifies the kind of problem (`about:blank` when
 /// the status code says it all); `errors` maps each invalid field to what is wrong with it.
@@ -47,24 +54,17 @@ pub struct Problem {
     pub errors: Option<BTreeMap<String, Vec<String>>>,
 }
 
-/// An error a handler returns: a status code, its problem document and, for 401 and 503,
-/// the header that tells the client what to do next.
+/// A problem document with the status and the one header (`WWW-Authenticate` on a 401,
+/// `Retry-After` on a 503) it is sent with.
 #[derive(Debug, Clone)]
-pub struct ApiError {
+pub struct ProblemResponse {
     status: StatusCode,
     problem: Problem,
-    www_authenticate: Option<&'static str>,
-    retry_after_seconds: Option<u32>,
+    header: Option<(HeaderName, HeaderValue)>,
 }
 
-impl ApiError {
-    /// A problem described by its status code alone (`type: about:blank`).
-    pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
-        Self::typed(status, "about:blank", detail)
-    }
-
-    /// A problem with its own type URI.
-    pub fn typed(status: StatusCode, problem_type: &str, detail: impl Into<String>) -> Self {
+impl ProblemResponse {
+    pub fn new(status: StatusCode, problem_type: &str, detail: impl Into<String>) -> Self {
         Self {
             status,
             problem: Problem {
@@ -74,49 +74,8 @@ impl ApiError {
                 detail: Some(detail.into()),
                 errors: None,
             },
-            www_authenticate: None,
-            retry_after_seconds: None,
+            header: None,
         }
-    }
-
-    /// 422: the request was well-formed but these fields are invalid.
-    pub fn validation(errors: BTreeMap<String, Vec<String>>) -> Self {
-        let mut error = Self::typed(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            VALIDATION_PROBLEM,
-            "The request has invalid fields; see `errors`.",
-        );
-        error.problem.errors = Some(errors);
-        error
-    }
-
-    /// 401 with `WWW-Authenticate: Bearer`, as RFC 6750 asks.
-    pub fn unauthorized(problem_type: &str, detail: impl Into<String>) -> Self {
-        let mut error = Self::typed(StatusCode::UNAUTHORIZED, problem_type, detail);
-        error.www_authenticate = Some("Bearer");
-        error
-    }
-
-    /// 401 for a presented token that is not acceptable (RFC 6750 `invalid_token`).
-    pub fn invalid_token(detail: impl Into<String>) -> Self {
-        let mut error = Self::unauthorized("urn:taskapi:problem:invalid-token", detail);
-        error.www_authenticate = Some(r#"Bearer error="invalid_token""#);
-        error
-    }
-
-    /// 503 with `Retry-After`: the service is overloaded or its database is unreachable.
-    pub fn unavailable(detail: impl Into<String>, retry_after_seconds: u32) -> Self {
-        let mut error = Self::new(StatusCode::SERVICE_UNAVAILABLE, detail);
-        error.retry_after_seconds = Some(retry_after_seconds);
-        error
-    }
-
-    /// 500 whose detail says nothing about the cause; the cause belongs in the log.
-    pub fn internal() -> Self {
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "The server failed to handle this request; it has been logged.",
-        )
     }
 
     pub fn status(&self) -> StatusCode {
@@ -128,72 +87,172 @@ impl ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
+impl IntoResponse for ProblemResponse {
     fn into_response(self) -> Response {
         let mut response = Response::builder()
             .status(self.status)
             .content_type(PROBLEM_JSON)
             .body(self.problem.to_json_string());
-        if let Some(challenge) = self.www_authenticate {
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static(challenge),
-            );
-        }
-        if let Some(seconds) = self.retry_after_seconds {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        if let Some((name, value)) = self.header {
+            response.headers_mut().insert(name, value);
         }
         response
     }
 }
 
-impl From<ApiError> for Error {
-    fn from(error: ApiError) -> Self {
-        Error::from_response(error.into_response())
+impl From<ProblemResponse> for poem::Error {
+    fn from(problem: ProblemResponse) -> Self {
+        poem::Error::from_response(problem.into_response())
     }
 }
 
-/// The error statuses one operation can answer with. Each operation names its own set, so
-/// the spec lists exactly the errors a client must be ready for.
-pub trait ErrorSet: Send + Sync + 'static {
+/// A problem whose status, `STATUS`, the compiler knows.
+#[derive(Debug, Clone)]
+pub struct ApiError<const STATUS: u16>(ProblemResponse);
+
+impl<const STATUS: u16> ApiError<STATUS> {
+    /// Evaluated at compile time: a status that is not an error status does not build.
+    const STATUS_CODE: StatusCode = match StatusCode::from_u16(STATUS) {
+        Ok(status) if STATUS >= 400 => status,
+        _ => panic!("an ApiError status is an error status, 400 or above"),
+    };
+
+    /// A problem described by its status code alone (`type: about:blank`).
+    pub fn new(detail: impl Into<String>) -> Self {
+        Self::typed(problem_type::ABOUT_BLANK, detail)
+    }
+
+    /// A problem with its own type URI (see [`problem_type`]).
+    pub fn typed(problem_type: &str, detail: impl Into<String>) -> Self {
+        Self(ProblemResponse::new(
+            Self::STATUS_CODE,
+            problem_type,
+            detail,
+        ))
+    }
+
+    fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.0.header = Some((name, value));
+        self
+    }
+
+    pub fn problem(&self) -> &Problem {
+        self.0.problem()
+    }
+}
+
+impl ApiError<401> {
+    /// Failed authentication, with `WWW-Authenticate: Bearer` as RFC 6750 asks.
+    pub fn unauthorized(problem_type: &str, detail: impl Into<String>) -> Self {
+        Self::typed(problem_type, detail)
+            .with_header(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"))
+    }
+
+    /// A presented token that is not acceptable (RFC 6750 `invalid_token`).
+    pub fn invalid_token(detail: impl Into<String>) -> Self {
+        Self::typed(problem_type::INVALID_TOKEN, detail).with_header(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static(r#"Bearer error="invalid_token""#),
+        )
+    }
+}
+
+impl ApiError<422> {
+    /// The request is well-formed but these fields are invalid.
+    pub fn validation(errors: BTreeMap<String, Vec<String>>) -> Self {
+        let mut error = Self::typed(
+            problem_type::VALIDATION,
+            "The request has invalid fields; see `errors`.",
+        );
+        error.0.problem.errors = Some(errors);
+        error
+    }
+}
+
+impl ApiError<500> {
+    /// A failure whose detail says nothing about the cause; the cause belongs in the log.
+    pub fn internal() -> Self {
+        Self::new("The server failed to handle this request; it has been logged.")
+    }
+}
+
+impl ApiError<503> {
+    /// The service is overloaded or its database is unreachable; retry after a while.
+    pub fn unavailable(detail: impl Into<String>, retry_after_seconds: u32) -> Self {
+        Self::new(detail).with_header(header::RETRY_AFTER, HeaderValue::from(retry_after_seconds))
+    }
+}
+
+impl<const STATUS: u16> IntoResponse for ApiError<STATUS> {
+    fn into_response(self) -> Response {
+        self.0.into_response()
+    }
+}
+
+impl<const STATUS: u16> From<ApiError<STATUS>> for ProblemResponse {
+    fn from(error: ApiError<STATUS>) -> Self {
+        error.0
+    }
+}
+
+/// The server's own failures, which every operation may answer with.
+#[derive(Debug, Clone)]
+pub enum Fault {
+    /// A bug or a broken invariant.
+    Internal(ApiError<500>),
+    /// Overloaded or cut off from the database; worth a retry.
+    Unavailable(ApiError<503>),
+}
+
+/// The error statuses one operation can answer with, so the spec lists exactly the errors a
+/// client must be ready for. Declared with [`error_set!`].
+pub trait ErrorSet: Declares<500> + Declares<503> + Send + Sync + 'static {
     /// Status codes with the description the spec shows for each.
     const STATUSES: &'static [(u16, &'static str)];
 }
 
-/// The error half of an operation's result: an [`ApiError`] whose possible statuses are
-/// declared by `S` in the spec.
+/// Proof that an error set declares status `N`.
+pub trait Declares<const N: u16> {}
+
+/// The error half of an operation's result: a problem whose status `S` declares.
 pub struct Errors<S: ErrorSet> {
-    error: ApiError,
+    problem: ProblemResponse,
     set: PhantomData<S>,
 }
 
-impl<S: ErrorSet> From<ApiError> for Errors<S> {
-    fn from(error: ApiError) -> Self {
-        debug_assert!(
-            S::STATUSES
-                .iter()
-                .any(|(status, _)| *status == error.status.as_u16()),
-            "status {} is not declared for this operation",
-            error.status
-        );
+impl<S: ErrorSet> Errors<S> {
+    pub fn problem(&self) -> &ProblemResponse {
+        &self.problem
+    }
+}
+
+impl<S: ErrorSet + Declares<N>, const N: u16> From<ApiError<N>> for Errors<S> {
+    fn from(error: ApiError<N>) -> Self {
         Self {
-            error,
+            problem: error.0,
             set: PhantomData,
+        }
+    }
+}
+
+impl<S: ErrorSet> From<Fault> for Errors<S> {
+    fn from(fault: Fault) -> Self {
+        match fault {
+            Fault::Internal(error) => error.into(),
+            Fault::Unavailable(error) => error.into(),
         }
     }
 }
 
 impl<S: ErrorSet> IntoResponse for Errors<S> {
     fn into_response(self) -> Response {
-        self.error.into_response()
+        self.problem.into_response()
     }
 }
 
-impl<S: ErrorSet> From<Errors<S>> for Error {
+impl<S: ErrorSet> From<Errors<S>> for poem::Error {
     fn from(errors: Errors<S>) -> Self {
-        errors.error.into()
+        errors.problem.into()
     }
 }
 
@@ -221,15 +280,23 @@ impl<S: ErrorSet> ApiResponse for Errors<S> {
     }
 }
 
-/// Declares an [`ErrorSet`] from status codes; descriptions come from [`describe`].
+/// Declares an [`ErrorSet`] from the client-error statuses an operation can answer with;
+/// every set also declares 500 and 503, which any operation can meet. Descriptions come
+/// from [`describe`].
 macro_rules! error_set {
     ($(#[$meta:meta])* $name:ident: $($status:literal),+ $(,)?) => {
         $(#[$meta])*
         pub struct $name;
         impl $crate::problem::ErrorSet for $name {
-            const STATUSES: &'static [(u16, &'static str)] =
-                &[$(($status, $crate::problem::describe($status))),+];
+            const STATUSES: &'static [(u16, &'static str)] = &[
+                $(($status, $crate::problem::describe($status)),)+
+                (500, $crate::problem::describe(500)),
+                (503, $crate::problem::describe(503)),
+            ];
         }
+        $(impl $crate::problem::Declares<$status> for $name {})+
+        impl $crate::problem::Declares<500> for $name {}
+        impl $crate::problem::Declares<503> for $name {}
     };
 }
 pub(crate) use error_set;
@@ -259,139 +326,38 @@ pub const fn describe(status: u16) -> &'static str {
     }
 }
 
-/// Turns any error that reached the edge of the service into a problem response: errors a
-/// handler built are passed through as they are; the framework's own errors get the status
-/// they carry and a problem body that says what was wrong.
-pub async fn problem_response(error: Error) -> Response {
-    if error.is::<AuthorizationError>() {
-        return ApiError::unauthorized(
-            "about:blank",
-            "This operation needs a bearer token: `Authorization: Bearer <token>`.",
-        )
-        .into_response();
-    }
-    if let Some(parse) = error.downcast_ref::<ParseRequestPayloadError>() {
-        return payload_problem(&parse.reason).into_response();
-    }
-    if error.is::<NotFoundError>() {
-        return ApiError::new(StatusCode::NOT_FOUND, "No route matches this path.").into_response();
-    }
-    if error.is::<MethodNotAllowedError>() {
-        return ApiError::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "This path does not support this method.",
-        )
-        .into_response();
-    }
-    if error.is::<OaiParsePathError>() || error.is::<ParsePathError>() {
-        // poem-openapi names path parameters `param0`, …; say what the client can act on.
-        return ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "A path parameter is malformed: resource ids are UUIDs.",
-        )
-        .into_response();
-    }
-    let is_parameter_error = error.is::<ParseParamError>() || error.is::<ContentTypeError>();
-    let status = error.status();
-    let detail = error.to_string();
-    let response = error.into_response();
-    let already_problem = response
-        .content_type()
-        .is_some_and(|content_type| content_type.starts_with(PROBLEM_JSON));
-    if already_problem {
-        return response;
-    }
-    if status.is_server_error() {
-        return ApiError::internal().into_response();
-    }
-    if is_parameter_error || status.is_client_error() {
-        return ApiError::new(status, detail).into_response();
-    }
-    response
-}
-
-/// A body that did not parse. Bytes that are not JSON at all are a 400; JSON or form data
-/// of the wrong shape is a 422, naming the field where the decoder's message does.
-fn payload_problem(reason: &str) -> ApiError {
-    if is_json_syntax_error(reason) {
-        return ApiError::new(StatusCode::BAD_REQUEST, reason);
-    }
-    // poem-openapi wraps schema errors as `failed to parse "Type": message`.
-    let message = reason
-        .strip_prefix("failed to parse \"")
-        .and_then(|rest| rest.split_once("\": "))
-        .map_or(reason, |(_, message)| message);
-    let field = message
-        .split_once('`')
-        .and_then(|(_, rest)| rest.split_once('`'))
-        .map_or("body", |(field, _)| field);
-    ApiError::validation(BTreeMap::from([(
-        field.to_owned(),
-        vec![message.to_owned()],
-    )]))
-}
-
-/// serde_json reports a syntax error with its position (`… at line 1 column 9`); schema
-/// errors from poem-openapi and the form decoder carry no position.
-fn is_json_syntax_error(reason: &str) -> bool {
-    let Some((_, position)) = reason.rsplit_once(" at line ") else {
-        return false;
-    };
-    let Some((line, column)) = position.split_once(" column ") else {
-        return false;
-    };
-    [line, column]
-        .iter()
-        .all(|number| !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    error_set!(
+        /// A set for the tests below.
+        NotFoundErrors: 404
+    );
+
     #[test]
-    fn json_syntax_errors_are_bad_requests() {
-        for reason in [
-            "expected value at line 1 column 1",
-            "EOF while parsing a value at line 1 column 9",
-        ] {
-            let error = payload_problem(reason);
-            assert_eq!(error.status(), StatusCode::BAD_REQUEST, "{reason}");
-            assert_eq!(error.problem().errors, None);
-        }
+    fn every_set_declares_the_servers_own_failures() {
+        let statuses: Vec<u16> = NotFoundErrors::STATUSES.iter().map(|(s, _)| *s).collect();
+        assert_eq!(statuses, [404, 500, 503]);
     }
 
     #[test]
-    fn schema_errors_name_the_field() {
-        let error = payload_problem(
-            r#"failed to parse "TaskInput": field `title` verification failed. maxLength(500)"#,
-        );
-        assert_eq!(error.status(), StatusCode::UNPROCESSABLE_ENTITY);
-        let errors = error.problem().errors.clone().expect("field errors");
-        assert!(errors["title"][0].contains("maxLength(500)"));
+    fn a_declared_error_keeps_its_status_problem_and_header() {
+        let errors: Errors<NotFoundErrors> = ApiError::<503>::unavailable("Try later.", 2).into();
+        let response = errors.into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "2");
+        assert_eq!(response.content_type(), Some(PROBLEM_JSON));
     }
 
     #[test]
-    fn missing_form_fields_are_named() {
-        let error = payload_problem("missing field `password`");
-        assert_eq!(error.status(), StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(
-            error
-                .problem()
-                .errors
-                .clone()
-                .expect("field errors")
-                .contains_key("password")
-        );
-    }
-
-    #[test]
-    fn schema_errors_without_a_field_are_about_the_body() {
-        let reason =
-            r#"Expected input type "string", found null. (occurred while parsing "TaskInput")"#;
-        let error = payload_problem(reason);
-        assert_eq!(error.status(), StatusCode::UNPROCESSABLE_ENTITY);
-        let errors = error.problem().errors.clone().expect("field errors");
-        assert_eq!(errors["body"], vec![reason.to_owned()]);
+    fn validation_problems_name_the_fields() {
+        let error = ApiError::<422>::validation(BTreeMap::from([(
+            "title".to_owned(),
+            vec!["is required".to_owned()],
+        )]));
+        assert_eq!(error.problem().status, 422);
+        assert_eq!(error.problem().problem_type, problem_type::VALIDATION);
+        assert_eq!(error.problem().title, "Unprocessable Entity");
     }
 }

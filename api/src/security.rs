@@ -1,11 +1,10 @@
-//! The one security scheme: an OAuth2 password-flow bearer token.
+//! The one security scheme, an OAuth2 password-flow bearer token, and what checks it.
 
-use std::sync::Arc;
+use std::future::Future;
 
-use poem::Request;
 use poem_openapi::{SecurityScheme, auth::Bearer};
 
-use crate::auth::{AuthBackend, Caller};
+use crate::problem::{ApiError, Declares, ErrorSet, Errors, Fault};
 
 /// A JWT from `POST /auth/login`, sent as `Authorization: Bearer <token>`. In Swagger UI,
 /// *Authorize* logs in with your email as `username` and your password.
@@ -13,15 +12,42 @@ use crate::auth::{AuthBackend, Caller};
 #[oai(
     rename = "OAuth2PasswordBearer",
     ty = "oauth2",
-    flows(password(token_url = "/auth/login")),
-    checker = "authenticate"
+    flows(password(token_url = "/auth/login"))
 )]
-pub struct BearerAuth(pub Caller);
+pub struct BearerAuth(pub Bearer);
 
-async fn authenticate(request: &Request, bearer: Bearer) -> poem::Result<Caller> {
-    let backend = request
-        .data::<Arc<dyn AuthBackend>>()
-        // The server attaches its backends once, at start-up; a missing one is a wiring bug.
-        .ok_or_else(|| poem::Error::from_status(poem::http::StatusCode::INTERNAL_SERVER_ERROR))?;
-    Ok(backend.authenticate(&bearer.token).await?)
+impl BearerAuth {
+    pub fn token(&self) -> &str {
+        &self.0.token
+    }
+}
+
+/// Why a bearer token did not prove a caller.
+#[derive(Debug, Clone)]
+pub enum Unauthenticated {
+    /// The token is malformed, forged, expired, or its account is gone.
+    Refused(ApiError<401>),
+    /// The token could not be checked.
+    Fault(Fault),
+}
+
+impl<S: ErrorSet + Declares<401>> From<Unauthenticated> for Errors<S> {
+    fn from(unauthenticated: Unauthenticated) -> Self {
+        match unauthenticated {
+            Unauthenticated::Refused(error) => error.into(),
+            Unauthenticated::Fault(fault) => fault.into(),
+        }
+    }
+}
+
+/// Turns bearer tokens into callers; the backend of every authenticated resource does.
+pub trait Authenticate: Send + Sync + 'static {
+    /// Who a valid token speaks for.
+    type Caller: Send;
+
+    /// The caller `auth` proves.
+    fn authenticate(
+        &self,
+        auth: BearerAuth,
+    ) -> impl Future<Output = Result<Self::Caller, Unauthenticated>> + Send;
 }

@@ -1,30 +1,38 @@
 //! `/tasks`: the caller's own tasks. Every operation is scoped to the caller; another
 //! user's task is indistinguishable from one that does not exist.
 
-use std::sync::Arc;
+use std::{future::Future, sync::Arc};
 
-use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use poem::web::Data;
 use poem_openapi::{
     ApiResponse, Enum, Object, OpenApi,
     param::{Path, Query},
     payload::Json,
 };
+use strum::{EnumString, IntoStaticStr, VariantArray};
 use uuid::Uuid;
 
 use crate::{
     ApiTag,
-    auth::Caller,
-    body::{JsonBody, check_fields},
-    problem::{ApiError, Errors, error_set},
-    security::BearerAuth,
+    body::JsonBody,
+    paging::PageLimit,
+    problem::{Errors, error_set},
+    security::{Authenticate, BearerAuth},
     text::PlainText,
 };
 
+/// Longest task title, in characters, once surrounding whitespace is trimmed.
+pub const TITLE_MAX_CHARS: usize = 500;
+/// Longest task description, in characters.
+pub const DESCRIPTION_MAX_CHARS: usize = 10_000;
+
 /// Where a task stands.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Enum)]
+// The snake_case names are the wire format and also how the database stores a status.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Enum, IntoStaticStr, EnumString, VariantArray,
+)]
 #[oai(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum TaskStatus {
     #[default]
     Todo,
@@ -33,8 +41,12 @@ pub enum TaskStatus {
 }
 
 /// How urgent a task is.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Enum)]
+// The snake_case names are the wire format and also how the database stores a priority.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Enum, IntoStaticStr, EnumString, VariantArray,
+)]
 #[oai(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum TaskPriority {
     Low,
     #[default]
@@ -68,14 +80,12 @@ pub struct Task {
 #[derive(Debug, Clone, Object)]
 #[oai(deny_unknown_fields)]
 pub struct TaskInput {
-    /// 1 to 500 characters once surrounding whitespace is trimmed (so not only whitespace);
-    /// no control characters except tab and line breaks.
-    #[oai(validator(min_length = 1, max_length = 500))]
-    pub title: PlainText,
-    /// At most 10 000 characters; no control characters except tab and line breaks; `null`
-    /// or absent for none.
-    #[oai(validator(max_length = 10000), nullable)]
-    pub description: Option<PlainText>,
+    /// Surrounding whitespace is trimmed, and what remains must not be empty; no control
+    /// characters except tab and line breaks.
+    pub title: PlainText<1, TITLE_MAX_CHARS>,
+    /// No control characters except tab and line breaks; `null` or absent for none.
+    #[oai(nullable)]
+    pub description: Option<PlainText<0, DESCRIPTION_MAX_CHARS>>,
     #[oai(default)]
     pub status: TaskStatus,
     #[oai(default)]
@@ -84,14 +94,6 @@ pub struct TaskInput {
     #[oai(nullable)]
     pub due_at: Option<DateTime<Utc>>,
 }
-
-check_fields!(TaskInput {
-    title: PlainText,
-    description: Option<PlainText>,
-    status: TaskStatus,
-    priority: TaskPriority,
-    due_at: Option<DateTime<Utc>>,
-});
 
 /// One page of tasks, newest first.
 #[derive(Debug, Clone, Object)]
@@ -102,29 +104,39 @@ pub struct TaskPage {
     pub next_cursor: Option<String>,
 }
 
-/// Which page of tasks to list.
-#[derive(Debug, Clone)]
-pub struct TaskListQuery {
-    pub limit: u32,
-    pub cursor: Option<String>,
-}
-
-/// Default page size of `GET /tasks`.
-pub const DEFAULT_PAGE_SIZE: u32 = 50;
-
-/// What the service behind `/tasks` must do.
-#[async_trait]
-pub trait TaskBackend: Send + Sync + 'static {
-    async fn create_task(&self, caller: Caller, input: TaskInput) -> Result<Task, ApiError>;
-    async fn list_tasks(&self, caller: Caller, query: TaskListQuery) -> Result<TaskPage, ApiError>;
-    async fn get_task(&self, caller: Caller, task_id: Uuid) -> Result<Task, ApiError>;
-    async fn replace_task(
+/// What the server behind `/tasks` does, always on behalf of one caller.
+pub trait TaskBackend: Authenticate {
+    fn create_task(
         &self,
-        caller: Caller,
+        caller: Self::Caller,
+        body: JsonBody<TaskInput>,
+    ) -> impl Future<Output = Result<Task, Errors<CreateTaskErrors>>> + Send;
+
+    fn list_tasks(
+        &self,
+        caller: Self::Caller,
+        limit: PageLimit,
+        cursor: Option<String>,
+    ) -> impl Future<Output = Result<TaskPage, Errors<ListTasksErrors>>> + Send;
+
+    fn get_task(
+        &self,
+        caller: Self::Caller,
         task_id: Uuid,
-        input: TaskInput,
-    ) -> Result<Task, ApiError>;
-    async fn delete_task(&self, caller: Caller, task_id: Uuid) -> Result<(), ApiError>;
+    ) -> impl Future<Output = Result<Task, Errors<TaskByIdErrors>>> + Send;
+
+    fn replace_task(
+        &self,
+        caller: Self::Caller,
+        task_id: Uuid,
+        body: JsonBody<TaskInput>,
+    ) -> impl Future<Output = Result<Task, Errors<ReplaceTaskErrors>>> + Send;
+
+    fn delete_task(
+        &self,
+        caller: Self::Caller,
+        task_id: Uuid,
+    ) -> impl Future<Output = Result<(), Errors<TaskByIdErrors>>> + Send;
 }
 
 #[derive(ApiResponse)]
@@ -157,25 +169,27 @@ pub enum DeleteTaskResponse {
 
 error_set!(
     /// Errors of `create_task`.
-    CreateTaskErrors: 400, 401, 413, 415, 422, 500, 503
+    CreateTaskErrors: 400, 401, 413, 415, 422
 );
 error_set!(
     /// Errors of `list_tasks`.
-    ListTasksErrors: 400, 401, 422, 500, 503
+    ListTasksErrors: 400, 401, 422
 );
 error_set!(
     /// Errors of `get_task` and `delete_task`.
-    TaskByIdErrors: 400, 401, 404, 500, 503
+    TaskByIdErrors: 400, 401, 404
 );
 error_set!(
     /// Errors of `replace_task`.
-    ReplaceTaskErrors: 400, 401, 404, 413, 415, 422, 500, 503
+    ReplaceTaskErrors: 400, 401, 404, 413, 415, 422
 );
 
-pub struct TasksApi;
+pub struct TasksApi<B> {
+    pub backend: Arc<B>,
+}
 
 #[OpenApi(prefix_path = "/tasks", tag = "ApiTag::Tasks")]
-impl TasksApi {
+impl<B: TaskBackend> TasksApi<B> {
     /// Create a task
     ///
     /// Creates a task owned by the caller.
@@ -183,10 +197,10 @@ impl TasksApi {
     async fn create(
         &self,
         auth: BearerAuth,
-        backend: Data<&Arc<dyn TaskBackend>>,
         body: JsonBody<TaskInput>,
     ) -> Result<CreateTaskResponse, Errors<CreateTaskErrors>> {
-        let task = backend.create_task(auth.0, body.0).await?;
+        let caller = self.backend.authenticate(auth).await?;
+        let task = self.backend.create_task(caller, body).await?;
         let location = format!("/tasks/{}", task.id);
         Ok(CreateTaskResponse::Created(Json(task), location))
     }
@@ -200,19 +214,15 @@ impl TasksApi {
     async fn list(
         &self,
         auth: BearerAuth,
-        backend: Data<&Arc<dyn TaskBackend>>,
-        /// Page size, 1 to 100 (default 50).
-        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
-        limit: Query<Option<u32>>,
+        /// How many tasks the page holds.
+        #[oai(default)]
+        limit: Query<PageLimit>,
         /// The `next_cursor` of the previous page; omit for the first page.
         #[oai(validator(min_length = 1))]
         cursor: Query<Option<String>>,
     ) -> Result<TaskPageResponse, Errors<ListTasksErrors>> {
-        let query = TaskListQuery {
-            limit: limit.0.unwrap_or(DEFAULT_PAGE_SIZE),
-            cursor: cursor.0,
-        };
-        let page = backend.list_tasks(auth.0, query).await?;
+        let caller = self.backend.authenticate(auth).await?;
+        let page = self.backend.list_tasks(caller, limit.0, cursor.0).await?;
         Ok(TaskPageResponse::Ok(Json(page)))
     }
 
@@ -221,10 +231,10 @@ impl TasksApi {
     async fn get(
         &self,
         auth: BearerAuth,
-        backend: Data<&Arc<dyn TaskBackend>>,
         task_id: Path<Uuid>,
     ) -> Result<TaskResponse, Errors<TaskByIdErrors>> {
-        let task = backend.get_task(auth.0, task_id.0).await?;
+        let caller = self.backend.authenticate(auth).await?;
+        let task = self.backend.get_task(caller, task_id.0).await?;
         Ok(TaskResponse::Ok(Json(task)))
     }
 
@@ -236,11 +246,11 @@ impl TasksApi {
     async fn replace(
         &self,
         auth: BearerAuth,
-        backend: Data<&Arc<dyn TaskBackend>>,
         task_id: Path<Uuid>,
         body: JsonBody<TaskInput>,
     ) -> Result<TaskResponse, Errors<ReplaceTaskErrors>> {
-        let task = backend.replace_task(auth.0, task_id.0, body.0).await?;
+        let caller = self.backend.authenticate(auth).await?;
+        let task = self.backend.replace_task(caller, task_id.0, body).await?;
         Ok(TaskResponse::Ok(Json(task)))
     }
 
@@ -249,10 +259,10 @@ impl TasksApi {
     async fn delete(
         &self,
         auth: BearerAuth,
-        backend: Data<&Arc<dyn TaskBackend>>,
         task_id: Path<Uuid>,
     ) -> Result<DeleteTaskResponse, Errors<TaskByIdErrors>> {
-        backend.delete_task(auth.0, task_id.0).await?;
+        let caller = self.backend.authenticate(auth).await?;
+        self.backend.delete_task(caller, task_id.0).await?;
         Ok(DeleteTaskResponse::NoContent)
     }
 }

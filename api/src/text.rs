@@ -1,5 +1,5 @@
-//! [`Text`] and [`PlainText`]: string fields of a request body that are only ever JSON
-//! strings.
+//! [`Text`]: string fields of a request body, with their length limits in the type, so each
+//! limit is a named constant that the schema, the server's checks and the tests all share.
 
 use std::borrow::Cow;
 
@@ -15,106 +15,72 @@ use serde_json::Value;
 /// server's domain module holds the two together.
 pub const PLAIN_TEXT_PATTERN: &str = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$";
 
-/// Declares a request string type that accepts JSON strings only. poem-openapi's `String`
-/// also accepts JSON numbers and booleans (`{"title": 5}` would become `"5"`); a client that
-/// sends the wrong type has a bug it should hear about.
-macro_rules! json_string {
-    ($(#[$doc:meta])* $name:ident, $schema:expr) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq)]
-        pub struct $name(pub String);
+/// A JSON string of `MIN` to `MAX` characters; with `PLAIN`, restricted to
+/// [`PLAIN_TEXT_PATTERN`]. The schema states the limits; the server enforces them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Text<const MIN: usize, const MAX: usize, const PLAIN: bool>(pub String);
 
-        impl $name {
-            pub fn into_inner(self) -> String {
-                self.0
-            }
-        }
+/// Text a person typed: no control characters except tab and line breaks.
+pub type PlainText<const MIN: usize, const MAX: usize> = Text<MIN, MAX, true>;
 
-        impl AsRef<str> for $name {
-            fn as_ref(&self) -> &str {
-                &self.0
-            }
-        }
+/// Any text (a password, say).
+pub type AnyText<const MIN: usize, const MAX: usize> = Text<MIN, MAX, false>;
 
-        impl Type for $name {
-            const IS_REQUIRED: bool = true;
+impl<const MIN: usize, const MAX: usize, const PLAIN: bool> Text<MIN, MAX, PLAIN> {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 
-            type RawValueType = String;
-
-            type RawElementValueType = String;
-
-            fn name() -> Cow<'static, str> {
-                "string".into()
-            }
-
-            fn schema_ref() -> MetaSchemaRef {
-                MetaSchemaRef::Inline(Box::new($schema))
-            }
-
-            fn as_raw_value(&self) -> Option<&Self::RawValueType> {
-                Some(&self.0)
-            }
-
-            fn raw_element_iter<'a>(
-                &'a self,
-            ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
-                Box::new(self.as_raw_value().into_iter())
-            }
-        }
-
-        impl ParseFromJSON for $name {
-            fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
-                match value.unwrap_or_default() {
-                    Value::String(text) => Ok(Self(text)),
-                    other => Err(ParseError::expected_type(other)),
-                }
-            }
-        }
-
-        impl ToJSON for $name {
-            fn to_json(&self) -> Option<Value> {
-                Some(Value::String(self.0.clone()))
-            }
-        }
-    };
+    pub fn into_inner(self) -> String {
+        self.0
+    }
 }
 
-json_string!(
-    /// Any JSON string (a password, say). Its schema is a plain `type: string`.
-    Text,
-    MetaSchema::new("string")
-);
+impl<const MIN: usize, const MAX: usize, const PLAIN: bool> Type for Text<MIN, MAX, PLAIN> {
+    const IS_REQUIRED: bool = true;
 
-json_string!(
-    /// A JSON string a person typed: no control characters except tab and line breaks.
-    /// Its schema is `type: string` with [`PLAIN_TEXT_PATTERN`], so generated clients can
-    /// check it before sending.
-    PlainText,
-    MetaSchema {
-        pattern: Some(PLAIN_TEXT_PATTERN.to_owned()),
-        ..MetaSchema::new("string")
+    type RawValueType = String;
+
+    type RawElementValueType = String;
+
+    fn name() -> Cow<'static, str> {
+        "string".into()
     }
-);
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Inline(Box::new(MetaSchema {
+            min_length: (MIN > 0).then_some(MIN),
+            max_length: Some(MAX),
+            pattern: PLAIN.then(|| PLAIN_TEXT_PATTERN.to_owned()),
+            ..MetaSchema::new("string")
+        }))
+    }
 
-    #[test]
-    fn only_json_strings_parse() {
-        let parsed = Text::parse_from_json(Some(Value::from("five"))).expect("a string");
-        assert_eq!(parsed, Text("five".to_owned()));
-        for wrong in [
-            Value::from(5),
-            Value::from(true),
-            Value::Null,
-            serde_json::json!([]),
-        ] {
-            assert!(
-                Text::parse_from_json(Some(wrong.clone())).is_err(),
-                "{wrong}"
-            );
+    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+        Some(&self.0)
+    }
+
+    fn raw_element_iter<'a>(
+        &'a self,
+    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+        Box::new(self.as_raw_value().into_iter())
+    }
+}
+
+impl<const MIN: usize, const MAX: usize, const PLAIN: bool> ParseFromJSON
+    for Text<MIN, MAX, PLAIN>
+{
+    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+        // Only a JSON string: poem-openapi's `String` would also take `5` as "5".
+        match value.unwrap_or_default() {
+            Value::String(text) => Ok(Self(text)),
+            other => Err(ParseError::expected_type(other)),
         }
-        assert!(Text::parse_from_json(None).is_err());
+    }
+}
+
+impl<const MIN: usize, const MAX: usize, const PLAIN: bool> ToJSON for Text<MIN, MAX, PLAIN> {
+    fn to_json(&self) -> Option<Value> {
+        Some(Value::String(self.0.clone()))
     }
 }

@@ -1,18 +1,15 @@
 //! `/users`: the account behind the bearer token.
 
-use std::sync::Arc;
+use std::{future::Future, sync::Arc};
 
-use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use poem::web::Data;
 use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
 use uuid::Uuid;
 
 use crate::{
     ApiTag,
-    auth::Caller,
-    problem::{ApiError, Errors, error_set},
-    security::BearerAuth,
+    problem::{Errors, error_set},
+    security::{Authenticate, BearerAuth},
 };
 
 /// An account. Password material never leaves the server.
@@ -24,10 +21,13 @@ pub struct User {
     pub created_at: DateTime<Utc>,
 }
 
-/// What the service behind `/users` must do.
-#[async_trait]
-pub trait UserBackend: Send + Sync + 'static {
-    async fn current_user(&self, caller: Caller) -> Result<User, ApiError>;
+/// What the server behind `/users` does.
+pub trait UserBackend: Authenticate {
+    /// The caller's own account.
+    fn current_user(
+        &self,
+        caller: Self::Caller,
+    ) -> impl Future<Output = Result<User, Errors<CurrentUserErrors>>> + Send;
 }
 
 #[derive(ApiResponse)]
@@ -39,23 +39,22 @@ pub enum CurrentUserResponse {
 
 error_set!(
     /// Errors of `get_current_user`.
-    CurrentUserErrors: 401, 500, 503
+    CurrentUserErrors: 401
 );
 
-pub struct UsersApi;
+pub struct UsersApi<B> {
+    pub backend: Arc<B>,
+}
 
 #[OpenApi(prefix_path = "/users", tag = "ApiTag::Users")]
-impl UsersApi {
+impl<B: UserBackend> UsersApi<B> {
     /// The current user
     ///
     /// Returns the account the bearer token belongs to.
     #[oai(path = "/me", method = "get", operation_id = "get_current_user")]
-    async fn me(
-        &self,
-        auth: BearerAuth,
-        backend: Data<&Arc<dyn UserBackend>>,
-    ) -> Result<CurrentUserResponse, Errors<CurrentUserErrors>> {
-        let user = backend.current_user(auth.0).await?;
+    async fn me(&self, auth: BearerAuth) -> Result<CurrentUserResponse, Errors<CurrentUserErrors>> {
+        let caller = self.backend.authenticate(auth).await?;
+        let user = self.backend.current_user(caller).await?;
         Ok(CurrentUserResponse::Ok(Json(user)))
     }
 }

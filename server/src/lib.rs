@@ -6,6 +6,7 @@
 
 pub mod config;
 pub mod domain;
+pub mod failure;
 pub mod http;
 pub mod security;
 pub mod service;

@@ -11,9 +11,9 @@ use rand_core::{OsRng, RngCore};
 
 use crate::{
     config::{JwtSecret, Settings},
-    http::{AppState, app},
+    http::app,
     security::{PasswordHasher, TokenIssuer},
-    service::{auth::AuthService, tasks::TaskService, users::UserService},
+    service::Services,
     store::{self, migrations},
 };
 
@@ -24,7 +24,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 pub struct Application {
     acceptor: TcpAcceptor,
     address: SocketAddr,
-    state: AppState,
+    services: Services,
     max_body_bytes: usize,
 }
 
@@ -51,11 +51,7 @@ impl Application {
         };
         let hasher = PasswordHasher::new(concurrency).await?;
         let tokens = TokenIssuer::new(&secret, settings.token_ttl());
-        let state = AppState {
-            auth: AuthService::new(pool.clone(), hasher, tokens),
-            users: UserService::new(pool.clone()),
-            tasks: TaskService::new(pool),
-        };
+        let services = Services::new(pool, hasher, tokens);
         let acceptor = TcpListener::bind(settings.bind)
             .into_acceptor()
             .await
@@ -68,7 +64,7 @@ impl Application {
         Ok(Self {
             acceptor,
             address,
-            state,
+            services,
             max_body_bytes: settings.max_body_bytes,
         })
     }
@@ -83,7 +79,7 @@ impl Application {
         tracing::info!(address = %self.address, "listening");
         Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(
-                app(self.state, self.max_body_bytes),
+                app(self.services, self.max_body_bytes),
                 shutdown,
                 Some(SHUTDOWN_GRACE),
             )

@@ -1,8 +1,10 @@
 use std::fmt;
 
+use taskapi_api::auth::EMAIL_MAX_CHARS;
+
 use super::reject_control_chars;
 
-/// A syntactically valid email address, trimmed, at most 254 characters.
+/// A syntactically valid email address, trimmed, at most [`EMAIL_MAX_CHARS`] characters.
 ///
 /// Deliberately pragmatic: one `@`, a non-empty local part without whitespace, and a
 /// domain of at least two dot-separated labels of letters, digits and hyphens.
@@ -10,15 +12,13 @@ use super::reject_control_chars;
 pub struct Email(String);
 
 impl Email {
-    pub const MAX_CHARS: usize = 254;
-
     pub fn parse(raw: &str) -> Result<Self, String> {
         let email = raw.trim();
         if email.is_empty() {
             return Err("must not be empty".to_owned());
         }
-        if email.chars().count() > Self::MAX_CHARS {
-            return Err(format!("must be at most {} characters", Self::MAX_CHARS));
+        if email.chars().count() > EMAIL_MAX_CHARS {
+            return Err(format!("must be at most {EMAIL_MAX_CHARS} characters"));
         }
         reject_control_chars(email)?;
         let Some((local, domain)) = email.rsplit_once('@') else {
@@ -63,7 +63,7 @@ impl fmt::Debug for Email {
 
 #[cfg(test)]
 mod tests {
-    use super::Email;
+    use super::*;
 
     #[test]
     fn accepts_and_trims_ordinary_addresses() {
@@ -93,7 +93,7 @@ mod tests {
 
     #[test]
     fn rejects_overlong_addresses() {
-        let raw = format!("{}@example.com", "a".repeat(250));
+        let raw = format!("{}@example.com", "a".repeat(EMAIL_MAX_CHARS));
         assert!(Email::parse(&raw).is_err());
     }
 

@@ -9,10 +9,10 @@ mod user;
 pub use email::Email;
 pub use password::Password;
 pub use task::{
-    DueAt, PageCursor, PageSize, Task, TaskDescription, TaskDraft, TaskId, TaskPriority,
-    TaskStatus, TaskTitle,
+    DueAt, PageCursor, PageLimit, Task, TaskChange, TaskDescription, TaskDraft, TaskId, TaskPage,
+    TaskPriority, TaskStatus, TaskTitle, completed_at,
 };
-pub use user::{User, UserId};
+pub use user::{Credentials, Registration, User, UserId};
 
 use std::collections::BTreeMap;
 
@@ -23,9 +23,7 @@ pub struct FieldErrors(BTreeMap<String, Vec<String>>);
 impl FieldErrors {
     /// Parses one field, recording its error and returning `None` when it is invalid.
     pub fn check<T>(&mut self, field: &str, parsed: Result<T, String>) -> Option<T> {
-        parsed
-            .map_err(|message| self.0.entry(field.to_owned()).or_default().push(message))
-            .ok()
+        parsed.map_err(|message| self.add(field, message)).ok()
     }
 
     /// Parses an optional field: `Some(None)` when absent, `None` when present and invalid.
@@ -46,7 +44,20 @@ impl FieldErrors {
     }
 
     pub fn single(field: &str, message: impl Into<String>) -> Self {
-        Self(BTreeMap::from([(field.to_owned(), vec![message.into()])]))
+        let mut errors = Self::default();
+        errors.add(field, message);
+        errors
+    }
+
+    pub fn add(&mut self, field: &str, message: impl Into<String>) {
+        self.0
+            .entry(field.to_owned())
+            .or_default()
+            .push(message.into());
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 }
 

@@ -1,27 +1,30 @@
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Datelike, Utc};
+use taskapi_api::tasks::{self as contract, DESCRIPTION_MAX_CHARS, TITLE_MAX_CHARS};
+pub use taskapi_api::{
+    paging::PageLimit,
+    tasks::{TaskPriority, TaskStatus},
+};
 use uuid::Uuid;
 
-use super::{UserId, reject_control_chars};
+use super::{FieldErrors, UserId, reject_control_chars};
 
 /// The id of a task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TaskId(pub Uuid);
 
-/// A task title: 1 to 500 characters after trimming.
+/// A task title: not empty after trimming, at most [`TITLE_MAX_CHARS`] characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskTitle(String);
 
 impl TaskTitle {
-    pub const MAX_CHARS: usize = 500;
-
     pub fn parse(raw: &str) -> Result<Self, String> {
         let title = raw.trim();
         if title.is_empty() {
             return Err("must not be empty".to_owned());
         }
-        if title.chars().count() > Self::MAX_CHARS {
-            return Err(format!("must be at most {} characters", Self::MAX_CHARS));
+        if title.chars().count() > TITLE_MAX_CHARS {
+            return Err(format!("must be at most {TITLE_MAX_CHARS} characters"));
         }
         reject_control_chars(title)?;
         Ok(Self(title.to_owned()))
@@ -32,16 +35,16 @@ impl TaskTitle {
     }
 }
 
-/// A task description: at most 10 000 characters, kept as written.
+/// A task description: at most [`DESCRIPTION_MAX_CHARS`] characters, kept as written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskDescription(String);
 
 impl TaskDescription {
-    pub const MAX_CHARS: usize = 10_000;
-
     pub fn parse(raw: String) -> Result<Self, String> {
-        if raw.chars().count() > Self::MAX_CHARS {
-            return Err(format!("must be at most {} characters", Self::MAX_CHARS));
+        if raw.chars().count() > DESCRIPTION_MAX_CHARS {
+            return Err(format!(
+                "must be at most {DESCRIPTION_MAX_CHARS} characters"
+            ));
         }
         reject_control_chars(&raw)?;
         Ok(Self(raw))
@@ -70,62 +73,21 @@ impl DueAt {
     }
 }
 
-/// Where a task stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TaskStatus {
-    Todo,
-    InProgress,
-    Done,
-}
-
-impl TaskStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Todo => "todo",
-            Self::InProgress => "in_progress",
-            Self::Done => "done",
-        }
-    }
-
-    /// A task is completed exactly while it is done; the store stamps `completed_at`.
-    pub fn is_done(self) -> bool {
-        self == Self::Done
-    }
-
-    pub fn from_stored(stored: &str) -> Option<Self> {
-        [Self::Todo, Self::InProgress, Self::Done]
-            .into_iter()
-            .find(|status| status.as_str() == stored)
+/// When a task with `status` counts as completed: stamped `at` when it becomes done, kept
+/// while it stays done (the first completion is the one that counts), cleared when it
+/// leaves done.
+pub fn completed_at(
+    status: TaskStatus,
+    previously: Option<DateTime<Utc>>,
+    at: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    match status {
+        TaskStatus::Done => Some(previously.unwrap_or(at)),
+        TaskStatus::Todo | TaskStatus::InProgress => None,
     }
 }
 
-/// How urgent a task is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TaskPriority {
-    Low,
-    Normal,
-    High,
-    Urgent,
-}
-
-impl TaskPriority {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Low => "low",
-            Self::Normal => "normal",
-            Self::High => "high",
-            Self::Urgent => "urgent",
-        }
-    }
-
-    pub fn from_stored(stored: &str) -> Option<Self> {
-        [Self::Low, Self::Normal, Self::High, Self::Urgent]
-            .into_iter()
-            .find(|priority| priority.as_str() == stored)
-    }
-}
-
-/// Every client-writable field of a task, validated: what a create or a replace stores.
+/// Every client-writable field of a task, validated.
 #[derive(Debug, Clone)]
 pub struct TaskDraft {
     pub title: TaskTitle,
@@ -133,6 +95,58 @@ pub struct TaskDraft {
     pub status: TaskStatus,
     pub priority: TaskPriority,
     pub due_at: Option<DueAt>,
+}
+
+impl TryFrom<contract::TaskInput> for TaskDraft {
+    type Error = FieldErrors;
+
+    fn try_from(input: contract::TaskInput) -> Result<Self, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let title = errors.check("title", TaskTitle::parse(input.title.as_str()));
+        let description = errors.check_optional("description", input.description, |text| {
+            TaskDescription::parse(text.into_inner())
+        });
+        let due_at = errors.check_optional("due_at", input.due_at, DueAt::parse);
+        let (Some(title), Some(description), Some(due_at)) = (title, description, due_at) else {
+            return Err(errors);
+        };
+        Ok(Self {
+            title,
+            description,
+            status: input.status,
+            priority: input.priority,
+            due_at,
+        })
+    }
+}
+
+/// A draft as it is written: the client's fields and the times the server sets.
+#[derive(Debug, Clone)]
+pub struct TaskChange {
+    pub draft: TaskDraft,
+    pub completed_at: Option<DateTime<Utc>>,
+    /// When the change happens: `updated_at`, and `created_at` of a new task.
+    pub at: DateTime<Utc>,
+}
+
+impl TaskChange {
+    /// A new task; completed `at` if it starts out done.
+    pub fn create(draft: TaskDraft, at: DateTime<Utc>) -> Self {
+        Self {
+            completed_at: completed_at(draft.status, None, at),
+            draft,
+            at,
+        }
+    }
+
+    /// `current`, replaced by `draft`.
+    pub fn replace(current: &Task, draft: TaskDraft, at: DateTime<Utc>) -> Self {
+        Self {
+            completed_at: completed_at(draft.status, current.completed_at, at),
+            draft,
+            at,
+        }
+    }
 }
 
 /// A task as stored.
@@ -150,22 +164,35 @@ pub struct Task {
     pub updated_at: DateTime<Utc>,
 }
 
-/// A page size of the task listing: 1 to 100.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PageSize(u16);
-
-impl PageSize {
-    pub const MAX: u16 = 100;
-
-    pub fn parse(raw: u32) -> Result<Self, String> {
-        match u16::try_from(raw) {
-            Ok(size) if (1..=Self::MAX).contains(&size) => Ok(Self(size)),
-            _ => Err(format!("must be between 1 and {}", Self::MAX)),
+impl From<Task> for contract::Task {
+    fn from(task: Task) -> Self {
+        Self {
+            id: task.id.0,
+            title: task.title.0,
+            description: task.description.map(|description| description.0),
+            status: task.status,
+            priority: task.priority,
+            due_at: task.due_at,
+            completed_at: task.completed_at,
+            created_at: task.created_at,
+            updated_at: task.updated_at,
         }
     }
+}
 
-    pub fn get(self) -> u16 {
-        self.0
+/// One page of a listing, and where the next one starts.
+#[derive(Debug)]
+pub struct TaskPage {
+    pub items: Vec<Task>,
+    pub next: Option<PageCursor>,
+}
+
+impl From<TaskPage> for contract::TaskPage {
+    fn from(page: TaskPage) -> Self {
+        Self {
+            items: page.items.into_iter().map(Into::into).collect(),
+            next_cursor: page.next.as_ref().map(PageCursor::encode),
+        }
     }
 }
 
@@ -213,6 +240,10 @@ impl PageCursor {
 mod tests {
     use super::*;
 
+    fn at(rfc3339: &str) -> DateTime<Utc> {
+        rfc3339.parse().expect("a timestamp")
+    }
+
     #[test]
     fn titles_are_trimmed_and_bounded() {
         assert_eq!(
@@ -220,15 +251,15 @@ mod tests {
             "Buy milk"
         );
         assert!(TaskTitle::parse(" \t ").is_err());
-        assert!(TaskTitle::parse(&"t".repeat(500)).is_ok());
-        assert!(TaskTitle::parse(&"t".repeat(501)).is_err());
+        assert!(TaskTitle::parse(&"t".repeat(TITLE_MAX_CHARS)).is_ok());
+        assert!(TaskTitle::parse(&"t".repeat(TITLE_MAX_CHARS + 1)).is_err());
         assert!(TaskTitle::parse("nul\0byte").is_err());
     }
 
     #[test]
     fn descriptions_are_bounded_and_keep_newlines() {
         assert!(TaskDescription::parse("line one\nline two\ttabbed".to_owned()).is_ok());
-        assert!(TaskDescription::parse("d".repeat(10_001)).is_err());
+        assert!(TaskDescription::parse("d".repeat(DESCRIPTION_MAX_CHARS + 1)).is_err());
         assert!(TaskDescription::parse("bell\u{7}".to_owned()).is_err());
     }
 
@@ -243,11 +274,29 @@ mod tests {
     }
 
     #[test]
-    fn page_sizes_are_between_one_and_a_hundred() {
-        assert!(PageSize::parse(0).is_err());
-        assert_eq!(PageSize::parse(100).expect("valid").get(), 100);
-        assert!(PageSize::parse(101).is_err());
-        assert!(PageSize::parse(u32::MAX).is_err());
+    fn becoming_done_stamps_the_completion_time() {
+        let now = at("2026-11-25T10:00:00Z");
+        assert_eq!(completed_at(TaskStatus::Done, None, now), Some(now));
+    }
+
+    #[test]
+    fn staying_done_keeps_the_first_completion_time() {
+        let first = at("2026-11-20T08:30:00Z");
+        let now = at("2026-11-25T10:00:00Z");
+        assert_eq!(
+            completed_at(TaskStatus::Done, Some(first), now),
+            Some(first)
+        );
+    }
+
+    #[test]
+    fn leaving_done_clears_the_completion_time() {
+        let first = Some(at("2026-11-20T08:30:00Z"));
+        let now = at("2026-11-25T10:00:00Z");
+        for status in [TaskStatus::Todo, TaskStatus::InProgress] {
+            assert_eq!(completed_at(status, first, now), None, "{status:?}");
+            assert_eq!(completed_at(status, None, now), None, "{status:?}");
+        }
     }
 
     #[test]
@@ -265,21 +314,5 @@ mod tests {
         ] {
             assert!(PageCursor::decode(garbage).is_err(), "{garbage:?}");
         }
-    }
-
-    #[test]
-    fn stored_enum_values_round_trip() {
-        for status in [TaskStatus::Todo, TaskStatus::InProgress, TaskStatus::Done] {
-            assert_eq!(TaskStatus::from_stored(status.as_str()), Some(status));
-        }
-        for priority in [
-            TaskPriority::Low,
-            TaskPriority::Normal,
-            TaskPriority::High,
-            TaskPriority::Urgent,
-        ] {
-            assert_eq!(TaskPriority::from_stored(priority.as_str()), Some(priority));
-        }
-        assert_eq!(TaskStatus::from_stored("DONE"), None);
     }
 }

@@ -1,42 +1,35 @@
 //! Entry points of `/auth`, and the bearer-token check.
 
-use async_trait::async_trait;
 use taskapi_api::{
-    ApiError, AuthBackend, Caller,
-    auth::{LoginForm, RegisterRequest, Token},
+    auth::{AuthBackend, LoginErrors, LoginForm, RegisterErrors, RegisterRequest, Token},
+    body::{FormBody, JsonBody},
+    problem::Errors,
+    security::{Authenticate, BearerAuth, Unauthenticated},
     users::User,
 };
 
 use super::AppState;
-use crate::domain::{Email, FieldErrors, Password};
+use crate::domain::{Credentials, Registration, UserId};
 
-#[async_trait]
 impl AuthBackend for AppState {
-    async fn register(&self, request: RegisterRequest) -> Result<User, ApiError> {
-        let mut errors = FieldErrors::default();
-        let email = errors.check("email", Email::parse(request.email.as_ref()));
-        let password = errors.check("password", Password::parse(request.password.into_inner()));
-        let (Some(email), Some(password)) = (email, password) else {
-            return Err(errors.into());
-        };
-        let user = self.auth.register(email, password).await?;
-        Ok(super::users::user_schema(user))
+    async fn register(
+        &self,
+        body: JsonBody<RegisterRequest>,
+    ) -> Result<User, Errors<RegisterErrors>> {
+        let registration: Registration = self.bodies.json(body)?.try_into()?;
+        Ok(self.auth.register(registration).await?.into())
     }
 
-    async fn login(&self, form: LoginForm) -> Result<Token, ApiError> {
-        let session = self
-            .auth
-            .login(&form.username, &form.password, form.grant_type.as_deref())
-            .await?;
-        Ok(Token {
-            access_token: session.access_token,
-            token_type: "bearer".to_owned(),
-            expires_in: session.expires_in.as_secs(),
-        })
+    async fn login(&self, form: FormBody<LoginForm>) -> Result<Token, Errors<LoginErrors>> {
+        let credentials: Credentials = self.bodies.form(form)?.try_into()?;
+        Ok(self.auth.login(credentials).await?.into())
     }
+}
 
-    async fn authenticate(&self, token: &str) -> Result<Caller, ApiError> {
-        let user_id = self.auth.authenticate(token).await?;
-        Ok(Caller { user_id: user_id.0 })
+impl Authenticate for AppState {
+    type Caller = UserId;
+
+    async fn authenticate(&self, auth: BearerAuth) -> Result<UserId, Unauthenticated> {
+        Ok(self.auth.authenticate(auth.token()).await?)
     }
 }

@@ -1,128 +1,134 @@
-//! The one mapping from domain errors to problem responses. Causes of 5xx answers are
-//! logged here and never sent to the client.
+//! The one mapping from what went wrong to problem responses.
+//!
+//! Each error converts into the error set of any operation that declares every status it
+//! can produce, so an entry point that could answer with a status its operation does not
+//! declare does not compile. Causes of 5xx answers are logged here and never sent.
 
-use poem::http::StatusCode;
-use taskapi_api::ApiError;
+use taskapi_api::{
+    problem::{ApiError, Declares, ErrorSet, Errors, Fault, problem_type},
+    security::Unauthenticated,
+};
 
+use super::body::BodyError;
 use crate::{
     domain::FieldErrors,
-    security::{HashError, TokenError},
     service::{
+        Failure,
         auth::{AuthenticateError, LoginError, RegisterError},
         tasks::TaskError,
         users::UserError,
     },
-    store::StoreError,
 };
 
 /// Seconds a client should wait before retrying a 503.
 const RETRY_AFTER_SECONDS: u32 = 2;
 
-impl From<FieldErrors> for ApiError {
-    fn from(errors: FieldErrors) -> Self {
-        ApiError::validation(errors.into_inner())
-    }
-}
-
-impl From<StoreError> for ApiError {
-    fn from(error: StoreError) -> Self {
-        match error {
-            StoreError::Unavailable(_) => {
-                tracing::error!(error = %error_chain(&error), "database unavailable");
-                ApiError::unavailable(
+impl From<Failure> for Fault {
+    fn from(failure: Failure) -> Self {
+        match failure {
+            Failure::Unavailable(_) => {
+                tracing::error!(error = %error_chain(&failure), "database unavailable");
+                Fault::Unavailable(ApiError::unavailable(
                     "The database is unavailable; retry shortly.",
                     RETRY_AFTER_SECONDS,
-                )
+                ))
             }
-            StoreError::Query(_) | StoreError::Corrupt(_) => internal(&error),
-        }
-    }
-}
-
-impl From<HashError> for ApiError {
-    fn from(error: HashError) -> Self {
-        match error {
-            HashError::Busy => {
+            Failure::Busy => {
                 tracing::warn!("password hashing saturated");
-                ApiError::unavailable(
+                Fault::Unavailable(ApiError::unavailable(
                     "Too many logins and sign-ups at once; retry shortly.",
                     RETRY_AFTER_SECONDS,
-                )
+                ))
             }
-            HashError::Failed(_) | HashError::TaskDied(_) => internal(&error),
+            Failure::Internal { .. } => {
+                tracing::error!(error = %error_chain(&failure), "request failed");
+                Fault::Internal(ApiError::internal())
+            }
         }
     }
 }
 
-impl From<RegisterError> for ApiError {
+impl<S: ErrorSet> From<Failure> for Errors<S> {
+    fn from(failure: Failure) -> Self {
+        Fault::from(failure).into()
+    }
+}
+
+impl<S: ErrorSet + Declares<422>> From<FieldErrors> for Errors<S> {
+    fn from(errors: FieldErrors) -> Self {
+        ApiError::validation(errors.into_inner()).into()
+    }
+}
+
+impl<S: ErrorSet + Declares<400> + Declares<422>> From<BodyError> for Errors<S> {
+    fn from(error: BodyError) -> Self {
+        match error {
+            BodyError::Malformed(detail) => ApiError::<400>::new(detail).into(),
+            BodyError::Invalid(errors) => errors.into(),
+        }
+    }
+}
+
+impl<S: ErrorSet + Declares<409>> From<RegisterError> for Errors<S> {
     fn from(error: RegisterError) -> Self {
         match error {
-            RegisterError::EmailTaken => ApiError::typed(
-                StatusCode::CONFLICT,
-                "urn:taskapi:problem:email-taken",
+            RegisterError::EmailTaken => ApiError::<409>::typed(
+                problem_type::EMAIL_TAKEN,
                 "An account with this email already exists.",
-            ),
-            RegisterError::Hash(error) => error.into(),
-            RegisterError::Store(error) => error.into(),
+            )
+            .into(),
+            RegisterError::Failed(failure) => failure.into(),
         }
     }
 }
 
-impl From<LoginError> for ApiError {
+impl<S: ErrorSet + Declares<401>> From<LoginError> for Errors<S> {
     fn from(error: LoginError) -> Self {
         match error {
             LoginError::InvalidCredentials => ApiError::unauthorized(
-                "urn:taskapi:problem:invalid-credentials",
+                problem_type::INVALID_CREDENTIALS,
                 "Incorrect email or password.",
-            ),
-            LoginError::UnsupportedGrantType(_) => ApiError::validation(
-                FieldErrors::single("grant_type", "must be `password` when given").into_inner(),
-            ),
-            LoginError::Hash(error) => error.into(),
-            LoginError::Token(error) => internal(&error),
-            LoginError::Store(error) => error.into(),
+            )
+            .into(),
+            LoginError::Failed(failure) => failure.into(),
         }
     }
 }
 
-impl From<AuthenticateError> for ApiError {
+impl From<AuthenticateError> for Unauthenticated {
     fn from(error: AuthenticateError) -> Self {
+        let refused = |detail: &str| Unauthenticated::Refused(ApiError::invalid_token(detail));
         match error {
-            AuthenticateError::Token(TokenError::Expired) => {
-                ApiError::invalid_token("The bearer token has expired; log in again.")
+            AuthenticateError::TokenExpired => {
+                refused("The bearer token has expired; log in again.")
             }
-            AuthenticateError::Token(_) => ApiError::invalid_token("The bearer token is invalid."),
+            AuthenticateError::TokenInvalid => refused("The bearer token is invalid."),
             AuthenticateError::AccountGone => {
-                ApiError::invalid_token("The bearer token's account no longer exists.")
+                refused("The bearer token's account no longer exists.")
             }
-            AuthenticateError::Store(error) => error.into(),
+            AuthenticateError::Failed(failure) => Unauthenticated::Fault(failure.into()),
         }
     }
 }
 
-impl From<UserError> for ApiError {
+impl<S: ErrorSet + Declares<401>> From<UserError> for Errors<S> {
     fn from(error: UserError) -> Self {
         match error {
             UserError::Gone => {
-                ApiError::invalid_token("The bearer token's account no longer exists.")
+                ApiError::invalid_token("The bearer token's account no longer exists.").into()
             }
-            UserError::Store(error) => error.into(),
+            UserError::Failed(failure) => failure.into(),
         }
     }
 }
 
-impl From<TaskError> for ApiError {
+impl<S: ErrorSet + Declares<404>> From<TaskError> for Errors<S> {
     fn from(error: TaskError) -> Self {
         match error {
-            TaskError::NotFound => ApiError::new(StatusCode::NOT_FOUND, "No such task."),
-            TaskError::Store(error) => error.into(),
+            TaskError::NotFound => ApiError::<404>::new("No such task.").into(),
+            TaskError::Failed(failure) => failure.into(),
         }
     }
-}
-
-fn internal(error: &dyn std::error::Error) -> ApiError {
-    tracing::error!(error = %error_chain(error), "request failed");
-    ApiError::internal()
 }
 
 /// `error: cause: cause…`, for one log field.

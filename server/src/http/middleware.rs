@@ -7,7 +7,8 @@ use poem::{
     error::ReadBodyError,
     http::{HeaderValue, StatusCode, header},
 };
-use taskapi_api::ApiError;
+use serde_json::Value;
+use taskapi_api::problem::ApiError;
 use tracing::Instrument;
 use uuid::Uuid;
 
@@ -52,12 +53,8 @@ pub async fn limit_body<E: Endpoint>(
     mut request: Request,
     max_bytes: usize,
 ) -> Result<Response> {
-    let too_large = || {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("Request bodies are limited to {max_bytes} bytes."),
-        )
-    };
+    let too_large =
+        || ApiError::<413>::new(format!("Request bodies are limited to {max_bytes} bytes."));
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -71,10 +68,9 @@ pub async fn limit_body<E: Endpoint>(
         Ok(bytes) => request.set_body(Body::from(bytes)),
         Err(ReadBodyError::PayloadTooLarge) => return Ok(too_large().into_response()),
         Err(error) => {
-            return Ok(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                format!("The request body could not be read: {error}"),
-            )
+            return Ok(ApiError::<400>::new(format!(
+                "The request body could not be read: {error}"
+            ))
             .into_response());
         }
     }
@@ -88,9 +84,8 @@ pub struct AllowedMethods {
 }
 
 impl AllowedMethods {
-    pub fn from_spec(spec_json: &str) -> Self {
-        let spec: serde_json::Value = serde_json::from_str(spec_json).unwrap_or_default();
-        let paths = spec["paths"]
+    pub fn from_spec(document: &Value) -> Self {
+        let paths = document["paths"]
             .as_object()
             .into_iter()
             .flatten()
@@ -140,7 +135,8 @@ mod tests {
 
     #[test]
     fn allowed_methods_come_from_the_contract() {
-        let allowed = AllowedMethods::from_spec(&taskapi_api::spec_json());
+        let document = serde_json::from_str(&taskapi_api::spec_json()).expect("JSON");
+        let allowed = AllowedMethods::from_spec(&document);
         let methods = |path: &str| {
             allowed
                 .for_path(path)

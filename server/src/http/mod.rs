@@ -1,51 +1,57 @@
-//! Where requests enter: the route, its middleware, and the entry points that connect the
-//! contract in `taskapi-api` to the services. An entry point parses the request into domain
-//! values, calls one service function and maps the result; nothing else.
+//! Where requests enter: the route, its middleware, and the entry points that serve the
+//! contract in `taskapi-api`. An entry point decodes its inputs into domain values, calls
+//! one service function and converts the result; nothing else.
 
 mod auth;
+mod body;
 mod errors;
 mod middleware;
+mod rejections;
 mod tasks;
 mod users;
 
 use std::sync::Arc;
 
 use poem::{Endpoint, EndpointExt, Route};
-use taskapi_api::{AuthBackend, TaskBackend, UserBackend, problem_response};
+use serde_json::Value;
 
-use crate::service::{auth::AuthService, tasks::TaskService, users::UserService};
+use crate::service::{Services, auth::AuthService, tasks::TaskService, users::UserService};
 
-/// The services every entry point reaches.
+/// What every entry point reaches: the services, and the decoder for request bodies.
 pub struct AppState {
-    pub auth: AuthService,
-    pub users: UserService,
-    pub tasks: TaskService,
+    auth: AuthService,
+    users: UserService,
+    tasks: TaskService,
+    bodies: body::Bodies,
 }
 
 /// The whole HTTP application: API, documents, Swagger UI and the middleware around them.
-pub fn app(state: AppState, max_body_bytes: usize) -> impl Endpoint + 'static {
-    let state = Arc::new(state);
-    let api = taskapi_api::openapi_service();
-    let route = Route::new()
+pub fn app(services: Services, max_body_bytes: usize) -> impl Endpoint + 'static {
+    let spec_json = taskapi_api::spec_json();
+    // The contract renders valid JSON; its own tests parse it.
+    let document: Value = serde_json::from_str(&spec_json).expect("the contract is JSON");
+    let Services { auth, users, tasks } = services;
+    let state = AppState {
+        auth,
+        users,
+        tasks,
+        bodies: body::Bodies::from_spec(&document),
+    };
+    let api = taskapi_api::openapi_service(Arc::new(state));
+    let allowed = Arc::new(middleware::AllowedMethods::from_spec(&document));
+    Route::new()
         .nest("/docs", api.swagger_ui())
         .at(
             "/openapi.json",
-            spec_endpoint(taskapi_api::spec_json(), "application/json"),
+            spec_endpoint(spec_json, "application/json"),
         )
         .at(
             "/openapi.yaml",
             spec_endpoint(taskapi_api::spec_yaml(), "application/yaml"),
         )
         .nest("/", api)
-        .data(Arc::clone(&state) as Arc<dyn AuthBackend>)
-        .data(Arc::clone(&state) as Arc<dyn UserBackend>)
-        .data(state as Arc<dyn TaskBackend>);
-    let allowed = Arc::new(middleware::AllowedMethods::from_spec(
-        &taskapi_api::spec_json(),
-    ));
-    route
         .around(move |endpoint, request| middleware::limit_body(endpoint, request, max_body_bytes))
-        .catch_all_error(problem_response)
+        .catch_all_error(rejections::problem_response)
         .around(move |endpoint, request| {
             middleware::allow_on_405(endpoint, request, Arc::clone(&allowed))
         })

@@ -3,5 +3,5 @@
 mod password;
 mod token;
 
-pub use password::{HashError, PasswordHasher};
+pub use password::PasswordHasher;
 pub use token::{IssuedToken, TokenError, TokenIssuer};

@@ -14,20 +14,10 @@ use argon2::{
 use rand_core::OsRng;
 use tokio::sync::Semaphore;
 
-use crate::domain::Password;
+use crate::{domain::Password, failure::Failure};
 
 /// How long a request waits for a hashing slot before it is refused with 503.
 pub const QUEUE_TIMEOUT: Duration = Duration::from_secs(10);
-
-#[derive(Debug, thiserror::Error)]
-pub enum HashError {
-    #[error("all password-hashing slots stayed busy")]
-    Busy,
-    #[error("password hashing failed")]
-    Failed(#[source] password_hash::Error),
-    #[error("the password-hashing task died")]
-    TaskDied(#[source] tokio::task::JoinError),
-}
 
 #[derive(Clone)]
 pub struct PasswordHasher {
@@ -63,7 +53,7 @@ fn verify_blocking(password: &str, hash: &str) -> bool {
 
 impl PasswordHasher {
     /// Builds the hasher; computes the dummy hash, so call it before serving.
-    pub async fn new(concurrency: usize) -> Result<Self, HashError> {
+    pub async fn new(concurrency: usize) -> Result<Self, Failure> {
         let hasher = Self {
             slots: Arc::new(Semaphore::new(concurrency.max(1))),
             queue_timeout: QUEUE_TIMEOUT,
@@ -72,23 +62,23 @@ impl PasswordHasher {
         let dummy = hasher
             .run(|| hash_blocking("dummy password that no account has"))
             .await?
-            .map_err(HashError::Failed)?;
+            .map_err(hashing_failed)?;
         Ok(Self {
             dummy_hash: Arc::from(dummy),
             ..hasher
         })
     }
 
-    pub async fn hash(&self, password: &Password) -> Result<String, HashError> {
+    pub async fn hash(&self, password: &Password) -> Result<String, Failure> {
         let password = password.expose().to_owned();
         self.run(move || hash_blocking(&password))
             .await?
-            .map_err(HashError::Failed)
+            .map_err(hashing_failed)
     }
 
     /// Checks a password against a stored hash, or against the dummy hash when there is
     /// no account (the answer is then always `false`, after the same amount of work).
-    pub async fn verify(&self, password: &str, stored: Option<&str>) -> Result<bool, HashError> {
+    pub async fn verify(&self, password: &str, stored: Option<&str>) -> Result<bool, Failure> {
         let password = password.to_owned();
         let exists = stored.is_some();
         let hash = stored.map_or_else(|| self.dummy_hash.to_string(), str::to_owned);
@@ -99,11 +89,11 @@ impl PasswordHasher {
     async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T, HashError> {
+    ) -> Result<T, Failure> {
         let permit =
             tokio::time::timeout(self.queue_timeout, Arc::clone(&self.slots).acquire_owned())
                 .await
-                .map_err(|_| HashError::Busy)?
+                .map_err(|_| Failure::Busy)?
                 // The semaphore is never closed.
                 .expect("hashing semaphore is open");
         tokio::task::spawn_blocking(move || {
@@ -111,8 +101,12 @@ impl PasswordHasher {
             work()
         })
         .await
-        .map_err(HashError::TaskDied)
+        .map_err(|died| Failure::internal("the password-hashing task died", died))
     }
+}
+
+fn hashing_failed(error: password_hash::Error) -> Failure {
+    Failure::internal("password hashing failed", error)
 }
 
 #[cfg(test)]
@@ -147,7 +141,7 @@ mod tests {
         // One slot: the first hash holds it for tens of milliseconds, the second gives up.
         let (first, second) = tokio::join!(hasher.hash(&password), hasher.hash(&password));
         assert!(first.is_ok());
-        assert!(matches!(second, Err(HashError::Busy)), "{second:?}");
+        assert!(matches!(second, Err(Failure::Busy)), "{second:?}");
     }
 
     #[tokio::test]

@@ -40,6 +40,16 @@ pub struct IssuedToken {
     pub expires_in: Duration,
 }
 
+impl From<IssuedToken> for taskapi_api::auth::Token {
+    fn from(issued: IssuedToken) -> Self {
+        Self {
+            access_token: issued.token,
+            token_type: "bearer".to_owned(),
+            expires_in: issued.expires_in.as_secs(),
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct TokenIssuer {
     encoding: EncodingKey,

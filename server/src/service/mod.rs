@@ -1,6 +1,30 @@
-//! Business rules, one service per resource. Services take domain values, call the store
-//! and return domain results or a typed error saying what went wrong in the domain.
+//! Business rules, one service per resource. Services take domain values, decide where a
+//! transaction begins and ends, and return domain results or an error that says what went
+//! wrong in the domain; failures beneath the domain travel inside those errors as
+//! [`Failure`].
 
 pub mod auth;
 pub mod tasks;
 pub mod users;
+
+use sqlx::PgPool;
+
+pub use crate::failure::Failure;
+use crate::security::{PasswordHasher, TokenIssuer};
+
+/// Every service, sharing one pool.
+pub struct Services {
+    pub auth: auth::AuthService,
+    pub users: users::UserService,
+    pub tasks: tasks::TaskService,
+}
+
+impl Services {
+    pub fn new(pool: PgPool, hasher: PasswordHasher, tokens: TokenIssuer) -> Self {
+        Self {
+            auth: auth::AuthService::new(pool.clone(), hasher, tokens),
+            users: users::UserService::new(pool.clone()),
+            tasks: tasks::TaskService::new(pool),
+        }
+    }
+}

@@ -1,11 +1,13 @@
 //! The caller's tasks. Every operation takes the owner and passes it to the store, which
 //! makes it part of the query.
 
+use chrono::{DateTime, SubsecRound, Utc};
 use sqlx::PgPool;
 
+use super::Failure;
 use crate::{
-    domain::{PageCursor, PageSize, Task, TaskDraft, TaskId, UserId},
-    store::{StoreError, tasks},
+    domain::{PageCursor, PageLimit, Task, TaskChange, TaskDraft, TaskId, TaskPage, UserId},
+    store::{self, tasks},
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -14,13 +16,7 @@ pub enum TaskError {
     #[error("task not found")]
     NotFound,
     #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-/// One page of a listing.
-pub struct TaskPage {
-    pub items: Vec<Task>,
-    pub next: Option<PageCursor>,
+    Failed(#[from] Failure),
 }
 
 #[derive(Clone)]
@@ -28,27 +24,33 @@ pub struct TaskService {
     pool: PgPool,
 }
 
+/// The time of a change, at the microsecond precision PostgreSQL keeps.
+fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
 impl TaskService {
     pub fn new(pool: PgPool) -> Self {
         Self { pool }
     }
 
-    pub async fn create(&self, owner: UserId, draft: TaskDraft) -> Result<Task, TaskError> {
-        Ok(tasks::insert(&self.pool, owner, &draft).await?)
+    pub async fn create(&self, owner: UserId, draft: TaskDraft) -> Result<Task, Failure> {
+        let change = TaskChange::create(draft, now());
+        tasks::insert(&self.pool, owner, &change).await
     }
 
     pub async fn list(
         &self,
         owner: UserId,
-        size: PageSize,
+        limit: PageLimit,
         after: Option<PageCursor>,
-    ) -> Result<TaskPage, TaskError> {
-        let limit = usize::from(size.get());
+    ) -> Result<TaskPage, Failure> {
+        let size = usize::from(limit.get());
         // One row past the page tells whether another page follows.
-        let lookahead = u64::from(size.get()) + 1;
+        let lookahead = u64::from(limit.get()) + 1;
         let mut items = tasks::list(&self.pool, owner, after, lookahead).await?;
-        let next = (items.len() > limit).then(|| {
-            items.truncate(limit);
+        let next = (items.len() > size).then(|| {
+            items.truncate(size);
             items.last().map(PageCursor::after)
         });
         Ok(TaskPage {
@@ -63,15 +65,25 @@ impl TaskService {
             .ok_or(TaskError::NotFound)
     }
 
+    /// Replaces the writable fields. The task is read and written in one transaction, with
+    /// its row locked in between, so the completion rule sees the state it replaces.
     pub async fn replace(
         &self,
         owner: UserId,
         id: TaskId,
         draft: TaskDraft,
     ) -> Result<Task, TaskError> {
-        tasks::replace(&self.pool, owner, id, &draft)
+        let mut transaction = store::begin(&self.pool).await?;
+        let current = tasks::find_for_update(&mut *transaction, owner, id)
             .await?
-            .ok_or(TaskError::NotFound)
+            .ok_or(TaskError::NotFound)?;
+        let change = TaskChange::replace(&current, draft, now());
+        let replaced = tasks::update(&mut *transaction, owner, id, &change)
+            .await?
+            // The row is locked: it cannot have gone since it was read.
+            .ok_or(TaskError::NotFound)?;
+        transaction.commit().await.map_err(Failure::from)?;
+        Ok(replaced)
     }
 
     pub async fn delete(&self, owner: UserId, id: TaskId) -> Result<(), TaskError> {

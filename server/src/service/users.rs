@@ -2,9 +2,10 @@
 
 use sqlx::PgPool;
 
+use super::Failure;
 use crate::{
     domain::{User, UserId},
-    store::{StoreError, users},
+    store::users,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -13,7 +14,7 @@ pub enum UserError {
     #[error("the account no longer exists")]
     Gone,
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Failed(#[from] Failure),
 }
 
 #[derive(Clone)]
@@ -26,6 +27,7 @@ impl UserService {
         Self { pool }
     }
 
+    /// The account behind a token; one deleted since the token was checked is gone.
     pub async fn get(&self, id: UserId) -> Result<User, UserError> {
         users::find(&self.pool, id).await?.ok_or(UserError::Gone)
     }

@@ -1,5 +1,8 @@
 //! Persistence: every SQL statement of the service lives in this module's resource files,
 //! built with sea-query and run with sqlx. Values are always bound, never inlined.
+//!
+//! Store functions take any executor (`&PgPool`, or `&mut *transaction`), so a service
+//! decides where a transaction begins and ends; the store never does.
 
 pub mod migrations;
 pub mod tasks;
@@ -9,38 +12,13 @@ use std::time::Duration;
 
 use sea_query::PostgresQueryBuilder;
 use sea_query_sqlx::{SqlxBinder, SqlxValues};
-use sqlx::{AssertSqlSafe, PgPool, postgres::PgPoolOptions};
+use sqlx::{AssertSqlSafe, PgPool, Postgres, Transaction, postgres::PgPoolOptions};
 
-use crate::config::DatabaseSettings;
+use crate::{config::DatabaseSettings, failure::Failure};
 
 /// How long a request waits for a pooled connection before the database counts as
 /// unavailable.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// A database failure, split by what the caller can do about it.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// The database cannot be reached right now; retrying later may work.
-    #[error("the database is unavailable")]
-    Unavailable(#[source] sqlx::Error),
-    /// Anything else: a bug or a broken invariant.
-    #[error("a database query failed")]
-    Query(#[source] sqlx::Error),
-    /// A stored row holds a value the domain does not accept.
-    #[error("stored row is invalid: {0}")]
-    Corrupt(String),
-}
-
-impl From<sqlx::Error> for StoreError {
-    fn from(error: sqlx::Error) -> Self {
-        match error {
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-                Self::Unavailable(error)
-            }
-            other => Self::Query(other),
-        }
-    }
-}
 
 /// Opens the pool lazily: connections are made on first use, so start-up does not fail
 /// while the database is briefly away.
@@ -49,6 +27,11 @@ pub fn connect(settings: &DatabaseSettings) -> Result<PgPool, sqlx::Error> {
         .max_connections(settings.db_max_connections)
         .acquire_timeout(ACQUIRE_TIMEOUT)
         .connect_lazy(&settings.database_url)
+}
+
+/// Starts a transaction; it commits with `commit()` and rolls back when dropped.
+pub async fn begin(pool: &PgPool) -> Result<Transaction<'static, Postgres>, Failure> {
+    Ok(pool.begin().await?)
 }
 
 /// Renders a sea-query statement for PostgreSQL with its values bound separately.

@@ -1,16 +1,21 @@
 //! SQL for the `tasks` table. Ownership is part of every statement's `WHERE`: a task that
 //! belongs to someone else is simply not found.
 
+use std::str::FromStr;
+
 use chrono::{DateTime, Utc};
-use sea_query::{Expr, ExprTrait, Func, Iden, Order, Query};
+use sea_query::{Expr, ExprTrait, Iden, LockType, Order, Query, SelectStatement};
 use sea_query_sqlx::SqlxBinder;
-use sqlx::{FromRow, PgPool};
+use sqlx::{FromRow, PgExecutor};
 use uuid::Uuid;
 
-use super::{StoreError, build};
-use crate::domain::{
-    PageCursor, Task, TaskDescription, TaskDraft, TaskId, TaskPriority, TaskStatus, TaskTitle,
-    UserId,
+use super::build;
+use crate::{
+    domain::{
+        PageCursor, Task, TaskChange, TaskDescription, TaskId, TaskPriority, TaskStatus, TaskTitle,
+        UserId,
+    },
+    failure::Failure,
 };
 
 #[derive(Iden)]
@@ -56,22 +61,23 @@ struct TaskRow {
 }
 
 impl TryFrom<TaskRow> for Task {
-    type Error = StoreError;
+    type Error = Failure;
 
-    fn try_from(row: TaskRow) -> Result<Self, Self::Error> {
+    fn try_from(row: TaskRow) -> Result<Self, Failure> {
+        let corrupt = |problem: String| Failure::internal("a stored task is invalid", problem);
         Ok(Self {
             id: TaskId(row.id),
             owner: UserId(row.owner_id),
-            title: TaskTitle::parse(&row.title).map_err(StoreError::Corrupt)?,
+            title: TaskTitle::parse(&row.title).map_err(corrupt)?,
             description: row
                 .description
                 .map(TaskDescription::parse)
                 .transpose()
-                .map_err(StoreError::Corrupt)?,
-            status: TaskStatus::from_stored(&row.status)
-                .ok_or_else(|| StoreError::Corrupt(format!("status {:?}", row.status)))?,
-            priority: TaskPriority::from_stored(&row.priority)
-                .ok_or_else(|| StoreError::Corrupt(format!("priority {:?}", row.priority)))?,
+                .map_err(corrupt)?,
+            status: TaskStatus::from_str(&row.status)
+                .map_err(|_| corrupt(format!("status {:?}", row.status)))?,
+            priority: TaskPriority::from_str(&row.priority)
+                .map_err(|_| corrupt(format!("priority {:?}", row.priority)))?,
             due_at: row.due_at,
             completed_at: row.completed_at,
             created_at: row.created_at,
@@ -80,61 +86,57 @@ impl TryFrom<TaskRow> for Task {
     }
 }
 
-fn no_timestamp() -> Expr {
-    Expr::val(Option::<DateTime<Utc>>::None)
-}
-
-/// The writable columns of a draft, in a fixed order.
-fn draft_values(draft: &TaskDraft) -> [(Tasks, Expr); 5] {
+/// The columns a change writes, with their values, in a fixed order.
+fn changed_values(change: &TaskChange) -> [(Tasks, Expr); 7] {
+    let draft = &change.draft;
+    let status: &'static str = draft.status.into();
+    let priority: &'static str = draft.priority.into();
     [
         (Tasks::Title, Expr::val(draft.title.as_str())),
         (
             Tasks::Description,
             Expr::val(draft.description.as_ref().map(|d| d.as_str().to_owned())),
         ),
-        (Tasks::Status, Expr::val(draft.status.as_str())),
-        (Tasks::Priority, Expr::val(draft.priority.as_str())),
+        (Tasks::Status, Expr::val(status)),
+        (Tasks::Priority, Expr::val(priority)),
         (Tasks::DueAt, Expr::val(draft.due_at.map(|due| due.get()))),
+        (Tasks::CompletedAt, Expr::val(change.completed_at)),
+        (Tasks::UpdatedAt, Expr::val(change.at)),
     ]
 }
 
-pub async fn insert(pool: &PgPool, owner: UserId, draft: &TaskDraft) -> Result<Task, StoreError> {
-    let completed_at = if draft.status.is_done() {
-        Expr::current_timestamp()
-    } else {
-        no_timestamp()
-    };
-    let (columns, mut values): (Vec<Tasks>, Vec<Expr>) = draft_values(draft).into_iter().unzip();
+pub async fn insert(
+    db: impl PgExecutor<'_>,
+    owner: UserId,
+    change: &TaskChange,
+) -> Result<Task, Failure> {
+    let identity = [
+        (Tasks::Id, Expr::val(Uuid::now_v7())),
+        (Tasks::OwnerId, Expr::val(owner.0)),
+        (Tasks::CreatedAt, Expr::val(change.at)),
+    ];
+    let (columns, values): (Vec<Tasks>, Vec<Expr>) =
+        identity.into_iter().chain(changed_values(change)).unzip();
     let statement = Query::insert()
         .into_table(Tasks::Table)
-        .columns(
-            [Tasks::Id, Tasks::OwnerId, Tasks::CompletedAt]
-                .into_iter()
-                .chain(columns),
-        )
-        .values_panic({
-            values.splice(
-                0..0,
-                [Expr::val(Uuid::now_v7()), Expr::val(owner.0), completed_at],
-            );
-            // As many values as columns, by construction above.
-            values
-        })
+        .columns(columns)
+        // As many values as columns: both come from the pairs above.
+        .values_panic(values)
         .returning(Query::returning().columns(TASK_COLUMNS))
         .to_owned();
     let (sql, values) = build(&statement);
-    let row: TaskRow = sqlx::query_as_with(sql, values).fetch_one(pool).await?;
+    let row: TaskRow = sqlx::query_as_with(sql, values).fetch_one(db).await?;
     row.try_into()
 }
 
 /// One page of the owner's tasks in listing order (newest first, ties by id), starting
 /// after `after`.
 pub async fn list(
-    pool: &PgPool,
+    db: impl PgExecutor<'_>,
     owner: UserId,
     after: Option<PageCursor>,
     limit: u64,
-) -> Result<Vec<Task>, StoreError> {
+) -> Result<Vec<Task>, Failure> {
     let statement = Query::select()
         .columns(TASK_COLUMNS)
         .from(Tasks::Table)
@@ -153,65 +155,73 @@ pub async fn list(
         .limit(limit)
         .to_owned();
     let (sql, values) = build(&statement);
-    let rows: Vec<TaskRow> = sqlx::query_as_with(sql, values).fetch_all(pool).await?;
+    let rows: Vec<TaskRow> = sqlx::query_as_with(sql, values).fetch_all(db).await?;
     rows.into_iter().map(Task::try_from).collect()
 }
 
-/// Runs a statement that yields at most one task row.
-async fn fetch_optional(
-    pool: &PgPool,
-    statement: &impl SqlxBinder,
-) -> Result<Option<Task>, StoreError> {
-    let (sql, values) = build(statement);
-    let row: Option<TaskRow> = sqlx::query_as_with(sql, values)
-        .fetch_optional(pool)
-        .await?;
-    row.map(Task::try_from).transpose()
-}
-
-pub async fn find(pool: &PgPool, owner: UserId, id: TaskId) -> Result<Option<Task>, StoreError> {
-    let statement = Query::select()
+/// The owner's task with this id.
+fn one(owner: UserId, id: TaskId) -> SelectStatement {
+    Query::select()
         .columns(TASK_COLUMNS)
         .from(Tasks::Table)
         .and_where(Expr::col(Tasks::Id).eq(id.0))
         .and_where(Expr::col(Tasks::OwnerId).eq(owner.0))
-        .to_owned();
-    fetch_optional(pool, &statement).await
+        .to_owned()
 }
 
-/// Replaces the writable fields of the owner's task; `None` when there is no such task.
-pub async fn replace(
-    pool: &PgPool,
+/// Runs a statement that yields at most one task row.
+async fn fetch_one_task(
+    db: impl PgExecutor<'_>,
+    statement: &impl SqlxBinder,
+) -> Result<Option<Task>, Failure> {
+    let (sql, values) = build(statement);
+    let row: Option<TaskRow> = sqlx::query_as_with(sql, values).fetch_optional(db).await?;
+    row.map(Task::try_from).transpose()
+}
+
+pub async fn find(
+    db: impl PgExecutor<'_>,
     owner: UserId,
     id: TaskId,
-    draft: &TaskDraft,
-) -> Result<Option<Task>, StoreError> {
-    // A task that stays done keeps the time it was first completed.
-    let completed_at = if draft.status.is_done() {
-        Func::coalesce([Expr::col(Tasks::CompletedAt), Expr::current_timestamp()]).into()
-    } else {
-        no_timestamp()
-    };
+) -> Result<Option<Task>, Failure> {
+    fetch_one_task(db, &one(owner, id)).await
+}
+
+/// Like [`find`], and locks the row until the transaction `db` belongs to ends, so that
+/// what is written next is based on what was read.
+pub async fn find_for_update(
+    db: impl PgExecutor<'_>,
+    owner: UserId,
+    id: TaskId,
+) -> Result<Option<Task>, Failure> {
+    fetch_one_task(db, &*one(owner, id).lock(LockType::Update)).await
+}
+
+/// Writes `change` over the owner's task; `None` when there is no such task.
+pub async fn update(
+    db: impl PgExecutor<'_>,
+    owner: UserId,
+    id: TaskId,
+    change: &TaskChange,
+) -> Result<Option<Task>, Failure> {
     let statement = Query::update()
         .table(Tasks::Table)
-        .values(draft_values(draft))
-        .value(Tasks::CompletedAt, completed_at)
-        .value(Tasks::UpdatedAt, Expr::current_timestamp())
+        .values(changed_values(change))
         .and_where(Expr::col(Tasks::Id).eq(id.0))
         .and_where(Expr::col(Tasks::OwnerId).eq(owner.0))
         .returning(Query::returning().columns(TASK_COLUMNS))
         .to_owned();
-    fetch_optional(pool, &statement).await
+    fetch_one_task(db, &statement).await
 }
 
 /// Deletes the owner's task; `false` when there is no such task.
-pub async fn delete(pool: &PgPool, owner: UserId, id: TaskId) -> Result<bool, StoreError> {
+pub async fn delete(db: impl PgExecutor<'_>, owner: UserId, id: TaskId) -> Result<bool, Failure> {
     let statement = Query::delete()
         .from_table(Tasks::Table)
         .and_where(Expr::col(Tasks::Id).eq(id.0))
         .and_where(Expr::col(Tasks::OwnerId).eq(owner.0))
         .to_owned();
     let (sql, values) = build(&statement);
-    let result = sqlx::query_with(sql, values).execute(pool).await?;
+    let result = sqlx::query_with(sql, values).execute(db).await?;
     Ok(result.rows_affected() == 1)
 }

@@ -2,11 +2,14 @@
 
 use chrono::{DateTime, Utc};
 use sea_query::{Expr, ExprTrait, Func, Iden, Query};
-use sqlx::{FromRow, PgPool};
+use sqlx::{FromRow, PgExecutor};
 use uuid::Uuid;
 
-use super::{StoreError, build, violated_unique_constraint};
-use crate::domain::{Email, User, UserId};
+use super::{build, violated_unique_constraint};
+use crate::{
+    domain::{Email, User, UserId},
+    failure::Failure,
+};
 
 #[derive(Iden)]
 enum Users {
@@ -30,12 +33,14 @@ struct UserRow {
 }
 
 impl TryFrom<UserRow> for User {
-    type Error = StoreError;
+    type Error = Failure;
 
-    fn try_from(row: UserRow) -> Result<Self, Self::Error> {
+    fn try_from(row: UserRow) -> Result<Self, Failure> {
+        let email = Email::parse(&row.email)
+            .map_err(|problem| Failure::internal("a stored account is invalid", problem))?;
         Ok(Self {
             id: UserId(row.id),
-            email: Email::parse(&row.email).map_err(StoreError::Corrupt)?,
+            email,
             created_at: row.created_at,
         })
     }
@@ -53,11 +58,11 @@ pub enum InsertUserError {
     #[error("an account with this email already exists")]
     EmailTaken,
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Failed(#[from] Failure),
 }
 
 pub async fn insert(
-    pool: &PgPool,
+    db: impl PgExecutor<'_>,
     email: &Email,
     password_hash: &str,
 ) -> Result<User, InsertUserError> {
@@ -74,20 +79,20 @@ pub async fn insert(
         .to_owned();
     let (sql, values) = build(&statement);
     let row: UserRow = sqlx::query_as_with(sql, values)
-        .fetch_one(pool)
+        .fetch_one(db)
         .await
         .map_err(|error| match violated_unique_constraint(&error) {
             Some(EMAIL_UNIQUE_INDEX) => InsertUserError::EmailTaken,
-            _ => InsertUserError::Store(error.into()),
+            _ => Failure::from(error).into(),
         })?;
     Ok(row.try_into()?)
 }
 
 /// The account with this email (ignoring letter case) and its password hash.
 pub async fn find_credentials(
-    pool: &PgPool,
+    db: impl PgExecutor<'_>,
     email: &Email,
-) -> Result<Option<(User, String)>, StoreError> {
+) -> Result<Option<(User, String)>, Failure> {
     let statement = Query::select()
         .columns(USER_COLUMNS)
         .column(Users::PasswordHash)
@@ -96,22 +101,18 @@ pub async fn find_credentials(
         .and_where(Expr::expr(Func::lower(Expr::col(Users::Email))).eq(Func::lower(email.as_str())))
         .to_owned();
     let (sql, values) = build(&statement);
-    let row: Option<CredentialsRow> = sqlx::query_as_with(sql, values)
-        .fetch_optional(pool)
-        .await?;
+    let row: Option<CredentialsRow> = sqlx::query_as_with(sql, values).fetch_optional(db).await?;
     row.map(|row| Ok((row.user.try_into()?, row.password_hash)))
         .transpose()
 }
 
-pub async fn find(pool: &PgPool, id: UserId) -> Result<Option<User>, StoreError> {
+pub async fn find(db: impl PgExecutor<'_>, id: UserId) -> Result<Option<User>, Failure> {
     let statement = Query::select()
         .columns(USER_COLUMNS)
         .from(Users::Table)
         .and_where(Expr::col(Users::Id).eq(id.0))
         .to_owned();
     let (sql, values) = build(&statement);
-    let row: Option<UserRow> = sqlx::query_as_with(sql, values)
-        .fetch_optional(pool)
-        .await?;
+    let row: Option<UserRow> = sqlx::query_as_with(sql, values).fetch_optional(db).await?;
     row.map(User::try_from).transpose()
 }
