@@ -2,7 +2,7 @@
 
 use std::process::{Command, Output};
 
-use sqlx::{Postgres, migrate::MigrateDatabase};
+use taskapi_tests::ScratchDatabase;
 
 fn taskapi(args: &[&str], database_url: &str) -> Output {
     Command::new(env!("CARGO_BIN_EXE_taskapi"))
@@ -20,40 +20,6 @@ fn stdout(output: &Output) -> String {
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8(output.stdout.clone()).expect("utf-8")
-}
-
-/// A database name nobody uses; the database itself is dropped with the guard, even when
-/// the test fails.
-struct ScratchDatabase {
-    url: String,
-}
-
-impl ScratchDatabase {
-    fn new() -> Self {
-        let server = std::env::var("TASKAPI_TEST_DATABASE_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned());
-        Self {
-            url: format!("{server}/taskapi_cli_{}", uuid::Uuid::new_v4().simple()),
-        }
-    }
-}
-
-impl Drop for ScratchDatabase {
-    fn drop(&mut self) {
-        let url = self.url.clone();
-        let _ = std::thread::spawn(move || {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime")
-                .block_on(async {
-                    if Postgres::database_exists(&url).await.unwrap_or(false) {
-                        let _ = Postgres::force_drop_database(&url).await;
-                    }
-                })
-        })
-        .join();
-    }
 }
 
 #[test]
@@ -104,7 +70,7 @@ fn serve_refuses_to_start_without_a_secret_outside_dev_mode() {
 
 #[test]
 fn migrate_up_status_and_down() {
-    let database = ScratchDatabase::new();
+    let database = ScratchDatabase::reserve();
     let url = database.url.as_str();
 
     let up = stdout(&taskapi(&["migrate", "up"], url));

@@ -1,19 +1,28 @@
 //! The test harness: [`TestApp`] starts the real server, on a random port, against a
-//! PostgreSQL database created for that one test and dropped when the test ends.
-//!
-//! PostgreSQL is found through `TASKAPI_TEST_DATABASE_URL` (a server URL without a
-//! database name; default `postgres://postgres@127.0.0.1:5432`).
+//! PostgreSQL database created for that one test and dropped when the test ends; a
+//! [`TestUser`] is a registered, logged-in account whose helpers read like what a user does.
 
-use std::{net::SocketAddr, time::Duration};
+mod scratch;
+mod spec;
 
-use sqlx::{PgPool, Postgres, migrate::MigrateDatabase};
-use taskapi_client::{Client, session, types};
+use std::{net::SocketAddr, num::NonZeroU32};
+
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use reqwest::{Method, RequestBuilder, header::CONTENT_TYPE};
+use sqlx::PgPool;
+use taskapi_client::{Client, ResponseValue, session, types};
 use taskapi_server::{
     config::{DatabaseSettings, LogFormat, SecretInput, Settings},
     startup::Application,
 };
 use tokio::sync::oneshot;
 use uuid::Uuid;
+
+pub use scratch::{ScratchDatabase, database_server_url};
+pub use spec::{Operation, Spec};
+
+/// The password every [`TestApp::signed_up_user`] has.
+pub const PASSWORD: &str = "correct horse battery staple";
 
 /// A running server with its own database.
 pub struct TestApp {
@@ -22,12 +31,12 @@ pub struct TestApp {
     /// The secret the server signs tokens with, for tests that forge tokens.
     pub jwt_secret: String,
     pub database_url: String,
-    /// Whether the server created this test's database (and the test must drop it).
-    owns_database: bool,
+    /// The database this server created, dropped with the app.
+    _database: Option<ScratchDatabase>,
     /// An SDK client without credentials.
     pub client: Client,
     /// For the few requests the SDK cannot express (malformed bodies, forged headers).
-    pub http: reqwest::Client,
+    http: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
 }
 
@@ -39,24 +48,16 @@ pub struct TestUser {
     pub token: String,
     /// An SDK client that sends this user's token.
     pub client: Client,
-}
-
-pub fn database_server_url() -> String {
-    std::env::var("TASKAPI_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned())
+    base_url: String,
+    http: reqwest::Client,
 }
 
 /// Settings for a test server: port 0, a fresh database name, a random secret.
 pub fn test_settings() -> Settings {
-    let database_url = format!(
-        "{}/taskapi_test_{}",
-        database_server_url(),
-        Uuid::new_v4().simple()
-    );
     let secret = format!("test-secret-{}", Uuid::new_v4().simple());
     Settings {
         database: DatabaseSettings {
-            database_url,
+            database_url: ScratchDatabase::reserve().url.clone(),
             db_max_connections: 10,
         },
         bind: "127.0.0.1:0".parse().expect("valid address"),
@@ -75,6 +76,13 @@ impl TestApp {
         Self::spawn_with(test_settings()).await
     }
 
+    /// A fresh app with one signed-up user, Alice in most stories.
+    pub async fn with_user() -> (Self, TestUser) {
+        let app = Self::spawn().await;
+        let user = app.signed_up_user().await;
+        (app, user)
+    }
+
     pub async fn spawn_with(settings: Settings) -> Self {
         if std::env::var_os("TEST_LOG").is_some() {
             taskapi_server::telemetry::init(LogFormat::Pretty);
@@ -84,6 +92,11 @@ impl TestApp {
             .as_ref()
             .map(|secret| secret.expose().to_owned())
             .unwrap_or_default();
+        let database_url = settings.database.database_url.clone();
+        // A server that migrates creates its database; the guard drops it.
+        let database = (!settings.no_migrate).then(|| ScratchDatabase {
+            url: database_url.clone(),
+        });
         let application = Application::build(&settings)
             .await
             .expect("the server starts");
@@ -98,8 +111,8 @@ impl TestApp {
             client: Client::new(&base_url),
             base_url,
             jwt_secret,
-            database_url: settings.database.database_url,
-            owns_database: !settings.no_migrate,
+            database_url,
+            _database: database,
             http: reqwest::Client::new(),
             shutdown: Some(shutdown),
         }
@@ -109,6 +122,11 @@ impl TestApp {
         format!("{}{path}", self.base_url)
     }
 
+    /// A request without credentials, for what the SDK cannot send.
+    pub fn raw(&self, method: Method, path: &str) -> RequestBuilder {
+        self.http.request(method, self.url(path))
+    }
+
     /// A direct connection to this test's database, for arranging what no endpoint can.
     pub async fn database(&self) -> PgPool {
         PgPool::connect(&self.database_url)
@@ -116,22 +134,53 @@ impl TestApp {
             .expect("connect to the test database")
     }
 
-    /// Registers a new user with a unique email and logs them in.
-    pub async fn signed_up_user(&self) -> TestUser {
-        let email = format!("user-{}@example.com", Uuid::new_v4().simple());
-        self.signed_up_user_with(&email, "correct horse battery staple")
-            .await
+    /// The body the server serves at `path`, with its status.
+    pub async fn page_at(&self, path: &str) -> (u16, String) {
+        let response = self.raw(Method::GET, path).send().await.expect("sent");
+        let status = response.status().as_u16();
+        (status, response.text().await.expect("a text body"))
     }
 
-    pub async fn signed_up_user_with(&self, email: &str, password: &str) -> TestUser {
-        let user = self
-            .client
+    /// The document the server serves at `/openapi.json`.
+    pub async fn spec(&self) -> Spec {
+        Spec::parse(&self.page_at("/openapi.json").await.1)
+    }
+
+    /// Registers an account through the SDK.
+    pub async fn register(
+        &self,
+        email: &str,
+        password: &str,
+    ) -> Result<ResponseValue<types::User>, taskapi_client::Error<types::Problem>> {
+        self.client
             .register()
             .body(types::RegisterRequest {
                 email: email.try_into().expect("email fits the schema"),
                 password: password.try_into().expect("password fits the schema"),
             })
             .send()
+            .await
+    }
+
+    /// Logs in with the OAuth2 password form, as the SDK's session does.
+    pub async fn log_in(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<types::Token, taskapi_client::Error<types::Problem>> {
+        let (_, token) = session::log_in(&self.base_url, username, password).await?;
+        Ok(token)
+    }
+
+    /// Registers a new user with a unique email and logs them in.
+    pub async fn signed_up_user(&self) -> TestUser {
+        let email = format!("user-{}@example.com", Uuid::new_v4().simple());
+        self.signed_up_user_with(&email, PASSWORD).await
+    }
+
+    pub async fn signed_up_user_with(&self, email: &str, password: &str) -> TestUser {
+        let user = self
+            .register(email, password)
             .await
             .expect("registration succeeds")
             .into_inner();
@@ -144,20 +193,19 @@ impl TestApp {
             password: password.to_owned(),
             token: token.access_token,
             client,
+            base_url: self.base_url.clone(),
+            http: self.http.clone(),
         }
     }
-}
 
-impl TestUser {
-    /// Creates a task with just a title, as this user.
-    pub async fn create_task(&self, title: &str) -> types::Task {
-        self.client
-            .create_task()
-            .body(task_titled(title))
-            .send()
-            .await
-            .expect("the task is created")
-            .into_inner()
+    /// A token with `claims`, signed with this server's secret.
+    pub fn forge(&self, claims: &serde_json::Value) -> String {
+        sign(claims, &self.jwt_secret)
+    }
+
+    /// An SDK client that sends `token`.
+    pub fn client_with_token(&self, token: &str) -> Client {
+        session::with_token(&self.base_url, token).expect("a client")
     }
 }
 
@@ -166,36 +214,119 @@ impl Drop for TestApp {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
-        if self.owns_database {
-            drop_database(&self.database_url);
+    }
+}
+
+impl TestUser {
+    /// Creates a task with just a title.
+    pub async fn create_task(&self, title: &str) -> types::Task {
+        self.create(task_titled(title)).await
+    }
+
+    pub async fn create(&self, input: types::TaskInput) -> types::Task {
+        self.client
+            .create_task()
+            .body(input)
+            .send()
+            .await
+            .expect("the task is created")
+            .into_inner()
+    }
+
+    pub async fn task(&self, id: Uuid) -> types::Task {
+        self.client
+            .get_task()
+            .task_id(id)
+            .send()
+            .await
+            .expect("the task is there")
+            .into_inner()
+    }
+
+    pub async fn replace(&self, id: Uuid, input: types::TaskInput) -> types::Task {
+        self.client
+            .replace_task()
+            .task_id(id)
+            .body(input)
+            .send()
+            .await
+            .expect("the task is replaced")
+            .into_inner()
+    }
+
+    /// The first page of tasks, default size.
+    pub async fn tasks(&self) -> types::TaskPage {
+        self.page(None, None).await
+    }
+
+    pub async fn page(&self, limit: Option<u32>, cursor: Option<String>) -> types::TaskPage {
+        let mut request = self.client.list_tasks();
+        if let Some(limit) = limit {
+            request = request.limit(NonZeroU32::new(limit).expect("a positive limit"));
+        }
+        if let Some(cursor) = cursor {
+            request = request.cursor(cursor);
+        }
+        request.send().await.expect("listed").into_inner()
+    }
+
+    /// Every page of `limit` tasks, following `next_cursor` to the end.
+    pub async fn all_pages(&self, limit: u32) -> Vec<Vec<types::Task>> {
+        let mut pages = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = self.page(Some(limit), cursor).await;
+            pages.push(page.items);
+            cursor = page.next_cursor;
+            if cursor.is_none() {
+                return pages;
+            }
+            assert!(pages.len() < 1000, "pagination does not end");
         }
     }
-}
 
-/// Drops a test database from synchronous code (a `Drop`), on a thread with its own
-/// runtime, since the test's runtime may be finishing. FORCE ends remaining connections.
-pub fn drop_database(url: &str) {
-    let target = url.to_owned();
-    let dropped = std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("a runtime for cleanup");
-        runtime.block_on(async {
-            tokio::time::timeout(
-                Duration::from_secs(30),
-                Postgres::force_drop_database(&target),
-            )
-            .await
-        })
-    })
-    .join();
-    if !matches!(dropped, Ok(Ok(Ok(())))) {
-        eprintln!("warning: could not drop test database {url}: {dropped:?}");
+    /// Whether the user owns no task at all.
+    pub async fn has_no_tasks(&self) -> bool {
+        self.tasks().await.items.is_empty()
+    }
+
+    /// Every task, newest first.
+    pub async fn all_tasks(&self) -> Vec<types::Task> {
+        self.all_pages(100).await.into_iter().flatten().collect()
+    }
+
+    /// A request with this user's token, for what the SDK cannot send.
+    pub fn raw(&self, method: Method, path: &str) -> RequestBuilder {
+        self.http
+            .request(method, format!("{}{path}", self.base_url))
+            .bearer_auth(&self.token)
     }
 }
 
-/// A task input with just a title, through the SDK's builder.
+/// Claims like the server's, for `sub`, expiring `offset_from_now` seconds from now.
+pub fn claims(sub: Uuid, offset_from_now: i64) -> serde_json::Value {
+    let now = jsonwebtoken::get_current_timestamp() as i64;
+    serde_json::json!({
+        "sub": sub,
+        "iat": now + offset_from_now - 1800,
+        "nbf": now + offset_from_now - 1800,
+        "exp": now + offset_from_now,
+        "iss": "taskapi",
+        "aud": "taskapi",
+    })
+}
+
+/// `claims` signed with HS256 and `secret`.
+pub fn sign(claims: &serde_json::Value, secret: &str) -> String {
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .expect("signed")
+}
+
+/// A task input with just a title.
 pub fn task_titled(title: &str) -> types::TaskInput {
     types::TaskInput {
         title: title.try_into().expect("title fits the schema"),
@@ -206,10 +337,33 @@ pub fn task_titled(title: &str) -> types::TaskInput {
     }
 }
 
+/// Sends a raw request that must fail with a problem document of `status`; returns it.
+pub async fn expect_problem(request: RequestBuilder, status: u16) -> serde_json::Value {
+    problem_in(request.send().await.expect("sent"), status).await
+}
+
+/// Checks that a raw response is a problem document with `status`, and returns it.
+pub async fn problem_in(response: reqwest::Response, status: u16) -> serde_json::Value {
+    let url = response.url().clone();
+    assert_eq!(response.status().as_u16(), status, "{url}");
+    assert_eq!(
+        response.headers().get(CONTENT_TYPE).map(|v| v.as_bytes()),
+        Some(&b"application/problem+json"[..]),
+        "{url}"
+    );
+    let problem: serde_json::Value = response.json().await.expect("a JSON problem");
+    assert_eq!(problem["status"], status, "{url}: {problem}");
+    assert!(
+        problem["type"].is_string() && problem["title"].is_string(),
+        "{problem}"
+    );
+    problem
+}
+
 /// The problem document of a call that must have failed with a declared error response.
 pub fn problem<T: std::fmt::Debug>(
-    result: Result<taskapi_client::ResponseValue<T>, taskapi_client::Error<types::Problem>>,
-) -> taskapi_client::ResponseValue<types::Problem> {
+    result: Result<T, taskapi_client::Error<types::Problem>>,
+) -> ResponseValue<types::Problem> {
     match result {
         Err(taskapi_client::Error::ErrorResponse(problem)) => problem,
         other => panic!("expected an error response, got {other:?}"),
@@ -218,7 +372,7 @@ pub fn problem<T: std::fmt::Debug>(
 
 /// The HTTP status of an SDK call, success or declared error.
 pub fn status_of<T: std::fmt::Debug>(
-    result: &Result<taskapi_client::ResponseValue<T>, taskapi_client::Error<types::Problem>>,
+    result: &Result<ResponseValue<T>, taskapi_client::Error<types::Problem>>,
 ) -> u16 {
     match result {
         Ok(value) => value.status().as_u16(),

@@ -2,7 +2,7 @@ use std::fmt;
 
 use taskapi_api::auth::EMAIL_MAX_CHARS;
 
-use super::reject_control_chars;
+use super::trimmed_line;
 
 /// A syntactically valid email address, trimmed, at most [`EMAIL_MAX_CHARS`] characters.
 ///
@@ -13,14 +13,7 @@ pub struct Email(String);
 
 impl Email {
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let email = raw.trim();
-        if email.is_empty() {
-            return Err("must not be empty".to_owned());
-        }
-        if email.chars().count() > EMAIL_MAX_CHARS {
-            return Err(format!("must be at most {EMAIL_MAX_CHARS} characters"));
-        }
-        reject_control_chars(email)?;
+        let email = trimmed_line(raw, EMAIL_MAX_CHARS)?;
         let Some((local, domain)) = email.rsplit_once('@') else {
             return Err("must contain `@`".to_owned());
         };

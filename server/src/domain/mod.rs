@@ -61,6 +61,20 @@ impl FieldErrors {
     }
 }
 
+/// A short text a person typed, such as a title: trimmed, not empty, at most `max_chars`
+/// characters, no control characters.
+fn trimmed_line(raw: &str, max_chars: usize) -> Result<&str, String> {
+    let text = raw.trim();
+    if text.is_empty() {
+        return Err("must not be empty".to_owned());
+    }
+    if text.chars().count() > max_chars {
+        return Err(format!("must be at most {max_chars} characters"));
+    }
+    reject_control_chars(text)?;
+    Ok(text)
+}
+
 /// Text PostgreSQL cannot store (NUL) or that no person types (other control characters
 /// except tab and newlines) is refused rather than left to fail in the database.
 fn reject_control_chars(text: &str) -> Result<(), String> {

@@ -7,7 +7,7 @@ pub use taskapi_api::{
 };
 use uuid::Uuid;
 
-use super::{FieldErrors, UserId, reject_control_chars};
+use super::{FieldErrors, UserId, reject_control_chars, trimmed_line};
 
 /// The id of a task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -19,15 +19,7 @@ pub struct TaskTitle(String);
 
 impl TaskTitle {
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let title = raw.trim();
-        if title.is_empty() {
-            return Err("must not be empty".to_owned());
-        }
-        if title.chars().count() > TITLE_MAX_CHARS {
-            return Err(format!("must be at most {TITLE_MAX_CHARS} characters"));
-        }
-        reject_control_chars(title)?;
-        Ok(Self(title.to_owned()))
+        trimmed_line(raw, TITLE_MAX_CHARS).map(|title| Self(title.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {

@@ -429,17 +429,7 @@ mod tests {
             "due_at": "tomorrow",
             "owner_id": "someone",
         }));
-        assert_eq!(
-            errors.keys().collect::<Vec<_>>(),
-            [
-                "description",
-                "due_at",
-                "owner_id",
-                "priority",
-                "status",
-                "title"
-            ]
-        );
+        assert_eq!(errors.len(), 6, "{errors:?}");
         assert_eq!(errors["title"], ["must be a string, got a number"]);
         assert_eq!(
             errors["description"],

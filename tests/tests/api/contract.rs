@@ -2,47 +2,8 @@
 //! operation, each declared 4xx status is provoked and must come back as a problem document.
 //! A newly declared status without a way to provoke it here fails the test.
 
-use reqwest::{Method, RequestBuilder, header::CONTENT_TYPE};
-use taskapi_tests::{TestApp, TestUser, task_titled};
-
-struct Operation {
-    id: String,
-    method: Method,
-    path: String,
-    statuses: Vec<u16>,
-}
-
-fn operations() -> Vec<Operation> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../openapi.yaml");
-    let spec: serde_yaml::Value =
-        serde_yaml::from_str(&std::fs::read_to_string(path).expect("openapi.yaml")).expect("yaml");
-    let mut operations = Vec::new();
-    for (path, item) in spec["paths"].as_mapping().expect("paths") {
-        for (method, operation) in item.as_mapping().expect("path item") {
-            let statuses = operation["responses"]
-                .as_mapping()
-                .expect("responses")
-                .keys()
-                .map(|status| status.as_str().expect("status").parse().expect("numeric"))
-                .collect();
-            operations.push(Operation {
-                id: operation["operationId"]
-                    .as_str()
-                    .expect("operationId")
-                    .to_owned(),
-                method: method
-                    .as_str()
-                    .expect("method")
-                    .to_uppercase()
-                    .parse()
-                    .expect("method"),
-                path: path.as_str().expect("path").to_owned(),
-                statuses,
-            });
-        }
-    }
-    operations
-}
+use reqwest::{RequestBuilder, header::CONTENT_TYPE};
+use taskapi_tests::{Operation, Spec, TestApp, TestUser, expect_problem, task_titled};
 
 struct Context<'a> {
     app: &'a TestApp,
@@ -57,17 +18,16 @@ fn provoke(context: &Context<'_>, operation: &Operation, status: u16) -> Option<
         alice,
         task_id,
     } = context;
-    let has_id = operation.path.contains("{task_id}");
-    let path_with = |id: &str| operation.path.replace("{task_id}", id);
+    let id = operation.id.as_str();
+    let path_with = |task: &str| operation.path.replace("{task_id}", task);
     let request = |path: String| {
-        let builder = app.http.request(operation.method.clone(), app.url(&path));
         if status == 401 {
-            builder
+            app.raw(operation.method.clone(), &path)
         } else {
-            builder.bearer_auth(&alice.token)
+            alice.raw(operation.method.clone(), &path)
         }
     };
-    let valid_body = |builder: RequestBuilder| match operation.id.as_str() {
+    let valid_body = |builder: RequestBuilder| match id {
         "register" => builder.json(&serde_json::json!({
             "email": format!("new-{}@example.com", uuid::Uuid::new_v4().simple()),
             "password": "correct horse battery",
@@ -85,21 +45,17 @@ fn provoke(context: &Context<'_>, operation: &Operation, status: u16) -> Option<
             .header(CONTENT_TYPE, "application/json")
             .body(body.to_owned())
     };
-    let takes_body = matches!(
-        operation.id.as_str(),
-        "register" | "login" | "create_task" | "replace_task"
-    );
+    let has_id = operation.path.contains("{task_id}");
+    let takes_body = matches!(id, "register" | "login" | "create_task" | "replace_task");
     match status {
         400 if has_id => Some(valid_body(request(path_with("not-a-uuid")))),
-        400 if operation.id == "list_tasks" => {
-            Some(request(format!("{}?limit=abc", operation.path)))
-        }
-        400 if takes_body && operation.id != "login" => Some(json("{\"title\": ")),
+        400 if id == "list_tasks" => Some(request(format!("{}?limit=abc", operation.path))),
+        400 if takes_body && id != "login" => Some(json("{\"title\": ")),
         401 => Some(valid_body(request(own))),
         404 if has_id => Some(valid_body(request(path_with(
             &uuid::Uuid::now_v7().to_string(),
         )))),
-        409 if operation.id == "register" => Some(request(own).json(&serde_json::json!({
+        409 if id == "register" => Some(request(own).json(&serde_json::json!({
             "email": alice.email.to_uppercase(),
             "password": "correct horse battery",
         }))),
@@ -109,11 +65,9 @@ fn provoke(context: &Context<'_>, operation: &Operation, status: u16) -> Option<
                 .header(CONTENT_TYPE, "text/plain")
                 .body("title"),
         ),
-        422 if operation.id == "list_tasks" => {
-            Some(request(format!("{}?cursor=garbage", operation.path)))
-        }
-        422 if operation.id == "login" => Some(request(own).form(&[("username", "x")])),
-        422 if operation.id == "register" => Some(json(
+        422 if id == "list_tasks" => Some(request(format!("{}?cursor=garbage", operation.path))),
+        422 if id == "login" => Some(request(own).form(&[("username", "x")])),
+        422 if id == "register" => Some(json(
             r#"{"email": "not-an-email", "password": "long enough"}"#,
         )),
         422 if takes_body => Some(json(r#"{"title": "   "}"#)),
@@ -122,15 +76,14 @@ fn provoke(context: &Context<'_>, operation: &Operation, status: u16) -> Option<
 }
 
 /// Declared but not provokable from a client: failures of the server or its database
-/// (exercised in `unavailable.rs`), and a login body that cannot be read at all.
+/// (exercised in `unavailable.rs` and `tasks.rs`), and a login form, which any bytes are.
 fn unprovokable(operation: &Operation, status: u16) -> bool {
     status >= 500 || (operation.id == "login" && status == 400)
 }
 
 #[tokio::test]
 async fn every_declared_client_error_is_real_and_a_problem_document() {
-    let app = TestApp::spawn().await;
-    let alice = app.signed_up_user().await;
+    let (app, alice) = TestApp::with_user().await;
     let task = alice.create_task("Target").await;
     let context = Context {
         app: &app,
@@ -139,7 +92,7 @@ async fn every_declared_client_error_is_real_and_a_problem_document() {
     };
 
     let mut checked = 0;
-    for operation in operations() {
+    for operation in Spec::checked_in().operations {
         for &status in operation.statuses.iter().filter(|status| **status >= 400) {
             if unprovokable(&operation, status) {
                 continue;
@@ -150,26 +103,7 @@ async fn every_declared_client_error_is_real_and_a_problem_document() {
                     operation.id
                 )
             });
-            let response = request.send().await.expect("sent");
-            assert_eq!(
-                response.status().as_u16(),
-                status,
-                "{} {}",
-                operation.id,
-                status
-            );
-            assert_eq!(
-                response.headers().get(CONTENT_TYPE).map(|v| v.as_bytes()),
-                Some(&b"application/problem+json"[..]),
-                "{} {status}",
-                operation.id
-            );
-            let problem: serde_json::Value = response.json().await.expect("problem");
-            assert_eq!(
-                problem["status"], status,
-                "{} {status}: {problem}",
-                operation.id
-            );
+            expect_problem(request, status).await;
             checked += 1;
         }
     }

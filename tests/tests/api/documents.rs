@@ -1,4 +1,4 @@
-use taskapi_tests::TestApp;
+use taskapi_tests::{Spec, TestApp};
 
 #[tokio::test]
 async fn the_served_spec_is_the_checked_in_contract() {
@@ -7,34 +7,37 @@ async fn the_served_spec_is_the_checked_in_contract() {
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../openapi.yaml"))
             .expect("openapi.yaml");
 
-    let yaml = app
-        .http
-        .get(app.url("/openapi.yaml"))
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(yaml.status().as_u16(), 200);
-    assert_eq!(yaml.text().await.expect("text"), checked_in);
+    assert_eq!(
+        app.page_at("/openapi.yaml").await,
+        (200, checked_in.clone())
+    );
 
-    let json: serde_json::Value = app
-        .http
-        .get(app.url("/openapi.json"))
-        .send()
-        .await
-        .expect("sent")
-        .json()
-        .await
-        .expect("json");
+    let (status, json) = app.page_at("/openapi.json").await;
+    assert_eq!(status, 200);
+    let json: serde_json::Value = serde_json::from_str(&json).expect("json");
     let from_yaml: serde_json::Value = serde_yaml::from_str(&checked_in).expect("yaml");
     assert_eq!(json, from_yaml);
+
+    let served: Vec<String> = app
+        .spec()
+        .await
+        .operations
+        .into_iter()
+        .map(|op| op.id)
+        .collect();
+    let published: Vec<String> = Spec::checked_in()
+        .operations
+        .into_iter()
+        .map(|op| op.id)
+        .collect();
+    assert_eq!(served, published);
 }
 
 #[tokio::test]
 async fn swagger_ui_is_served_at_docs() {
     let app = TestApp::spawn().await;
-    let page = app.http.get(app.url("/docs")).send().await.expect("sent");
-    assert_eq!(page.status().as_u16(), 200);
-    let html = page.text().await.expect("html");
+    let (status, html) = app.page_at("/docs").await;
+    assert_eq!(status, 200);
     assert!(
         html.contains("swagger-ui"),
         "{}",

@@ -8,6 +8,7 @@ mod documents;
 mod errors;
 mod migrations;
 mod pagination;
+mod schema;
 mod tasks;
 mod tokens;
 mod unavailable;

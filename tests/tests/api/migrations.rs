@@ -2,43 +2,9 @@
 
 use sea_query::{Alias, Expr, ExprTrait, Func, PostgresQueryBuilder, Query};
 use sea_query_sqlx::SqlxBinder;
-use sqlx::{PgPool, Postgres, migrate::MigrateDatabase};
-use taskapi_server::{
-    config::DatabaseSettings,
-    store::{self, migrations},
-};
-use taskapi_tests::{database_server_url, drop_database};
-
-/// A fresh, empty database, dropped when the guard goes.
-struct ScratchDatabase {
-    url: String,
-}
-
-impl ScratchDatabase {
-    async fn create() -> Self {
-        let url = format!(
-            "{}/taskapi_test_{}",
-            database_server_url(),
-            uuid::Uuid::new_v4().simple()
-        );
-        Postgres::create_database(&url).await.expect("created");
-        Self { url }
-    }
-
-    fn pool(&self) -> PgPool {
-        store::connect(&DatabaseSettings {
-            database_url: self.url.clone(),
-            db_max_connections: 2,
-        })
-        .expect("pool")
-    }
-}
-
-impl Drop for ScratchDatabase {
-    fn drop(&mut self) {
-        drop_database(&self.url);
-    }
-}
+use sqlx::PgPool;
+use taskapi_server::store::migrations;
+use taskapi_tests::ScratchDatabase;
 
 /// Columns, constraints and indexes of the public schema, as text, in a stable order.
 async fn schema(pool: &PgPool) -> Vec<String> {

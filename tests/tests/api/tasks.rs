@@ -1,8 +1,13 @@
-use std::collections::HashSet;
+use std::{
+    collections::HashSet,
+    time::{Duration, Instant},
+};
 
 use chrono::{DateTime, Utc};
+use reqwest::Method;
+use taskapi_api::tasks::{DESCRIPTION_MAX_CHARS, TITLE_MAX_CHARS};
 use taskapi_client::types::{self, TaskPriority, TaskStatus};
-use taskapi_tests::{TestApp, problem, task_titled};
+use taskapi_tests::{TestApp, expect_problem, problem, task_titled};
 
 fn full_input(title: &str, status: TaskStatus) -> types::TaskInput {
     types::TaskInput {
@@ -16,8 +21,7 @@ fn full_input(title: &str, status: TaskStatus) -> types::TaskInput {
 
 #[tokio::test]
 async fn creating_a_task_applies_defaults_and_points_at_it() {
-    let app = TestApp::spawn().await;
-    let alice = app.signed_up_user().await;
+    let (_app, alice) = TestApp::with_user().await;
 
     let created = alice
         .client
@@ -43,31 +47,17 @@ async fn creating_a_task_applies_defaults_and_points_at_it() {
     assert_eq!(task.completed_at, None);
     assert_eq!(task.created_at, task.updated_at);
 
-    let fetched = alice
-        .client
-        .get_task()
-        .task_id(task.id)
-        .send()
-        .await
-        .expect("fetched")
-        .into_inner();
+    let fetched = alice.task(task.id).await;
     assert_eq!(fetched.id, task.id);
     assert_eq!(fetched.title, "Buy milk");
 }
 
 #[tokio::test]
 async fn every_field_round_trips() {
-    let app = TestApp::spawn().await;
-    let alice = app.signed_up_user().await;
+    let (_app, alice) = TestApp::with_user().await;
 
-    let task = alice
-        .client
-        .create_task()
-        .body(full_input("Write report", TaskStatus::InProgress))
-        .send()
-        .await
-        .expect("created")
-        .into_inner();
+    let input = full_input("Write report", TaskStatus::InProgress);
+    let task = alice.create(input).await;
 
     assert_eq!(
         task.description.as_deref(),
@@ -81,16 +71,9 @@ async fn every_field_round_trips() {
 
 #[tokio::test]
 async fn replacing_a_task_replaces_every_writable_field() {
-    let app = TestApp::spawn().await;
-    let alice = app.signed_up_user().await;
-    let task = alice
-        .client
-        .create_task()
-        .body(full_input("Original", TaskStatus::InProgress))
-        .send()
-        .await
-        .expect("created")
-        .into_inner();
+    let (_app, alice) = TestApp::with_user().await;
+    let input = full_input("Original", TaskStatus::InProgress);
+    let task = alice.create(input).await;
 
     // Omitted optional fields go back to their defaults: PUT is a full replace.
     let replaced = alice
@@ -112,42 +95,18 @@ async fn replacing_a_task_replaces_every_writable_field() {
     assert_eq!(replaced.created_at, task.created_at);
     assert!(replaced.updated_at > task.updated_at);
 
-    let fetched = alice
-        .client
-        .get_task()
-        .task_id(task.id)
-        .send()
-        .await
-        .expect("fetched");
-    assert_eq!(fetched.into_inner().title, "Replaced");
+    assert_eq!(alice.task(task.id).await.title, "Replaced");
 }
 
 #[tokio::test]
 async fn completed_at_follows_the_done_status() {
-    let app = TestApp::spawn().await;
-    let alice = app.signed_up_user().await;
-    let replace = |status: TaskStatus, id: uuid::Uuid| {
-        let client = &alice.client;
-        async move {
-            client
-                .replace_task()
-                .task_id(id)
-                .body(full_input("Task", status))
-                .send()
-                .await
-                .expect("replaced")
-                .into_inner()
-        }
-    };
+    let (_app, alice) = TestApp::with_user().await;
+    let replace =
+        |status: TaskStatus, id: uuid::Uuid| alice.replace(id, full_input("Task", status));
 
     let created_done = alice
-        .client
-        .create_task()
-        .body(full_input("Done from the start", TaskStatus::Done))
-        .send()
-        .await
-        .expect("created")
-        .into_inner();
+        .create(full_input("Done from the start", TaskStatus::Done))
+        .await;
     assert_eq!(created_done.completed_at, Some(created_done.created_at));
 
     let task = alice.create_task("Task").await;
@@ -168,8 +127,7 @@ async fn completed_at_follows_the_done_status() {
 
 #[tokio::test]
 async fn deleting_a_task_removes_it() {
-    let app = TestApp::spawn().await;
-    let alice = app.signed_up_user().await;
+    let (_app, alice) = TestApp::with_user().await;
     let task = alice.create_task("Short-lived").await;
 
     let deleted = alice
@@ -199,8 +157,7 @@ async fn deleting_a_task_removes_it() {
 
 #[tokio::test]
 async fn the_body_cannot_choose_the_owner_or_server_fields() {
-    let app = TestApp::spawn().await;
-    let alice = app.signed_up_user().await;
+    let (app, alice) = TestApp::with_user().await;
     let bob = app.signed_up_user().await;
 
     // The SDK's TaskInput has no such fields, so this request is written by hand.
@@ -210,41 +167,23 @@ async fn the_body_cannot_choose_the_owner_or_server_fields() {
         } else {
             serde_json::json!(bob.id)
         };
-        let response = app
-            .http
-            .post(app.url("/tasks"))
-            .bearer_auth(&alice.token)
-            .json(&serde_json::json!({"title": "Mine", field: value}))
-            .send()
-            .await
-            .expect("sent");
-        assert_eq!(response.status().as_u16(), 422, "{field}");
-        let body: serde_json::Value = response.json().await.expect("problem");
-        assert!(body["errors"][field].is_array(), "{body}");
+        let body = expect_problem(
+            alice
+                .raw(Method::POST, "/tasks")
+                .json(&serde_json::json!({"title": "Mine", field: value})),
+            422,
+        )
+        .await;
+        assert!(body["errors"][field].is_array(), "{field}: {body}");
     }
 
-    let page = bob
-        .client
-        .list_tasks()
-        .send()
-        .await
-        .expect("listed")
-        .into_inner();
-    assert!(page.items.is_empty(), "nothing was created for Bob");
-    let page = alice
-        .client
-        .list_tasks()
-        .send()
-        .await
-        .expect("listed")
-        .into_inner();
-    assert!(page.items.is_empty(), "nothing was created at all");
+    assert!(bob.has_no_tasks().await, "nothing was created for Bob");
+    assert!(alice.has_no_tasks().await, "nothing was created at all");
 }
 
 #[tokio::test]
 async fn invalid_fields_are_reported_one_by_one() {
-    let app = TestApp::spawn().await;
-    let alice = app.signed_up_user().await;
+    let (_app, alice) = TestApp::with_user().await;
 
     let far_future: DateTime<Utc> = "+10000-01-01T00:00:00Z".parse().expect("chrono accepts it");
     let cases: Vec<(&str, types::TaskInput)> = vec![
@@ -277,10 +216,13 @@ async fn invalid_fields_are_reported_one_by_one() {
             "description",
             serde_json::json!({"title": "ok", "description": "bell\u{7}"}),
         ),
-        ("title", serde_json::json!({"title": "t".repeat(501)})),
+        (
+            "title",
+            serde_json::json!({"title": "t".repeat(TITLE_MAX_CHARS + 1)}),
+        ),
         (
             "description",
-            serde_json::json!({"title": "ok", "description": "d".repeat(10_001)}),
+            serde_json::json!({"title": "ok", "description": "d".repeat(DESCRIPTION_MAX_CHARS + 1)}),
         ),
         (
             "status",
@@ -308,38 +250,24 @@ async fn invalid_fields_are_reported_one_by_one() {
         ),
     ];
     for (field, body) in raw_cases {
-        let response = app
-            .http
-            .post(app.url("/tasks"))
-            .bearer_auth(&alice.token)
-            .json(&body)
-            .send()
-            .await
-            .expect("sent");
-        assert_eq!(response.status().as_u16(), 422, "{field}: {body}");
-        let problem: serde_json::Value = response.json().await.expect("problem");
+        let problem = expect_problem(alice.raw(Method::POST, "/tasks").json(&body), 422).await;
         assert!(problem["errors"][field].is_array(), "{field}: {problem}");
     }
 
     // Every wrong field is named in one answer, not one per attempt. Written by hand: the
     // SDK cannot send wrong types.
-    let response = app
-        .http
-        .post(app.url("/tasks"))
-        .bearer_auth(&alice.token)
-        .json(&serde_json::json!({
-            "title": "t".repeat(501),
+    let problem = expect_problem(
+        alice.raw(Method::POST, "/tasks").json(&serde_json::json!({
+            "title": "t".repeat(TITLE_MAX_CHARS + 1),
             "description": 42,
             "status": "finished",
             "priority": null,
             "due_at": "tomorrow",
             "owner_id": alice.id,
-        }))
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(response.status().as_u16(), 422);
-    let problem: serde_json::Value = response.json().await.expect("problem");
+        })),
+        422,
+    )
+    .await;
     let named: Vec<&str> = problem["errors"]
         .as_object()
         .expect("field errors")
@@ -363,21 +291,13 @@ async fn invalid_fields_are_reported_one_by_one() {
         r#"must be one of "todo", "in_progress", "done", got the string "finished""#
     );
 
-    let page = alice
-        .client
-        .list_tasks()
-        .send()
-        .await
-        .expect("listed")
-        .into_inner();
-    assert!(page.items.is_empty(), "no invalid task was stored");
+    assert!(alice.has_no_tasks().await, "no invalid task was stored");
 }
 
 #[tokio::test]
 async fn titles_at_the_limits_are_accepted() {
-    let app = TestApp::spawn().await;
-    let alice = app.signed_up_user().await;
-    for title in ["x", &"é".repeat(500), "emoji 🦀 and ümlauts"] {
+    let (_app, alice) = TestApp::with_user().await;
+    for title in ["x", &"é".repeat(TITLE_MAX_CHARS), "emoji 🦀 and ümlauts"] {
         let task = alice.create_task(title).await;
         assert_eq!(task.title, title);
     }
@@ -385,21 +305,11 @@ async fn titles_at_the_limits_are_accepted() {
 
 #[tokio::test]
 async fn a_hundred_concurrent_creates_all_land() {
-    let app = TestApp::spawn().await;
-    let alice = app.signed_up_user().await;
+    let (_app, alice) = TestApp::with_user().await;
 
     let creates = (0..100).map(|n| {
-        let client = &alice.client;
-        async move {
-            client
-                .create_task()
-                .body(task_titled(&format!("Task {n}")))
-                .send()
-                .await
-                .expect("created")
-                .into_inner()
-                .id
-        }
+        let alice = &alice;
+        async move { alice.create_task(&format!("Task {n}")).await.id }
     });
     let created: HashSet<uuid::Uuid> = futures::future::join_all(creates)
         .await
@@ -407,22 +317,78 @@ async fn a_hundred_concurrent_creates_all_land() {
         .collect();
     assert_eq!(created.len(), 100);
 
-    let mut listed = HashSet::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let mut request = alice
-            .client
-            .list_tasks()
-            .limit(std::num::NonZeroU32::new(100).expect("non-zero"));
-        if let Some(cursor) = &cursor {
-            request = request.cursor(cursor.clone());
-        }
-        let page = request.send().await.expect("listed").into_inner();
-        listed.extend(page.items.iter().map(|task| task.id));
-        match page.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => break,
-        }
-    }
+    let listed: HashSet<uuid::Uuid> = alice.all_tasks().await.iter().map(|t| t.id).collect();
     assert_eq!(listed, created);
+}
+
+/// Replacing reads the task and writes it in one transaction. When the write fails, nothing
+/// of it stays: the task is as it was, no connection is left inside the transaction, and
+/// the row lock is released for the next writer.
+#[tokio::test]
+async fn a_replace_that_fails_leaves_the_task_as_it_was() {
+    let (app, alice) = TestApp::with_user().await;
+    let task = alice.create_task("Original").await;
+    let database = app.database().await;
+    // A fault only the database knows about: updates to this title fail.
+    sqlx::raw_sql(
+        "CREATE FUNCTION refuse_marked_titles() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN
+           IF NEW.title = 'Refused by the database' THEN
+             RAISE EXCEPTION 'refused for the test';
+           END IF;
+           RETURN NEW;
+         END $$;
+         CREATE TRIGGER refuse_marked_titles BEFORE UPDATE ON tasks
+           FOR EACH ROW EXECUTE FUNCTION refuse_marked_titles();",
+    )
+    .execute(&database)
+    .await
+    .expect("the trigger is installed");
+
+    let failed = problem(
+        alice
+            .client
+            .replace_task()
+            .task_id(task.id)
+            .body(types::TaskInput {
+                status: Some(TaskStatus::Done),
+                ..task_titled("Refused by the database")
+            })
+            .send()
+            .await,
+    );
+    assert_eq!(failed.status().as_u16(), 500);
+
+    let unchanged = alice.task(task.id).await;
+    assert_eq!(unchanged.title, "Original");
+    assert_eq!(
+        (unchanged.status, unchanged.completed_at),
+        (TaskStatus::Todo, None)
+    );
+    assert_eq!(unchanged.updated_at, task.updated_at);
+
+    let open_transactions = || async {
+        let (open,): (i64,) = sqlx::query_as(
+            "SELECT count(*) FROM pg_stat_activity
+             WHERE datname = current_database() AND state LIKE 'idle in transaction%'",
+        )
+        .fetch_one(&database)
+        .await
+        .expect("pg_stat_activity");
+        open
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while open_transactions().await > 0 {
+        assert!(Instant::now() < deadline, "a transaction stayed open");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let next = tokio::time::timeout(
+        Duration::from_secs(5),
+        alice.replace(task.id, task_titled("Replaced after the failure")),
+    )
+    .await
+    .expect("the row lock was released");
+    assert_eq!(next.title, "Replaced after the failure");
+    assert_eq!(alice.task(task.id).await.title, next.title, "and committed");
 }

@@ -2,17 +2,24 @@
 //! `WWW-Authenticate: Bearer`.
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use sea_query::{Expr, ExprTrait, PostgresQueryBuilder, Query};
 use sea_query_sqlx::SqlxBinder;
 use serde_json::json;
-use taskapi_client::session;
-use taskapi_tests::{TestApp, problem};
+use taskapi_tests::{TestApp, claims, problem, sign};
+
+/// Tokens that are not JWTs at all.
+const MALFORMED_TOKENS: &[&str] = &[
+    "",
+    "not-a-jwt",
+    "a.b.c",
+    "Bearer",
+    "....",
+    "eyJhbGciOiJIUzI1NiJ9.e30.",
+];
 
 /// Calls `GET /users/me` with `token` and checks it is refused.
 async fn assert_refused(app: &TestApp, token: &str) {
-    let client = session::with_token(&app.base_url, token).expect("client");
-    let refused = problem(client.get_current_user().send().await);
+    let refused = problem(app.client_with_token(token).get_current_user().send().await);
     assert_eq!(refused.status().as_u16(), 401, "token {token:?}");
     let challenge = refused
         .headers()
@@ -20,27 +27,6 @@ async fn assert_refused(app: &TestApp, token: &str) {
         .and_then(|value| value.to_str().ok())
         .unwrap_or_default();
     assert!(challenge.starts_with("Bearer"), "challenge {challenge:?}");
-}
-
-fn sign(claims: &serde_json::Value, secret: &str) -> String {
-    jsonwebtoken::encode(
-        &Header::new(Algorithm::HS256),
-        claims,
-        &EncodingKey::from_secret(secret.as_bytes()),
-    )
-    .expect("signed")
-}
-
-fn claims(sub: uuid::Uuid, offset_from_now: i64) -> serde_json::Value {
-    let now = jsonwebtoken::get_current_timestamp() as i64;
-    json!({
-        "sub": sub,
-        "iat": now + offset_from_now - 1800,
-        "nbf": now + offset_from_now - 1800,
-        "exp": now + offset_from_now,
-        "iss": "taskapi",
-        "aud": "taskapi",
-    })
 }
 
 #[tokio::test]
@@ -60,22 +46,14 @@ async fn a_request_without_a_token_is_refused() {
 #[tokio::test]
 async fn malformed_tokens_are_refused() {
     let app = TestApp::spawn().await;
-    for token in [
-        "",
-        "not-a-jwt",
-        "a.b.c",
-        "Bearer",
-        "....",
-        "eyJhbGciOiJIUzI1NiJ9.e30.",
-    ] {
+    for token in MALFORMED_TOKENS {
         assert_refused(&app, token).await;
     }
 }
 
 #[tokio::test]
 async fn a_tampered_token_is_refused() {
-    let app = TestApp::spawn().await;
-    let alice = app.signed_up_user().await;
+    let (app, alice) = TestApp::with_user().await;
     let bob = app.signed_up_user().await;
 
     // Alice's signature over a payload that claims to be Bob.
@@ -87,8 +65,7 @@ async fn a_tampered_token_is_refused() {
 
 #[tokio::test]
 async fn an_unsigned_alg_none_token_is_refused() {
-    let app = TestApp::spawn().await;
-    let alice = app.signed_up_user().await;
+    let (app, alice) = TestApp::with_user().await;
     let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#);
     let payload = URL_SAFE_NO_PAD.encode(claims(alice.id, 600).to_string());
     assert_refused(&app, &format!("{header}.{payload}.")).await;
@@ -96,23 +73,25 @@ async fn an_unsigned_alg_none_token_is_refused() {
 
 #[tokio::test]
 async fn an_expired_token_is_refused() {
-    let app = TestApp::spawn().await;
-    let alice = app.signed_up_user().await;
+    let (app, alice) = TestApp::with_user().await;
     // Past the 5 s leeway.
-    let expired = sign(&claims(alice.id, -60), &app.jwt_secret);
+    let expired = app.forge(&claims(alice.id, -60));
     assert_refused(&app, &expired).await;
 
     // The same claims, still valid, are accepted: the secret and claims are right.
-    let valid = sign(&claims(alice.id, 600), &app.jwt_secret);
-    let client = session::with_token(&app.base_url, &valid).expect("client");
-    let me = client.get_current_user().send().await.expect("accepted");
+    let valid = app.forge(&claims(alice.id, 600));
+    let me = app
+        .client_with_token(&valid)
+        .get_current_user()
+        .send()
+        .await
+        .expect("accepted");
     assert_eq!(me.into_inner().id, alice.id);
 }
 
 #[tokio::test]
 async fn a_token_signed_with_another_secret_is_refused() {
-    let app = TestApp::spawn().await;
-    let alice = app.signed_up_user().await;
+    let (app, alice) = TestApp::with_user().await;
     let forged = sign(
         &claims(alice.id, 600),
         "some-other-secret-that-is-long-enough",
@@ -122,8 +101,7 @@ async fn a_token_signed_with_another_secret_is_refused() {
 
 #[tokio::test]
 async fn tokens_for_another_issuer_or_audience_or_without_claims_are_refused() {
-    let app = TestApp::spawn().await;
-    let alice = app.signed_up_user().await;
+    let (app, alice) = TestApp::with_user().await;
     let mut wrong_issuer = claims(alice.id, 600);
     wrong_issuer["iss"] = json!("someone-else");
     let mut wrong_audience = claims(alice.id, 600);
@@ -133,17 +111,16 @@ async fn tokens_for_another_issuer_or_audience_or_without_claims_are_refused() {
     for missing in ["sub", "exp", "nbf", "iat", "iss", "aud"] {
         let mut incomplete = claims(alice.id, 600);
         incomplete.as_object_mut().expect("object").remove(missing);
-        assert_refused(&app, &sign(&incomplete, &app.jwt_secret)).await;
+        assert_refused(&app, &app.forge(&incomplete)).await;
     }
     for claims in [wrong_issuer, wrong_audience, not_yet_valid] {
-        assert_refused(&app, &sign(&claims, &app.jwt_secret)).await;
+        assert_refused(&app, &app.forge(&claims)).await;
     }
 }
 
 #[tokio::test]
 async fn a_deleted_users_token_is_refused() {
-    let app = TestApp::spawn().await;
-    let alice = app.signed_up_user().await;
+    let (app, alice) = TestApp::with_user().await;
     alice
         .client
         .get_current_user()

@@ -2,8 +2,7 @@ use taskapi_tests::TestApp;
 
 #[tokio::test]
 async fn the_current_user_is_the_tokens_owner() {
-    let app = TestApp::spawn().await;
-    let alice = app.signed_up_user().await;
+    let (app, alice) = TestApp::with_user().await;
     let bob = app.signed_up_user().await;
 
     let me = alice.client.get_current_user().send().await.expect("me");
