@@ -39,7 +39,8 @@ impl Type for PageLimit {
     type RawElementValueType = Self;
 
     fn name() -> Cow<'static, str> {
-        "integer(uint32)".into()
+        // Declared as a `uint32`, as before it had a type of its own: generated clients keep theirs.
+        u32::name()
     }
 
     fn schema_ref() -> MetaSchemaRef {

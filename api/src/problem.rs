@@ -77,14 +77,6 @@ impl ProblemResponse {
             header: None,
         }
     }
-
-    pub fn status(&self) -> StatusCode {
-        self.status
-    }
-
-    pub fn problem(&self) -> &Problem {
-        &self.problem
-    }
 }
 
 impl IntoResponse for ProblemResponse {
@@ -134,10 +126,6 @@ impl<const STATUS: u16> ApiError<STATUS> {
     fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
         self.0.header = Some((name, value));
         self
-    }
-
-    pub fn problem(&self) -> &Problem {
-        self.0.problem()
     }
 }
 
@@ -218,12 +206,6 @@ pub trait Declares<const N: u16> {}
 pub struct Errors<S: ErrorSet> {
     problem: ProblemResponse,
     set: PhantomData<S>,
-}
-
-impl<S: ErrorSet> Errors<S> {
-    pub fn problem(&self) -> &ProblemResponse {
-        &self.problem
-    }
 }
 
 impl<S: ErrorSet + Declares<N>, const N: u16> From<ApiError<N>> for Errors<S> {
@@ -341,23 +323,16 @@ mod tests {
         assert_eq!(statuses, [404, 500, 503]);
     }
 
-    #[test]
-    fn a_declared_error_keeps_its_status_problem_and_header() {
+    #[tokio::test]
+    async fn a_declared_error_keeps_its_status_problem_and_header() {
         let errors: Errors<NotFoundErrors> = ApiError::<503>::unavailable("Try later.", 2).into();
         let response = errors.into_response();
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(response.headers()[header::RETRY_AFTER], "2");
         assert_eq!(response.content_type(), Some(PROBLEM_JSON));
-    }
-
-    #[test]
-    fn validation_problems_name_the_fields() {
-        let error = ApiError::<422>::validation(BTreeMap::from([(
-            "title".to_owned(),
-            vec!["is required".to_owned()],
-        )]));
-        assert_eq!(error.problem().status, 422);
-        assert_eq!(error.problem().problem_type, problem_type::VALIDATION);
-        assert_eq!(error.problem().title, "Unprocessable Entity");
+        let body = response.into_body().into_string().await.expect("a body");
+        let problem: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+        assert_eq!(problem["status"], 503);
+        assert_eq!(problem["title"], "Service Unavailable");
     }
 }

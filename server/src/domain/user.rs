@@ -36,6 +36,13 @@ pub struct Registration {
     pub password: Password,
 }
 
+/// What a login presents: the email as typed and the password, not yet checked.
+#[derive(Debug)]
+pub struct Credentials {
+    pub username: String,
+    pub password: String,
+}
+
 impl TryFrom<RegisterRequest> for Registration {
     type Error = FieldErrors;
 
@@ -48,13 +55,6 @@ impl TryFrom<RegisterRequest> for Registration {
         };
         Ok(Self { email, password })
     }
-}
-
-/// What a login presents: the email as typed and the password, not yet checked.
-#[derive(Debug)]
-pub struct Credentials {
-    pub username: String,
-    pub password: String,
 }
 
 impl TryFrom<LoginForm> for Credentials {
