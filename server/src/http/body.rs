@@ -7,7 +7,7 @@
 //! poem-openapi's decoder. The schemas are compiled once, when the app is built, from the
 //! same document clients are generated from: what the server accepts is what it publishes.
 
-use std::{collections::HashMap, fmt::Write as _};
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use poem_openapi::{
@@ -86,6 +86,7 @@ impl Bodies {
 
     fn decode<T: ParseFromJSON>(&self, value: Value) -> Result<T, BodyError> {
         let mut errors = FieldErrors::default();
+        // Every request body of the contract has a component schema (a test below says so).
         if let Some(schema) = self.schema_of::<T>() {
             schema.check(&value, "", &mut errors);
         }
@@ -218,9 +219,9 @@ impl Schema {
                     items.check(item, &format!("{key}[{index}]"), errors);
                 }
             }
-            (kind @ Kind::String { .. }, Value::String(text)) => {
-                if let Some(problem) = kind.check_text(text) {
-                    errors.add(key, problem.unwrap_or_else(|| self.mismatch(value)));
+            (Kind::String { .. }, Value::String(text)) => {
+                if let Some(problem) = self.text_problem(text) {
+                    errors.add(key, problem);
                 }
             }
             (Kind::Integer { minimum, maximum }, Value::Number(number))
@@ -267,6 +268,37 @@ impl Schema {
         }
     }
 
+    /// What is wrong with a string, if anything.
+    fn text_problem(&self, text: &str) -> Option<String> {
+        let Kind::String {
+            min_chars,
+            max_chars,
+            pattern,
+            format,
+        } = &self.kind
+        else {
+            return None;
+        };
+        // The same parsers poem-openapi's decoder uses for these formats.
+        let well_formed = match format.as_deref() {
+            Some("date-time") => text.parse::<DateTime<Utc>>().is_ok(),
+            Some("uuid") => text.parse::<Uuid>().is_ok(),
+            _ => true,
+        };
+        if !well_formed {
+            return Some(self.mismatch(&Value::String(text.to_owned())));
+        }
+        let chars = text.chars().count();
+        if let Some(min) = min_chars.filter(|min| chars < *min) {
+            return Some(format!("must be at least {min} characters long"));
+        }
+        if let Some(max) = max_chars.filter(|max| chars > *max) {
+            return Some(format!("must be at most {max} characters long"));
+        }
+        let pattern = pattern.as_ref().filter(|pattern| !pattern.is_match(text))?;
+        Some(pattern_mismatch(pattern, text))
+    }
+
     /// `must be <what this schema admits>, got <what value is>`.
     fn mismatch(&self, value: &Value) -> String {
         format!("must be {}, got {}", self.expectation(), describe(value))
@@ -300,40 +332,6 @@ impl Schema {
             Kind::Boolean => "a boolean",
         };
         format!("{kind}{or_null}")
-    }
-}
-
-impl Kind {
-    /// What is wrong with a string: `Some(None)` when it is not of the declared format (the
-    /// caller words that), `Some(Some(message))` for anything else.
-    fn check_text(&self, text: &str) -> Option<Option<String>> {
-        let Kind::String {
-            min_chars,
-            max_chars,
-            pattern,
-            format,
-        } = self
-        else {
-            return None;
-        };
-        // The same parsers poem-openapi's decoder uses for these formats.
-        let well_formed = match format.as_deref() {
-            Some("date-time") => text.parse::<DateTime<Utc>>().is_ok(),
-            Some("uuid") => text.parse::<Uuid>().is_ok(),
-            _ => true,
-        };
-        if !well_formed {
-            return Some(None);
-        }
-        let chars = text.chars().count();
-        if let Some(min) = min_chars.filter(|min| chars < *min) {
-            return Some(Some(format!("must be at least {min} characters long")));
-        }
-        if let Some(max) = max_chars.filter(|max| chars > *max) {
-            return Some(Some(format!("must be at most {max} characters long")));
-        }
-        let pattern = pattern.as_ref().filter(|pattern| !pattern.is_match(text))?;
-        Some(Some(pattern_mismatch(pattern, text)))
     }
 }
 
@@ -376,10 +374,8 @@ fn describe(value: &Value) -> String {
         Value::Array(_) => "an array".to_owned(),
         Value::Object(_) => "an object".to_owned(),
         Value::String(text) if text.chars().count() > SHOWN => {
-            let mut shown = String::from("the string ");
             let start: String = text.chars().take(SHOWN).collect();
-            let _ = write!(shown, "{start:?}…");
-            shown
+            format!("the string {start:?}…")
         }
         Value::String(text) => format!("the string {text:?}"),
     }
