@@ -2,13 +2,13 @@
 
 use std::{future::Future, sync::Arc};
 
-use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
+use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json, types::Example};
 
 use crate::{
     ApiTag,
     body::{FormBody, JsonBody},
     problem::{Errors, error_set},
-    text::{AnyText, PlainText},
+    text::{AnyText, EmailChars, Text},
     users::User,
 };
 
@@ -23,11 +23,12 @@ pub const PASSWORD_MAX_CHARS: usize = 128;
 
 /// A new account.
 #[derive(Debug, Clone, Object)]
-#[oai(deny_unknown_fields)]
+#[oai(deny_unknown_fields, example)]
 pub struct RegisterRequest {
-    /// The account's email address; surrounding whitespace is ignored and it must be
-    /// unique regardless of letter case.
-    pub email: PlainText<EMAIL_MIN_CHARS, EMAIL_MAX_CHARS>,
+    /// The account's email address, `name@example.com`: surrounding whitespace is ignored,
+    /// and it must be unique regardless of letter case. Quoted local parts and address
+    /// literals (`name@[192.0.2.1]`) are not accepted.
+    pub email: Text<EMAIL_MIN_CHARS, EMAIL_MAX_CHARS, EmailChars>,
     /// Any characters; no composition rules.
     pub password: AnyText<PASSWORD_MIN_CHARS, PASSWORD_MAX_CHARS>,
 }
@@ -35,19 +36,23 @@ pub struct RegisterRequest {
 /// OAuth2 password-grant credentials (RFC 6749 §4.3), as Swagger UI's Authorize dialog and
 /// FastAPI's `OAuth2PasswordRequestForm` send them.
 #[derive(Debug, Clone, Object)]
+#[oai(example)]
 pub struct LoginForm {
     /// The account's email address.
     pub username: String,
     /// The account's password.
     pub password: String,
     /// `password` when present; any other grant type is refused.
+    #[oai(skip_serializing_if_is_none)]
     pub grant_type: Option<String>,
     /// Accepted for compatibility with OAuth2 clients and ignored.
+    #[oai(skip_serializing_if_is_none)]
     pub scope: Option<String>,
 }
 
 /// A bearer token for the `Authorization` header.
 #[derive(Debug, Clone, Object)]
+#[oai(example)]
 pub struct Token {
     /// The JWT to send as `Authorization: Bearer <access_token>`.
     pub access_token: String,
@@ -55,6 +60,36 @@ pub struct Token {
     pub token_type: String,
     /// Seconds until the token expires.
     pub expires_in: u64,
+}
+
+impl Example for RegisterRequest {
+    fn example() -> Self {
+        Self {
+            email: Text::new("alice@example.com"),
+            password: AnyText::new("correct horse battery staple"),
+        }
+    }
+}
+
+impl Example for LoginForm {
+    fn example() -> Self {
+        Self {
+            username: "alice@example.com".to_owned(),
+            password: "correct horse battery staple".to_owned(),
+            grant_type: Some("password".to_owned()),
+            scope: None,
+        }
+    }
+}
+
+impl Example for Token {
+    fn example() -> Self {
+        Self {
+            access_token: "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIwMTk0YjJhNC0wMDAwLTcwMDAtODAwMC0wMDAwMDAwMDAwMDEifQ.c2lnbmF0dXJl".to_owned(),
+            token_type: "bearer".to_owned(),
+            expires_in: 1800,
+        }
+    }
 }
 
 /// What the server behind `/auth` does.

@@ -18,7 +18,8 @@ pub mod users;
 
 use std::sync::Arc;
 
-use poem_openapi::{OpenApi, OpenApiService, Tags};
+use chrono::{DateTime, Utc};
+use poem_openapi::{ContactObject, LicenseObject, OpenApi, OpenApiService, Tags};
 
 pub use spec::{spec_json, spec_yaml};
 
@@ -55,10 +56,21 @@ pub fn openapi_service<B: Backend>(backend: Arc<B>) -> OpenApiService<Endpoints<
     described(endpoints)
 }
 
-/// The service's title, version and description, for any set of endpoints.
+/// The moment the examples in the spec are set at (2026-03-01T17:00:00Z).
+const EXAMPLE_TIME: DateTime<Utc> = DateTime::from_timestamp_nanos(1_772_384_400_000_000_000);
+
+/// The service's title, version, description, licence and contact, for any endpoints.
 fn described<T: OpenApi>(endpoints: T) -> OpenApiService<T, ()> {
-    OpenApiService::new(endpoints, "taskapi", env!("CARGO_PKG_VERSION")).description(
-        "Task management: register, log in for a bearer token, and manage your own tasks. \
-         Errors are RFC 9457 problem documents (`application/problem+json`).",
-    )
+    OpenApiService::new(endpoints, "taskapi", env!("CARGO_PKG_VERSION"))
+        .description(
+            "Task management: register, log in for a bearer token, and manage your own tasks. \
+             Errors are RFC 9457 problem documents (`application/problem+json`).",
+        )
+        .license(LicenseObject::new("MIT OR Apache-2.0").url("https://spdx.org/licenses/MIT.html"))
+        .contact(
+            ContactObject::new()
+                .name("taskapi maintainers")
+                .email("taskapi@example.com"),
+        )
+        .server("/")
 }

@@ -1,4 +1,4 @@
-//! [`PageLimit`]: how many items one page of a listing holds.
+//! Paging through a listing: how many items a page holds, and where the next page starts.
 
 use std::borrow::Cow;
 
@@ -8,26 +8,29 @@ use poem_openapi::{
 };
 use serde_json::Value;
 
+use crate::text::{CursorChars, Text};
+
 /// The most items one page holds.
 pub const MAX_PAGE_SIZE: u16 = 100;
 
 /// The page size when a client asks for none.
 pub const DEFAULT_PAGE_SIZE: u16 = 50;
 
-/// A page size from 1 to [`MAX_PAGE_SIZE`], [`DEFAULT_PAGE_SIZE`] unless the client asks
-/// for another. Anything else is refused when the query is read, with 400.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PageLimit(u16);
+/// The longest cursor the API issues or accepts, in characters.
+pub const MAX_CURSOR_CHARS: usize = 512;
 
-impl PageLimit {
-    pub fn get(self) -> u16 {
-        self.0
-    }
-}
+/// An opaque position in a listing: the `next_cursor` of the previous page.
+pub type Cursor = Text<1, MAX_CURSOR_CHARS, CursorChars>;
+
+/// A page size as the client wrote it: any whole number, so that one outside 1 to
+/// [`MAX_PAGE_SIZE`] is refused by the server as an invalid field (422), and only what is
+/// not a number at all is a malformed query (400).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageLimit(pub i64);
 
 impl Default for PageLimit {
     fn default() -> Self {
-        Self(DEFAULT_PAGE_SIZE)
+        Self(i64::from(DEFAULT_PAGE_SIZE))
     }
 }
 
@@ -39,13 +42,11 @@ impl Type for PageLimit {
     type RawElementValueType = Self;
 
     fn name() -> Cow<'static, str> {
-        // Declared as a `uint32`, as before it had a type of its own: generated clients keep theirs.
-        u32::name()
+        i64::name()
     }
 
     fn schema_ref() -> MetaSchemaRef {
         MetaSchemaRef::Inline(Box::new(MetaSchema {
-            format: Some("uint32"),
             minimum: Some(1.0),
             maximum: Some(f64::from(MAX_PAGE_SIZE)),
             ..MetaSchema::new("integer")
@@ -65,12 +66,17 @@ impl Type for PageLimit {
 
 impl ParseFromParameter for PageLimit {
     fn parse_from_parameter(value: &str) -> ParseResult<Self> {
-        match value.parse::<u16>() {
-            Ok(size) if (1..=MAX_PAGE_SIZE).contains(&size) => Ok(Self(size)),
-            _ => Err(ParseError::custom(format!(
-                "must be a whole number from 1 to {MAX_PAGE_SIZE}"
-            ))),
+        let digits = value.strip_prefix('-').unwrap_or(value);
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ParseError::custom("must be a whole number"));
         }
+        // A number too large for an i64 is as out of range as any other.
+        let saturated = if value.starts_with('-') {
+            i64::MIN
+        } else {
+            i64::MAX
+        };
+        Ok(Self(value.parse().unwrap_or(saturated)))
     }
 }
 
@@ -85,27 +91,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sizes_from_one_to_the_maximum_parse() {
-        assert_eq!(
-            PageLimit::parse_from_parameter("1")
-                .map(PageLimit::get)
-                .ok(),
-            Some(1)
-        );
-        let max = MAX_PAGE_SIZE.to_string();
-        assert_eq!(
-            PageLimit::parse_from_parameter(&max)
-                .map(PageLimit::get)
-                .ok(),
-            Some(MAX_PAGE_SIZE)
-        );
-        let over = (MAX_PAGE_SIZE + 1).to_string();
-        for refused in ["0", "-1", "abc", "", &over, "99999999999"] {
-            assert!(
-                PageLimit::parse_from_parameter(refused).is_err(),
-                "{refused:?}"
-            );
+    fn any_whole_number_parses_and_nothing_else_does() {
+        let parsed = |raw: &str| {
+            PageLimit::parse_from_parameter(raw)
+                .map(|limit| limit.0)
+                .ok()
+        };
+        assert_eq!(parsed("7"), Some(7));
+        assert_eq!(parsed("-1"), Some(-1));
+        assert_eq!(parsed("0"), Some(0));
+        assert_eq!(parsed("99999999999999999999999"), Some(i64::MAX));
+        for malformed in ["", "-", "abc", "1.5", "1e3", " 1", "+1"] {
+            assert_eq!(parsed(malformed), None, "{malformed:?}");
         }
-        assert_eq!(PageLimit::default().get(), DEFAULT_PAGE_SIZE);
+        assert_eq!(PageLimit::default().0, i64::from(DEFAULT_PAGE_SIZE));
     }
 }

@@ -15,7 +15,7 @@ use poem::{
 use poem_openapi::{
     ApiResponse, Object,
     registry::{MetaMediaType, MetaResponse, MetaResponses, Registry},
-    types::{ToJSON, Type},
+    types::{Example, ToJSON, Type},
 };
 
 /// The media type of every error response.
@@ -37,7 +37,7 @@ pub mod problem_type {
 /// An RFC 9457 problem detail. `type` identifies the kind of problem (`about:blank` when
 /// the status code says it all); `errors` maps each invalid field to what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Object)]
-#[oai(rename = "Problem")]
+#[oai(rename = "Problem", example)]
 pub struct Problem {
     /// A URI that identifies the problem type; `about:blank` when the status says it all.
     #[oai(rename = "type")]
@@ -52,6 +52,21 @@ pub struct Problem {
     /// For validation problems: each invalid field, with what is wrong with it.
     #[oai(skip_serializing_if_is_none)]
     pub errors: Option<BTreeMap<String, Vec<String>>>,
+}
+
+impl Example for Problem {
+    fn example() -> Self {
+        Self {
+            problem_type: problem_type::VALIDATION.to_owned(),
+            title: "Unprocessable Entity".to_owned(),
+            status: 422,
+            detail: Some("The request has invalid fields; see `errors`.".to_owned()),
+            errors: Some(BTreeMap::from([(
+                "title".to_owned(),
+                vec!["must not be empty".to_owned()],
+            )])),
+        }
+    }
 }
 
 /// A problem document with the status and the one header (`WWW-Authenticate` on a 401,

@@ -14,7 +14,7 @@ use crate::{
     Endpoints,
     auth::{AuthBackend, LoginErrors, LoginForm, RegisterErrors, RegisterRequest, Token},
     body::{FormBody, JsonBody},
-    paging::PageLimit,
+    paging::{Cursor, PageLimit},
     problem::Errors,
     security::{Authenticate, BearerAuth, Unauthenticated},
     tasks::{
@@ -42,7 +42,141 @@ fn document() -> Value {
         .expect("poem-openapi renders valid YAML");
     add_empty_oauth_scopes(&mut document);
     close_json_request_bodies(&mut document);
+    require_always_sent_fields(&mut document);
+    declare_public_operations(&mut document);
+    for_each_mapping(&mut document, &mut |mapping| {
+        use_plain_json_media_type(mapping);
+        drop_default_only_members(mapping);
+        drop_unsigned_formats(mapping);
+        spell_headers_as_http_does(mapping);
+    });
     document
+}
+
+/// Calls `visit` on every mapping of the document, outermost first.
+fn for_each_mapping(value: &mut Value, visit: &mut impl FnMut(&mut Mapping)) {
+    match value {
+        Value::Mapping(mapping) => {
+            visit(mapping);
+            for child in mapping.values_mut() {
+                for_each_mapping(child, visit);
+            }
+        }
+        Value::Sequence(sequence) => {
+            for child in sequence {
+                for_each_mapping(child, visit);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// poem-openapi declares `application/json; charset=utf-8`; generators look for plain
+/// `application/json` (the server still sends the charset, which JSON readers ignore).
+fn use_plain_json_media_type(mapping: &mut Mapping) {
+    const WITH_CHARSET: &str = "application/json; charset=utf-8";
+    if let Some(content) = mapping.remove(WITH_CHARSET) {
+        mapping.insert("application/json".into(), content);
+    }
+}
+
+/// poem-openapi writes a field's default both beside its `allOf` and as a second member
+/// with no type, which generators cannot take the `allOf` of; the default beside is enough.
+fn drop_default_only_members(mapping: &mut Mapping) {
+    let Some(members) = mapping.get_mut("allOf").and_then(Value::as_sequence_mut) else {
+        return;
+    };
+    members.retain(|member| {
+        member
+            .as_mapping()
+            .is_none_or(|member| member.keys().any(|key| key != "default"))
+    });
+}
+
+/// `uint16`, `uint32` and `uint64` are Rust's words, not OpenAPI's: a plain integer with a
+/// minimum of 0 says the same to every generator.
+fn drop_unsigned_formats(mapping: &mut Mapping) {
+    let unsigned = mapping
+        .get("format")
+        .and_then(Value::as_str)
+        .is_some_and(|format| format.starts_with("uint"));
+    if unsigned {
+        mapping.remove("format");
+        if !mapping.contains_key("minimum") {
+            mapping.insert("minimum".into(), 0.into());
+        }
+    }
+}
+
+/// Response headers by the names HTTP gives them; poem-openapi upper-cases them.
+const RESPONSE_HEADERS: &[&str] = &["Location"];
+
+fn spell_headers_as_http_does(mapping: &mut Mapping) {
+    let Some(headers) = mapping.get_mut("headers").and_then(Value::as_mapping_mut) else {
+        return;
+    };
+    for name in RESPONSE_HEADERS {
+        let shouted = Value::from(name.to_uppercase());
+        if let Some(header) = headers.remove(&shouted) {
+            headers.insert((*name).into(), header);
+        }
+    }
+}
+
+/// Operations without a security requirement say so with `security: []`, so that no reader
+/// applies a global default to them.
+fn declare_public_operations(document: &mut Value) {
+    let operations = document["paths"]
+        .as_mapping_mut()
+        .into_iter()
+        .flat_map(Mapping::values_mut)
+        .filter_map(Value::as_mapping_mut)
+        .flat_map(Mapping::values_mut)
+        .filter_map(Value::as_mapping_mut);
+    for operation in operations {
+        if !operation.contains_key("security") {
+            operation.insert("security".into(), Value::Sequence(Vec::new()));
+        }
+    }
+}
+
+/// The server sends every field of a response object, `null` when it has no value; a
+/// nullable field is therefore required, so generators type it as present-or-null rather
+/// than as possibly missing. Schemas of request bodies are left as they are: there a field
+/// may be left out.
+fn require_always_sent_fields(document: &mut Value) {
+    let requests: Vec<String> = request_schemas(document).collect();
+    let Some(schemas) = document["components"]["schemas"].as_mapping_mut() else {
+        return;
+    };
+    for (name, schema) in schemas.iter_mut() {
+        if name
+            .as_str()
+            .is_some_and(|name| requests.iter().any(|r| r == name))
+        {
+            continue;
+        }
+        let nullable: Vec<Value> = schema["properties"]
+            .as_mapping()
+            .into_iter()
+            .flatten()
+            .filter(|(_, property)| property["nullable"] == Value::Bool(true))
+            .map(|(field, _)| field.clone())
+            .collect();
+        let Some(schema) = schema.as_mapping_mut() else {
+            continue;
+        };
+        let required = schema
+            .entry("required".into())
+            .or_insert_with(|| Value::Sequence(Vec::new()));
+        if let Some(required) = required.as_sequence_mut() {
+            for field in nullable {
+                if !required.contains(&field) {
+                    required.push(field);
+                }
+            }
+        }
+    }
 }
 
 /// OpenAPI 3.0 requires `scopes` in every OAuth flow, even when empty; poem-openapi leaves
@@ -80,6 +214,18 @@ fn close_json_request_bodies(document: &mut Value) {
 
 /// The component names of the schemas that JSON request bodies refer to.
 fn json_request_schemas(document: &Value) -> impl Iterator<Item = String> + '_ {
+    request_bodies(document)
+        .filter(|(media, _)| media.starts_with("application/json"))
+        .map(|(_, schema)| schema)
+}
+
+/// The component names of the schemas that any request body refers to.
+fn request_schemas(document: &Value) -> impl Iterator<Item = String> + '_ {
+    request_bodies(document).map(|(_, schema)| schema)
+}
+
+/// `(media type, schema name)` of every request body.
+fn request_bodies(document: &Value) -> impl Iterator<Item = (&str, String)> + '_ {
     document["paths"]
         .as_mapping()
         .into_iter()
@@ -88,14 +234,11 @@ fn json_request_schemas(document: &Value) -> impl Iterator<Item = String> + '_ {
         .flat_map(Mapping::values)
         .filter_map(|operation| operation["requestBody"]["content"].as_mapping())
         .flat_map(Mapping::iter)
-        .filter(|(media, _)| {
-            media
-                .as_str()
-                .is_some_and(|m| m.starts_with("application/json"))
+        .filter_map(|(media, content)| {
+            let reference = content["schema"]["$ref"].as_str()?;
+            let name = reference.strip_prefix("#/components/schemas/")?;
+            Some((media.as_str()?, name.to_owned()))
         })
-        .filter_map(|(_, content)| content["schema"]["$ref"].as_str())
-        .filter_map(|reference| reference.strip_prefix("#/components/schemas/"))
-        .map(str::to_owned)
 }
 
 /// The endpoints as types alone: enough to describe them, impossible to serve.
@@ -153,7 +296,7 @@ impl TaskBackend for Unserved {
         &self,
         _: Unserved,
         _: PageLimit,
-        _: Option<String>,
+        _: Option<Cursor>,
     ) -> Result<TaskPage, Errors<ListTasksErrors>> {
         match *self {}
     }

@@ -8,6 +8,7 @@ use poem_openapi::{
     ApiResponse, Enum, Object, OpenApi,
     param::{Path, Query},
     payload::Json,
+    types::Example,
 };
 use strum::{EnumString, IntoStaticStr, VariantArray};
 use uuid::Uuid;
@@ -15,7 +16,7 @@ use uuid::Uuid;
 use crate::{
     ApiTag,
     body::JsonBody,
-    paging::PageLimit,
+    paging::{Cursor, PageLimit},
     problem::{Errors, error_set},
     security::{Authenticate, BearerAuth},
     text::PlainText,
@@ -57,6 +58,7 @@ pub enum TaskPriority {
 
 /// A task, as stored.
 #[derive(Debug, Clone, Object)]
+#[oai(example)]
 pub struct Task {
     pub id: Uuid,
     pub title: String,
@@ -78,7 +80,7 @@ pub struct Task {
 /// all of them, so an omitted optional field takes its default. Fields not listed here
 /// (`id`, owner, timestamps) are set by the server and refused in a request.
 #[derive(Debug, Clone, Object)]
-#[oai(deny_unknown_fields)]
+#[oai(deny_unknown_fields, example)]
 pub struct TaskInput {
     /// Surrounding whitespace is trimmed, and what remains must not be empty; no control
     /// characters except tab and line breaks.
@@ -97,11 +99,51 @@ pub struct TaskInput {
 
 /// One page of tasks, newest first.
 #[derive(Debug, Clone, Object)]
+#[oai(example)]
 pub struct TaskPage {
     pub items: Vec<Task>,
     /// Pass as `cursor` to get the next page; `null` on the last page.
     #[oai(nullable)]
     pub next_cursor: Option<String>,
+}
+
+impl Example for Task {
+    fn example() -> Self {
+        Self {
+            id: Uuid::from_u128(0x0194_b2a4_0000_7000_8000_0000_0000_0002),
+            title: "Buy milk".to_owned(),
+            description: Some("Two litres, semi-skimmed.".to_owned()),
+            status: TaskStatus::Todo,
+            priority: TaskPriority::High,
+            due_at: Some(crate::EXAMPLE_TIME + chrono::Duration::days(1)),
+            completed_at: None,
+            created_at: crate::EXAMPLE_TIME,
+            updated_at: crate::EXAMPLE_TIME,
+        }
+    }
+}
+
+impl Example for TaskInput {
+    fn example() -> Self {
+        Self {
+            title: PlainText::new("Buy milk"),
+            description: Some(PlainText::new("Two litres, semi-skimmed.")),
+            status: TaskStatus::Todo,
+            priority: TaskPriority::High,
+            due_at: Some(crate::EXAMPLE_TIME + chrono::Duration::days(1)),
+        }
+    }
+}
+
+impl Example for TaskPage {
+    fn example() -> Self {
+        Self {
+            items: vec![Task::example()],
+            next_cursor: Some(
+                "MTc3MjM4NDQwMDAwMDAwMC4wMTk0YjJhNDAwMDA3MDAwODAwMDAwMDAwMDAwMDAwMg".to_owned(),
+            ),
+        }
+    }
 }
 
 /// What the server behind `/tasks` does, always on behalf of one caller.
@@ -116,7 +158,7 @@ pub trait TaskBackend: Authenticate {
         &self,
         caller: Self::Caller,
         limit: PageLimit,
-        cursor: Option<String>,
+        cursor: Option<Cursor>,
     ) -> impl Future<Output = Result<TaskPage, Errors<ListTasksErrors>>> + Send;
 
     fn get_task(
@@ -217,9 +259,8 @@ impl<B: TaskBackend> TasksApi<B> {
         /// How many tasks the page holds.
         #[oai(default)]
         limit: Query<PageLimit>,
-        /// The `next_cursor` of the previous page; omit for the first page.
-        #[oai(validator(min_length = 1))]
-        cursor: Query<Option<String>>,
+        /// The previous page's `next_cursor` (only cursors this API issued); omit for page one.
+        cursor: Query<Option<Cursor>>,
     ) -> Result<TaskPageResponse, Errors<ListTasksErrors>> {
         let caller = self.backend.authenticate(auth).await?;
         let page = self.backend.list_tasks(caller, limit.0, cursor.0).await?;
@@ -227,6 +268,8 @@ impl<B: TaskBackend> TasksApi<B> {
     }
 
     /// Get a task
+    ///
+    /// One of the caller's tasks, by id.
     #[oai(path = "/:task_id", method = "get", operation_id = "get_task")]
     async fn get(
         &self,
@@ -255,6 +298,8 @@ impl<B: TaskBackend> TasksApi<B> {
     }
 
     /// Delete a task
+    ///
+    /// Deletes one of the caller's tasks for good.
     #[oai(path = "/:task_id", method = "delete", operation_id = "delete_task")]
     async fn delete(
         &self,

@@ -1,11 +1,11 @@
-//! [`Text`]: string fields of a request body, with their length limits in the type, so each
-//! limit is a named constant that the schema, the server's checks and the tests all share.
+//! [`Text`]: string values of a request, with their limits in the type, so each limit is a
+//! named constant that the schema, the server's checks and the tests all share.
 
-use std::borrow::Cow;
+use std::{borrow::Cow, marker::PhantomData};
 
 use poem_openapi::{
     registry::{MetaSchema, MetaSchemaRef},
-    types::{ParseError, ParseFromJSON, ParseResult, ToJSON, Type},
+    types::{ParseError, ParseFromJSON, ParseFromParameter, ParseResult, ToJSON, Type},
 };
 use serde_json::Value;
 
@@ -15,18 +15,64 @@ use serde_json::Value;
 /// server's domain module holds the two together.
 pub const PLAIN_TEXT_PATTERN: &str = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$";
 
-/// A JSON string of `MIN` to `MAX` characters; with `PLAIN`, restricted to
-/// [`PLAIN_TEXT_PATTERN`]. The schema states the limits; the server enforces them.
+/// The characters of an opaque page cursor: unpadded base64url.
+pub const CURSOR_PATTERN: &str = "^[A-Za-z0-9_-]*$";
+
+/// What else than its length a [`Text`] must satisfy, as the schema states it.
+pub trait TextRule: Send + Sync + 'static {
+    const PATTERN: Option<&'static str>;
+    const FORMAT: Option<&'static str> = None;
+}
+
+/// Any characters at all (a password, say).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Text<const MIN: usize, const MAX: usize, const PLAIN: bool>(pub String);
+pub struct AnyChars;
+
+/// What a person types: no control characters except tab and line breaks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlainChars;
+
+/// An email address (`format: email`) a person typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailChars;
+
+/// The alphabet of a page cursor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CursorChars;
+
+impl TextRule for AnyChars {
+    const PATTERN: Option<&'static str> = None;
+}
+
+impl TextRule for PlainChars {
+    const PATTERN: Option<&'static str> = Some(PLAIN_TEXT_PATTERN);
+}
+
+impl TextRule for EmailChars {
+    const PATTERN: Option<&'static str> = Some(PLAIN_TEXT_PATTERN);
+    const FORMAT: Option<&'static str> = Some("email");
+}
+
+impl TextRule for CursorChars {
+    const PATTERN: Option<&'static str> = Some(CURSOR_PATTERN);
+}
+
+/// A string of `MIN` to `MAX` characters that satisfies `R`. The schema states the limits;
+/// the server enforces them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Text<const MIN: usize, const MAX: usize, R = PlainChars>(String, PhantomData<R>);
 
 /// Text a person typed: no control characters except tab and line breaks.
-pub type PlainText<const MIN: usize, const MAX: usize> = Text<MIN, MAX, true>;
+pub type PlainText<const MIN: usize, const MAX: usize> = Text<MIN, MAX, PlainChars>;
 
 /// Any text (a password, say).
-pub type AnyText<const MIN: usize, const MAX: usize> = Text<MIN, MAX, false>;
+pub type AnyText<const MIN: usize, const MAX: usize> = Text<MIN, MAX, AnyChars>;
 
-impl<const MIN: usize, const MAX: usize, const PLAIN: bool> Text<MIN, MAX, PLAIN> {
+impl<const MIN: usize, const MAX: usize, R> Text<MIN, MAX, R> {
+    pub fn new(text: impl Into<String>) -> Self {
+        Self(text.into(), PhantomData)
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -36,7 +82,7 @@ impl<const MIN: usize, const MAX: usize, const PLAIN: bool> Text<MIN, MAX, PLAIN
     }
 }
 
-impl<const MIN: usize, const MAX: usize, const PLAIN: bool> Type for Text<MIN, MAX, PLAIN> {
+impl<const MIN: usize, const MAX: usize, R: TextRule> Type for Text<MIN, MAX, R> {
     const IS_REQUIRED: bool = true;
 
     type RawValueType = String;
@@ -49,9 +95,10 @@ impl<const MIN: usize, const MAX: usize, const PLAIN: bool> Type for Text<MIN, M
 
     fn schema_ref() -> MetaSchemaRef {
         MetaSchemaRef::Inline(Box::new(MetaSchema {
+            format: R::FORMAT,
             min_length: (MIN > 0).then_some(MIN),
             max_length: Some(MAX),
-            pattern: PLAIN.then(|| PLAIN_TEXT_PATTERN.to_owned()),
+            pattern: R::PATTERN.map(str::to_owned),
             ..MetaSchema::new("string")
         }))
     }
@@ -67,19 +114,23 @@ impl<const MIN: usize, const MAX: usize, const PLAIN: bool> Type for Text<MIN, M
     }
 }
 
-impl<const MIN: usize, const MAX: usize, const PLAIN: bool> ParseFromJSON
-    for Text<MIN, MAX, PLAIN>
-{
+impl<const MIN: usize, const MAX: usize, R: TextRule> ParseFromJSON for Text<MIN, MAX, R> {
     fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
         // Only a JSON string: poem-openapi's `String` would also take `5` as "5".
         match value.unwrap_or_default() {
-            Value::String(text) => Ok(Self(text)),
+            Value::String(text) => Ok(Self::new(text)),
             other => Err(ParseError::expected_type(other)),
         }
     }
 }
 
-impl<const MIN: usize, const MAX: usize, const PLAIN: bool> ToJSON for Text<MIN, MAX, PLAIN> {
+impl<const MIN: usize, const MAX: usize, R: TextRule> ParseFromParameter for Text<MIN, MAX, R> {
+    fn parse_from_parameter(value: &str) -> ParseResult<Self> {
+        Ok(Self::new(value))
+    }
+}
+
+impl<const MIN: usize, const MAX: usize, R: TextRule> ToJSON for Text<MIN, MAX, R> {
     fn to_json(&self) -> Option<Value> {
         Some(Value::String(self.0.clone()))
     }

@@ -3,7 +3,7 @@
 use std::{future::Future, sync::Arc};
 
 use chrono::{DateTime, Utc};
-use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
+use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json, types::Example};
 use uuid::Uuid;
 
 use crate::{
@@ -14,11 +14,22 @@ use crate::{
 
 /// An account. Password material never leaves the server.
 #[derive(Debug, Clone, Object)]
+#[oai(example)]
 pub struct User {
     pub id: Uuid,
     /// The email address as registered (trimmed).
     pub email: String,
     pub created_at: DateTime<Utc>,
+}
+
+impl Example for User {
+    fn example() -> Self {
+        Self {
+            email: "alice@example.com".to_owned(),
+            id: Uuid::from_u128(0x0194_b2a4_0000_7000_8000_0000_0000_0001),
+            created_at: crate::EXAMPLE_TIME,
+        }
+    }
 }
 
 /// What the server behind `/users` does.

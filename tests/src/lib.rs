@@ -326,15 +326,12 @@ pub fn sign(claims: &serde_json::Value, secret: &str) -> String {
     .expect("signed")
 }
 
-/// A task input with just a title.
+/// A task input with just a title; the SDK fills in the defaults the contract declares.
 pub fn task_titled(title: &str) -> types::TaskInput {
-    types::TaskInput {
-        title: title.try_into().expect("title fits the schema"),
-        description: None,
-        status: None,
-        priority: None,
-        due_at: None,
-    }
+    types::TaskInput::builder()
+        .title(title)
+        .try_into()
+        .expect("title fits the schema")
 }
 
 /// Sends a raw request that must fail with a problem document of `status`; returns it.

@@ -11,7 +11,7 @@ pub struct Operation {
     pub path: String,
     /// Every status the operation declares, success and errors.
     pub statuses: Vec<u16>,
-    /// Whether the operation declares a security requirement.
+    /// Whether the operation requires credentials (`security: []` says it does not).
     pub secured: bool,
 }
 
@@ -50,7 +50,9 @@ impl Spec {
                         .expect("HTTP"),
                     path: path.as_str().expect("a path").to_owned(),
                     statuses,
-                    secured: operation.get("security").is_some(),
+                    secured: operation["security"]
+                        .as_sequence()
+                        .is_some_and(|requirements| !requirements.is_empty()),
                 });
             }
         }

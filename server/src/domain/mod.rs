@@ -9,7 +9,7 @@ mod user;
 pub use email::Email;
 pub use password::Password;
 pub use task::{
-    DueAt, PageCursor, PageLimit, Task, TaskChange, TaskDescription, TaskDraft, TaskId, TaskPage,
+    DueAt, PageCursor, PageSize, Task, TaskChange, TaskDescription, TaskDraft, TaskId, TaskPage,
     TaskPriority, TaskStatus, TaskTitle, completed_at,
 };
 pub use user::{Credentials, Registration, User, UserId};

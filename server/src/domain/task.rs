@@ -1,10 +1,8 @@
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Datelike, Utc};
+use taskapi_api::paging::{MAX_PAGE_SIZE, PageLimit};
 use taskapi_api::tasks::{self as contract, DESCRIPTION_MAX_CHARS, TITLE_MAX_CHARS};
-pub use taskapi_api::{
-    paging::PageLimit,
-    tasks::{TaskPriority, TaskStatus},
-};
+pub use taskapi_api::tasks::{TaskPriority, TaskStatus};
 use uuid::Uuid;
 
 use super::{FieldErrors, UserId, reject_control_chars, trimmed_line};
@@ -188,6 +186,28 @@ impl From<TaskPage> for contract::TaskPage {
     }
 }
 
+/// How many tasks a page holds: 1 to [`MAX_PAGE_SIZE`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageSize(u16);
+
+impl PageSize {
+    pub fn get(self) -> u16 {
+        self.0
+    }
+}
+
+impl TryFrom<PageLimit> for PageSize {
+    type Error = String;
+
+    fn try_from(limit: PageLimit) -> Result<Self, String> {
+        u16::try_from(limit.0)
+            .ok()
+            .filter(|size| (1..=MAX_PAGE_SIZE).contains(size))
+            .map(Self)
+            .ok_or_else(|| format!("must be between 1 and {MAX_PAGE_SIZE}"))
+    }
+}
+
 /// A position in the listing order (newest first, ties by id): the last task of a page.
 /// Clients see it as an opaque URL-safe string.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -288,6 +308,16 @@ mod tests {
         for status in [TaskStatus::Todo, TaskStatus::InProgress] {
             assert_eq!(completed_at(status, first, now), None, "{status:?}");
             assert_eq!(completed_at(status, None, now), None, "{status:?}");
+        }
+    }
+
+    #[test]
+    fn page_sizes_are_between_one_and_the_maximum() {
+        let size = |limit: i64| PageSize::try_from(PageLimit(limit)).map(PageSize::get);
+        assert_eq!(size(1), Ok(1));
+        assert_eq!(size(i64::from(MAX_PAGE_SIZE)), Ok(MAX_PAGE_SIZE));
+        for refused in [0, -1, i64::from(MAX_PAGE_SIZE) + 1, i64::MAX, i64::MIN] {
+            assert!(size(refused).is_err(), "{refused}");
         }
     }
 

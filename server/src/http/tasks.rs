@@ -2,6 +2,7 @@
 
 use taskapi_api::{
     body::JsonBody,
+    paging::{Cursor, PageLimit},
     problem::Errors,
     tasks::{
         CreateTaskErrors, ListTasksErrors, ReplaceTaskErrors, Task, TaskBackend, TaskByIdErrors,
@@ -11,7 +12,7 @@ use taskapi_api::{
 use uuid::Uuid;
 
 use super::AppState;
-use crate::domain::{FieldErrors, PageCursor, PageLimit, TaskDraft, TaskId, UserId};
+use crate::domain::{FieldErrors, PageCursor, PageSize, TaskDraft, TaskId, UserId};
 
 impl TaskBackend for AppState {
     async fn create_task(
@@ -27,14 +28,17 @@ impl TaskBackend for AppState {
         &self,
         owner: UserId,
         limit: PageLimit,
-        cursor: Option<String>,
+        cursor: Option<Cursor>,
     ) -> Result<TaskPage, Errors<ListTasksErrors>> {
-        let after = cursor
-            .as_deref()
-            .map(PageCursor::decode)
-            .transpose()
-            .map_err(|problem| FieldErrors::single("cursor", problem))?;
-        Ok(self.tasks.list(owner, limit, after).await?.into())
+        let mut errors = FieldErrors::default();
+        let size = errors.check("limit", PageSize::try_from(limit));
+        let after = errors.check_optional("cursor", cursor, |cursor| {
+            PageCursor::decode(cursor.as_str())
+        });
+        let (Some(size), Some(after)) = (size, after) else {
+            return Err(errors.into());
+        };
+        Ok(self.tasks.list(owner, size, after).await?.into())
     }
 
     async fn get_task(&self, owner: UserId, task_id: Uuid) -> Result<Task, Errors<TaskByIdErrors>> {

@@ -6,7 +6,7 @@ use sqlx::PgPool;
 
 use super::Failure;
 use crate::{
-    domain::{PageCursor, PageLimit, Task, TaskChange, TaskDraft, TaskId, TaskPage, UserId},
+    domain::{PageCursor, PageSize, Task, TaskChange, TaskDraft, TaskId, TaskPage, UserId},
     store::{self, tasks},
 };
 
@@ -42,12 +42,12 @@ impl TaskService {
     pub async fn list(
         &self,
         owner: UserId,
-        limit: PageLimit,
+        size: PageSize,
         after: Option<PageCursor>,
     ) -> Result<TaskPage, Failure> {
-        let size = usize::from(limit.get());
+        let lookahead = u64::from(size.get()) + 1;
+        let size = usize::from(size.get());
         // One row past the page tells whether another page follows.
-        let lookahead = u64::from(limit.get()) + 1;
         let mut items = tasks::list(&self.pool, owner, after, lookahead).await?;
         let next = (items.len() > size).then(|| {
             items.truncate(size);
