@@ -8,6 +8,7 @@
 
 pub mod auth;
 pub mod body;
+pub mod health;
 pub mod paging;
 pub mod problem;
 pub mod security;
@@ -21,7 +22,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use poem_openapi::{ContactObject, LicenseObject, OpenApi, OpenApiService, Tags};
 
-pub use spec::{spec_json, spec_yaml};
+pub use spec::{bundled_ui_pages, spec_json, spec_yaml};
 
 /// Operation groups, in the order Swagger UI shows them.
 #[derive(Tags)]
@@ -32,15 +33,28 @@ pub enum ApiTag {
     Users,
     /// The caller's tasks.
     Tasks,
+    /// Probes for load balancers and orchestrators.
+    Health,
 }
 
 /// Everything a server implements to serve the contract.
-pub trait Backend: auth::AuthBackend + users::UserBackend + tasks::TaskBackend {}
+pub trait Backend:
+    auth::AuthBackend + users::UserBackend + tasks::TaskBackend + health::HealthBackend
+{
+}
 
-impl<B: auth::AuthBackend + users::UserBackend + tasks::TaskBackend> Backend for B {}
+impl<B> Backend for B where
+    B: auth::AuthBackend + users::UserBackend + tasks::TaskBackend + health::HealthBackend
+{
+}
 
 /// Every endpoint of the API, served by one backend.
-pub type Endpoints<B> = (auth::AuthApi<B>, users::UsersApi<B>, tasks::TasksApi<B>);
+pub type Endpoints<B> = (
+    auth::AuthApi<B>,
+    users::UsersApi<B>,
+    tasks::TasksApi<B>,
+    health::HealthApi<B>,
+);
 
 /// The OpenAPI service that serves every endpoint with `backend`.
 pub fn openapi_service<B: Backend>(backend: Arc<B>) -> OpenApiService<Endpoints<B>, ()> {
@@ -51,7 +65,10 @@ pub fn openapi_service<B: Backend>(backend: Arc<B>) -> OpenApiService<Endpoints<
         users::UsersApi {
             backend: Arc::clone(&backend),
         },
-        tasks::TasksApi { backend },
+        tasks::TasksApi {
+            backend: Arc::clone(&backend),
+        },
+        health::HealthApi { backend },
     );
     described(endpoints)
 }

@@ -281,17 +281,17 @@ impl<S: ErrorSet> ApiResponse for Errors<S> {
 /// every set also declares 500 and 503, which any operation can meet. Descriptions come
 /// from [`describe`].
 macro_rules! error_set {
-    ($(#[$meta:meta])* $name:ident: $($status:literal),+ $(,)?) => {
+    ($(#[$meta:meta])* $name:ident: $($status:literal),* $(,)?) => {
         $(#[$meta])*
         pub struct $name;
         impl $crate::problem::ErrorSet for $name {
             const STATUSES: &'static [(u16, &'static str)] = &[
-                $(($status, $crate::problem::describe($status)),)+
+                $(($status, $crate::problem::describe($status)),)*
                 (500, $crate::problem::describe(500)),
                 (503, $crate::problem::describe(503)),
             ];
         }
-        $(impl $crate::problem::Declares<$status> for $name {})+
+        $(impl $crate::problem::Declares<$status> for $name {})*
         impl $crate::problem::Declares<500> for $name {}
         impl $crate::problem::Declares<503> for $name {}
     };

@@ -14,6 +14,7 @@ use crate::{
     Endpoints,
     auth::{AuthBackend, LoginErrors, LoginForm, RegisterErrors, RegisterRequest, Token},
     body::{FormBody, JsonBody},
+    health::{HealthBackend, ReadyErrors},
     paging::{Cursor, PageLimit},
     problem::Errors,
     security::{Authenticate, BearerAuth, Unauthenticated},
@@ -34,6 +35,13 @@ pub fn spec_yaml() -> String {
 pub fn spec_json() -> String {
     // Serialising a document we just parsed cannot fail.
     serde_json::to_string_pretty(&document()).expect("the OpenAPI document serialises")
+}
+
+/// poem-openapi's own Swagger UI and ReDoc pages, which embed its rendering of the spec
+/// inline with their scripts and styles; the server serves those scripts and styles.
+pub fn bundled_ui_pages() -> (String, String) {
+    let service = crate::described(Described);
+    (service.swagger_ui_html(), service.redoc_html())
 }
 
 fn document() -> Value {
@@ -242,7 +250,7 @@ fn request_bodies(document: &Value) -> impl Iterator<Item = (&str, String)> + '_
 }
 
 /// The endpoints as types alone: enough to describe them, impossible to serve.
-struct Described;
+pub(crate) struct Described;
 
 impl OpenApi for Described {
     fn meta() -> Vec<MetaApi> {
@@ -279,6 +287,12 @@ impl AuthBackend for Unserved {
 
 impl UserBackend for Unserved {
     async fn current_user(&self, _: Unserved) -> Result<User, Errors<CurrentUserErrors>> {
+        match *self {}
+    }
+}
+
+impl HealthBackend for Unserved {
+    async fn ready(&self) -> Result<(), Errors<ReadyErrors>> {
         match *self {}
     }
 }

@@ -104,6 +104,12 @@ pub struct Settings {
     #[arg(long, env = "TASKAPI_HASH_CONCURRENCY", default_value_t = 0)]
     pub hash_concurrency: usize,
 
+    /// Origins whose pages may call the API from a browser (CORS), comma-separated and
+    /// exactly as browsers send them (`https://app.example.com`), or `*` for any. None by
+    /// default: only pages served by the API itself.
+    #[arg(long, env = "TASKAPI_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<CorsOrigin>,
+
     /// Log format: `pretty` for people, `json` for collectors.
     #[arg(long, env = "TASKAPI_LOG_FORMAT", default_value = "pretty")]
     pub log_format: LogFormat,
@@ -112,6 +118,37 @@ pub struct Settings {
 impl Settings {
     pub fn token_ttl(&self) -> Duration {
         Duration::from_secs(self.token_ttl_seconds)
+    }
+}
+
+/// An origin allowed to call the API from a browser: `scheme://host[:port]`, or `*`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CorsOrigin {
+    Any,
+    Exactly(String),
+}
+
+impl std::str::FromStr for CorsOrigin {
+    type Err = String;
+
+    fn from_str(raw: &str) -> Result<Self, String> {
+        let origin = raw.trim();
+        if origin == "*" {
+            return Ok(Self::Any);
+        }
+        let uri: poem::http::Uri = origin
+            .parse()
+            .map_err(|_| format!("{origin:?} is not an origin such as https://app.example.com"))?;
+        let is_origin = matches!(uri.scheme_str(), Some("http" | "https"))
+            && uri.authority().is_some()
+            && uri.path_and_query().is_none_or(|path| path.as_str() == "/")
+            && !origin.ends_with('/');
+        if !is_origin {
+            return Err(format!(
+                "{origin:?} is not an origin: scheme, host and port only, such as https://app.example.com"
+            ));
+        }
+        Ok(Self::Exactly(origin.to_owned()))
     }
 }
 
@@ -220,6 +257,36 @@ mod tests {
     }
 
     #[test]
+    fn cors_origins_are_exact_origins_or_any() {
+        assert_eq!("*".parse(), Ok(CorsOrigin::Any));
+        assert_eq!(
+            "https://app.example.com:8443".parse(),
+            Ok(CorsOrigin::Exactly(
+                "https://app.example.com:8443".to_owned()
+            ))
+        );
+        for refused in [
+            "app.example.com",
+            "https://app.example.com/",
+            "https://a.com/x",
+            "ftp://a.com",
+        ] {
+            assert!(refused.parse::<CorsOrigin>().is_err(), "{refused}");
+        }
+        let cli = Cli::try_parse_from([
+            "taskapi",
+            "serve",
+            "--cors-origins",
+            "https://a.example,http://localhost:3000",
+        ])
+        .expect("parses");
+        let Command::Serve(settings) = cli.command else {
+            panic!("expected serve");
+        };
+        assert_eq!(settings.cors_origins.len(), 2);
+    }
+
+    #[test]
     fn cli_parses_serve_defaults() {
         let cli = Cli::try_parse_from(["taskapi", "serve", "--dev"]).expect("parses");
         let Command::Serve(settings) = cli.command else {
@@ -227,5 +294,9 @@ mod tests {
         };
         assert!(settings.dev);
         assert_eq!(settings.max_body_bytes, 65536);
+        assert!(
+            settings.cors_origins.is_empty(),
+            "same-origin only by default"
+        );
     }
 }

@@ -10,7 +10,7 @@ use poem::{
 use rand_core::{OsRng, RngCore};
 
 use crate::{
-    config::{JwtSecret, Settings},
+    config::{CorsOrigin, JwtSecret, Settings},
     http::app,
     security::{PasswordHasher, TokenIssuer},
     service::Services,
@@ -26,6 +26,7 @@ pub struct Application {
     address: SocketAddr,
     services: Services,
     max_body_bytes: usize,
+    cors_origins: Vec<CorsOrigin>,
 }
 
 impl Application {
@@ -66,6 +67,7 @@ impl Application {
             address,
             services,
             max_body_bytes: settings.max_body_bytes,
+            cors_origins: settings.cors_origins.clone(),
         })
     }
 
@@ -79,7 +81,7 @@ impl Application {
         tracing::info!(address = %self.address, "listening");
         Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(
-                app(self.services, self.max_body_bytes),
+                app(self.services, self.max_body_bytes, &self.cors_origins),
                 shutdown,
                 Some(SHUTDOWN_GRACE),
             )

@@ -67,6 +67,7 @@ pub fn test_settings() -> Settings {
         no_migrate: false,
         max_body_bytes: 64 * 1024,
         hash_concurrency: 2,
+        cors_origins: Vec::new(),
         log_format: LogFormat::Pretty,
     }
 }

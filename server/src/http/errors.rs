@@ -15,6 +15,7 @@ use crate::{
     service::{
         Failure,
         auth::{AuthenticateError, LoginError, RegisterError},
+        health::NotReady,
         tasks::TaskError,
         users::UserError,
     },
@@ -128,6 +129,17 @@ impl<S: ErrorSet + Declares<404>> From<TaskError> for Errors<S> {
             TaskError::NotFound => ApiError::<404>::new("No such task.").into(),
             TaskError::Failed(failure) => failure.into(),
         }
+    }
+}
+
+impl<S: ErrorSet> From<NotReady> for Errors<S> {
+    fn from(not_ready: NotReady) -> Self {
+        tracing::warn!(reason = %error_chain(&not_ready), "not ready");
+        ApiError::unavailable(
+            "Not ready to serve: the database is unreachable or its schema is out of date.",
+            RETRY_AFTER_SECONDS,
+        )
+        .into()
     }
 }
 

@@ -5,10 +5,13 @@ use std::{sync::Arc, time::Instant};
 use poem::{
     Body, Endpoint, IntoResponse, Request, Response, Result,
     error::ReadBodyError,
-    http::{HeaderValue, StatusCode, header},
+    http::{HeaderValue, Method, StatusCode, header},
+    middleware::Cors,
 };
 use serde_json::Value;
 use taskapi_api::problem::ApiError;
+
+use crate::config::CorsOrigin;
 use tracing::Instrument;
 use uuid::Uuid;
 
@@ -29,14 +32,18 @@ pub async fn trace_request<E: Endpoint>(endpoint: E, request: Request) -> Result
         path = %request.uri().path(),
         request_id = %request_id,
     );
+    // Probes arrive every few seconds; log them only when they fail.
+    let probe = request.uri().path().starts_with("/health/");
     async move {
         let started = Instant::now();
         let mut response = endpoint.call(request).await?.into_response();
-        tracing::info!(
-            status = response.status().as_u16(),
-            latency_ms = started.elapsed().as_secs_f64() * 1000.0,
-            "request finished"
-        );
+        let status = response.status().as_u16();
+        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+        if probe && response.status().is_success() {
+            tracing::debug!(status, latency_ms, "request finished");
+        } else {
+            tracing::info!(status, latency_ms, "request finished");
+        }
         if let Ok(value) = HeaderValue::from_str(&request_id) {
             response.headers_mut().insert(REQUEST_ID, value);
         }
@@ -75,6 +82,48 @@ pub async fn limit_body<E: Endpoint>(
         }
     }
     Ok(endpoint.call(request).await?.into_response())
+}
+
+/// Browsers may call the API from `origins` (CORS): preflights are answered with the
+/// methods and request headers the API uses, and responses expose the headers a client
+/// reads. No origins, no CORS: only same-origin pages.
+pub fn cors(origins: &[CorsOrigin]) -> Option<Cors> {
+    if origins.is_empty() {
+        return None;
+    }
+    let cors = Cors::new()
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
+        .allow_headers([
+            "authorization",
+            "content-type",
+            "if-match",
+            "idempotency-key",
+        ])
+        .expose_headers([
+            "location",
+            "etag",
+            "ratelimit",
+            "ratelimit-policy",
+            "retry-after",
+            "x-request-id",
+        ])
+        .max_age(600);
+    // Bearer tokens travel in a header, never in cookies: no credentials, so `*` is safe.
+    let cors = cors.allow_credentials(false);
+    if origins.contains(&CorsOrigin::Any) {
+        // With no origin listed, poem allows them all.
+        return Some(cors);
+    }
+    Some(origins.iter().fold(cors, |cors, origin| match origin {
+        CorsOrigin::Any => cors,
+        CorsOrigin::Exactly(origin) => cors.allow_origin(origin.as_str()),
+    }))
 }
 
 /// The methods each path of the contract accepts, for the `Allow` header RFC 9110 requires

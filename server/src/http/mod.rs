@@ -4,7 +4,9 @@
 
 mod auth;
 mod body;
+mod docs;
 mod errors;
+mod health;
 mod middleware;
 mod rejections;
 mod tasks;
@@ -15,32 +17,50 @@ use std::sync::Arc;
 use poem::{Endpoint, EndpointExt, Route};
 use serde_json::Value;
 
-use crate::service::{Services, auth::AuthService, tasks::TaskService, users::UserService};
+use crate::config::CorsOrigin;
+use crate::service::{
+    Services, auth::AuthService, health::HealthService, tasks::TaskService, users::UserService,
+};
 
 /// What every entry point reaches: the services, and the decoder for request bodies.
 pub struct AppState {
     auth: AuthService,
+    health: HealthService,
     users: UserService,
     tasks: TaskService,
     bodies: body::Bodies,
 }
 
-/// The whole HTTP application: API, documents, Swagger UI and the middleware around them.
-pub fn app(services: Services, max_body_bytes: usize) -> impl Endpoint + 'static {
+/// The whole HTTP application: API, documents, Swagger UI, ReDoc and the middleware around
+/// them.
+pub fn app(
+    services: Services,
+    max_body_bytes: usize,
+    cors_origins: &[CorsOrigin],
+) -> impl Endpoint + 'static {
     let spec_json = taskapi_api::spec_json();
     // The contract renders valid JSON; its own tests parse it.
     let document: Value = serde_json::from_str(&spec_json).expect("the contract is JSON");
-    let Services { auth, users, tasks } = services;
+    let Services {
+        auth,
+        health,
+        users,
+        tasks,
+    } = services;
     let state = AppState {
         auth,
+        health,
         users,
         tasks,
         bodies: body::Bodies::from_spec(&document),
     };
     let api = taskapi_api::openapi_service(Arc::new(state));
     let allowed = Arc::new(middleware::AllowedMethods::from_spec(&document));
+    let (swagger_ui, redoc) = docs::routes();
+    let cors = middleware::cors(cors_origins);
     Route::new()
-        .nest("/docs", api.swagger_ui())
+        .nest("/docs", swagger_ui)
+        .nest("/redoc", redoc)
         .at(
             "/openapi.json",
             spec_endpoint(spec_json, "application/json"),
@@ -55,6 +75,7 @@ pub fn app(services: Services, max_body_bytes: usize) -> impl Endpoint + 'static
         .around(move |endpoint, request| {
             middleware::allow_on_405(endpoint, request, Arc::clone(&allowed))
         })
+        .with_if(cors.is_some(), cors.unwrap_or_default())
         .around(middleware::trace_request)
 }
 

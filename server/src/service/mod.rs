@@ -4,6 +4,7 @@
 //! [`Failure`].
 
 pub mod auth;
+pub mod health;
 pub mod tasks;
 pub mod users;
 
@@ -15,6 +16,7 @@ use crate::security::{PasswordHasher, TokenIssuer};
 /// Every service, sharing one pool.
 pub struct Services {
     pub auth: auth::AuthService,
+    pub health: health::HealthService,
     pub users: users::UserService,
     pub tasks: tasks::TaskService,
 }
@@ -23,6 +25,7 @@ impl Services {
     pub fn new(pool: PgPool, hasher: PasswordHasher, tokens: TokenIssuer) -> Self {
         Self {
             auth: auth::AuthService::new(pool.clone(), hasher, tokens),
+            health: health::HealthService::new(pool.clone()),
             users: users::UserService::new(pool.clone()),
             tasks: tasks::TaskService::new(pool),
         }

@@ -7,10 +7,13 @@ use std::{
 };
 
 use chrono::Utc;
+use sea_query::{Alias, Expr, ExprTrait, Query};
 use sqlx::{
-    Acquire, PgPool, Postgres,
+    Acquire, PgExecutor, PgPool, Postgres,
     migrate::{Migrate, MigrateDatabase, MigrateError, Migrator},
 };
+
+use crate::failure::Failure;
 
 pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations");
 
@@ -91,6 +94,26 @@ pub async fn status(pool: &PgPool) -> Result<Vec<MigrationStatus>, MigrateError>
             applied: applied.contains(&migration.version),
         })
         .collect())
+}
+
+/// Whether every migration this binary carries is applied, read without writing anything
+/// (the bookkeeping table is not created if it is missing). For readiness probes.
+pub async fn up_to_date(db: impl PgExecutor<'_>) -> Result<bool, Failure> {
+    let statement = Query::select()
+        .column(Alias::new("version"))
+        .from(Alias::new("_sqlx_migrations"))
+        .and_where(Expr::col(Alias::new("success")).eq(true))
+        .to_owned();
+    let (sql, values) = super::build(&statement);
+    let applied: HashSet<i64> = sqlx::query_scalar_with(sql, values)
+        .fetch_all(db)
+        .await?
+        .into_iter()
+        .collect();
+    Ok(MIGRATOR
+        .iter()
+        .filter(|migration| migration.migration_type.is_up_migration())
+        .all(|migration| applied.contains(&migration.version)))
 }
 
 /// Writes an empty `<timestamp>_<name>.up.sql` / `.down.sql` pair into `dir`.

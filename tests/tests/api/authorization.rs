@@ -26,6 +26,8 @@ const AUTHORIZATION: &[(&str, Access)] = &[
     ("get_task", Access::Owner),
     ("replace_task", Access::Owner),
     ("delete_task", Access::Owner),
+    ("get_liveness", Access::Public),
+    ("get_readiness", Access::Public),
 ];
 
 /// What the calls act on: an existing account and one of its tasks.
@@ -75,6 +77,8 @@ async fn call(operation: &str, client: &Client, target: &Target) -> u16 {
                 .await,
         ),
         "delete_task" => status_of(&client.delete_task().task_id(task_id).send().await),
+        "get_liveness" => status_of(&client.get_liveness().send().await),
+        "get_readiness" => status_of(&client.get_readiness().send().await),
         other => panic!("no call for operation {other}: add it here and to AUTHORIZATION"),
     }
 }

@@ -33,14 +33,28 @@ async fn the_served_spec_is_the_checked_in_contract() {
     assert_eq!(served, published);
 }
 
+/// Both pages read the served document, so they show exactly the contract; their scripts
+/// and styles come from the server itself (no network), and they ask for no favicon.
 #[tokio::test]
-async fn swagger_ui_is_served_at_docs() {
+async fn swagger_ui_and_redoc_read_the_served_document() {
     let app = TestApp::spawn().await;
-    let (status, html) = app.page_at("/docs").await;
-    assert_eq!(status, 200);
-    assert!(
-        html.contains("swagger-ui"),
-        "{}",
-        &html[..html.len().min(200)]
-    );
+    for (page, assets) in [
+        (
+            "/docs",
+            &["/docs/swagger-ui.js", "/docs/swagger-ui.css"][..],
+        ),
+        ("/redoc", &["/redoc/redoc.js"][..]),
+    ] {
+        let (status, html) = app.page_at(page).await;
+        assert_eq!(status, 200, "{page}");
+        assert!(html.contains(r#""/openapi.json""#), "{page}: {html}");
+        assert!(html.contains("<title>taskapi"), "{page}: {html}");
+        assert!(html.contains(r#"rel="icon" href="data:,""#), "{page}");
+        for asset in assets {
+            assert!(html.contains(asset), "{page} loads {asset}");
+            let (status, body) = app.page_at(asset).await;
+            assert_eq!(status, 200, "{asset}");
+            assert!(body.len() > 10_000, "{asset} is the real bundle");
+        }
+    }
 }

@@ -4,8 +4,10 @@
 mod auth;
 mod authorization;
 mod contract;
+mod cors;
 mod documents;
 mod errors;
+mod health;
 mod migrations;
 mod pagination;
 mod schema;

@@ -1,0 +1,103 @@
+//! Browsers may call the API only from the origins `TASKAPI_CORS_ORIGINS` lists.
+
+use reqwest::{Method, Response};
+use taskapi_server::config::CorsOrigin;
+use taskapi_tests::{TestApp, test_settings};
+
+const ALLOWED: &str = "https://app.example.com";
+
+async fn spawn_allowing(origins: &[&str]) -> TestApp {
+    let mut settings = test_settings();
+    settings.cors_origins = origins
+        .iter()
+        .map(|origin| origin.parse::<CorsOrigin>().expect("an origin"))
+        .collect();
+    TestApp::spawn_with(settings).await
+}
+
+async fn preflight(app: &TestApp, origin: &str) -> Response {
+    app.raw(Method::OPTIONS, "/tasks")
+        .header("origin", origin)
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "authorization, content-type",
+        )
+        .send()
+        .await
+        .expect("sent")
+}
+
+fn header<'a>(response: &'a Response, name: &str) -> &'a str {
+    response
+        .headers()
+        .get(name)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_listed_origin_is_allowed_the_methods_and_headers_the_api_uses() {
+    let app = spawn_allowing(&[ALLOWED]).await;
+    let response = preflight(&app, ALLOWED).await;
+    assert!(response.status().is_success(), "{}", response.status());
+    assert_eq!(header(&response, "access-control-allow-origin"), ALLOWED);
+    let methods = header(&response, "access-control-allow-methods").to_lowercase();
+    for method in ["get", "post", "put", "patch", "delete"] {
+        assert!(methods.contains(method), "{methods}");
+    }
+    let headers = header(&response, "access-control-allow-headers").to_lowercase();
+    for name in [
+        "authorization",
+        "content-type",
+        "if-match",
+        "idempotency-key",
+    ] {
+        assert!(headers.contains(name), "{headers}");
+    }
+
+    // A real request from that origin can read the headers a client needs.
+    let created = app
+        .raw(Method::GET, "/health/live")
+        .header("origin", ALLOWED)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(header(&created, "access-control-allow-origin"), ALLOWED);
+    let exposed = header(&created, "access-control-expose-headers").to_lowercase();
+    for name in ["location", "etag", "ratelimit", "retry-after"] {
+        assert!(exposed.contains(name), "{exposed}");
+    }
+}
+
+#[tokio::test]
+async fn other_origins_are_refused() {
+    let app = spawn_allowing(&[ALLOWED]).await;
+    let response = preflight(&app, "https://evil.example").await;
+    assert!(response.status().is_client_error(), "{}", response.status());
+    assert_eq!(header(&response, "access-control-allow-origin"), "");
+}
+
+#[tokio::test]
+async fn without_a_setting_no_page_of_another_origin_may_call() {
+    let app = TestApp::spawn().await;
+    let request = app
+        .raw(Method::GET, "/health/live")
+        .header("origin", ALLOWED)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(header(&request, "access-control-allow-origin"), "");
+}
+
+#[tokio::test]
+async fn any_origin_may_be_allowed() {
+    let app = spawn_allowing(&["*"]).await;
+    let response = preflight(&app, "https://anywhere.example").await;
+    assert!(response.status().is_success(), "{}", response.status());
+    assert_eq!(
+        header(&response, "access-control-allow-origin"),
+        "https://anywhere.example"
+    );
+    assert_eq!(header(&response, "access-control-allow-credentials"), "");
+}
