@@ -51,14 +51,33 @@ fn document() -> Value {
     add_empty_oauth_scopes(&mut document);
     close_json_request_bodies(&mut document);
     require_always_sent_fields(&mut document);
+    move_field_defaults_to_their_types(&mut document);
     declare_public_operations(&mut document);
     for_each_mapping(&mut document, &mut |mapping| {
         use_plain_json_media_type(mapping);
-        drop_default_only_members(mapping);
         drop_unsigned_formats(mapping);
         spell_headers_as_http_does(mapping);
     });
     document
+}
+
+/// The mappings two levels below `value`: each entry of each of its entries, reached
+/// through the entry's `via` field when one is given (`paths` → path items → operations;
+/// `schemas` → schemas → `properties` → properties).
+fn nested_mut<'a>(
+    value: &'a mut Value,
+    via: Option<&'a str>,
+) -> impl Iterator<Item = &'a mut Mapping> + 'a {
+    value
+        .as_mapping_mut()
+        .into_iter()
+        .flat_map(Mapping::values_mut)
+        .filter_map(move |child| match via {
+            Some(field) => child.get_mut(field)?.as_mapping_mut(),
+            None => child.as_mapping_mut(),
+        })
+        .flat_map(Mapping::values_mut)
+        .filter_map(Value::as_mapping_mut)
 }
 
 /// Calls `visit` on every mapping of the document, outermost first.
@@ -88,17 +107,42 @@ fn use_plain_json_media_type(mapping: &mut Mapping) {
     }
 }
 
-/// poem-openapi writes a field's default both beside its `allOf` and as a second member
-/// with no type, which generators cannot take the `allOf` of; the default beside is enough.
-fn drop_default_only_members(mapping: &mut Mapping) {
-    let Some(members) = mapping.get_mut("allOf").and_then(Value::as_sequence_mut) else {
+/// poem-openapi writes the default of an enum field beside an `allOf` of the enum and again
+/// as a second, typeless member, which some generators cannot take the `allOf` of; and a
+/// field with a default reads to others (openapi-typescript) as one that is always present,
+/// which holds in a response but not in a request, where leaving it out asks for the
+/// default. So the default moves onto the enum itself, and the field refers to it plainly.
+fn move_field_defaults_to_their_types(document: &mut Value) {
+    let mut defaults: Vec<(String, Value)> = Vec::new();
+    for property in nested_mut(&mut document["components"]["schemas"], Some("properties")) {
+        let reference = property
+            .get("allOf")
+            .and_then(|all_of| all_of[0]["$ref"].as_str());
+        let Some(target) = reference.map(str::to_owned) else {
+            continue;
+        };
+        let Some(default) = property.remove("default") else {
+            continue;
+        };
+        property.remove("allOf");
+        property.insert("$ref".into(), target.clone().into());
+        if let Some(name) = target.strip_prefix("#/components/schemas/") {
+            defaults.push((name.to_owned(), default));
+        }
+    }
+    let Some(schemas) = document["components"]["schemas"].as_mapping_mut() else {
         return;
     };
-    members.retain(|member| {
-        member
-            .as_mapping()
-            .is_none_or(|member| member.keys().any(|key| key != "default"))
-    });
+    for (name, default) in defaults {
+        if let Some(schema) = schemas.get_mut(&name).and_then(Value::as_mapping_mut) {
+            let previous = schema.insert("default".into(), default.clone());
+            // Two fields defaulting one enum to different values would need another shape.
+            assert!(
+                previous.is_none_or(|previous| previous == default),
+                "fields default {name} differently"
+            );
+        }
+    }
 }
 
 /// `uint16`, `uint32` and `uint64` are Rust's words, not OpenAPI's: a plain integer with a
@@ -134,14 +178,7 @@ fn spell_headers_as_http_does(mapping: &mut Mapping) {
 /// Operations without a security requirement say so with `security: []`, so that no reader
 /// applies a global default to them.
 fn declare_public_operations(document: &mut Value) {
-    let operations = document["paths"]
-        .as_mapping_mut()
-        .into_iter()
-        .flat_map(Mapping::values_mut)
-        .filter_map(Value::as_mapping_mut)
-        .flat_map(Mapping::values_mut)
-        .filter_map(Value::as_mapping_mut);
-    for operation in operations {
+    for operation in nested_mut(&mut document["paths"], None) {
         if !operation.contains_key("security") {
             operation.insert("security".into(), Value::Sequence(Vec::new()));
         }
@@ -171,7 +208,7 @@ fn require_always_sent_fields(document: &mut Value) {
             .filter(|(_, property)| property["nullable"] == Value::Bool(true))
             .map(|(field, _)| field.clone())
             .collect();
-        let Some(schema) = schema.as_mapping_mut() else {
+        let Some(schema) = schema.as_mapping_mut().filter(|_| !nullable.is_empty()) else {
             continue;
         };
         let required = schema
@@ -190,14 +227,10 @@ fn require_always_sent_fields(document: &mut Value) {
 /// OpenAPI 3.0 requires `scopes` in every OAuth flow, even when empty; poem-openapi leaves
 /// an empty one out, and strict readers (progenitor's among them) then reject the document.
 fn add_empty_oauth_scopes(document: &mut Value) {
-    let flows = document["components"]["securitySchemes"]
-        .as_mapping_mut()
-        .into_iter()
-        .flat_map(Mapping::values_mut)
-        .filter_map(|scheme| scheme.get_mut("flows")?.as_mapping_mut())
-        .flat_map(Mapping::values_mut)
-        .filter_map(Value::as_mapping_mut);
-    for flow in flows {
+    for flow in nested_mut(
+        &mut document["components"]["securitySchemes"],
+        Some("flows"),
+    ) {
         if !flow.contains_key("scopes") {
             flow.insert("scopes".into(), Mapping::new().into());
         }

@@ -18,10 +18,11 @@ const SWAGGER_PAGE: &str = r##"<!DOCTYPE html>
 <link rel="icon" href="data:,">
 <link rel="stylesheet" href="/docs/swagger-ui.css">
 <style>
-  /* The password grant needs no client credentials. */
-  .auth-container .wrapper:has(#client_id),
-  .auth-container .wrapper:has(#client_secret),
-  .auth-container .wrapper:has(#password_type) { display: none; }
+  /* The password grant here needs no client credentials and has no scopes. */
+  .auth-container .wrapper:has(> section > [data-name="clientId"]),
+  .auth-container .wrapper:has(> section > [data-name="clientSecret"]),
+  .auth-container .wrapper:has(> section > [data-name="passwordType"]),
+  .auth-container .scope-def { display: none; }
 </style>
 </head>
 <body>

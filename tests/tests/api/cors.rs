@@ -28,6 +28,15 @@ async fn preflight(app: &TestApp, origin: &str) -> Response {
         .expect("sent")
 }
 
+/// A simple cross-origin request, as a page at `origin` makes it.
+async fn probe_from(app: &TestApp, origin: &str) -> Response {
+    app.raw(Method::GET, "/health/live")
+        .header("origin", origin)
+        .send()
+        .await
+        .expect("sent")
+}
+
 fn header<'a>(response: &'a Response, name: &str) -> &'a str {
     response
         .headers()
@@ -57,14 +66,9 @@ async fn a_listed_origin_is_allowed_the_methods_and_headers_the_api_uses() {
     }
 
     // A real request from that origin can read the headers a client needs.
-    let created = app
-        .raw(Method::GET, "/health/live")
-        .header("origin", ALLOWED)
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(header(&created, "access-control-allow-origin"), ALLOWED);
-    let exposed = header(&created, "access-control-expose-headers").to_lowercase();
+    let answer = probe_from(&app, ALLOWED).await;
+    assert_eq!(header(&answer, "access-control-allow-origin"), ALLOWED);
+    let exposed = header(&answer, "access-control-expose-headers").to_lowercase();
     for name in ["location", "etag", "ratelimit", "retry-after"] {
         assert!(exposed.contains(name), "{exposed}");
     }
@@ -81,13 +85,8 @@ async fn other_origins_are_refused() {
 #[tokio::test]
 async fn without_a_setting_no_page_of_another_origin_may_call() {
     let app = TestApp::spawn().await;
-    let request = app
-        .raw(Method::GET, "/health/live")
-        .header("origin", ALLOWED)
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(header(&request, "access-control-allow-origin"), "");
+    let answer = probe_from(&app, ALLOWED).await;
+    assert_eq!(header(&answer, "access-control-allow-origin"), "");
 }
 
 #[tokio::test]

@@ -13,8 +13,8 @@ fn full_input(title: &str, status: TaskStatus) -> types::TaskInput {
     types::TaskInput {
         title: title.try_into().expect("fits"),
         description: Some("details\nwith a second line".try_into().expect("fits")),
-        status,
-        priority: TaskPriority::Urgent,
+        status: Some(status),
+        priority: Some(TaskPriority::Urgent),
         due_at: Some("2030-05-01T12:00:00+02:00".parse().expect("timestamp")),
     }
 }
@@ -351,7 +351,7 @@ async fn a_replace_that_fails_leaves_the_task_as_it_was() {
             .replace_task()
             .task_id(task.id)
             .body(types::TaskInput {
-                status: TaskStatus::Done,
+                status: Some(TaskStatus::Done),
                 ..task_titled("Refused by the database")
             })
             .send()

@@ -1,0 +1,123 @@
+"""The smoke flow through a client generated from openapi.yaml with openapi-python-client:
+register, log in with the form, create three tasks, page through them two at a time, get,
+replace and delete one, and read a 422, a 404 and a 401 as typed problem documents. Run
+against a freshly started server (TASKAPI_URL) and type-checked with `mypy --strict`."""
+
+import os
+import time
+
+from taskapi_client import AuthenticatedClient, Client
+from taskapi_client.api.auth import login, register
+from taskapi_client.api.tasks import (
+    create_task,
+    delete_task,
+    get_task,
+    list_tasks,
+    replace_task,
+)
+from taskapi_client.api.users import get_current_user
+from taskapi_client.models import (
+    LoginForm,
+    Problem,
+    RegisterRequest,
+    Task,
+    TaskInput,
+    TaskPage,
+    TaskPriority,
+    TaskStatus,
+    Token,
+    User,
+)
+from taskapi_client.types import UNSET, Response, Unset
+
+
+def check(condition: bool, what: str) -> None:
+    if not condition:
+        raise AssertionError(f"smoke flow failed: {what}")
+
+
+def problem_of(response: Response[Problem | Task] | Response[Problem | User], status: int) -> Problem:
+    check(response.status_code == status, f"status {response.status_code}, expected {status}")
+    check(isinstance(response.parsed, Problem), "a typed problem document")
+    assert isinstance(response.parsed, Problem)
+    return response.parsed
+
+
+def main() -> None:
+    base_url = os.environ["TASKAPI_URL"]
+    anonymous = Client(base_url=base_url, raise_on_unexpected_status=True)
+    email = f"py-{time.time_ns()}@example.com"
+    password = "correct horse battery staple"
+
+    user = register.sync(client=anonymous, body=RegisterRequest(email=email, password=password))
+    check(isinstance(user, User) and user.email == email, "register returns the account")
+
+    token = login.sync(
+        client=anonymous,
+        body=LoginForm(username=email, password=password, grant_type="password"),
+    )
+    assert isinstance(token, Token), "login returns a token"
+    check(token.token_type == "bearer", "a bearer token")
+    client = AuthenticatedClient(
+        base_url=base_url, token=token.access_token, raise_on_unexpected_status=True
+    )
+
+    created: list[Task] = []
+    for title in ["Buy milk", "Call the dentist", "Water the plants"]:
+        response = create_task.sync_detailed(client=client, body=TaskInput(title=title))
+        task = response.parsed
+        assert isinstance(task, Task), f"create {title}"
+        check(response.status_code == 201, "create answers 201")
+        check(response.headers.get("location") == f"/tasks/{task.id}", "Location points at it")
+        check(task.status == TaskStatus.TODO and task.priority == TaskPriority.NORMAL, "defaults")
+        check(task.description is None and task.completed_at is None, "empty fields are None")
+        created.append(task)
+
+    listed: list[Task] = []
+    cursor: str | Unset = UNSET
+    pages = 0
+    while True:
+        page = list_tasks.sync(client=client, limit=2, cursor=cursor)
+        assert isinstance(page, TaskPage), "a page"
+        listed.extend(page.items)
+        pages += 1
+        if page.next_cursor is None or pages >= 10:
+            break
+        cursor = page.next_cursor
+    check(pages == 2, f"two pages of two, got {pages}")
+    check([task.id for task in listed] == [task.id for task in reversed(created)], "newest first")
+
+    first = created[0]
+    fetched = get_task.sync(client=client, task_id=first.id)
+    check(isinstance(fetched, Task) and fetched.title == "Buy milk", "get returns the task")
+
+    replaced = replace_task.sync(
+        client=client,
+        task_id=first.id,
+        body=TaskInput(
+            title="Buy oat milk",
+            status=TaskStatus.DONE,
+            priority=TaskPriority.HIGH,
+            description="2 litres",
+        ),
+    )
+    assert isinstance(replaced, Task), "replace returns the task"
+    check(replaced.status == TaskStatus.DONE and replaced.completed_at is not None, "done")
+
+    deleted = delete_task.sync_detailed(client=client, task_id=first.id)
+    check(deleted.status_code == 204, "delete answers 204")
+
+    invalid = problem_of(create_task.sync_detailed(client=client, body=TaskInput(title="")), 422)
+    errors = invalid.errors
+    assert not isinstance(errors, Unset), "the 422 says which fields"
+    check("title" in errors.additional_properties, "the 422 names the title")
+    problem_of(get_task.sync_detailed(client=client, task_id=first.id), 404)
+    forged = AuthenticatedClient(base_url=base_url, token="not-a-token")
+    unauthorized = problem_of(get_current_user.sync_detailed(client=forged), 401)
+    check(len(unauthorized.type_) > 0, "a problem type")
+
+    print("python: 1 passed, 0 failed")
+
+
+if __name__ == "__main__":
+    main()

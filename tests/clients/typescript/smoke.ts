@@ -1,0 +1,103 @@
+// The smoke flow through a client generated from openapi.yaml with openapi-typescript and
+// called with openapi-fetch: register, log in with the form, create three tasks, page
+// through them two at a time, get, replace and delete one, and read a 422, a 404 and a 401
+// as typed problem documents. Run against a freshly started server (TASKAPI_URL).
+import createClient from "openapi-fetch";
+import type { components, paths } from "./generated/taskapi.js";
+
+type Problem = components["schemas"]["Problem"];
+type Task = components["schemas"]["Task"];
+
+const baseUrl = process.env.TASKAPI_URL;
+if (!baseUrl) {
+  throw new Error("set TASKAPI_URL to the server under test");
+}
+
+function check(condition: boolean, what: string): asserts condition {
+  if (!condition) {
+    throw new Error(`smoke flow failed: ${what}`);
+  }
+}
+
+function expectProblem(problem: Problem | undefined, status: number, what: string): Problem {
+  check(problem !== undefined, `${what}: a problem document`);
+  check(problem.status === status, `${what}: status ${problem.status}, expected ${status}`);
+  return problem;
+}
+
+const anonymous = createClient<paths>({ baseUrl });
+const email = `ts-${Date.now()}@example.com`;
+const password = "correct horse battery staple";
+
+const registered = await anonymous.POST("/auth/register", { body: { email, password } });
+check(registered.response.status === 201, "register answers 201");
+check(registered.data?.email === email, "the account has the email");
+
+const login = await anonymous.POST("/auth/login", {
+  body: { username: email, password, grant_type: "password" },
+  bodySerializer: (form) => new URLSearchParams(Object.entries(form)),
+  headers: { "Content-Type": "application/x-www-form-urlencoded" },
+});
+check(login.data !== undefined, `login answers a token: ${JSON.stringify(login.error)}`);
+const token = login.data.access_token;
+check(login.data.token_type === "bearer", "a bearer token");
+
+const client = createClient<paths>({ baseUrl, headers: { Authorization: `Bearer ${token}` } });
+
+const created: Task[] = [];
+for (const title of ["Buy milk", "Call the dentist", "Water the plants"]) {
+  const { data, response } = await client.POST("/tasks", { body: { title } });
+  check(data !== undefined && response.status === 201, `create ${title}`);
+  check(response.headers.get("Location") === `/tasks/${data.id}`, "Location points at it");
+  check(data.status === "todo" && data.priority === "normal", "defaults applied");
+  check(data.description === null && data.completed_at === null, "empty fields are null");
+  created.push(data);
+}
+
+const listed: Task[] = [];
+let cursor: string | undefined;
+let pages = 0;
+do {
+  const query = cursor === undefined ? { limit: 2 } : { limit: 2, cursor };
+  const { data } = await client.GET("/tasks", { params: { query } });
+  check(data !== undefined, "a page");
+  listed.push(...data.items);
+  cursor = data.next_cursor ?? undefined;
+  pages += 1;
+} while (cursor !== undefined && pages < 10);
+check(pages === 2, `two pages of two, got ${pages}`);
+check(listed.length === 3, "every task listed once");
+check(
+  listed.map((task) => task.id).join() === created.map((task) => task.id).reverse().join(),
+  "newest first",
+);
+
+const first = created[0];
+check(first !== undefined, "a task to work on");
+const fetched = await client.GET("/tasks/{task_id}", { params: { path: { task_id: first.id } } });
+check(fetched.data?.title === "Buy milk", "get returns the task");
+
+const replaced = await client.PUT("/tasks/{task_id}", {
+  params: { path: { task_id: first.id } },
+  body: { title: "Buy oat milk", status: "done", priority: "high", description: "2 litres" },
+});
+check(replaced.data?.status === "done", "replaced as done");
+check(replaced.data.completed_at !== null, "completion stamped");
+
+const deleted = await client.DELETE("/tasks/{task_id}", {
+  params: { path: { task_id: first.id } },
+});
+check(deleted.response.status === 204, "delete answers 204");
+
+const invalid = await client.POST("/tasks", { body: { title: "" } });
+const validation = expectProblem(invalid.error, 422, "an empty title");
+check(validation.errors?.["title"] !== undefined, "the 422 names the field");
+
+const missing = await client.GET("/tasks/{task_id}", { params: { path: { task_id: first.id } } });
+expectProblem(missing.error, 404, "a deleted task");
+
+const refused = await anonymous.GET("/users/me");
+const unauthorized = expectProblem(refused.error, 401, "no token");
+check(unauthorized.type.length > 0, "a problem type");
+
+console.log("typescript: 1 passed, 0 failed");
