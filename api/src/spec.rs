@@ -410,6 +410,41 @@ mod tests {
         assert!(TaskInput::parse_from_json(with_extra(task)).is_err());
     }
 
+    /// What generators stumbled on before; tests/run shows three of them reading it cleanly.
+    #[test]
+    fn the_document_says_what_generators_need() {
+        let mut document = parsed();
+        let text = serde_yaml::to_string(&document).expect("yaml");
+        assert!(!text.contains("charset=utf-8"), "plain application/json");
+        assert!(!text.contains("format: uint"), "no Rust integer formats");
+        assert!(!text.contains("LOCATION"), "headers as HTTP spells them");
+        assert!(!text.contains("- default:"), "no typeless allOf member");
+        for operation in nested_mut(&mut document["paths"], None) {
+            let id = operation["operationId"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            assert!(operation["security"].is_sequence(), "{id}: security stated");
+            assert!(operation["summary"].is_string(), "{id}: a summary");
+            assert!(operation["description"].is_string(), "{id}: a description");
+        }
+        let task = &document["components"]["schemas"]["Task"];
+        let required = task["required"].as_sequence().expect("required fields");
+        for always_sent in ["description", "due_at", "completed_at"] {
+            assert!(required.contains(&always_sent.into()), "{always_sent}");
+        }
+        for (name, schema) in document["components"]["schemas"]
+            .as_mapping()
+            .expect("schemas")
+        {
+            let is_enum = schema.get("enum").is_some();
+            assert!(
+                is_enum || schema.get("example").is_some(),
+                "{name:?} has an example"
+            );
+        }
+    }
+
     #[test]
     fn json_and_yaml_are_the_same_document() {
         let from_yaml: serde_json::Value = serde_yaml::from_str(&spec_yaml()).expect("yaml");
