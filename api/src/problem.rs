@@ -3,8 +3,9 @@
 //!
 //! An operation's result is `Result<Success, Errors<S>>`, where the error set `S` lists the
 //! statuses the spec declares for it. An [`ApiError<N>`] carries its status in its type and
-//! converts into `Errors<S>` only when `S` declares `N`, so answering with an undeclared
-//! status does not compile.
+//! converts into `Errors<S>` only when `S` declares `N`, so a backend answering with an
+//! undeclared status does not compile. (What the framework refuses before an operation runs
+//! is checked against the declarations by the contract tests.)
 
 use std::{collections::BTreeMap, marker::PhantomData};
 
@@ -316,10 +317,13 @@ pub const fn describe(status: u16) -> &'static str {
         422 => {
             "The request is well-formed but some fields are invalid; `errors` says which and why."
         }
+        500 => "The server failed to handle the request.",
         503 => {
             "The service is temporarily overloaded or cannot reach its database; retry after `Retry-After` seconds."
         }
-        _ => "The server failed to handle the request.",
+        // Evaluated at compile time for every error set: a status without a meaning here
+        // does not build.
+        _ => panic!("no description for this error status"),
     }
 }
 

@@ -327,7 +327,7 @@ pub fn sign(claims: &serde_json::Value, secret: &str) -> String {
     .expect("signed")
 }
 
-/// A task input with just a title; the SDK fills in the defaults the contract declares.
+/// A task input with just a title; the server applies the defaults the contract declares.
 pub fn task_titled(title: &str) -> types::TaskInput {
     types::TaskInput::builder()
         .title(title)

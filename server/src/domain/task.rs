@@ -1,6 +1,6 @@
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Datelike, Utc};
-use taskapi_api::paging::{MAX_PAGE_SIZE, PageLimit};
+use taskapi_api::paging::{MAX_CURSOR_CHARS, MAX_PAGE_SIZE, PageLimit};
 use taskapi_api::tasks::{self as contract, DESCRIPTION_MAX_CHARS, TITLE_MAX_CHARS};
 pub use taskapi_api::tasks::{TaskPriority, TaskStatus};
 use uuid::Uuid;
@@ -235,6 +235,9 @@ impl PageCursor {
 
     pub fn decode(encoded: &str) -> Result<Self, String> {
         let invalid = || "is not a cursor this API returned".to_owned();
+        if encoded.len() > MAX_CURSOR_CHARS {
+            return Err(invalid());
+        }
         let raw = URL_SAFE_NO_PAD.decode(encoded).map_err(|_| invalid())?;
         let raw = String::from_utf8(raw).map_err(|_| invalid())?;
         let (micros, id) = raw.split_once('.').ok_or_else(invalid)?;
@@ -333,6 +336,7 @@ mod tests {
             "!!!",
             "bm90IGEgY3Vyc29y",
             &URL_SAFE_NO_PAD.encode("1.xyz"),
+            &"A".repeat(MAX_CURSOR_CHARS + 1),
         ] {
             assert!(PageCursor::decode(garbage).is_err(), "{garbage:?}");
         }

@@ -9,7 +9,10 @@ use taskapi_api::{
 };
 
 use super::AppState;
-use crate::domain::{Credentials, Registration, UserId};
+use crate::{
+    domain::{Credentials, Registration, UserId},
+    security::IssuedToken,
+};
 
 impl AuthBackend for AppState {
     async fn register(
@@ -31,5 +34,15 @@ impl Authenticate for AppState {
 
     async fn authenticate(&self, auth: BearerAuth) -> Result<UserId, Unauthenticated> {
         Ok(self.auth.authenticate(auth.token()).await?)
+    }
+}
+
+impl From<IssuedToken> for Token {
+    fn from(issued: IssuedToken) -> Self {
+        Self {
+            access_token: issued.token,
+            token_type: "bearer".to_owned(),
+            expires_in: issued.expires_in.as_secs(),
+        }
     }
 }

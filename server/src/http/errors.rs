@@ -66,6 +66,11 @@ impl<S: ErrorSet + Declares<400> + Declares<422>> From<BodyError> for Errors<S> 
         match error {
             BodyError::Malformed(detail) => ApiError::<400>::new(detail).into(),
             BodyError::Invalid(errors) => errors.into(),
+            BodyError::Unchecked(type_name) => Failure::internal(
+                "a request body type has no schema in the contract",
+                type_name,
+            )
+            .into(),
         }
     }
 }
@@ -133,8 +138,15 @@ impl<S: ErrorSet + Declares<404>> From<TaskError> for Errors<S> {
 }
 
 impl<S: ErrorSet> From<NotReady> for Errors<S> {
+    /// Not ready is always a 503, so a load balancer looks elsewhere; a bug behind it is
+    /// still logged as one.
     fn from(not_ready: NotReady) -> Self {
-        tracing::warn!(reason = %error_chain(&not_ready), "not ready");
+        match &not_ready {
+            NotReady::Failed(Failure::Internal { .. }) => {
+                tracing::error!(reason = %error_chain(&not_ready), "not ready");
+            }
+            _ => tracing::warn!(reason = %error_chain(&not_ready), "not ready"),
+        }
         ApiError::unavailable(
             "Not ready to serve: the database is unreachable or its schema is out of date.",
             RETRY_AFTER_SECONDS,

@@ -1,4 +1,5 @@
-//! Middleware: per-request tracing with a request id, and the request-body cap.
+//! Middleware: per-request tracing with a request id, the request-body cap, CORS, and the
+//! `Allow` header of a 405.
 
 use std::{sync::Arc, time::Instant};
 
@@ -54,12 +55,19 @@ pub async fn trace_request<E: Endpoint>(endpoint: E, request: Request) -> Result
 }
 
 /// Refuses bodies over `max_bytes` with 413, whether or not they declare a
-/// `Content-Length`: a chunked body is read up to the cap and no further.
+/// `Content-Length`: a chunked body is read up to the cap and no further. Only methods that
+/// carry a body in this API are read; any other ignores its body, as the operations do.
 pub async fn limit_body<E: Endpoint>(
     endpoint: E,
     mut request: Request,
     max_bytes: usize,
 ) -> Result<Response> {
+    if !matches!(
+        *request.method(),
+        Method::POST | Method::PUT | Method::PATCH
+    ) {
+        return Ok(endpoint.call(request).await?.into_response());
+    }
     let too_large =
         || ApiError::<413>::new(format!("Request bodies are limited to {max_bytes} bytes."));
     let declared = request
@@ -126,6 +134,31 @@ pub fn cors(origins: &[CorsOrigin]) -> Option<Cors> {
     }))
 }
 
+/// A browser sends `Origin` on some same-origin requests too (a `POST` from Swagger UI at
+/// `/docs`, say). Those are not cross-origin, so CORS must not judge them: the header is
+/// dropped when it names the host the request was sent to.
+pub async fn same_origin_is_not_cross_origin<E: Endpoint>(
+    endpoint: E,
+    mut request: Request,
+) -> Result<Response> {
+    let headers = request.headers();
+    let same_origin = headers
+        .get(header::ORIGIN)
+        .and_then(|origin| origin.to_str().ok())
+        .and_then(|origin| origin.split_once("://"))
+        .zip(headers.get(header::HOST))
+        .is_some_and(|((_, authority), host)| authority.as_bytes() == host.as_bytes());
+    if same_origin {
+        request.headers_mut().remove(header::ORIGIN);
+    }
+    Ok(endpoint.call(request).await?.into_response())
+}
+
+/// The fields of an OpenAPI path item that are operations.
+const OPERATION_KEYS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
 /// The methods each path of the contract accepts, for the `Allow` header RFC 9110 requires
 /// on a 405. Read from the OpenAPI document, so it cannot drift from the routes.
 pub struct AllowedMethods {
@@ -139,8 +172,13 @@ impl AllowedMethods {
             .into_iter()
             .flatten()
             .filter_map(|(template, item)| {
-                let methods: Vec<String> =
-                    item.as_object()?.keys().map(|m| m.to_uppercase()).collect();
+                // A path item also holds `parameters`, `summary`, …: only operations count.
+                let methods: Vec<String> = item
+                    .as_object()?
+                    .keys()
+                    .filter(|key| OPERATION_KEYS.contains(&key.as_str()))
+                    .map(|key| key.to_uppercase())
+                    .collect();
                 let value = HeaderValue::from_str(&methods.join(", ")).ok()?;
                 Some((template.split('/').map(str::to_owned).collect(), value))
             })

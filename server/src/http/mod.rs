@@ -14,6 +14,7 @@ mod users;
 
 use std::sync::Arc;
 
+use bytes::Bytes;
 use poem::{Endpoint, EndpointExt, Route};
 use serde_json::Value;
 
@@ -71,16 +72,19 @@ pub fn app(
         )
         .nest("/", api)
         .around(move |endpoint, request| middleware::limit_body(endpoint, request, max_body_bytes))
+        // Inside the problem mapping, so that a refused origin gets a problem document too.
+        .with_if(cors.is_some(), cors.unwrap_or_default())
+        .around(middleware::same_origin_is_not_cross_origin)
         .catch_all_error(rejections::problem_response)
         .around(move |endpoint, request| {
             middleware::allow_on_405(endpoint, request, Arc::clone(&allowed))
         })
-        .with_if(cors.is_some(), cors.unwrap_or_default())
         .around(middleware::trace_request)
 }
 
 /// Serves a rendered OpenAPI document (rendered once, at start-up).
 fn spec_endpoint(document: String, content_type: &'static str) -> impl Endpoint + 'static {
+    let document = Bytes::from(document);
     poem::endpoint::make_sync(move |_| {
         poem::Response::builder()
             .content_type(content_type)

@@ -6,7 +6,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::{config::JwtSecret, domain::UserId};
+use crate::{config::JwtSecret, domain::UserId, failure::Failure};
 
 /// Who issues tokens, and for whom; a token minted for anything else is refused.
 const ISSUER: &str = "taskapi";
@@ -30,24 +30,12 @@ pub enum TokenError {
     Invalid(#[source] jsonwebtoken::errors::Error),
     #[error("the token has expired")]
     Expired,
-    #[error("the token could not be signed")]
-    Signing(#[source] jsonwebtoken::errors::Error),
 }
 
 /// A freshly signed access token.
 pub struct IssuedToken {
     pub token: String,
     pub expires_in: Duration,
-}
-
-impl From<IssuedToken> for taskapi_api::auth::Token {
-    fn from(issued: IssuedToken) -> Self {
-        Self {
-            access_token: issued.token,
-            token_type: "bearer".to_owned(),
-            expires_in: issued.expires_in.as_secs(),
-        }
-    }
 }
 
 #[derive(Clone)]
@@ -77,7 +65,8 @@ impl TokenIssuer {
         }
     }
 
-    pub fn issue(&self, user: UserId) -> Result<IssuedToken, TokenError> {
+    /// A fresh token for `user`; signing fails only on a bug.
+    pub fn issue(&self, user: UserId) -> Result<IssuedToken, Failure> {
         let now = jsonwebtoken::get_current_timestamp();
         let claims = Claims {
             sub: user.0,
@@ -88,7 +77,7 @@ impl TokenIssuer {
             aud: AUDIENCE.to_owned(),
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .map_err(TokenError::Signing)?;
+            .map_err(|error| Failure::internal("cannot sign an access token", error))?;
         Ok(IssuedToken {
             token,
             expires_in: self.ttl,

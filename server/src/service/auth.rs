@@ -83,16 +83,14 @@ impl AuthService {
             return Err(LoginError::InvalidCredentials);
         }
         let user = user.ok_or(LoginError::InvalidCredentials)?;
-        self.tokens
-            .issue(user.id)
-            .map_err(|error| Failure::internal("cannot sign an access token", error).into())
+        Ok(self.tokens.issue(user.id)?)
     }
 
     /// The account a bearer token proves, if the token is valid and the account exists.
     pub async fn authenticate(&self, token: &str) -> Result<UserId, AuthenticateError> {
         let user_id = self.tokens.verify(token).map_err(|error| match error {
             TokenError::Expired => AuthenticateError::TokenExpired,
-            TokenError::Invalid(_) | TokenError::Signing(_) => AuthenticateError::TokenInvalid,
+            TokenError::Invalid(_) => AuthenticateError::TokenInvalid,
         })?;
         users::find(&self.pool, user_id)
             .await?

@@ -81,7 +81,7 @@ impl TaskService {
         let replaced = tasks::update(&mut *transaction, owner, id, &change)
             .await?
             // The row is locked: it cannot have gone since it was read.
-            .ok_or(TaskError::NotFound)?;
+            .ok_or_else(|| Failure::internal("a locked task vanished", id.0.to_string()))?;
         transaction.commit().await.map_err(Failure::from)?;
         Ok(replaced)
     }

@@ -2,7 +2,7 @@
 
 use reqwest::{Method, Response};
 use taskapi_server::config::CorsOrigin;
-use taskapi_tests::{TestApp, test_settings};
+use taskapi_tests::{TestApp, problem_in, test_settings};
 
 const ALLOWED: &str = "https://app.example.com";
 
@@ -99,4 +99,30 @@ async fn any_origin_may_be_allowed() {
         "https://anywhere.example"
     );
     assert_eq!(header(&response, "access-control-allow-credentials"), "");
+}
+
+/// Swagger UI at /docs posts with an `Origin` of the server's own: that is not cross-origin.
+#[tokio::test]
+async fn the_servers_own_pages_are_not_cross_origin() {
+    let app = spawn_allowing(&[ALLOWED]).await;
+    let own_origin = app.base_url.clone();
+    let login = app
+        .raw(Method::POST, "/auth/login")
+        .header("origin", own_origin.as_str())
+        .form(&[
+            ("username", "nobody@example.com"),
+            ("password", "not a password"),
+        ])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(
+        login.status().as_u16(),
+        401,
+        "judged on its credentials, not its origin"
+    );
+
+    let foreign = probe_from(&app, "https://evil.example").await;
+    assert_eq!(foreign.status().as_u16(), 403);
+    problem_in(foreign, 403).await;
 }

@@ -91,10 +91,37 @@ async fn text_postgres_cannot_store_is_refused_before_it_gets_there() {
     ] {
         expect_problem(json_to_tasks(&alice, body), 422).await;
     }
+    let nul_email = serde_json::json!({"email": "nul\u{0}@example.com", "password": "long enough"});
+    let register = app.raw(Method::POST, "/auth/register").json(&nul_email);
+    expect_problem(register, 422).await;
+}
+
+/// The order of checks: route, then media type and path and query syntax, then credentials,
+/// then the body and the fields. A malformed id answers 400 whatever the token; a missing
+/// token is noticed before the id is read.
+#[tokio::test]
+async fn malformed_paths_are_refused_before_credentials_are_checked() {
+    let app = TestApp::spawn().await;
+    let path = "/tasks/not-a-uuid";
+    expect_problem(app.raw(Method::GET, path).bearer_auth("not-a-jwt"), 400).await;
+    expect_problem(app.raw(Method::GET, path), 401).await;
     expect_problem(
-        app.raw(Method::POST, "/auth/register")
-            .json(&serde_json::json!({"email": "nul\u{0}@example.com", "password": "long enough"})),
-        422,
+        app.raw(Method::GET, "/tasks/0194b2a4-0000-7000-8000-000000000000")
+            .bearer_auth("not-a-jwt"),
+        401,
     )
     .await;
+}
+
+/// Only requests that carry a body in this API have it read (and capped).
+#[tokio::test]
+async fn a_body_on_a_get_is_ignored_not_refused() {
+    let (_app, alice) = TestApp::with_user().await;
+    let response = alice
+        .raw(Method::GET, "/users/me")
+        .body("x".repeat(70 * 1024))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status().as_u16(), 200);
 }

@@ -392,3 +392,48 @@ async fn a_replace_that_fails_leaves_the_task_as_it_was() {
     assert_eq!(next.title, "Replaced after the failure");
     assert_eq!(alice.task(task.id).await.title, next.title, "and committed");
 }
+
+/// Replacing reads the task under its row lock, so the completion rule sees what another
+/// writer committed meanwhile: a task someone else completed keeps their completion time.
+#[tokio::test]
+async fn a_replace_waits_for_a_concurrent_writer_and_builds_on_what_it_wrote() {
+    let (app, alice) = TestApp::with_user().await;
+    let task = alice.create_task("Shared").await;
+    let database = app.database().await;
+
+    // Another writer completes the task and holds its transaction open.
+    let mut other = database.begin().await.expect("a transaction");
+    let completed_by_other: DateTime<Utc> = "2026-01-02T03:04:05Z".parse().expect("time");
+    sqlx::query("UPDATE tasks SET status = 'done', completed_at = $1 WHERE id = $2")
+        .bind(completed_by_other)
+        .bind(task.id)
+        .execute(&mut *other)
+        .await
+        .expect("the other writer's update");
+
+    let input = types::TaskInput {
+        status: Some(TaskStatus::Done),
+        ..task_titled("Shared, done")
+    };
+    let replace = tokio::spawn({
+        let client = alice.client.clone();
+        async move {
+            client
+                .replace_task()
+                .task_id(task.id)
+                .body(input)
+                .send()
+                .await
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!replace.is_finished(), "the replace waits for the row lock");
+    other.commit().await.expect("the other writer commits");
+
+    let replaced = replace
+        .await
+        .expect("joined")
+        .expect("replaced")
+        .into_inner();
+    assert_eq!(replaced.completed_at, Some(completed_by_other));
+}
