@@ -125,3 +125,24 @@ fn migrate_new_writes_an_empty_reversible_pair() {
     assert!(created[1].ends_with("_add_task_tags.up.sql"), "{created:?}");
     std::fs::remove_dir_all(&dir).expect("cleaned up");
 }
+
+#[test]
+fn logs_are_plain_text_when_stderr_is_not_a_terminal() {
+    // A port already taken makes `serve` stop right after its first log line.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let address = taken.local_addr().expect("an address").to_string();
+    let output = Command::new(env!("CARGO_BIN_EXE_taskapi"))
+        .args(["serve", "--dev", "--no-migrate", "--bind", &address])
+        .env("DATABASE_URL", "postgres://postgres@127.0.0.1:1/unused")
+        .env_remove("TASKAPI_JWT_SECRET")
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("taskapi runs");
+    assert!(!output.status.success(), "the port is taken");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("ephemeral secret"), "{stderr}");
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "no ANSI escape codes: {stderr:?}"
+    );
+}

@@ -242,7 +242,10 @@ impl PageCursor {
         let raw = String::from_utf8(raw).map_err(|_| invalid())?;
         let (micros, id) = raw.split_once('.').ok_or_else(invalid)?;
         let micros: i64 = micros.parse().map_err(|_| invalid())?;
-        let created_at = DateTime::from_timestamp_micros(micros).ok_or_else(invalid)?;
+        // Only times the database can compare with: a forged far-off time is not a cursor.
+        let created_at = DateTime::from_timestamp_micros(micros)
+            .filter(|at| (1..=9999).contains(&at.year()))
+            .ok_or_else(invalid)?;
         let id = Uuid::try_parse(id).map_err(|_| invalid())?;
         Ok(Self {
             created_at,
@@ -337,6 +340,9 @@ mod tests {
             "bm90IGEgY3Vyc29y",
             &URL_SAFE_NO_PAD.encode("1.xyz"),
             &"A".repeat(MAX_CURSOR_CHARS + 1),
+            // A time before PostgreSQL's first (once a 500), and one after its last.
+            &URL_SAFE_NO_PAD.encode("-8210298412800000000.01a21468aa197116b4e36be73e97049b"),
+            &URL_SAFE_NO_PAD.encode("8210298412800000000.01a21468aa197116b4e36be73e97049b"),
         ] {
             assert!(PageCursor::decode(garbage).is_err(), "{garbage:?}");
         }

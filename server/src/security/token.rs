@@ -30,6 +30,9 @@ pub enum TokenError {
     Invalid(#[source] jsonwebtoken::errors::Error),
     #[error("the token has expired")]
     Expired,
+    /// Its `iat` lies further in the future than clocks drift apart.
+    #[error("the token claims to be issued in the future")]
+    IssuedInTheFuture,
 }
 
 /// A freshly signed access token.
@@ -90,6 +93,10 @@ impl TokenIssuer {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
                 _ => TokenError::Invalid(error),
             })?;
+        // jsonwebtoken checks `exp` and `nbf` but not `iat`.
+        if data.claims.iat > jsonwebtoken::get_current_timestamp() + LEEWAY_SECONDS {
+            return Err(TokenError::IssuedInTheFuture);
+        }
         Ok(UserId(data.claims.sub))
     }
 }

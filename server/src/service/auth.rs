@@ -90,7 +90,9 @@ impl AuthService {
     pub async fn authenticate(&self, token: &str) -> Result<UserId, AuthenticateError> {
         let user_id = self.tokens.verify(token).map_err(|error| match error {
             TokenError::Expired => AuthenticateError::TokenExpired,
-            TokenError::Invalid(_) => AuthenticateError::TokenInvalid,
+            TokenError::Invalid(_) | TokenError::IssuedInTheFuture => {
+                AuthenticateError::TokenInvalid
+            }
         })?;
         users::find(&self.pool, user_id)
             .await?

@@ -123,3 +123,51 @@ async fn page_sizes_out_of_range_and_foreign_cursors_are_refused() {
     assert_eq!(refused.status().as_u16(), 422);
     assert!(refused.errors.contains_key("cursor"));
 }
+
+/// Whatever a client passes as a cursor, the server never fails: a forged time far outside
+/// what the database can compare, a wrong alphabet, garbage of any length is a client error;
+/// a well-formed position (the accepted exception) is simply a page.
+#[tokio::test]
+async fn any_string_as_a_cursor_is_a_client_error() {
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+
+    let (_app, alice) = TestApp::with_user().await;
+    // A small deterministic generator (xorshift): the same cases on every run.
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let alphabet = b"AZaz09_-.%+/=~ \x7f";
+    for case in 0..200 {
+        let cursor = match case % 3 {
+            // A well-formed cursor around any time at all.
+            0 => URL_SAFE_NO_PAD.encode(format!(
+                "{}.{}",
+                next() as i64,
+                uuid::Uuid::from_u64_pair(next(), next()).simple()
+            )),
+            // Characters of the cursor's alphabet and others.
+            1 => (0..next() % 80)
+                .map(|_| char::from(alphabet[(next() % alphabet.len() as u64) as usize]))
+                .collect(),
+            // Any bytes, encoded.
+            _ => {
+                URL_SAFE_NO_PAD.encode((0..next() % 120).map(|_| next() as u8).collect::<Vec<_>>())
+            }
+        };
+        let response = alice
+            .raw(Method::GET, "/tasks")
+            .query(&[("cursor", cursor.as_str())])
+            .send()
+            .await
+            .expect("sent");
+        let status = response.status().as_u16();
+        assert!(
+            status == 200 || (400..500).contains(&status),
+            "cursor {cursor:?}: {status}"
+        );
+    }
+}

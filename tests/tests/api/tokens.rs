@@ -108,12 +108,21 @@ async fn tokens_for_another_issuer_or_audience_or_without_claims_are_refused() {
     wrong_audience["aud"] = json!("another-api");
     let mut not_yet_valid = claims(alice.id, 600);
     not_yet_valid["nbf"] = json!(jsonwebtoken::get_current_timestamp() + 300);
+    // Valid now by `nbf` and `exp`, but claiming to be issued an hour from now.
+    let mut issued_in_the_future = claims(alice.id, 7200);
+    issued_in_the_future["nbf"] = json!(jsonwebtoken::get_current_timestamp());
+    issued_in_the_future["iat"] = json!(jsonwebtoken::get_current_timestamp() + 3600);
     for missing in ["sub", "exp", "nbf", "iat", "iss", "aud"] {
         let mut incomplete = claims(alice.id, 600);
         incomplete.as_object_mut().expect("object").remove(missing);
         assert_refused(&app, &app.forge(&incomplete)).await;
     }
-    for claims in [wrong_issuer, wrong_audience, not_yet_valid] {
+    for claims in [
+        wrong_issuer,
+        wrong_audience,
+        not_yet_valid,
+        issued_in_the_future,
+    ] {
         assert_refused(&app, &app.forge(&claims)).await;
     }
 }
