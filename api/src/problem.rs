@@ -33,6 +33,11 @@ pub mod problem_type {
     pub const INVALID_CREDENTIALS: &str = "urn:taskapi:problem:invalid-credentials";
     /// An account with this email already exists.
     pub const EMAIL_TAKEN: &str = "urn:taskapi:problem:email-taken";
+    /// The server is too busy right now (a row held too long by another writer, a statement
+    /// over its time, every password-hashing slot taken): retry after `Retry-After` seconds.
+    pub const BUSY: &str = "urn:taskapi:problem:busy";
+    /// The server cannot reach its database: retry after `Retry-After` seconds.
+    pub const UNAVAILABLE: &str = "urn:taskapi:problem:unavailable";
 }
 
 /// An RFC 9457 problem detail. `type` identifies the kind of problem (`about:blank` when
@@ -181,9 +186,15 @@ impl ApiError<500> {
 }
 
 impl ApiError<503> {
-    /// The service is overloaded or its database is unreachable; retry after a while.
-    pub fn unavailable(detail: impl Into<String>, retry_after_seconds: u32) -> Self {
-        Self::new(detail).with_header(header::RETRY_AFTER, HeaderValue::from(retry_after_seconds))
+    /// The service is busy ([`problem_type::BUSY`]) or cannot reach its database
+    /// ([`problem_type::UNAVAILABLE`]); retry after `retry_after_seconds`.
+    pub fn unavailable(
+        problem_type: &str,
+        detail: impl Into<String>,
+        retry_after_seconds: u32,
+    ) -> Self {
+        Self::typed(problem_type, detail)
+            .with_header(header::RETRY_AFTER, HeaderValue::from(retry_after_seconds))
     }
 }
 
@@ -344,7 +355,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_declared_error_keeps_its_status_problem_and_header() {
-        let errors: Errors<NotFoundErrors> = ApiError::<503>::unavailable("Try later.", 2).into();
+        let errors: Errors<NotFoundErrors> =
+            ApiError::<503>::unavailable(problem_type::BUSY, "Try later.", 2).into();
         let response = errors.into_response();
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(response.headers()[header::RETRY_AFTER], "2");

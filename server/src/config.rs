@@ -65,8 +65,40 @@ pub struct DatabaseSettings {
     pub database_url: String,
 
     /// Most connections the pool opens.
-    #[arg(long, env = "TASKAPI_DB_MAX_CONNECTIONS", default_value_t = 10)]
+    #[arg(long, env = "TASKAPI_DB_MAX_CONNECTIONS", default_value_t = DatabaseSettings::MAX_CONNECTIONS)]
     pub db_max_connections: u32,
+
+    /// Longest a request waits for a pooled connection, in milliseconds; then it is told the
+    /// server is busy (503).
+    #[arg(long, env = "TASKAPI_DB_ACQUIRE_TIMEOUT_MS", default_value_t = DatabaseSettings::ACQUIRE_TIMEOUT_MS)]
+    pub db_acquire_timeout_ms: u64,
+
+    /// Longest one SQL statement of a request may run, in milliseconds (`statement_timeout`).
+    #[arg(long, env = "TASKAPI_DB_STATEMENT_TIMEOUT_MS", default_value_t = DatabaseSettings::STATEMENT_TIMEOUT_MS)]
+    pub db_statement_timeout_ms: u64,
+
+    /// Longest a statement of a request waits for a row or table lock, in milliseconds
+    /// (`lock_timeout`), so one stuck writer cannot hold up every request.
+    #[arg(long, env = "TASKAPI_DB_LOCK_TIMEOUT_MS", default_value_t = DatabaseSettings::LOCK_TIMEOUT_MS)]
+    pub db_lock_timeout_ms: u64,
+}
+
+impl DatabaseSettings {
+    pub const MAX_CONNECTIONS: u32 = 10;
+    pub const ACQUIRE_TIMEOUT_MS: u64 = 2_000;
+    pub const STATEMENT_TIMEOUT_MS: u64 = 5_000;
+    pub const LOCK_TIMEOUT_MS: u64 = 2_000;
+
+    /// The settings for `database_url` with every default, as the flags give them.
+    pub fn for_url(database_url: impl Into<String>) -> Self {
+        Self {
+            database_url: database_url.into(),
+            db_max_connections: Self::MAX_CONNECTIONS,
+            db_acquire_timeout_ms: Self::ACQUIRE_TIMEOUT_MS,
+            db_statement_timeout_ms: Self::STATEMENT_TIMEOUT_MS,
+            db_lock_timeout_ms: Self::LOCK_TIMEOUT_MS,
+        }
+    }
 }
 
 /// Everything `serve` needs.

@@ -10,9 +10,10 @@ pub enum Failure {
     /// The database cannot be reached right now; retrying later may work.
     #[error("the database is unavailable")]
     Unavailable(#[source] sqlx::Error),
-    /// Every password-hashing slot stayed busy; retrying later may work.
-    #[error("all password-hashing slots stayed busy")]
-    Busy,
+    /// The server is alive but too busy right now: every password-hashing slot, or the rows
+    /// or the time a statement needed, stayed taken; a retry soon may work.
+    #[error("too busy: {0}")]
+    Busy(&'static str),
     /// A bug or a broken invariant; the cause belongs in the log.
     #[error("{context}")]
     Internal {
@@ -34,9 +35,22 @@ impl Failure {
     }
 }
 
+/// SQLSTATEs of a statement that gave up waiting: `lock_not_available` (`lock_timeout`)
+/// and `query_canceled` (`statement_timeout`).
+const GAVE_UP_WAITING: [&str; 2] = ["55P03", "57014"];
+
 impl From<sqlx::Error> for Failure {
     fn from(error: sqlx::Error) -> Self {
+        let code = error
+            .as_database_error()
+            .and_then(|database| database.code());
         match error {
+            _ if code.is_some_and(|code| GAVE_UP_WAITING.contains(&code.as_ref())) => {
+                Self::Busy("a statement gave up waiting for rows or time")
+            }
+            // sqlx times out the same way whether every connection is in use or none can be
+            // made (it retries a refused connection until the deadline), so a pool timeout
+            // cannot be told apart from an unreachable database here.
             sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
                 Self::Unavailable(error)
             }

@@ -40,12 +40,15 @@ impl Application {
         {
             tracing::info!("created the database");
         }
-        let pool = store::connect(&settings.database).context("invalid DATABASE_URL")?;
         if !settings.no_migrate {
-            migrations::up(&pool)
+            let migrator = store::connect_for_migrations(&settings.database)
+                .context("invalid DATABASE_URL")?;
+            migrations::up(&migrator)
                 .await
                 .context("cannot apply migrations")?;
+            migrator.close().await;
         }
+        let pool = store::connect(&settings.database).context("invalid DATABASE_URL")?;
         let concurrency = match settings.hash_concurrency {
             0 => std::thread::available_parallelism().map_or(1, usize::from),
             n => n,

@@ -56,10 +56,7 @@ pub struct TestUser {
 pub fn test_settings() -> Settings {
     let secret = format!("test-secret-{}", Uuid::new_v4().simple());
     Settings {
-        database: DatabaseSettings {
-            database_url: ScratchDatabase::reserve().url.clone(),
-            db_max_connections: 10,
-        },
+        database: DatabaseSettings::for_url(ScratchDatabase::fresh_url()),
         bind: "127.0.0.1:0".parse().expect("valid address"),
         jwt_secret: Some(SecretInput::new(secret)),
         token_ttl_seconds: 1800,

@@ -23,14 +23,19 @@ pub struct ScratchDatabase {
 }
 
 impl ScratchDatabase {
+    /// The URL of a database nobody uses yet, without a guard.
+    pub fn fresh_url() -> String {
+        format!(
+            "{}/taskapi_test_{}",
+            database_server_url(),
+            Uuid::new_v4().simple()
+        )
+    }
+
     /// A fresh name, not created yet (the server or the CLI under test creates it).
     pub fn reserve() -> Self {
         Self {
-            url: format!(
-                "{}/taskapi_test_{}",
-                database_server_url(),
-                Uuid::new_v4().simple()
-            ),
+            url: Self::fresh_url(),
         }
     }
 
@@ -54,11 +59,8 @@ impl ScratchDatabase {
 
     /// A small pool on this database, as the server opens it.
     pub fn pool(&self) -> PgPool {
-        store::connect(&DatabaseSettings {
-            database_url: self.url.clone(),
-            db_max_connections: 2,
-        })
-        .expect("a valid database URL")
+        store::connect_for_migrations(&DatabaseSettings::for_url(self.url.clone()))
+            .expect("a valid database URL")
     }
 }
 

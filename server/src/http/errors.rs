@@ -30,14 +30,16 @@ impl From<Failure> for Fault {
             Failure::Unavailable(_) => {
                 tracing::error!(error = %error_chain(&failure), "database unavailable");
                 Fault::Unavailable(ApiError::unavailable(
+                    problem_type::UNAVAILABLE,
                     "The database is unavailable; retry shortly.",
                     RETRY_AFTER_SECONDS,
                 ))
             }
-            Failure::Busy => {
-                tracing::warn!("password hashing saturated");
+            Failure::Busy(what) => {
+                tracing::warn!(what, "busy");
                 Fault::Unavailable(ApiError::unavailable(
-                    "Too many logins and sign-ups at once; retry shortly.",
+                    problem_type::BUSY,
+                    "The server is busy; retry shortly.",
                     RETRY_AFTER_SECONDS,
                 ))
             }
@@ -148,6 +150,7 @@ impl<S: ErrorSet> From<NotReady> for Errors<S> {
             _ => tracing::warn!(reason = %error_chain(&not_ready), "not ready"),
         }
         ApiError::unavailable(
+            problem_type::UNAVAILABLE,
             "Not ready to serve: the database is unreachable or its schema is out of date.",
             RETRY_AFTER_SECONDS,
         )

@@ -93,7 +93,7 @@ impl PasswordHasher {
         let permit =
             tokio::time::timeout(self.queue_timeout, Arc::clone(&self.slots).acquire_owned())
                 .await
-                .map_err(|_| Failure::Busy)?
+                .map_err(|_| Failure::Busy("every password-hashing slot stayed taken"))?
                 // The semaphore is never closed.
                 .expect("hashing semaphore is open");
         tokio::task::spawn_blocking(move || {
@@ -141,7 +141,7 @@ mod tests {
         // One slot: the first hash holds it for tens of milliseconds, the second gives up.
         let (first, second) = tokio::join!(hasher.hash(&password), hasher.hash(&password));
         assert!(first.is_ok());
-        assert!(matches!(second, Err(Failure::Busy)), "{second:?}");
+        assert!(matches!(second, Err(Failure::Busy(_))), "{second:?}");
     }
 
     #[tokio::test]

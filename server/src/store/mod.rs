@@ -8,25 +8,40 @@ pub mod migrations;
 pub mod tasks;
 pub mod users;
 
-use std::time::Duration;
+use std::{str::FromStr, time::Duration};
 
 use sea_query::PostgresQueryBuilder;
 use sea_query_sqlx::{SqlxBinder, SqlxValues};
-use sqlx::{AssertSqlSafe, PgPool, Postgres, Transaction, postgres::PgPoolOptions};
+use sqlx::{
+    AssertSqlSafe, PgPool, Postgres, Transaction,
+    postgres::{PgConnectOptions, PgPoolOptions},
+};
 
 use crate::{config::DatabaseSettings, failure::Failure};
 
-/// How long a request waits for a pooled connection before the database counts as
-/// unavailable.
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// Opens the pool lazily: connections are made on first use, so start-up does not fail
-/// while the database is briefly away.
+/// The pool requests use, opened lazily (connections are made on first use, so start-up
+/// does not fail while the database is briefly away). Every session bounds how long one
+/// statement may run and wait for a lock, so one slow table cannot hold up every request.
 pub fn connect(settings: &DatabaseSettings) -> Result<PgPool, sqlx::Error> {
-    PgPoolOptions::new()
+    let options = PgConnectOptions::from_str(&settings.database_url)?.options([
+        (
+            "statement_timeout",
+            format!("{}ms", settings.db_statement_timeout_ms),
+        ),
+        ("lock_timeout", format!("{}ms", settings.db_lock_timeout_ms)),
+    ]);
+    Ok(PgPoolOptions::new()
         .max_connections(settings.db_max_connections)
-        .acquire_timeout(ACQUIRE_TIMEOUT)
-        .connect_lazy(&settings.database_url)
+        .acquire_timeout(Duration::from_millis(settings.db_acquire_timeout_ms))
+        .connect_lazy_with(options))
+}
+
+/// A small pool for migrations, whose statements (an index on a large table, say) may run
+/// longer than any request's.
+pub fn connect_for_migrations(settings: &DatabaseSettings) -> Result<PgPool, sqlx::Error> {
+    Ok(PgPoolOptions::new()
+        .max_connections(1)
+        .connect_lazy_with(PgConnectOptions::from_str(&settings.database_url)?))
 }
 
 /// Starts a transaction; it commits with `commit()` and rolls back when dropped.

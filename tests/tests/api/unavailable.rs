@@ -1,18 +1,18 @@
-//! With its database unreachable the service says so, 503 with `Retry-After`, instead of
-//! failing with a 500 or hanging.
+//! Database faults stay local: with its database unreachable the service says so (503
+//! `unavailable`), and a row held by someone else makes only the requests that need it wait,
+//! and not for long (503 `busy`). Never a 500 or a hang.
+
+use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use taskapi_server::config::DatabaseSettings;
-use taskapi_tests::{TestApp, problem_in, test_settings};
+use taskapi_tests::{TestApp, expect_problem, problem_in, task_titled, test_settings};
 
 #[tokio::test]
 async fn an_unreachable_database_is_a_503_with_retry_after() {
     let mut settings = test_settings();
     // Nothing listens on port 1; the pool connects lazily, so the server still starts.
-    settings.database = DatabaseSettings {
-        database_url: "postgres://postgres@127.0.0.1:1/taskapi".to_owned(),
-        db_max_connections: 2,
-    };
+    settings.database = DatabaseSettings::for_url("postgres://postgres@127.0.0.1:1/taskapi");
     settings.no_migrate = true;
     let app = TestApp::spawn_with(settings).await;
 
@@ -31,9 +31,56 @@ async fn an_unreachable_database_is_a_503_with_retry_after() {
             Some(&b"2"[..])
         );
         let problem = problem_in(response, 503).await;
+        assert_eq!(problem["type"], "urn:taskapi:problem:unavailable");
         assert!(
             !problem.to_string().contains("127.0.0.1"),
             "no internals leak: {problem}"
         );
     }
+}
+
+/// One writer holding a row does not stall the server: a request that needs that row gives
+/// up after the lock timeout with a "busy" 503 and `Retry-After`, while every other request
+/// is served as usual.
+#[tokio::test]
+async fn a_locked_row_is_busy_and_everything_else_goes_on() {
+    let mut settings = test_settings();
+    settings.database.db_lock_timeout_ms = 300;
+    let app = TestApp::spawn_with(settings).await;
+    let alice = app.signed_up_user().await;
+    let task = alice.create_task("Held by someone else").await;
+
+    let database = app.database().await;
+    let mut holder = database.begin().await.expect("a transaction");
+    sqlx::query("SELECT id FROM tasks WHERE id = $1 FOR UPDATE")
+        .bind(task.id)
+        .execute(&mut *holder)
+        .await
+        .expect("the row is held");
+
+    let started = Instant::now();
+    let replace = alice
+        .raw(Method::PUT, &format!("/tasks/{}", task.id))
+        .json(&serde_json::json!({"title": "Mine now"}));
+    let problem = expect_problem(replace, 503).await;
+    assert_eq!(problem["type"], "urn:taskapi:problem:busy");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+
+    alice
+        .client
+        .get_current_user()
+        .send()
+        .await
+        .expect("others are served");
+    assert_eq!(alice.task(task.id).await.title, "Held by someone else");
+
+    holder.rollback().await.expect("released");
+    assert_eq!(
+        alice.replace(task.id, task_titled("Mine now")).await.title,
+        "Mine now"
+    );
 }
