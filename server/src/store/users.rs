@@ -1,7 +1,7 @@
 //! SQL for the `users` table.
 
 use chrono::{DateTime, Utc};
-use sea_query::{Expr, ExprTrait, Func, Iden, Query};
+use sea_query::{Expr, ExprTrait, Iden, Query};
 use sqlx::{FromRow, PgExecutor};
 use uuid::Uuid;
 
@@ -16,12 +16,13 @@ enum Users {
     Table,
     Id,
     Email,
+    EmailKey,
     PasswordHash,
     CreatedAt,
 }
 
-/// The unique index on `lower(email)` (see the `create_users` migration).
-const EMAIL_UNIQUE_INDEX: &str = "users_email_lower_key";
+/// The unique index on `email_key` (see the `compare_emails_by_key` migration).
+const EMAIL_UNIQUE_INDEX: &str = "users_email_key_idx";
 
 const USER_COLUMNS: [Users; 3] = [Users::Id, Users::Email, Users::CreatedAt];
 
@@ -68,11 +69,17 @@ pub async fn insert(
 ) -> Result<User, InsertUserError> {
     let statement = Query::insert()
         .into_table(Users::Table)
-        .columns([Users::Id, Users::Email, Users::PasswordHash])
-        // Three columns, three values: cannot panic.
+        .columns([
+            Users::Id,
+            Users::Email,
+            Users::EmailKey,
+            Users::PasswordHash,
+        ])
+        // Four columns, four values: cannot panic.
         .values_panic([
             Uuid::now_v7().into(),
             email.as_str().into(),
+            email.key().into(),
             password_hash.into(),
         ])
         .returning(Query::returning().columns(USER_COLUMNS))
@@ -88,7 +95,8 @@ pub async fn insert(
     Ok(row.try_into()?)
 }
 
-/// The account with this email (ignoring letter case) and its password hash.
+/// The account with this email (compared by key: letter case and look-alikes ignored) and
+/// its password hash.
 pub async fn find_credentials(
     db: impl PgExecutor<'_>,
     email: &Email,
@@ -97,8 +105,7 @@ pub async fn find_credentials(
         .columns(USER_COLUMNS)
         .column(Users::PasswordHash)
         .from(Users::Table)
-        // Matches the unique index's expression, so the lookup uses it.
-        .and_where(Expr::expr(Func::lower(Expr::col(Users::Email))).eq(Func::lower(email.as_str())))
+        .and_where(Expr::col(Users::EmailKey).eq(email.key()))
         .to_owned();
     let (sql, values) = build(&statement);
     let row: Option<CredentialsRow> = sqlx::query_as_with(sql, values).fetch_optional(db).await?;

@@ -3,7 +3,7 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use taskapi_api::auth::{PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS};
 use taskapi_client::types;
-use taskapi_tests::{TestApp, expect_problem, problem, problem_in};
+use taskapi_tests::{PASSWORD, TestApp, expect_problem, problem, problem_in};
 
 #[tokio::test]
 async fn registering_returns_the_account_without_password_material() {
@@ -43,6 +43,33 @@ async fn an_email_can_only_be_registered_once_whatever_its_case() {
         assert_eq!(conflict.status().as_u16(), 409, "{email}");
         assert_eq!(conflict.type_, "urn:taskapi:problem:email-taken");
     }
+}
+
+/// Addresses that look alike to a person are one account: fullwidth letters, a decomposed
+/// accent, an internationalised domain in either spelling. The account keeps the spelling
+/// it was registered with.
+#[tokio::test]
+async fn look_alike_emails_are_one_account() {
+    let app = TestApp::spawn().await;
+    for (registered, look_alike) in [
+        ("alice@example.com", "ａｌｉｃｅ@example.com"),
+        ("jos\u{e9}@example.com", "jose\u{301}@example.com"),
+        ("anna@bücher.de", "ANNA@xn--bcher-kva.de"),
+    ] {
+        let user = app
+            .register(registered, PASSWORD)
+            .await
+            .expect("registered");
+        assert_eq!(user.into_inner().email, registered, "kept as typed");
+        let conflict = problem(app.register(look_alike, PASSWORD).await);
+        assert_eq!(conflict.status().as_u16(), 409, "{look_alike}");
+        app.log_in(look_alike, PASSWORD)
+            .await
+            .expect("the look-alike logs in");
+    }
+    let invalid = problem(app.register("a@xn--zz-zzzzzzzzzzzz.com", PASSWORD).await);
+    assert_eq!(invalid.status().as_u16(), 422);
+    assert!(invalid.errors.contains_key("email"));
 }
 
 #[tokio::test]
