@@ -26,8 +26,9 @@ pub const PASSWORD_MAX_CHARS: usize = 128;
 #[oai(deny_unknown_fields, example)]
 pub struct RegisterRequest {
     /// The account's email address, `name@example.com`: surrounding whitespace is ignored,
-    /// and it must be unique regardless of letter case. Quoted local parts and address
-    /// literals (`name@[192.0.2.1]`) are not accepted.
+    /// and it must be unique regardless of letter case and of look-alike spellings
+    /// (fullwidth letters, accents composed or not, a domain in Unicode or `xn--` form).
+    /// Quoted local parts and address literals (`name@[192.0.2.1]`) are not accepted.
     pub email: Text<EMAIL_MIN_CHARS, EMAIL_MAX_CHARS, EmailChars>,
     /// Any characters; no composition rules.
     pub password: AnyText<PASSWORD_MIN_CHARS, PASSWORD_MAX_CHARS>,
@@ -137,7 +138,8 @@ impl<B: AuthBackend> AuthApi<B> {
     /// Create an account
     ///
     /// Registers an email address and password. The email is unique regardless of letter
-    /// case; the password is stored only as an argon2id hash.
+    /// case and look-alike spellings, and kept as typed; the password is stored only as an
+    /// argon2id hash.
     #[oai(path = "/register", method = "post", operation_id = "register")]
     async fn register(
         &self,
