@@ -7,7 +7,7 @@ use sqlx::PgPool;
 use super::Failure;
 use crate::{
     domain::{PageCursor, PageSize, Task, TaskChange, TaskDraft, TaskId, TaskPage, UserId},
-    store::{self, tasks},
+    store::tasks,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -73,7 +73,7 @@ impl TaskService {
         id: TaskId,
         draft: TaskDraft,
     ) -> Result<Task, TaskError> {
-        let mut transaction = store::begin(&self.pool).await?;
+        let mut transaction = self.pool.begin().await.map_err(Failure::from)?;
         let current = tasks::find_for_update(&mut *transaction, owner, id)
             .await?
             .ok_or(TaskError::NotFound)?;

@@ -1,7 +1,7 @@
 //! Persistence: every SQL statement of the service lives in this module's resource files,
 //! built with sea-query and run with sqlx. Values are always bound, never inlined.
 //!
-//! Store functions take any executor (`&PgPool`, or `&mut *transaction`), so a service
+//! Store functions take any executor (the pool, or `&mut *transaction`), so a service
 //! decides where a transaction begins and ends; the store never does.
 
 pub mod migrations;
@@ -13,11 +13,11 @@ use std::{str::FromStr, time::Duration};
 use sea_query::PostgresQueryBuilder;
 use sea_query_sqlx::{SqlxBinder, SqlxValues};
 use sqlx::{
-    AssertSqlSafe, PgPool, Postgres, Transaction,
+    AssertSqlSafe, PgPool,
     postgres::{PgConnectOptions, PgPoolOptions},
 };
 
-use crate::{config::DatabaseSettings, failure::Failure};
+use crate::config::DatabaseSettings;
 
 /// The pool requests use, opened lazily (connections are made on first use, so start-up
 /// does not fail while the database is briefly away). Every session bounds how long one
@@ -42,11 +42,6 @@ pub fn connect_for_migrations(settings: &DatabaseSettings) -> Result<PgPool, sql
     Ok(PgPoolOptions::new()
         .max_connections(1)
         .connect_lazy_with(PgConnectOptions::from_str(&settings.database_url)?))
-}
-
-/// Starts a transaction; it commits with `commit()` and rolls back when dropped.
-pub async fn begin(pool: &PgPool) -> Result<Transaction<'static, Postgres>, Failure> {
-    Ok(pool.begin().await?)
 }
 
 /// Renders a sea-query statement for PostgreSQL with its values bound separately.
