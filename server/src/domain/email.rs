@@ -35,10 +35,7 @@ impl Email {
         let key = comparison_key(local, domain).ok_or_else(|| {
             "must have a domain that is a valid (internationalised) domain name".to_owned()
         })?;
-        Ok(Self {
-            key,
-            typed: typed.clone(),
-        })
+        Ok(Self { typed, key })
     }
 
     /// The address as the user typed it (trimmed, in NFC).
