@@ -1,15 +1,22 @@
-//! argon2id password hashing on the blocking pool, behind a semaphore.
+//! argon2id password hashing on the blocking pool, behind a semaphore, in reused memory.
 //!
 //! Each hash takes 19 MiB and tens of milliseconds of CPU. Running it on the async runtime
 //! would stall every other request; running an unbounded number at once would let a login
 //! flood exhaust memory. So hashes run on the blocking pool, at most `concurrency` at once,
 //! and a request that cannot get a slot within [`QUEUE_TIMEOUT`] is told to retry.
+//!
+//! Each slot owns its 19 MiB of argon2 memory for the life of the process. Allocating it per
+//! hash would leave the allocator's per-thread arenas holding tens of megabytes each after a
+//! flood; reused, the hashing memory is `concurrency × 19 MiB`, whatever the load.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{Arc, Mutex, PoisonError},
+    time::Duration,
+};
 
 use argon2::{
-    Algorithm, Argon2, Params, Version,
-    password_hash::{self, PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString},
+    Algorithm, Argon2, Block, Params, Version,
+    password_hash::{self, Output, ParamsString, PasswordHash, SaltString},
 };
 use rand_core::OsRng;
 use tokio::sync::Semaphore;
@@ -22,6 +29,8 @@ pub const QUEUE_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Clone)]
 pub struct PasswordHasher {
     slots: Arc<Semaphore>,
+    /// The argon2 memory of idle slots; a permit from `slots` guarantees one is here.
+    memory: Arc<Mutex<Vec<Vec<Block>>>>,
     queue_timeout: Duration,
     /// Verified against when the account does not exist, so that a login for an unknown
     /// email costs as much as one with a wrong password.
@@ -29,38 +38,86 @@ pub struct PasswordHasher {
 }
 
 /// OWASP's argon2id baseline: m = 19 MiB, t = 2, p = 1.
-fn argon2() -> Argon2<'static> {
+fn params() -> Params {
     // The parameters are constants inside argon2's accepted ranges.
-    let params = Params::new(19 * 1024, 2, 1, None).expect("OWASP parameters are valid");
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+    Params::new(19 * 1024, 2, 1, None).expect("OWASP parameters are valid")
 }
 
-fn hash_blocking(password: &str) -> Result<String, password_hash::Error> {
+/// Runs argon2 in `memory`, growing it only if a stored hash asks for more than it holds.
+fn hash_into(
+    argon2: &Argon2<'_>,
+    params: &Params,
+    password: &str,
+    salt: &[u8],
+    out: &mut [u8],
+    memory: &mut Vec<Block>,
+) -> argon2::Result<()> {
+    if memory.len() < params.block_count() {
+        memory.resize(params.block_count(), Block::default());
+    }
+    argon2.hash_password_into_with_memory(password.as_bytes(), salt, out, &mut memory[..])
+}
+
+fn hash_blocking(password: &str, memory: &mut Vec<Block>) -> Result<String, password_hash::Error> {
+    let params = params();
     let salt = SaltString::generate(&mut OsRng);
-    Ok(argon2()
-        .hash_password(password.as_bytes(), &salt)?
-        .to_string())
+    let mut salt_bytes = [0; 64];
+    let salt_bytes = salt.decode_b64(&mut salt_bytes)?;
+    let mut out = [0; Params::DEFAULT_OUTPUT_LEN];
+    let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+    hash_into(&argon2, &params, password, salt_bytes, &mut out, memory)?;
+    let hash = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&params)?,
+        salt: Some(salt.as_salt()),
+        hash: Some(Output::new(&out)?),
+    };
+    Ok(hash.to_string())
 }
 
-fn verify_blocking(password: &str, hash: &str) -> bool {
+fn verify_blocking(password: &str, hash: &str, memory: &mut Vec<Block>) -> bool {
     // Parameters come from the stored hash, so raising them later keeps old hashes valid.
-    PasswordHash::new(hash).is_ok_and(|parsed| {
-        argon2()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok()
-    })
+    let mut verified = || -> Result<bool, password_hash::Error> {
+        let parsed = PasswordHash::new(hash)?;
+        let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+            return Ok(false);
+        };
+        let params = Params::try_from(&parsed)?;
+        let argon2 = Argon2::new(
+            Algorithm::try_from(parsed.algorithm)?,
+            Version::try_from(parsed.version.unwrap_or(Version::V0x13.into()))?,
+            params.clone(),
+        );
+        let mut salt_bytes = [0; 64];
+        let salt_bytes = salt.decode_b64(&mut salt_bytes)?;
+        let mut out = vec![0; expected.len()];
+        hash_into(&argon2, &params, password, salt_bytes, &mut out, memory)?;
+        // `Output`'s equality is constant-time.
+        Ok(Output::new(&out)? == expected)
+    };
+    verified().unwrap_or(false)
 }
 
 impl PasswordHasher {
     /// Builds the hasher; computes the dummy hash, so call it before serving.
     pub async fn new(concurrency: usize) -> Result<Self, Failure> {
+        let concurrency = concurrency.max(1);
         let hasher = Self {
-            slots: Arc::new(Semaphore::new(concurrency.max(1))),
+            slots: Arc::new(Semaphore::new(concurrency)),
+            // Zeroed pages are committed only when a hash first writes them.
+            memory: Arc::new(Mutex::new(vec![
+                vec![
+                    Block::default();
+                    params().block_count()
+                ];
+                concurrency
+            ])),
             queue_timeout: QUEUE_TIMEOUT,
             dummy_hash: Arc::from(""),
         };
         let dummy = hasher
-            .run(|| hash_blocking("dummy password that no account has"))
+            .run(|memory| hash_blocking("dummy password that no account has", memory))
             .await?
             .map_err(hashing_failed)?;
         Ok(Self {
@@ -71,7 +128,7 @@ impl PasswordHasher {
 
     pub async fn hash(&self, password: &Password) -> Result<String, Failure> {
         let password = password.expose().to_owned();
-        self.run(move || hash_blocking(&password))
+        self.run(move |memory| hash_blocking(&password, memory))
             .await?
             .map_err(hashing_failed)
     }
@@ -82,13 +139,16 @@ impl PasswordHasher {
         let password = password.to_owned();
         let exists = stored.is_some();
         let hash = stored.map_or_else(|| self.dummy_hash.to_string(), str::to_owned);
-        let matches = self.run(move || verify_blocking(&password, &hash)).await?;
+        let matches = self
+            .run(move |memory| verify_blocking(&password, &hash, memory))
+            .await?;
         Ok(exists && matches)
     }
 
+    /// Runs `work` on the blocking pool with a slot and that slot's memory.
     async fn run<T: Send + 'static>(
         &self,
-        work: impl FnOnce() -> T + Send + 'static,
+        work: impl FnOnce(&mut Vec<Block>) -> T + Send + 'static,
     ) -> Result<T, Failure> {
         let permit =
             tokio::time::timeout(self.queue_timeout, Arc::clone(&self.slots).acquire_owned())
@@ -96,9 +156,15 @@ impl PasswordHasher {
                 .map_err(|_| Failure::Busy("every password-hashing slot stayed taken"))?
                 // The semaphore is never closed.
                 .expect("hashing semaphore is open");
+        let memory = Arc::clone(&self.memory);
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            work()
+            let lock = || memory.lock().unwrap_or_else(PoisonError::into_inner);
+            // One buffer per permit: with the permit held, one is always free.
+            let mut blocks = lock().pop().unwrap_or_default();
+            let result = work(&mut blocks);
+            lock().push(blocks);
+            result
         })
         .await
         .map_err(|died| Failure::internal("the password-hashing task died", died))
@@ -142,6 +208,36 @@ mod tests {
         let (first, second) = tokio::join!(hasher.hash(&password), hasher.hash(&password));
         assert!(first.is_ok());
         assert!(matches!(second, Err(Failure::Busy(_))), "{second:?}");
+    }
+
+    #[tokio::test]
+    async fn hashes_made_by_the_argon2_crate_still_verify() {
+        use argon2::password_hash::PasswordHasher as _;
+        let salt = SaltString::generate(&mut OsRng);
+        let params = Params::new(8 * 1024, 1, 1, None).expect("valid");
+        let stored = Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+            .hash_password(b"correct horse battery", &salt)
+            .expect("hash")
+            .to_string();
+        let hasher = PasswordHasher::new(1).await.expect("hasher");
+        assert!(
+            hasher
+                .verify("correct horse battery", Some(&stored))
+                .await
+                .expect("verify")
+        );
+        assert!(
+            !hasher
+                .verify("correct horse", Some(&stored))
+                .await
+                .expect("verify")
+        );
+        assert!(
+            !hasher
+                .verify("x", Some("not a hash"))
+                .await
+                .expect("verify")
+        );
     }
 
     #[tokio::test]
