@@ -2,12 +2,14 @@
 
 use std::{future::Future, sync::Arc};
 
+use poem::web::Data;
 use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json, types::Example};
 
 use crate::{
     ApiTag,
     body::{FormBody, JsonBody},
     problem::{Errors, error_set},
+    security::ClientAddress,
     text::{AnyText, EmailChars, Text},
     users::User,
 };
@@ -97,11 +99,13 @@ impl Example for Token {
 pub trait AuthBackend: Send + Sync + 'static {
     fn register(
         &self,
+        client: ClientAddress,
         body: JsonBody<RegisterRequest>,
     ) -> impl Future<Output = Result<User, Errors<RegisterErrors>>> + Send;
 
     fn login(
         &self,
+        client: ClientAddress,
         form: FormBody<LoginForm>,
     ) -> impl Future<Output = Result<Token, Errors<LoginErrors>>> + Send;
 }
@@ -122,11 +126,11 @@ pub enum LoginResponse {
 
 error_set!(
     /// Errors of `register`.
-    RegisterErrors: 400, 409, 413, 415, 422
+    RegisterErrors: 400, 409, 413, 415, 422, 429
 );
 error_set!(
     /// Errors of `login`.
-    LoginErrors: 400, 401, 413, 415, 422
+    LoginErrors: 400, 401, 413, 415, 422, 429
 );
 
 pub struct AuthApi<B> {
@@ -139,13 +143,14 @@ impl<B: AuthBackend> AuthApi<B> {
     ///
     /// Registers an email address and password. The email is unique regardless of letter
     /// case and look-alike spellings, and kept as typed; the password is stored only as an
-    /// argon2id hash.
+    /// argon2id hash. Registrations from one client address are limited per hour.
     #[oai(path = "/register", method = "post", operation_id = "register")]
     async fn register(
         &self,
+        client: Data<&ClientAddress>,
         body: JsonBody<RegisterRequest>,
     ) -> Result<RegisterResponse, Errors<RegisterErrors>> {
-        let user = self.backend.register(body).await?;
+        let user = self.backend.register(*client.0, body).await?;
         Ok(RegisterResponse::Created(Json(user)))
     }
 
@@ -153,10 +158,16 @@ impl<B: AuthBackend> AuthApi<B> {
     ///
     /// Exchanges an email (`username`) and password for a bearer token, using the OAuth2
     /// password grant's form encoding. A wrong password and an unknown email get the same
-    /// answer.
+    /// answer. Failed logins are limited per account and client address, and per client
+    /// address; past a limit, attempts are refused with 429 until its window ends (a
+    /// successful login clears the account's count for that address).
     #[oai(path = "/login", method = "post", operation_id = "login")]
-    async fn login(&self, form: FormBody<LoginForm>) -> Result<LoginResponse, Errors<LoginErrors>> {
-        let token = self.backend.login(form).await?;
+    async fn login(
+        &self,
+        client: Data<&ClientAddress>,
+        form: FormBody<LoginForm>,
+    ) -> Result<LoginResponse, Errors<LoginErrors>> {
+        let token = self.backend.login(*client.0, form).await?;
         Ok(LoginResponse::Ok(Json(token)))
     }
 }

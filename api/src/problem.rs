@@ -15,7 +15,7 @@ use poem::{
 };
 use poem_openapi::{
     ApiResponse, Object,
-    registry::{MetaMediaType, MetaResponse, MetaResponses, Registry},
+    registry::{MetaHeader, MetaMediaType, MetaResponse, MetaResponses, Registry},
     types::{Example, ToJSON, Type},
 };
 
@@ -38,6 +38,9 @@ pub mod problem_type {
     pub const BUSY: &str = "urn:taskapi:problem:busy";
     /// The server cannot reach its database: retry after `Retry-After` seconds.
     pub const UNAVAILABLE: &str = "urn:taskapi:problem:unavailable";
+    /// Too many requests (or failed logins) from this client or for this account: retry
+    /// after `Retry-After` seconds; `RateLimit-Policy` names the limit.
+    pub const RATE_LIMITED: &str = "urn:taskapi:problem:rate-limited";
 }
 
 /// An RFC 9457 problem detail. `type` identifies the kind of problem (`about:blank` when
@@ -75,13 +78,13 @@ impl Example for Problem {
     }
 }
 
-/// A problem document with the status and the one header (`WWW-Authenticate` on a 401,
-/// `Retry-After` on a 503) it is sent with.
+/// A problem document with the status and the headers (`WWW-Authenticate` on a 401,
+/// `Retry-After` on a 503, the rate-limit headers on a 429) it is sent with.
 #[derive(Debug, Clone)]
 pub struct ProblemResponse {
     status: StatusCode,
     problem: Problem,
-    header: Option<(HeaderName, HeaderValue)>,
+    headers: Vec<(HeaderName, HeaderValue)>,
 }
 
 impl ProblemResponse {
@@ -95,7 +98,7 @@ impl ProblemResponse {
                 detail: Some(detail.into()),
                 errors: None,
             },
-            header: None,
+            headers: Vec::new(),
         }
     }
 }
@@ -106,7 +109,7 @@ impl IntoResponse for ProblemResponse {
             .status(self.status)
             .content_type(PROBLEM_JSON)
             .body(self.problem.to_json_string());
-        if let Some((name, value)) = self.header {
+        for (name, value) in self.headers {
             response.headers_mut().insert(name, value);
         }
         response
@@ -145,7 +148,7 @@ impl<const STATUS: u16> ApiError<STATUS> {
     }
 
     fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
-        self.0.header = Some((name, value));
+        self.0.headers.push((name, value));
         self
     }
 }
@@ -195,6 +198,49 @@ impl ApiError<503> {
     ) -> Self {
         Self::typed(problem_type, detail)
             .with_header(header::RETRY_AFTER, HeaderValue::from(retry_after_seconds))
+    }
+}
+
+/// A rate limit a request ran into, as the 429 response states it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    /// The policy's name, as `RateLimit-Policy` and `RateLimit` give it.
+    pub policy: &'static str,
+    /// Requests the policy allows per window.
+    pub quota: u64,
+    /// The policy's window, in seconds.
+    pub window_seconds: u64,
+    /// Seconds until a request would be allowed again (at least 1).
+    pub retry_after_seconds: u64,
+}
+
+/// `RateLimit-Policy`, as draft-ietf-httpapi-ratelimit-headers defines it.
+pub const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
+/// `RateLimit`, as draft-ietf-httpapi-ratelimit-headers defines it.
+pub const RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
+
+impl ApiError<429> {
+    /// Refused by `limit`: `Retry-After`, plus `RateLimit-Policy` and `RateLimit` (the
+    /// IETF httpapi draft's structured fields) naming the policy and when it resets.
+    pub fn rate_limited(detail: impl Into<String>, limit: RateLimit) -> Self {
+        let retry = limit.retry_after_seconds.max(1);
+        let field = |value: String| {
+            // Policy names are constants of this server, plain ASCII.
+            HeaderValue::try_from(value).expect("rate-limit fields are ASCII")
+        };
+        Self::typed(problem_type::RATE_LIMITED, detail)
+            .with_header(header::RETRY_AFTER, HeaderValue::from(retry))
+            .with_header(
+                RATELIMIT_POLICY,
+                field(format!(
+                    "\"{}\";q={};w={}",
+                    limit.policy, limit.quota, limit.window_seconds
+                )),
+            )
+            .with_header(
+                RATELIMIT,
+                field(format!("\"{}\";r=0;t={retry}", limit.policy)),
+            )
     }
 }
 
@@ -278,7 +324,7 @@ impl<S: ErrorSet> ApiResponse for Errors<S> {
                         content_type: PROBLEM_JSON,
                         schema: Problem::schema_ref(),
                     }],
-                    headers: vec![],
+                    headers: response_headers(*status),
                 })
                 .collect(),
         }
@@ -310,6 +356,46 @@ macro_rules! error_set {
 }
 pub(crate) use error_set;
 
+/// The headers an error status is sent with, as the spec declares them.
+fn response_headers(status: u16) -> Vec<MetaHeader> {
+    let header = |name: &str, description: &str, schema| MetaHeader {
+        name: name.to_owned(),
+        description: Some(description.to_owned()),
+        required: true,
+        deprecated: false,
+        schema,
+    };
+    let retry_after = || {
+        header(
+            "Retry-After",
+            "Seconds to wait before retrying.",
+            u64::schema_ref(),
+        )
+    };
+    match status {
+        401 => vec![header(
+            "WWW-Authenticate",
+            "`Bearer`, with `error=\"invalid_token\"` when a token was presented and refused (RFC 6750).",
+            String::schema_ref(),
+        )],
+        429 => vec![
+            retry_after(),
+            header(
+                "RateLimit-Policy",
+                "The limit that was hit, as `\"name\";q=<quota>;w=<window seconds>` (draft-ietf-httpapi-ratelimit-headers).",
+                String::schema_ref(),
+            ),
+            header(
+                "RateLimit",
+                "What is left of that limit, as `\"name\";r=0;t=<seconds until reset>` (draft-ietf-httpapi-ratelimit-headers).",
+                String::schema_ref(),
+            ),
+        ],
+        503 => vec![retry_after()],
+        _ => Vec::new(),
+    }
+}
+
 /// What each error status means in this API, as the spec shows it.
 pub const fn describe(status: u16) -> &'static str {
     match status {
@@ -327,6 +413,9 @@ pub const fn describe(status: u16) -> &'static str {
         415 => "The request body has an unsupported content type.",
         422 => {
             "The request is well-formed but some fields are invalid; `errors` says which and why."
+        }
+        429 => {
+            "Too many requests, or too many failed logins, from this client or for this account; retry after `Retry-After` seconds. `RateLimit-Policy` and `RateLimit` name the limit."
         }
         500 => "The server failed to handle the request.",
         503 => {

@@ -1,6 +1,6 @@
 //! The one security scheme, an OAuth2 password-flow bearer token, and what checks it.
 
-use std::future::Future;
+use std::{future::Future, net::IpAddr};
 
 use poem_openapi::{SecurityScheme, auth::Bearer};
 
@@ -22,23 +22,32 @@ impl BearerAuth {
     }
 }
 
-/// Why a bearer token did not prove a caller.
+/// Why a request's bearer token did not let it through.
 #[derive(Debug, Clone)]
 pub enum Unauthenticated {
     /// The token is malformed, forged, expired, or its account is gone.
     Refused(ApiError<401>),
+    /// The caller is over its request quota.
+    Throttled(ApiError<429>),
     /// The token could not be checked.
     Fault(Fault),
 }
 
-impl<S: ErrorSet + Declares<401>> From<Unauthenticated> for Errors<S> {
+impl<S: ErrorSet + Declares<401> + Declares<429>> From<Unauthenticated> for Errors<S> {
     fn from(unauthenticated: Unauthenticated) -> Self {
         match unauthenticated {
             Unauthenticated::Refused(error) => error.into(),
+            Unauthenticated::Throttled(error) => error.into(),
             Unauthenticated::Fault(fault) => fault.into(),
         }
     }
 }
+
+/// The address of the client a request came from: the TCP peer, or what a trusted proxy
+/// in front of the server reports. The server puts it in every request's extensions; the
+/// operations that limit per client read it from there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddress(pub IpAddr);
 
 /// Turns bearer tokens into callers; the backend of every authenticated resource does.
 pub trait Authenticate: Send + Sync + 'static {

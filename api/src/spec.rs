@@ -17,7 +17,7 @@ use crate::{
     health::{HealthBackend, ReadyErrors},
     paging::{Cursor, PageLimit},
     problem::Errors,
-    security::{Authenticate, BearerAuth, Unauthenticated},
+    security::{Authenticate, BearerAuth, ClientAddress, Unauthenticated},
     tasks::{
         CreateTaskErrors, ListTasksErrors, ReplaceTaskErrors, Task, TaskBackend, TaskByIdErrors,
         TaskInput, TaskPage,
@@ -173,6 +173,12 @@ fn spell_headers_as_http_does(mapping: &mut Mapping) {
             headers.insert((*name).into(), header);
         }
     }
+    // poem-openapi writes `deprecated: false` on every header; false is the default.
+    for header in headers.values_mut().filter_map(Value::as_mapping_mut) {
+        if header.get("deprecated") == Some(&Value::Bool(false)) {
+            header.remove("deprecated");
+        }
+    }
 }
 
 /// Operations without a security requirement say so with `security: []`, so that no reader
@@ -309,11 +315,19 @@ impl Authenticate for Unserved {
 }
 
 impl AuthBackend for Unserved {
-    async fn register(&self, _: JsonBody<RegisterRequest>) -> Result<User, Errors<RegisterErrors>> {
+    async fn register(
+        &self,
+        _: ClientAddress,
+        _: JsonBody<RegisterRequest>,
+    ) -> Result<User, Errors<RegisterErrors>> {
         match *self {}
     }
 
-    async fn login(&self, _: FormBody<LoginForm>) -> Result<Token, Errors<LoginErrors>> {
+    async fn login(
+        &self,
+        _: ClientAddress,
+        _: FormBody<LoginForm>,
+    ) -> Result<Token, Errors<LoginErrors>> {
         match *self {}
     }
 }

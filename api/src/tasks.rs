@@ -211,19 +211,19 @@ pub enum DeleteTaskResponse {
 
 error_set!(
     /// Errors of `create_task`.
-    CreateTaskErrors: 400, 401, 413, 415, 422
+    CreateTaskErrors: 400, 401, 413, 415, 422, 429
 );
 error_set!(
     /// Errors of `list_tasks`.
-    ListTasksErrors: 400, 401, 422
+    ListTasksErrors: 400, 401, 422, 429
 );
 error_set!(
     /// Errors of `get_task` and `delete_task`.
-    TaskByIdErrors: 400, 401, 404
+    TaskByIdErrors: 400, 401, 404, 429
 );
 error_set!(
     /// Errors of `replace_task`.
-    ReplaceTaskErrors: 400, 401, 404, 413, 415, 422
+    ReplaceTaskErrors: 400, 401, 404, 413, 415, 422, 429
 );
 
 pub struct TasksApi<B> {

@@ -50,7 +50,7 @@ pub enum CurrentUserResponse {
 
 error_set!(
     /// Errors of `get_current_user`.
-    CurrentUserErrors: 401
+    CurrentUserErrors: 401, 429
 );
 
 pub struct UsersApi<B> {

@@ -1,9 +1,15 @@
 //! Configuration: one typed struct, read once at start-up from CLI flags, the environment
 //! and `.env`. Nothing else in the server reads the environment.
 
-use std::{fmt, net::SocketAddr, path::PathBuf, time::Duration};
+use std::{
+    fmt,
+    net::{IpAddr, SocketAddr},
+    path::PathBuf,
+    time::Duration,
+};
 
 use clap::{Args, Parser, Subcommand};
+use ipnet::IpNet;
 
 /// taskapi: a task-management API.
 #[derive(Debug, Parser)]
@@ -145,6 +151,142 @@ pub struct Settings {
     /// Log format: `pretty` for people, `json` for collectors.
     #[arg(long, env = "TASKAPI_LOG_FORMAT", default_value = "pretty")]
     pub log_format: LogFormat,
+
+    #[command(flatten)]
+    pub transport: TransportSettings,
+
+    #[command(flatten)]
+    pub rate_limits: RateLimitSettings,
+}
+
+/// How often a client may fail to log in, register, or call the API. A limit of 0 turns
+/// that limit off.
+#[derive(Debug, Clone, Args)]
+pub struct RateLimitSettings {
+    /// Failed logins per account and client address in a login window; then 429 until the
+    /// window ends. A successful login clears the count.
+    #[arg(long, env = "TASKAPI_LOGIN_FAILURES_PER_ACCOUNT", default_value_t = Self::LOGIN_FAILURES_PER_ACCOUNT)]
+    pub login_failures_per_account: u32,
+
+    /// Failed logins per client address, whatever the account, in a login window.
+    #[arg(long, env = "TASKAPI_LOGIN_FAILURES_PER_ADDRESS", default_value_t = Self::LOGIN_FAILURES_PER_ADDRESS)]
+    pub login_failures_per_address: u32,
+
+    /// The login window, in seconds; it starts with the first failure.
+    #[arg(long, env = "TASKAPI_LOGIN_WINDOW_SECONDS", default_value_t = Self::LOGIN_WINDOW_SECONDS)]
+    pub login_window_seconds: u64,
+
+    /// Registrations per client address in a registration window.
+    #[arg(long, env = "TASKAPI_REGISTRATIONS_PER_ADDRESS", default_value_t = Self::REGISTRATIONS_PER_ADDRESS)]
+    pub registrations_per_address: u32,
+
+    /// The registration window, in seconds.
+    #[arg(long, env = "TASKAPI_REGISTRATION_WINDOW_SECONDS", default_value_t = Self::REGISTRATION_WINDOW_SECONDS)]
+    pub registration_window_seconds: u64,
+
+    /// Authenticated requests per user and minute, per instance (a GCRA bucket that refills
+    /// continuously, so a full minute's quota may come in one burst).
+    #[arg(long, env = "TASKAPI_REQUESTS_PER_MINUTE", default_value_t = Self::REQUESTS_PER_MINUTE)]
+    pub requests_per_minute: u32,
+
+    /// Proxies whose `Forwarded` / `X-Forwarded-For` headers name the client, as addresses
+    /// or CIDR ranges, comma-separated (`10.0.0.0/8,192.0.2.1`). None by default: the
+    /// client is the TCP peer.
+    #[arg(long, env = "TASKAPI_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_proxy)]
+    pub trusted_proxies: Vec<IpNet>,
+}
+
+impl RateLimitSettings {
+    pub const LOGIN_FAILURES_PER_ACCOUNT: u32 = 10;
+    pub const LOGIN_FAILURES_PER_ADDRESS: u32 = 100;
+    pub const LOGIN_WINDOW_SECONDS: u64 = 15 * 60;
+    pub const REGISTRATIONS_PER_ADDRESS: u32 = 20;
+    pub const REGISTRATION_WINDOW_SECONDS: u64 = 60 * 60;
+    pub const REQUESTS_PER_MINUTE: u32 = 600;
+}
+
+impl Default for RateLimitSettings {
+    /// Every default, as the flags give them.
+    fn default() -> Self {
+        Self {
+            login_failures_per_account: Self::LOGIN_FAILURES_PER_ACCOUNT,
+            login_failures_per_address: Self::LOGIN_FAILURES_PER_ADDRESS,
+            login_window_seconds: Self::LOGIN_WINDOW_SECONDS,
+            registrations_per_address: Self::REGISTRATIONS_PER_ADDRESS,
+            registration_window_seconds: Self::REGISTRATION_WINDOW_SECONDS,
+            requests_per_minute: Self::REQUESTS_PER_MINUTE,
+            trusted_proxies: Vec::new(),
+        }
+    }
+}
+
+/// A proxy: an address (a network of one) or a CIDR range.
+fn parse_proxy(raw: &str) -> Result<IpNet, String> {
+    let raw = raw.trim();
+    raw.parse::<IpNet>()
+        .or_else(|_| raw.parse::<IpAddr>().map(IpNet::from))
+        .map_err(|_| format!("{raw:?} is not an IP address or CIDR range"))
+}
+
+/// Limits on connections and request heads, so that no client can hold the server's
+/// sockets or memory.
+#[derive(Debug, Clone, Args)]
+pub struct TransportSettings {
+    /// Longest a client may take to send a complete request head, in milliseconds, counted
+    /// from the connection's opening or from its first byte after an idle spell.
+    #[arg(long, env = "TASKAPI_HEADER_READ_TIMEOUT_MS", default_value_t = Self::HEADER_READ_TIMEOUT_MS)]
+    pub header_read_timeout_ms: u64,
+
+    /// Longest a request body may take to arrive, in milliseconds; then 408.
+    #[arg(long, env = "TASKAPI_BODY_READ_TIMEOUT_MS", default_value_t = Self::BODY_READ_TIMEOUT_MS)]
+    pub body_read_timeout_ms: u64,
+
+    /// Longest a connection may sit idle between requests, in milliseconds.
+    #[arg(long, env = "TASKAPI_KEEP_ALIVE_TIMEOUT_MS", default_value_t = Self::KEEP_ALIVE_TIMEOUT_MS)]
+    pub keep_alive_timeout_ms: u64,
+
+    /// Most connections open at once. At the cap, the longest-idle connection is closed to
+    /// make room; when none is idle, new connections are closed at once.
+    #[arg(long, env = "TASKAPI_MAX_CONNECTIONS", default_value_t = Self::MAX_CONNECTIONS)]
+    pub max_connections: usize,
+
+    /// Largest request head (request line and header fields), in bytes; then 431 (414 when
+    /// the target alone is over).
+    #[arg(long, env = "TASKAPI_MAX_HEADER_BYTES", default_value_t = Self::MAX_HEADER_BYTES)]
+    pub max_header_bytes: usize,
+
+    /// Most header fields in one request; then 431.
+    #[arg(long, env = "TASKAPI_MAX_HEADERS", default_value_t = Self::MAX_HEADERS)]
+    pub max_headers: usize,
+
+    /// Most concurrent streams on one HTTP/2 connection.
+    #[arg(long, env = "TASKAPI_HTTP2_MAX_STREAMS", default_value_t = Self::HTTP2_MAX_STREAMS)]
+    pub http2_max_streams: u32,
+}
+
+impl TransportSettings {
+    pub const HEADER_READ_TIMEOUT_MS: u64 = 10_000;
+    pub const BODY_READ_TIMEOUT_MS: u64 = 15_000;
+    pub const KEEP_ALIVE_TIMEOUT_MS: u64 = 60_000;
+    pub const MAX_CONNECTIONS: usize = 1_000;
+    pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+    pub const MAX_HEADERS: usize = 64;
+    pub const HTTP2_MAX_STREAMS: u32 = 100;
+}
+
+impl Default for TransportSettings {
+    /// Every default, as the flags give them.
+    fn default() -> Self {
+        Self {
+            header_read_timeout_ms: Self::HEADER_READ_TIMEOUT_MS,
+            body_read_timeout_ms: Self::BODY_READ_TIMEOUT_MS,
+            keep_alive_timeout_ms: Self::KEEP_ALIVE_TIMEOUT_MS,
+            max_connections: Self::MAX_CONNECTIONS,
+            max_header_bytes: Self::MAX_HEADER_BYTES,
+            max_headers: Self::MAX_HEADERS,
+            http2_max_streams: Self::HTTP2_MAX_STREAMS,
+        }
+    }
 }
 
 impl Settings {

@@ -1,7 +1,7 @@
 //! Everything behind the taskapi contract: configuration, the HTTP entry points, business
 //! rules, credentials and persistence.
 //!
-//! A request enters in [`http`], crosses one [`service`] and reaches the database through
+//! A connection is accepted and bounded in [`transport`]; a request enters in [`http`], crosses one [`service`] and reaches the database through
 //! [`store`]; [`domain`] holds the values that are valid by construction.
 
 pub mod config;
@@ -13,3 +13,4 @@ pub mod service;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+pub mod transport;

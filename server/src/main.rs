@@ -15,7 +15,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve(settings) => {
             telemetry::init(settings.log_format);
             let application = Application::build(&settings).await?;
-            application.run_until(shutdown_signal()).await?;
+            application.run_until(shutdown_signal()).await;
         }
         Command::Migrate { database, action } => {
             telemetry::init(LogFormat::Pretty);

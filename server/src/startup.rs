@@ -3,18 +3,16 @@
 use std::{future::Future, net::SocketAddr, time::Duration};
 
 use anyhow::Context;
-use poem::{
-    Server,
-    listener::{Acceptor, Listener, TcpAcceptor, TcpListener},
-};
 use rand_core::{OsRng, RngCore};
+use tokio::net::TcpListener;
 
 use crate::{
-    config::{CorsOrigin, JwtSecret, Settings},
-    http::app,
+    config::{JwtSecret, Settings},
+    http::{HttpSettings, app},
     security::{PasswordHasher, TokenIssuer},
-    service::Services,
+    service::{Services, limits::RateLimits},
     store::{self, migrations},
+    transport::{self, Limits},
 };
 
 /// How long in-flight requests get to finish after a shutdown signal.
@@ -22,11 +20,11 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// A bound, ready-to-run server.
 pub struct Application {
-    acceptor: TcpAcceptor,
+    listener: TcpListener,
     address: SocketAddr,
     services: Services,
-    max_body_bytes: usize,
-    cors_origins: Vec<CorsOrigin>,
+    http: HttpSettings,
+    limits: Limits,
 }
 
 impl Application {
@@ -49,28 +47,50 @@ impl Application {
             migrator.close().await;
         }
         let pool = store::connect(&settings.database).context("invalid DATABASE_URL")?;
+        // Connect once now: a wrong host, database or role stops the process here rather
+        // than failing every request.
+        pool.acquire().await.with_context(|| {
+            format!(
+                "cannot connect to the database at {}",
+                store::describe_url(&settings.database.database_url)
+            )
+        })?;
         let concurrency = match settings.hash_concurrency {
             0 => std::thread::available_parallelism().map_or(1, usize::from),
             n => n,
         };
         let hasher = PasswordHasher::new(concurrency).await?;
         let tokens = TokenIssuer::new(&secret, settings.token_ttl());
-        let services = Services::new(pool, hasher, tokens);
-        let acceptor = TcpListener::bind(settings.bind)
-            .into_acceptor()
+        let limits = RateLimits::new(pool.clone(), &settings.rate_limits);
+        let services = Services::new(pool, hasher, tokens, limits);
+        let listener = TcpListener::bind(settings.bind)
             .await
             .with_context(|| format!("cannot listen on {}", settings.bind))?;
-        let address = acceptor
+        let address = listener
             .local_addr()
-            .first()
-            .and_then(|address| address.as_socket_addr().copied())
             .context("the listener has no TCP address")?;
+        let transport = &settings.transport;
         Ok(Self {
-            acceptor,
+            listener,
             address,
             services,
-            max_body_bytes: settings.max_body_bytes,
-            cors_origins: settings.cors_origins.clone(),
+            http: HttpSettings {
+                max_body_bytes: settings.max_body_bytes,
+                body_read_timeout: Duration::from_millis(transport.body_read_timeout_ms),
+                max_header_bytes: transport.max_header_bytes,
+                max_headers: transport.max_headers,
+                cors_origins: settings.cors_origins.clone(),
+                trusted_proxies: settings.rate_limits.trusted_proxies.clone(),
+            },
+            limits: Limits {
+                header_read_timeout: Duration::from_millis(transport.header_read_timeout_ms),
+                keep_alive_timeout: Duration::from_millis(transport.keep_alive_timeout_ms),
+                max_connections: transport.max_connections,
+                max_header_bytes: transport.max_header_bytes,
+                max_headers: transport.max_headers,
+                http2_max_streams: transport.http2_max_streams,
+                shutdown_grace: SHUTDOWN_GRACE,
+            },
         })
     }
 
@@ -80,15 +100,29 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes, then lets in-flight requests finish.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> std::io::Result<()> {
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) {
         tracing::info!(address = %self.address, "listening");
-        Server::new_with_acceptor(self.acceptor)
-            .run_with_graceful_shutdown(
-                app(self.services, self.max_body_bytes, &self.cors_origins),
-                shutdown,
-                Some(SHUTDOWN_GRACE),
-            )
-            .await
+        let purging = tokio::spawn(purge_expired_limits(self.services.auth.limits().clone()));
+        let app = app(self.services, &self.http);
+        transport::serve(self.listener, app, self.limits, shutdown).await;
+        purging.abort();
+        tracing::info!("stopped");
+    }
+}
+
+/// How often expired rate-limit counters are deleted.
+const PURGE_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Deletes expired rate-limit counters every [`PURGE_INTERVAL`], for as long as it runs.
+async fn purge_expired_limits(limits: RateLimits) {
+    let mut ticks = tokio::time::interval(PURGE_INTERVAL);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        match limits.purge_expired().await {
+            Ok(purged) => tracing::debug!(purged, "purged expired rate-limit counters"),
+            Err(error) => tracing::warn!(%error, "cannot purge expired rate-limit counters"),
+        }
     }
 }
 

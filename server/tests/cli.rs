@@ -2,7 +2,7 @@
 
 use std::process::{Command, Output};
 
-use taskapi_tests::ScratchDatabase;
+use taskapi_tests::{ScratchDatabase, database_server_url};
 
 fn taskapi(args: &[&str], database_url: &str) -> Output {
     Command::new(env!("CARGO_BIN_EXE_taskapi"))
@@ -128,21 +128,50 @@ fn migrate_new_writes_an_empty_reversible_pair() {
 
 #[test]
 fn logs_are_plain_text_when_stderr_is_not_a_terminal() {
-    // A port already taken makes `serve` stop right after its first log line.
-    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
-    let address = taken.local_addr().expect("an address").to_string();
+    // An unreachable database makes `serve` stop right after its first log lines.
     let output = Command::new(env!("CARGO_BIN_EXE_taskapi"))
-        .args(["serve", "--dev", "--no-migrate", "--bind", &address])
+        .args(["serve", "--dev", "--no-migrate", "--bind", "127.0.0.1:0"])
         .env("DATABASE_URL", "postgres://postgres@127.0.0.1:1/unused")
+        .env("TASKAPI_DB_ACQUIRE_TIMEOUT_MS", "200")
         .env_remove("TASKAPI_JWT_SECRET")
         .env_remove("RUST_LOG")
         .output()
         .expect("taskapi runs");
-    assert!(!output.status.success(), "the port is taken");
+    assert!(!output.status.success(), "the database is unreachable");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("ephemeral secret"), "{stderr}");
     assert!(
         !stderr.contains('\u{1b}'),
         "no ANSI escape codes: {stderr:?}"
     );
+}
+
+#[test]
+fn serve_refuses_to_start_against_a_wrong_database_or_role() {
+    let server = database_server_url();
+    let (scheme, rest) = server.split_once("://").expect("a URL");
+    let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+    for (database_url, reason) in [
+        (
+            format!("{server}/taskapi_no_such_database"),
+            r#"database "taskapi_no_such_database" does not exist"#,
+        ),
+        (
+            format!("{scheme}://taskapi_no_such_role@{host}/postgres"),
+            r#"role "taskapi_no_such_role" does not exist"#,
+        ),
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_taskapi"))
+            .args(["serve", "--dev", "--no-migrate", "--bind", "127.0.0.1:0"])
+            .env("DATABASE_URL", &database_url)
+            .env_remove("TASKAPI_JWT_SECRET")
+            .output()
+            .expect("taskapi runs");
+        assert!(!output.status.success(), "{database_url} was accepted");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("cannot connect to the database at") && stderr.contains(reason),
+            "{stderr}"
+        );
+    }
 }

@@ -2,6 +2,7 @@
 //! PostgreSQL database created for that one test and dropped when the test ends; a
 //! [`TestUser`] is a registered, logged-in account whose helpers read like what a user does.
 
+mod proxy;
 mod scratch;
 mod spec;
 
@@ -12,12 +13,15 @@ use reqwest::{Method, RequestBuilder, header::CONTENT_TYPE};
 use sqlx::PgPool;
 use taskapi_client::{Client, ResponseValue, session, types};
 use taskapi_server::{
-    config::{DatabaseSettings, LogFormat, SecretInput, Settings},
+    config::{
+        DatabaseSettings, LogFormat, RateLimitSettings, SecretInput, Settings, TransportSettings,
+    },
     startup::Application,
 };
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
+pub use proxy::CutProxy;
 pub use scratch::{ScratchDatabase, database_server_url};
 pub use spec::{Operation, Spec};
 
@@ -66,6 +70,8 @@ pub fn test_settings() -> Settings {
         hash_concurrency: 2,
         cors_origins: Vec::new(),
         log_format: LogFormat::Pretty,
+        transport: TransportSettings::default(),
+        rate_limits: RateLimitSettings::default(),
     }
 }
 

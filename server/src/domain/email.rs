@@ -49,6 +49,14 @@ impl Email {
     pub fn key(&self) -> &str {
         &self.key
     }
+
+    /// The address with its local part hidden but its first character (`a***@example.com`),
+    /// for logs.
+    pub fn redacted(&self) -> String {
+        let (local, domain) = self.key.rsplit_once('@').unwrap_or(("", &self.key));
+        let first = local.chars().next().map(String::from).unwrap_or_default();
+        format!("{first}***@{domain}")
+    }
 }
 
 /// Unicode NFKC and lower case for the whole address, and the domain in its ASCII

@@ -4,7 +4,7 @@ use taskapi_api::{
     auth::{AuthBackend, LoginErrors, LoginForm, RegisterErrors, RegisterRequest, Token},
     body::{FormBody, JsonBody},
     problem::Errors,
-    security::{Authenticate, BearerAuth, Unauthenticated},
+    security::{Authenticate, BearerAuth, ClientAddress, Unauthenticated},
     users::User,
 };
 
@@ -17,15 +17,20 @@ use crate::{
 impl AuthBackend for AppState {
     async fn register(
         &self,
+        client: ClientAddress,
         body: JsonBody<RegisterRequest>,
     ) -> Result<User, Errors<RegisterErrors>> {
         let registration: Registration = self.bodies.json(body)?.try_into()?;
-        Ok(self.auth.register(registration).await?.into())
+        Ok(self.auth.register(client.0, registration).await?.into())
     }
 
-    async fn login(&self, form: FormBody<LoginForm>) -> Result<Token, Errors<LoginErrors>> {
+    async fn login(
+        &self,
+        client: ClientAddress,
+        form: FormBody<LoginForm>,
+    ) -> Result<Token, Errors<LoginErrors>> {
         let credentials: Credentials = self.bodies.form(form)?.try_into()?;
-        Ok(self.auth.login(credentials).await?.into())
+        Ok(self.auth.login(client.0, credentials).await?.into())
     }
 }
 

@@ -5,7 +5,7 @@
 //! declare does not compile. Causes of 5xx answers are logged here and never sent.
 
 use taskapi_api::{
-    problem::{ApiError, Declares, ErrorSet, Errors, Fault, problem_type},
+    problem::{ApiError, Declares, ErrorSet, Errors, Fault, RateLimit, problem_type},
     security::Unauthenticated,
 };
 
@@ -16,6 +16,7 @@ use crate::{
         Failure,
         auth::{AuthenticateError, LoginError, RegisterError},
         health::NotReady,
+        limits::Limited,
         tasks::TaskError,
         users::UserError,
     },
@@ -77,7 +78,29 @@ impl<S: ErrorSet + Declares<400> + Declares<422>> From<BodyError> for Errors<S> 
     }
 }
 
-impl<S: ErrorSet + Declares<409>> From<RegisterError> for Errors<S> {
+impl From<Limited> for ApiError<429> {
+    fn from(limited: Limited) -> Self {
+        let window = limited.window.as_secs();
+        ApiError::rate_limited(
+            format!(
+                "Over the limit of {} per {window} s ({}); retry after `Retry-After` seconds.",
+                limited.quota, limited.policy
+            ),
+            RateLimit {
+                policy: limited.policy,
+                quota: u64::from(limited.quota),
+                window_seconds: window,
+                // Rounded up: retrying a fraction of a second early would be refused again.
+                retry_after_seconds: limited
+                    .retry_after
+                    .as_secs()
+                    .saturating_add(u64::from(limited.retry_after.subsec_nanos() > 0)),
+            },
+        )
+    }
+}
+
+impl<S: ErrorSet + Declares<409> + Declares<429>> From<RegisterError> for Errors<S> {
     fn from(error: RegisterError) -> Self {
         match error {
             RegisterError::EmailTaken => ApiError::<409>::typed(
@@ -85,12 +108,13 @@ impl<S: ErrorSet + Declares<409>> From<RegisterError> for Errors<S> {
                 "An account with this email already exists.",
             )
             .into(),
+            RegisterError::Limited(limited) => ApiError::<429>::from(limited).into(),
             RegisterError::Failed(failure) => failure.into(),
         }
     }
 }
 
-impl<S: ErrorSet + Declares<401>> From<LoginError> for Errors<S> {
+impl<S: ErrorSet + Declares<401> + Declares<429>> From<LoginError> for Errors<S> {
     fn from(error: LoginError) -> Self {
         match error {
             LoginError::InvalidCredentials => ApiError::unauthorized(
@@ -98,6 +122,7 @@ impl<S: ErrorSet + Declares<401>> From<LoginError> for Errors<S> {
                 "Incorrect email or password.",
             )
             .into(),
+            LoginError::Limited(limited) => ApiError::<429>::from(limited).into(),
             LoginError::Failed(failure) => failure.into(),
         }
     }
@@ -114,6 +139,7 @@ impl From<AuthenticateError> for Unauthenticated {
             AuthenticateError::AccountGone => {
                 refused("The bearer token's account no longer exists.")
             }
+            AuthenticateError::Limited(limited) => Unauthenticated::Throttled(limited.into()),
             AuthenticateError::Failed(failure) => Unauthenticated::Fault(failure.into()),
         }
     }

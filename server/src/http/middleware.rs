@@ -1,7 +1,10 @@
-//! Middleware: per-request tracing with a request id, the request-body cap, CORS, and the
-//! `Allow` header of a 405.
+//! Middleware: per-request tracing with a request id, the request-head and -body limits,
+//! CORS, and the `Allow` header of a 405.
 
-use std::{sync::Arc, time::Instant};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use poem::{
     Body, Endpoint, IntoResponse, Request, Response, Result,
@@ -54,13 +57,71 @@ pub async fn trace_request<E: Endpoint>(endpoint: E, request: Request) -> Result
     .await
 }
 
+/// Limits on request heads; see [`limit_head`].
+#[derive(Debug, Clone, Copy)]
+pub struct HeadLimits {
+    /// Request line and header fields, in bytes, counted as on the wire in HTTP/1.1.
+    pub max_bytes: usize,
+    pub max_fields: usize,
+}
+
+/// Refuses a request target over `max_bytes` with 414, and a head over `max_bytes` or with
+/// more than `max_fields` header fields with 431, each as a problem document. (hyper's parser
+/// stops heads several times larger, before the application sees them; see `transport`.)
+pub async fn limit_head<E: Endpoint>(
+    endpoint: E,
+    request: Request,
+    limits: HeadLimits,
+) -> Result<Response> {
+    let target = request
+        .uri()
+        .path_and_query()
+        .map_or(1, |target| target.as_str().len());
+    if target > limits.max_bytes {
+        return Ok(ApiError::<414>::new(format!(
+            "The request target is {target} bytes; the limit is {} bytes.",
+            limits.max_bytes
+        ))
+        .into_response());
+    }
+    let headers = request.headers();
+    // `METHOD target HTTP/1.1\r\n`, then `name: value\r\n` for each field.
+    let head = request.method().as_str().len()
+        + target
+        + 11
+        + headers
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.len() + 4)
+            .sum::<usize>();
+    if head > limits.max_bytes || headers.len() > limits.max_fields {
+        return Ok(ApiError::<431>::new(format!(
+            "Request heads are limited to {} bytes and {} header fields; this one has {head} bytes and {} fields.",
+            limits.max_bytes,
+            limits.max_fields,
+            headers.len()
+        ))
+        .into_response());
+    }
+    Ok(endpoint.call(request).await?.into_response())
+}
+
+/// Limits on request bodies; see [`limit_body`].
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimits {
+    pub max_bytes: usize,
+    /// Longest the whole body may take to arrive.
+    pub read_timeout: Duration,
+}
+
 /// Refuses bodies over `max_bytes` with 413, whether or not they declare a
-/// `Content-Length`: a chunked body is read up to the cap and no further. Only methods that
-/// carry a body in this API are read; any other ignores its body, as the operations do.
+/// `Content-Length`: a chunked body is read up to the cap and no further. A body that does
+/// not arrive within `read_timeout` (a client that stalls, or sends less than its
+/// `Content-Length`) is answered 408 and the connection closed. Only methods that carry a
+/// body in this API are read; any other ignores its body, as the operations do.
 pub async fn limit_body<E: Endpoint>(
     endpoint: E,
     mut request: Request,
-    max_bytes: usize,
+    limits: BodyLimits,
 ) -> Result<Response> {
     if !matches!(
         *request.method(),
@@ -68,6 +129,7 @@ pub async fn limit_body<E: Endpoint>(
     ) {
         return Ok(endpoint.call(request).await?.into_response());
     }
+    let max_bytes = limits.max_bytes;
     let too_large =
         || ApiError::<413>::new(format!("Request bodies are limited to {max_bytes} bytes."));
     let declared = request
@@ -79,14 +141,26 @@ pub async fn limit_body<E: Endpoint>(
         return Ok(too_large().into_response());
     }
     let body = request.take_body();
-    match body.into_bytes_limit(max_bytes).await {
-        Ok(bytes) => request.set_body(Body::from(bytes)),
-        Err(ReadBodyError::PayloadTooLarge) => return Ok(too_large().into_response()),
-        Err(error) => {
+    match tokio::time::timeout(limits.read_timeout, body.into_bytes_limit(max_bytes)).await {
+        Ok(Ok(bytes)) => request.set_body(Body::from(bytes)),
+        Ok(Err(ReadBodyError::PayloadTooLarge)) => return Ok(too_large().into_response()),
+        Ok(Err(error)) => {
             return Ok(ApiError::<400>::new(format!(
                 "The request body could not be read: {error}"
             ))
             .into_response());
+        }
+        Err(_) => {
+            let mut response = ApiError::<408>::new(format!(
+                "The request body did not arrive within {} ms.",
+                limits.read_timeout.as_millis()
+            ))
+            .into_response();
+            // What is left of the body will never be read: the connection cannot be reused.
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            return Ok(response);
         }
     }
     Ok(endpoint.call(request).await?.into_response())

@@ -4,6 +4,7 @@
 
 mod auth;
 mod body;
+mod client;
 mod docs;
 mod errors;
 mod health;
@@ -12,7 +13,7 @@ mod rejections;
 mod tasks;
 mod users;
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use bytes::Bytes;
 use poem::{Endpoint, EndpointExt, Route};
@@ -22,6 +23,7 @@ use crate::config::CorsOrigin;
 use crate::service::{
     Services, auth::AuthService, health::HealthService, tasks::TaskService, users::UserService,
 };
+use ipnet::IpNet;
 
 /// What every entry point reaches: the services, and the decoder for request bodies.
 pub struct AppState {
@@ -32,13 +34,25 @@ pub struct AppState {
     bodies: body::Bodies,
 }
 
+/// What the HTTP application is configured with.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    pub max_body_bytes: usize,
+    /// Longest a request body may take to arrive; then 408.
+    pub body_read_timeout: Duration,
+    /// Largest request head (request line and header fields), in bytes; then 431, or 414
+    /// when the request target alone is over.
+    pub max_header_bytes: usize,
+    /// Most header fields in one request; then 431.
+    pub max_headers: usize,
+    pub cors_origins: Vec<CorsOrigin>,
+    /// Proxies whose forwarding headers name the client.
+    pub trusted_proxies: Vec<IpNet>,
+}
+
 /// The whole HTTP application: API, documents, Swagger UI, ReDoc and the middleware around
 /// them.
-pub fn app(
-    services: Services,
-    max_body_bytes: usize,
-    cors_origins: &[CorsOrigin],
-) -> impl Endpoint + 'static {
+pub fn app(services: Services, settings: &HttpSettings) -> impl Endpoint + 'static {
     let spec_json = taskapi_api::spec_json();
     // The contract renders valid JSON; its own tests parse it.
     let document: Value = serde_json::from_str(&spec_json).expect("the contract is JSON");
@@ -58,7 +72,18 @@ pub fn app(
     let api = taskapi_api::openapi_service(Arc::new(state));
     let allowed = Arc::new(middleware::AllowedMethods::from_spec(&document));
     let (swagger_ui, redoc) = docs::routes();
-    let cors = middleware::cors(cors_origins);
+    let cors = middleware::cors(&settings.cors_origins);
+    let body_limits = middleware::BodyLimits {
+        max_bytes: settings.max_body_bytes,
+        read_timeout: settings.body_read_timeout,
+    };
+    let proxies = Arc::new(client::TrustedProxies::new(
+        settings.trusted_proxies.clone(),
+    ));
+    let head_limits = middleware::HeadLimits {
+        max_bytes: settings.max_header_bytes,
+        max_fields: settings.max_headers,
+    };
     Route::new()
         .nest("/docs", swagger_ui)
         .nest("/redoc", redoc)
@@ -71,10 +96,15 @@ pub fn app(
             spec_endpoint(taskapi_api::spec_yaml(), "application/yaml"),
         )
         .nest("/", api)
-        .around(move |endpoint, request| middleware::limit_body(endpoint, request, max_body_bytes))
+        .around(move |endpoint, request| middleware::limit_body(endpoint, request, body_limits))
         // Inside the problem mapping, so that a refused origin gets a problem document too.
         .with_if(cors.is_some(), cors.unwrap_or_default())
         .around(middleware::same_origin_is_not_cross_origin)
+        .around(move |endpoint, request| middleware::limit_head(endpoint, request, head_limits))
+        .around(move |endpoint, request| {
+            let proxies = Arc::clone(&proxies);
+            async move { client::identify(endpoint, request, &proxies).await }
+        })
         .catch_all_error(rejections::problem_response)
         .around(move |endpoint, request| {
             middleware::allow_on_405(endpoint, request, Arc::clone(&allowed))

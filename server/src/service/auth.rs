@@ -1,8 +1,13 @@
 //! Registering accounts, logging in, and turning a bearer token back into an account.
 
+use std::net::IpAddr;
+
 use sqlx::PgPool;
 
-use super::Failure;
+use super::{
+    Failure,
+    limits::{LimitError, Limited, RateLimits},
+};
 use crate::{
     domain::{Credentials, Email, Registration, User, UserId},
     security::{IssuedToken, PasswordHasher, TokenError, TokenIssuer},
@@ -13,6 +18,8 @@ use crate::{
 pub enum RegisterError {
     #[error("an account with this email already exists")]
     EmailTaken,
+    #[error("too many registrations from this client")]
+    Limited(Limited),
     #[error(transparent)]
     Failed(#[from] Failure),
 }
@@ -22,8 +29,28 @@ pub enum LoginError {
     /// Unknown email or wrong password; deliberately not told apart.
     #[error("invalid email or password")]
     InvalidCredentials,
+    #[error("too many failed logins")]
+    Limited(Limited),
     #[error(transparent)]
     Failed(#[from] Failure),
+}
+
+impl From<LimitError> for RegisterError {
+    fn from(error: LimitError) -> Self {
+        match error {
+            LimitError::Limited(limited) => Self::Limited(limited),
+            LimitError::Failed(failure) => Self::Failed(failure),
+        }
+    }
+}
+
+impl From<LimitError> for LoginError {
+    fn from(error: LimitError) -> Self {
+        match error {
+            LimitError::Limited(limited) => Self::Limited(limited),
+            LimitError::Failed(failure) => Self::Failed(failure),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +63,8 @@ pub enum AuthenticateError {
     /// The token is genuine but its account has been deleted since.
     #[error("the token's account no longer exists")]
     AccountGone,
+    #[error("the caller is over its request quota")]
+    Limited(Limited),
     #[error(transparent)]
     Failed(#[from] Failure),
 }
@@ -45,18 +74,35 @@ pub struct AuthService {
     pool: PgPool,
     hasher: PasswordHasher,
     tokens: TokenIssuer,
+    limits: RateLimits,
 }
 
 impl AuthService {
-    pub fn new(pool: PgPool, hasher: PasswordHasher, tokens: TokenIssuer) -> Self {
+    pub fn new(
+        pool: PgPool,
+        hasher: PasswordHasher,
+        tokens: TokenIssuer,
+        limits: RateLimits,
+    ) -> Self {
         Self {
             pool,
             hasher,
             tokens,
+            limits,
         }
     }
 
-    pub async fn register(&self, registration: Registration) -> Result<User, RegisterError> {
+    /// The rate limits, for the background task that purges their expired counters.
+    pub fn limits(&self) -> &RateLimits {
+        &self.limits
+    }
+
+    pub async fn register(
+        &self,
+        client: IpAddr,
+        registration: Registration,
+    ) -> Result<User, RegisterError> {
+        self.limits.registration(client).await?;
         let hash = self.hasher.hash(&registration.password).await?;
         users::insert(&self.pool, &registration.email, &hash)
             .await
@@ -66,23 +112,36 @@ impl AuthService {
             })
     }
 
-    /// The OAuth2 password grant: an access token for a matching email and password.
-    pub async fn login(&self, credentials: Credentials) -> Result<IssuedToken, LoginError> {
+    /// The OAuth2 password grant: an access token for a matching email and password,
+    /// unless `client` has failed too often (for this account, or at all) lately.
+    pub async fn login(
+        &self,
+        client: IpAddr,
+        credentials: Credentials,
+    ) -> Result<IssuedToken, LoginError> {
+        let email = Email::parse(&credentials.username).ok();
+        // An email that cannot exist is counted as one account; it never logs in.
+        let (key, redacted) = email.as_ref().map_or_else(
+            || ("(not an email)".to_owned(), "(not an email)".to_owned()),
+            |email| (email.key().to_owned(), email.redacted()),
+        );
+        self.limits.login_attempt(client, &key, &redacted).await?;
         // An email that cannot exist is looked up as no account, so the response and its
         // timing match those of a wrong password.
-        let account = match Email::parse(&credentials.username) {
-            Ok(email) => users::find_credentials(&self.pool, &email).await?,
-            Err(_) => None,
+        let account = match &email {
+            Some(email) => users::find_credentials(&self.pool, email).await?,
+            None => None,
         };
         let (user, hash) = account.unzip();
-        if !self
+        let verified = self
             .hasher
             .verify(&credentials.password, hash.as_deref())
-            .await?
-        {
+            .await?;
+        let Some(user) = user.filter(|_| verified) else {
+            tracing::warn!(target: "security", %client, email = %redacted, "failed login");
             return Err(LoginError::InvalidCredentials);
-        }
-        let user = user.ok_or(LoginError::InvalidCredentials)?;
+        };
+        self.limits.login_succeeded(client, &key).await?;
         Ok(self.tokens.issue(user.id)?)
     }
 
@@ -94,6 +153,10 @@ impl AuthService {
                 AuthenticateError::TokenInvalid
             }
         })?;
+        // Before the lookup: a caller over its quota costs no database work.
+        self.limits
+            .request(user_id)
+            .map_err(AuthenticateError::Limited)?;
         users::find(&self.pool, user_id)
             .await?
             .map(|user| user.id)

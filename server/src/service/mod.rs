@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod health;
+pub mod limits;
 pub mod tasks;
 pub mod users;
 
@@ -22,9 +23,14 @@ pub struct Services {
 }
 
 impl Services {
-    pub fn new(pool: PgPool, hasher: PasswordHasher, tokens: TokenIssuer) -> Self {
+    pub fn new(
+        pool: PgPool,
+        hasher: PasswordHasher,
+        tokens: TokenIssuer,
+        limits: limits::RateLimits,
+    ) -> Self {
         Self {
-            auth: auth::AuthService::new(pool.clone(), hasher, tokens),
+            auth: auth::AuthService::new(pool.clone(), hasher, tokens, limits),
             health: health::HealthService::new(pool.clone()),
             users: users::UserService::new(pool.clone()),
             tasks: tasks::TaskService::new(pool),

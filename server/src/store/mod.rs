@@ -5,6 +5,7 @@
 //! decides where a transaction begins and ends; the store never does.
 
 pub mod migrations;
+pub mod rate_limits;
 pub mod tasks;
 pub mod users;
 
@@ -34,6 +35,22 @@ pub fn connect(settings: &DatabaseSettings) -> Result<PgPool, sqlx::Error> {
         .max_connections(settings.db_max_connections)
         .acquire_timeout(Duration::from_millis(settings.db_acquire_timeout_ms))
         .connect_lazy_with(options))
+}
+
+/// `database_url` without its password, for messages.
+pub fn describe_url(database_url: &str) -> String {
+    PgConnectOptions::from_str(database_url).map_or_else(
+        |_| "an unparsable DATABASE_URL".to_owned(),
+        |options| {
+            format!(
+                "{}:{}/{} as role {}",
+                options.get_host(),
+                options.get_port(),
+                options.get_database().unwrap_or("(default)"),
+                options.get_username()
+            )
+        },
+    )
 }
 
 /// A small pool for migrations, whose statements (an index on a large table, say) may run

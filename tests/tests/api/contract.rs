@@ -75,10 +75,12 @@ fn provoke(context: &Context<'_>, operation: &Operation, status: u16) -> Option<
     }
 }
 
-/// Declared but not provokable from a client: failures of the server or its database
-/// (exercised in `unavailable.rs` and `tasks.rs`), and a login form, which any bytes are.
+/// Declared but not provokable here: failures of the server or its database (exercised in
+/// `unavailable.rs` and `tasks.rs`), rate limits, which need a server with small ones
+/// (every declared 429 is provoked in `rate_limits.rs`), and a login form, which any bytes
+/// are.
 fn unprovokable(operation: &Operation, status: u16) -> bool {
-    status >= 500 || (operation.id == "login" && status == 400)
+    status >= 500 || status == 429 || (operation.id == "login" && status == 400)
 }
 
 #[tokio::test]

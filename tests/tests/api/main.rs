@@ -10,6 +10,7 @@ mod errors;
 mod health;
 mod migrations;
 mod pagination;
+mod rate_limits;
 mod schema;
 mod tasks;
 mod tokens;

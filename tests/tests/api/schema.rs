@@ -49,6 +49,7 @@ fn expected() -> Vec<(&'static str, States)> {
             "users_email_check",
             numbers(&[EMAIL_MIN_CHARS, EMAIL_MAX_CHARS]),
         ),
+        ("rate_limit_counters_hits_check", numbers(&[0])),
     ]
 }
 

@@ -6,15 +6,36 @@ use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use taskapi_server::config::DatabaseSettings;
-use taskapi_tests::{TestApp, expect_problem, problem_in, task_titled, test_settings};
+use taskapi_tests::{
+    CutProxy, ScratchDatabase, TestApp, expect_problem, problem_in, task_titled, test_settings,
+};
 
 #[tokio::test]
-async fn an_unreachable_database_is_a_503_with_retry_after() {
+async fn a_database_lost_after_start_up_is_a_503_with_retry_after() {
+    let database = ScratchDatabase::fresh_url();
     let mut settings = test_settings();
-    // Nothing listens on port 1; the pool connects lazily, so the server still starts.
-    settings.database = DatabaseSettings::for_url("postgres://postgres@127.0.0.1:1/taskapi");
+    settings.database = DatabaseSettings::for_url(&database);
+    // Migrate through a direct connection, then serve through a proxy that is cut below.
+    let _migrated = TestApp::spawn_with(settings.clone()).await;
+    let mut url = reqwest::Url::parse(&database).expect("a URL");
+    let server = format!(
+        "{}:{}",
+        url.host_str().expect("a host"),
+        url.port().unwrap_or(5432)
+    );
+    let server = tokio::net::lookup_host(server)
+        .await
+        .ok()
+        .and_then(|mut found| found.next())
+        .expect("PostgreSQL's address");
+    let proxy = CutProxy::start(server).await;
+    url.set_host(Some("127.0.0.1")).expect("a host");
+    url.set_port(Some(proxy.address.port())).expect("a port");
+    settings.database = DatabaseSettings::for_url(url.as_str());
+    settings.database.db_acquire_timeout_ms = 500;
     settings.no_migrate = true;
     let app = TestApp::spawn_with(settings).await;
+    proxy.cut().await;
 
     let register = app
         .raw(Method::POST, "/auth/register")

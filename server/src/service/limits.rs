@@ -1,0 +1,263 @@
+//! Rate limits: how often a client may fail to log in, register, or call the API.
+//!
+//! Limits that protect credentials (failed logins per account and client address, failed
+//! logins per client address, registrations per client address) are fixed-window counters
+//! in PostgreSQL, so every instance behind a load balancer sees the same counts and a
+//! restart does not reset them. The per-user request quota is a GCRA bucket in this
+//! process's memory: each instance enforces it on its own.
+//!
+//! A login attempt is counted before the password is checked, so that a flood past the
+//! limit costs no hashing; a successful login clears the account's count for that address
+//! and takes its hit back from the address's count. Throttling ends with its window; there
+//! is no lockout an attacker could use to keep a victim out for good.
+
+use std::{net::IpAddr, num::NonZeroU32, sync::Arc, time::Duration};
+
+use governor::{
+    DefaultKeyedRateLimiter, Quota, RateLimiter,
+    clock::{Clock, DefaultClock},
+};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::Failure;
+use crate::{config::RateLimitSettings, domain::UserId, store::rate_limits};
+
+/// A limit a request ran into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limited {
+    /// The policy's name, as the `RateLimit-Policy` header gives it.
+    pub policy: &'static str,
+    pub quota: u32,
+    pub window: Duration,
+    /// How long until a request would be allowed again.
+    pub retry_after: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LimitError {
+    #[error("rate limited by {}", .0.policy)]
+    Limited(Limited),
+    #[error(transparent)]
+    Failed(#[from] Failure),
+}
+
+/// One fixed-window limit kept in PostgreSQL.
+#[derive(Debug, Clone, Copy)]
+struct Policy {
+    name: &'static str,
+    /// Hits allowed per window; 0 turns the limit off.
+    quota: u32,
+    window: Duration,
+}
+
+impl Policy {
+    fn refused(&self, count: &rate_limits::Count) -> Option<Limited> {
+        let over = self.quota > 0 && i64::from(count.hits) > i64::from(self.quota);
+        over.then(|| Limited {
+            policy: self.name,
+            quota: self.quota,
+            window: self.window,
+            retry_after: Duration::from_secs(count.resets_in_seconds.max(1).unsigned_abs()),
+        })
+    }
+}
+
+#[derive(Clone)]
+pub struct RateLimits {
+    pool: PgPool,
+    failed_logins_per_account: Policy,
+    failed_logins_per_address: Policy,
+    registrations_per_address: Policy,
+    /// `None` when the quota is off.
+    requests: Option<Arc<(DefaultKeyedRateLimiter<Uuid>, Limited)>>,
+}
+
+impl RateLimits {
+    pub fn new(pool: PgPool, settings: &RateLimitSettings) -> Self {
+        let login_window = Duration::from_secs(settings.login_window_seconds);
+        let requests = NonZeroU32::new(settings.requests_per_minute).map(|per_minute| {
+            let limited = Limited {
+                policy: "requests",
+                quota: per_minute.get(),
+                window: Duration::from_secs(60),
+                retry_after: Duration::ZERO,
+            };
+            Arc::new((RateLimiter::keyed(Quota::per_minute(per_minute)), limited))
+        });
+        Self {
+            pool,
+            failed_logins_per_account: Policy {
+                name: "failed-logins-per-account",
+                quota: settings.login_failures_per_account,
+                window: login_window,
+            },
+            failed_logins_per_address: Policy {
+                name: "failed-logins-per-address",
+                quota: settings.login_failures_per_address,
+                window: login_window,
+            },
+            registrations_per_address: Policy {
+                name: "registrations-per-address",
+                quota: settings.registrations_per_address,
+                window: Duration::from_secs(settings.registration_window_seconds),
+            },
+            requests,
+        }
+    }
+
+    /// Counts a login attempt for `account` (the email's comparison key; `shown` is how the
+    /// security log names it) from `client`; refused once either failed-login limit is
+    /// reached.
+    pub async fn login_attempt(
+        &self,
+        client: IpAddr,
+        account: &str,
+        shown: &str,
+    ) -> Result<(), LimitError> {
+        let (per_account, per_address) = login_buckets(client, account);
+        let counts = rate_limits::hit(
+            &self.pool,
+            &[
+                (&per_account, self.failed_logins_per_account.window),
+                (&per_address, self.failed_logins_per_address.window),
+            ],
+        )
+        .await?;
+        let refused = counts.iter().find_map(|count| {
+            if count.bucket == per_account {
+                self.failed_logins_per_account.refused(count)
+            } else {
+                self.failed_logins_per_address.refused(count)
+            }
+        });
+        match refused {
+            Some(limited) => {
+                tracing::warn!(
+                    target: "security",
+                    %client,
+                    email = shown,
+                    policy = limited.policy,
+                    "login refused: too many failed logins"
+                );
+                Err(LimitError::Limited(limited))
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// A login succeeded: its attempt was not a failure after all.
+    pub async fn login_succeeded(&self, client: IpAddr, account: &str) -> Result<(), Failure> {
+        let (per_account, per_address) = login_buckets(client, account);
+        let mut transaction = self.pool.begin().await?;
+        rate_limits::clear(&mut *transaction, &per_account).await?;
+        rate_limits::take_back(&mut *transaction, &per_address).await?;
+        transaction.commit().await?;
+        Ok(())
+    }
+
+    /// Counts a registration from `client`; refused past the limit.
+    pub async fn registration(&self, client: IpAddr) -> Result<(), LimitError> {
+        let bucket = format!("register:{}", address_key(client));
+        let policy = self.registrations_per_address;
+        let counts = rate_limits::hit(&self.pool, &[(&bucket, policy.window)]).await?;
+        match counts.iter().find_map(|count| policy.refused(count)) {
+            Some(limited) => {
+                tracing::warn!(
+                    target: "security",
+                    %client,
+                    policy = limited.policy,
+                    "registration refused: too many from this address"
+                );
+                Err(LimitError::Limited(limited))
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Takes one request from `user`'s quota.
+    pub fn request(&self, user: UserId) -> Result<(), Limited> {
+        let Some(requests) = &self.requests else {
+            return Ok(());
+        };
+        let (limiter, limited) = requests.as_ref();
+        limiter.check_key(&user.0).map_err(|not_until| {
+            tracing::warn!(
+                target: "security",
+                user = %user.0,
+                policy = limited.policy,
+                "request refused: over quota"
+            );
+            Limited {
+                retry_after: not_until.wait_time_from(DefaultClock::default().now()),
+                ..*limited
+            }
+        })
+    }
+
+    /// Forgets counters whose window has ended, in PostgreSQL and in memory.
+    pub async fn purge_expired(&self) -> Result<u64, Failure> {
+        if let Some(requests) = &self.requests {
+            requests.0.retain_recent();
+            requests.0.shrink_to_fit();
+        }
+        rate_limits::purge_expired(&self.pool).await
+    }
+}
+
+fn login_buckets(client: IpAddr, account: &str) -> (String, String) {
+    let address = address_key(client);
+    (
+        format!("login:{address}:{account}"),
+        format!("login:{address}"),
+    )
+}
+
+/// The part of an address one client controls: all of an IPv4 address, the /64 prefix of
+/// an IPv6 one (a single host is routinely given a whole /64).
+fn address_key(address: IpAddr) -> String {
+    match address {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let [a, b, c, d, ..] = v6.segments();
+                format!("{a:x}:{b:x}:{c:x}:{d:x}::/64")
+            }
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ipv6_client_is_its_slash_64() {
+        let one: IpAddr = "2001:db8:1:2:aaaa::1".parse().expect("valid");
+        let other: IpAddr = "2001:db8:1:2:bbbb::9".parse().expect("valid");
+        assert_eq!(address_key(one), address_key(other));
+        assert_eq!(address_key(one), "2001:db8:1:2::/64");
+        let mapped: IpAddr = "::ffff:192.0.2.7".parse().expect("valid");
+        assert_eq!(address_key(mapped), "192.0.2.7");
+    }
+
+    #[test]
+    fn a_policy_refuses_only_past_its_quota() {
+        let policy = Policy {
+            name: "test",
+            quota: 2,
+            window: Duration::from_secs(60),
+        };
+        let count = |hits| rate_limits::Count {
+            bucket: "b".to_owned(),
+            hits,
+            resets_in_seconds: 42,
+        };
+        assert_eq!(policy.refused(&count(2)), None);
+        let refused = policy.refused(&count(3)).expect("over");
+        assert_eq!(refused.retry_after, Duration::from_secs(42));
+        let off = Policy { quota: 0, ..policy };
+        assert_eq!(off.refused(&count(1_000)), None);
+    }
+}

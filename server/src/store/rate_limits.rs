@@ -1,0 +1,119 @@
+//! SQL for the `rate_limit_counters` table: fixed-window counters shared by every instance.
+
+use std::time::Duration;
+
+use sea_query::{Alias, Expr, ExprTrait, Iden, OnConflict, Query};
+use sqlx::{FromRow, PgExecutor};
+
+use super::build;
+use crate::failure::Failure;
+
+#[derive(Iden)]
+enum RateLimitCounters {
+    Table,
+    Bucket,
+    Hits,
+    WindowEnds,
+}
+
+/// A counter after a hit.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct Count {
+    pub bucket: String,
+    /// Hits in the current window, this one included.
+    pub hits: i32,
+    /// Whole seconds until the window ends (at least 1).
+    pub resets_in_seconds: i64,
+}
+
+/// `now() + interval`, in the database's clock, so every instance agrees.
+fn from_now(window: Duration) -> Expr {
+    Expr::cust_with_values("now() + make_interval(secs => $1)", [window.as_secs_f64()])
+}
+
+/// Counts one hit on each bucket, each in its own window: a bucket whose window has ended
+/// starts a new one at this hit. Returns every bucket's count, in one statement.
+pub async fn hit(
+    db: impl PgExecutor<'_>,
+    buckets: &[(&str, Duration)],
+) -> Result<Vec<Count>, Failure> {
+    let column = |name| Expr::col((RateLimitCounters::Table, name));
+    let expired = column(RateLimitCounters::WindowEnds).lte(Expr::current_timestamp());
+    let mut insert = Query::insert();
+    insert.into_table(RateLimitCounters::Table).columns([
+        RateLimitCounters::Bucket,
+        RateLimitCounters::Hits,
+        RateLimitCounters::WindowEnds,
+    ]);
+    for (bucket, window) in buckets {
+        // Three columns, three values: cannot panic.
+        insert.values_panic([(*bucket).into(), 1.into(), from_now(*window)]);
+    }
+    insert
+        .on_conflict(
+            OnConflict::column(RateLimitCounters::Bucket)
+                .value(
+                    RateLimitCounters::Hits,
+                    Expr::case(expired.clone(), 1).finally(column(RateLimitCounters::Hits).add(1)),
+                )
+                .value(
+                    RateLimitCounters::WindowEnds,
+                    Expr::case(
+                        expired,
+                        Expr::col((Alias::new("excluded"), RateLimitCounters::WindowEnds)),
+                    )
+                    .finally(column(RateLimitCounters::WindowEnds)),
+                )
+                .to_owned(),
+        )
+        .returning(Query::returning().exprs([
+            Expr::col(RateLimitCounters::Bucket),
+            Expr::col(RateLimitCounters::Hits),
+            Expr::cust(
+                "greatest(1, ceil(extract(epoch FROM window_ends - now())))::bigint \
+                 AS resets_in_seconds",
+            ),
+        ]));
+    let (sql, values) = build(&insert);
+    Ok(sqlx::query_as_with(sql, values).fetch_all(db).await?)
+}
+
+/// Takes back one hit from `bucket` (an attempt that turned out not to count).
+pub async fn take_back(db: impl PgExecutor<'_>, bucket: &str) -> Result<(), Failure> {
+    let statement = Query::update()
+        .table(RateLimitCounters::Table)
+        .value(
+            RateLimitCounters::Hits,
+            Expr::col(RateLimitCounters::Hits).sub(1),
+        )
+        .and_where(Expr::col(RateLimitCounters::Bucket).eq(bucket))
+        .and_where(Expr::col(RateLimitCounters::Hits).gt(0))
+        .to_owned();
+    let (sql, values) = build(&statement);
+    sqlx::query_with(sql, values).execute(db).await?;
+    Ok(())
+}
+
+/// Forgets `bucket` entirely.
+pub async fn clear(db: impl PgExecutor<'_>, bucket: &str) -> Result<(), Failure> {
+    let statement = Query::delete()
+        .from_table(RateLimitCounters::Table)
+        .and_where(Expr::col(RateLimitCounters::Bucket).eq(bucket))
+        .to_owned();
+    let (sql, values) = build(&statement);
+    sqlx::query_with(sql, values).execute(db).await?;
+    Ok(())
+}
+
+/// Deletes counters whose window has ended; returns how many.
+pub async fn purge_expired(db: impl PgExecutor<'_>) -> Result<u64, Failure> {
+    let statement = Query::delete()
+        .from_table(RateLimitCounters::Table)
+        .and_where(Expr::col(RateLimitCounters::WindowEnds).lte(Expr::current_timestamp()))
+        .to_owned();
+    let (sql, values) = build(&statement);
+    Ok(sqlx::query_with(sql, values)
+        .execute(db)
+        .await?
+        .rows_affected())
+}

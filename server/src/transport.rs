@@ -1,0 +1,650 @@
+//! Connections: accepting them, bounding how many are open and how long each may hold its
+//! slot without using it, and closing them at shutdown. HTTP itself is hyper's; each request
+//! is handed to the poem application.
+//!
+//! A connection is always in one of three states, and each has its own clock:
+//! - *reading a head* (from its opening, or from its first byte after an idle spell): it has
+//!   `header_read_timeout` to deliver a complete request head;
+//! - *busy* (a request is being handled): the application bounds the body read and the
+//!   database bounds the work, so no clock runs here;
+//! - *idle* (between requests): it may stay `keep_alive_timeout`.
+//!
+//! At `max_connections`, the longest-idle connection is closed to admit a new one; when
+//! every connection is busy, the new one is closed at once. Running out of file descriptors
+//! is handled the same way, with a back-off instead of a busy loop.
+
+use std::{
+    collections::HashMap,
+    convert::Infallible,
+    future::Future,
+    io,
+    net::SocketAddr,
+    pin::Pin,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
+    },
+    task::{Context, Poll},
+    time::Duration,
+};
+
+use hyper::{body::Incoming, service::service_fn};
+use hyper_util::{
+    rt::{TokioExecutor, TokioIo, TokioTimer},
+    server::conn::auto,
+};
+use poem::{
+    Addr, Endpoint, EndpointExt, Request, Response,
+    endpoint::BoxEndpoint,
+    http::uri::Scheme,
+    web::{LocalAddr, RemoteAddr},
+};
+use tokio::{
+    io::{AsyncRead, AsyncWrite, ReadBuf},
+    net::{TcpListener, TcpStream},
+    sync::{Notify, watch},
+    task::JoinSet,
+    time::Instant,
+};
+
+/// How much larger than the configured head limit hyper's own parser lets a head grow.
+/// Between the two, the application answers 431 with a problem document; beyond, hyper
+/// closes the connection with a bare 431.
+pub const HARD_HEAD_FACTOR: usize = 4;
+
+/// The application, as every connection calls it.
+type App = BoxEndpoint<'static, Response>;
+
+/// The limits [`serve`] enforces.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub header_read_timeout: Duration,
+    pub keep_alive_timeout: Duration,
+    pub max_connections: usize,
+    /// The application's head limit; hyper's parser stops at [`HARD_HEAD_FACTOR`] times it.
+    pub max_header_bytes: usize,
+    /// The application's header-count limit; hyper's parser stops at [`HARD_HEAD_FACTOR`]
+    /// times it.
+    pub max_headers: usize,
+    pub http2_max_streams: u32,
+    /// How long in-flight requests get to finish after the shutdown signal.
+    pub shutdown_grace: Duration,
+}
+
+/// Serves `endpoint` on `listener` until `shutdown` completes; then stops accepting, lets
+/// in-flight requests finish for up to `limits.shutdown_grace`, and returns.
+pub async fn serve<E: Endpoint + 'static>(
+    listener: TcpListener,
+    endpoint: E,
+    limits: Limits,
+    shutdown: impl Future<Output = ()>,
+) {
+    // Boxed: one concrete type for every connection task, however deep the middleware.
+    let endpoint: Arc<App> = Arc::new(endpoint.map_to_response().boxed());
+    let protocols = Arc::new(protocols(&limits));
+    let registry = Arc::new(Registry::new(limits.max_connections));
+    let (stop, stopping) = watch::channel(false);
+    let mut connections = JoinSet::new();
+    let mut refusals = Throttled::default();
+    let mut accept_errors = Throttled::default();
+    let mut backoff = Duration::ZERO;
+    tokio::pin!(shutdown);
+    loop {
+        while let Some(finished) = connections.try_join_next() {
+            if let Err(panicked) = finished {
+                tracing::error!(error = %panicked, "a connection task failed");
+            }
+        }
+        let accepted = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => accepted,
+        };
+        let (stream, peer) = match accepted {
+            Ok(accepted) => {
+                backoff = Duration::ZERO;
+                accepted
+            }
+            Err(error) if is_per_connection(&error) => continue,
+            Err(error) => {
+                // Out of descriptors or memory: make room if anyone is idle, and wait
+                // rather than spin on a listener that stays readable.
+                registry.evict_idlest();
+                backoff = (backoff * 2).clamp(Duration::from_millis(10), Duration::from_secs(1));
+                accept_errors.warn(|suppressed| {
+                    tracing::warn!(%error, suppressed, backoff_ms = backoff.as_millis(), "cannot accept connections");
+                });
+                tokio::select! {
+                    () = &mut shutdown => break,
+                    () = tokio::time::sleep(backoff) => continue,
+                }
+            }
+        };
+        let Some((id, connection)) = registry.admit() else {
+            refusals.warn(|suppressed| {
+                tracing::warn!(%peer, suppressed, max = limits.max_connections, "connection limit reached and no connection is idle; refusing connections");
+            });
+            drop(stream);
+            continue;
+        };
+        // Responses are small and written whole; waiting to coalesce them only adds latency.
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, "cannot set TCP_NODELAY");
+        }
+        let local = stream.local_addr().ok();
+        connections.spawn(serve_connection(Accepted {
+            stream,
+            peer,
+            local,
+            connection,
+            endpoint: Arc::clone(&endpoint),
+            protocols: Arc::clone(&protocols),
+            limits,
+            stopping: stopping.clone(),
+            done: Departure {
+                registry: Arc::clone(&registry),
+                id,
+            },
+        }));
+    }
+    drop(listener);
+    // Receivers only ever see `true`; if every connection has gone, nobody is listening.
+    let _ = stop.send(true);
+    let open = connections.len();
+    if open > 0 {
+        tracing::info!(open, "waiting for open connections to finish");
+    }
+    let drained = tokio::time::timeout(limits.shutdown_grace, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(
+            closing = connections.len(),
+            "shutdown grace elapsed; closing the remaining connections"
+        );
+        connections.shutdown().await;
+    }
+}
+
+/// Errors that concern one would-be connection, not the listener: try the next one.
+fn is_per_connection(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::Interrupted
+    )
+}
+
+/// HTTP/1.1 and HTTP/2 (prior knowledge, as on cleartext), each bounded.
+fn protocols(limits: &Limits) -> auto::Builder<TokioExecutor> {
+    let hard_head_bytes = limits.max_header_bytes.saturating_mul(HARD_HEAD_FACTOR);
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .max_headers(limits.max_headers.saturating_mul(HARD_HEAD_FACTOR))
+        // The read buffer holds a head, or a slice of a body; a head that does not fit is
+        // refused with 431.
+        .max_buf_size(hard_head_bytes.max(8 * 1024))
+        // Head and idle clocks are this module's (see `Connection::closing`).
+        .header_read_timeout(None);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(limits.http2_max_streams)
+        .max_header_list_size(u32::try_from(hard_head_bytes).unwrap_or(u32::MAX))
+        // A client that keeps resetting streams, or provoking errors, is cut off.
+        .max_pending_accept_reset_streams(20)
+        .max_local_error_reset_streams(Some(256))
+        // What one stream may hold in its send buffer (responses here are small).
+        .max_send_buf_size(64 * 1024);
+    builder
+}
+
+/// A connection just accepted, with everything its task needs.
+struct Accepted {
+    stream: TcpStream,
+    peer: SocketAddr,
+    local: Option<SocketAddr>,
+    connection: Arc<Connection>,
+    endpoint: Arc<App>,
+    protocols: Arc<auto::Builder<TokioExecutor>>,
+    limits: Limits,
+    stopping: watch::Receiver<bool>,
+    done: Departure,
+}
+
+async fn serve_connection(accepted: Accepted) {
+    let Accepted {
+        stream,
+        peer,
+        local,
+        connection,
+        endpoint,
+        protocols,
+        limits,
+        mut stopping,
+        done: _done,
+    } = accepted;
+    let local_addr = LocalAddr(local.map_or_else(Addr::default, Addr::from));
+    let remote_addr = RemoteAddr(Addr::from(peer));
+    let service = service_fn({
+        let connection = Arc::clone(&connection);
+        move |request: hyper::Request<Incoming>| {
+            let in_flight = connection.begin_request();
+            let endpoint = Arc::clone(&endpoint);
+            let request = Request::from((
+                request,
+                local_addr.clone(),
+                remote_addr.clone(),
+                Scheme::HTTP,
+            ));
+            async move {
+                let response = endpoint.get_response(request).await;
+                drop(in_flight);
+                Ok::<_, Infallible>(hyper::Response::from(response))
+            }
+        }
+    });
+    let io = TokioIo::new(Watched {
+        inner: stream,
+        connection: Arc::clone(&connection),
+    });
+    let served = protocols.serve_connection(io, service);
+    tokio::pin!(served);
+    let mut draining = false;
+    loop {
+        tokio::select! {
+            result = served.as_mut() => {
+                if let Err(error) = result {
+                    log_connection_error(peer, error.as_ref());
+                }
+                return;
+            }
+            closing = connection.closing(&limits) => {
+                closing.log(peer, &limits);
+                return;
+            }
+            changed = stopping.changed(), if !draining => {
+                draining = true;
+                if changed.is_ok() {
+                    // Finish what is in flight, then close (HTTP/2: GOAWAY).
+                    served.as_mut().graceful_shutdown();
+                }
+            }
+        }
+    }
+}
+
+/// One log line for each connection hyper gave up on: a request it refused before the
+/// application saw it (malformed, or over the hard head limit), or a peer that vanished.
+fn log_connection_error(peer: SocketAddr, error: &(dyn std::error::Error + 'static)) {
+    match error.downcast_ref::<hyper::Error>() {
+        Some(error) if error.is_parse() || error.is_parse_too_large() => {
+            tracing::info!(%peer, %error, "refused a request hyper could not parse");
+        }
+        Some(error) if error.is_incomplete_message() || error.is_canceled() => {
+            tracing::debug!(%peer, %error, "the client left mid-request");
+        }
+        _ => tracing::debug!(%peer, %error, "connection ended with an error"),
+    }
+}
+
+/// Why this module closed a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Closing {
+    /// No complete request head within the header-read timeout.
+    SlowHead,
+    /// Idle for the keep-alive timeout.
+    Idle,
+    /// Idle while the connection cap was reached, to admit a new connection.
+    Evicted,
+}
+
+impl Closing {
+    fn log(self, peer: SocketAddr, limits: &Limits) {
+        match self {
+            Self::SlowHead => tracing::info!(
+                %peer,
+                timeout_ms = limits.header_read_timeout.as_millis(),
+                "closed a connection that sent no complete request head in time"
+            ),
+            Self::Idle => tracing::debug!(%peer, "closed an idle connection"),
+            Self::Evicted => tracing::info!(
+                %peer,
+                "closed an idle connection to admit a new one at the connection limit"
+            ),
+        }
+    }
+}
+
+/// What the accept loop and a connection's task share about the connection.
+struct Connection {
+    /// The reference point of `since_ms`.
+    epoch: Instant,
+    /// Requests handed to the application and not yet answered.
+    in_flight: AtomicUsize,
+    /// Whether a request head is due: from the opening, and from the first byte after an
+    /// idle spell, until the application receives the request.
+    reading_head: AtomicBool,
+    /// When the current state's clock started, in milliseconds after `epoch`.
+    since_ms: AtomicU64,
+    evicted: AtomicBool,
+    /// Wakes [`Connection::closing`] when a clock changes.
+    changed: Notify,
+}
+
+impl Connection {
+    fn new(epoch: Instant) -> Self {
+        let connection = Self {
+            epoch,
+            in_flight: AtomicUsize::new(0),
+            reading_head: AtomicBool::new(true),
+            since_ms: AtomicU64::new(0),
+            evicted: AtomicBool::new(false),
+            changed: Notify::new(),
+        };
+        connection.restart_clock();
+        connection
+    }
+
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    fn restart_clock(&self) {
+        self.since_ms.store(self.now_ms(), Ordering::Relaxed);
+    }
+
+    fn is_idle(&self) -> bool {
+        self.in_flight.load(Ordering::Acquire) == 0
+    }
+
+    /// Called for bytes read: the first bytes after an idle spell start the head clock.
+    fn on_read(&self) {
+        if self.is_idle() && !self.reading_head.swap(true, Ordering::AcqRel) {
+            self.restart_clock();
+            self.changed.notify_one();
+        }
+    }
+
+    /// Called for bytes written: a response still going out keeps the connection in use.
+    fn on_write(&self) {
+        if self.is_idle() && !self.reading_head.load(Ordering::Acquire) {
+            self.restart_clock();
+        }
+    }
+
+    fn begin_request(self: &Arc<Self>) -> InFlight {
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        self.reading_head.store(false, Ordering::Release);
+        self.changed.notify_one();
+        InFlight(Arc::clone(self))
+    }
+
+    /// Asks the connection to close if it is idle; true if it was.
+    fn evict(&self) -> bool {
+        if !self.is_idle() {
+            return false;
+        }
+        self.evicted.store(true, Ordering::Release);
+        self.changed.notify_one();
+        true
+    }
+
+    /// Completes when this connection should be closed, and says why.
+    async fn closing(&self, limits: &Limits) -> Closing {
+        loop {
+            let changed = self.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            let clock = if !self.is_idle() {
+                None
+            } else if self.evicted.load(Ordering::Acquire) {
+                return Closing::Evicted;
+            } else if self.reading_head.load(Ordering::Acquire) {
+                Some((limits.header_read_timeout, Closing::SlowHead))
+            } else {
+                Some((limits.keep_alive_timeout, Closing::Idle))
+            };
+            match clock {
+                None => changed.await,
+                Some((timeout, why)) => {
+                    let since = Duration::from_millis(self.since_ms.load(Ordering::Relaxed));
+                    let deadline = self.epoch + since + timeout;
+                    if Instant::now() >= deadline {
+                        return why;
+                    }
+                    tokio::select! {
+                        () = tokio::time::sleep_until(deadline) => {}
+                        () = &mut changed => {}
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A request in the application's hands; dropping it marks the request answered.
+struct InFlight(Arc<Connection>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if self.0.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.evicted.store(false, Ordering::Release);
+            self.0.restart_clock();
+            self.0.changed.notify_one();
+        }
+    }
+}
+
+/// The open connections, so that the accept loop can tell how many there are and which
+/// has been idle longest.
+struct Registry {
+    epoch: Instant,
+    max: usize,
+    next_id: AtomicU64,
+    open: Mutex<HashMap<u64, Arc<Connection>>>,
+}
+
+impl Registry {
+    fn new(max: usize) -> Self {
+        Self {
+            epoch: Instant::now(),
+            max: max.max(1),
+            next_id: AtomicU64::new(0),
+            open: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Arc<Connection>>> {
+        // The map stays consistent even if a holder panicked: every update is one call.
+        self.open
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Registers a new connection, closing the idlest one first at the cap; `None` when
+    /// at the cap with none idle.
+    fn admit(&self) -> Option<(u64, Arc<Connection>)> {
+        let mut open = self.lock();
+        if open.len() >= self.max && !Self::evict_idlest_of(&open) {
+            return None;
+        }
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let connection = Arc::new(Connection::new(self.epoch));
+        open.insert(id, Arc::clone(&connection));
+        Some((id, connection))
+    }
+
+    fn evict_idlest(&self) -> bool {
+        Self::evict_idlest_of(&self.lock())
+    }
+
+    fn evict_idlest_of(open: &HashMap<u64, Arc<Connection>>) -> bool {
+        open.values()
+            .filter(|connection| {
+                connection.is_idle() && !connection.evicted.load(Ordering::Acquire)
+            })
+            .min_by_key(|connection| connection.since_ms.load(Ordering::Relaxed))
+            .is_some_and(|connection| connection.evict())
+    }
+}
+
+/// Removes a connection from the registry when its task ends, however it ends.
+struct Departure {
+    registry: Arc<Registry>,
+    id: u64,
+}
+
+impl Drop for Departure {
+    fn drop(&mut self) {
+        self.registry.lock().remove(&self.id);
+    }
+}
+
+/// A socket that reports its reads and writes to its [`Connection`].
+struct Watched {
+    inner: TcpStream,
+    connection: Arc<Connection>,
+}
+
+impl AsyncRead for Watched {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            self.connection.on_read();
+        }
+        polled
+    }
+}
+
+impl AsyncWrite for Watched {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if matches!(polled, Poll::Ready(Ok(written)) if written > 0) {
+            self.connection.on_write();
+        }
+        polled
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        if matches!(polled, Poll::Ready(Ok(written)) if written > 0) {
+            self.connection.on_write();
+        }
+        polled
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// A warning logged at most once a second, with how many were held back since the last.
+#[derive(Default)]
+struct Throttled {
+    last: Option<Instant>,
+    suppressed: u64,
+}
+
+impl Throttled {
+    fn warn(&mut self, log: impl FnOnce(u64)) {
+        let now = Instant::now();
+        if self
+            .last
+            .is_some_and(|last| now.duration_since(last) < Duration::from_secs(1))
+        {
+            self.suppressed += 1;
+            return;
+        }
+        log(self.suppressed);
+        self.last = Some(now);
+        self.suppressed = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits() -> Limits {
+        Limits {
+            header_read_timeout: Duration::from_secs(10),
+            keep_alive_timeout: Duration::from_secs(60),
+            max_connections: 2,
+            max_header_bytes: 16 * 1024,
+            max_headers: 64,
+            http2_max_streams: 100,
+            shutdown_grace: Duration::from_secs(1),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_new_connection_has_the_header_timeout_then_the_idle_one() {
+        let connection = Arc::new(Connection::new(Instant::now()));
+        let started = Instant::now();
+        assert_eq!(connection.closing(&limits()).await, Closing::SlowHead);
+        assert_eq!(started.elapsed(), Duration::from_secs(10));
+
+        let connection = Arc::new(Connection::new(Instant::now()));
+        drop(connection.begin_request());
+        let started = Instant::now();
+        assert_eq!(connection.closing(&limits()).await, Closing::Idle);
+        assert_eq!(started.elapsed(), Duration::from_secs(60));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_busy_connection_has_no_clock_and_is_not_evicted() {
+        let connection = Arc::new(Connection::new(Instant::now()));
+        let request = connection.begin_request();
+        assert!(!connection.evict());
+        let limits = limits();
+        let closing = tokio::time::timeout(Duration::from_secs(3600), connection.closing(&limits));
+        assert!(closing.await.is_err(), "a busy connection was closed");
+        drop(request);
+        connection.on_read();
+        let started = Instant::now();
+        assert_eq!(connection.closing(&limits).await, Closing::SlowHead);
+        assert_eq!(started.elapsed(), Duration::from_secs(10));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn at_the_cap_the_idlest_connection_makes_room() {
+        let registry = Registry::new(2);
+        let (_, first) = registry.admit().expect("room");
+        tokio::time::advance(Duration::from_secs(1)).await;
+        let (_, second) = registry.admit().expect("room");
+        let (_, third) = registry.admit().expect("the idlest is evicted");
+        assert_eq!(first.closing(&limits()).await, Closing::Evicted);
+        assert!(!second.evicted.load(Ordering::Acquire));
+
+        // With everyone busy, there is no room.
+        let registry = Registry::new(1);
+        let (_, only) = registry.admit().expect("room");
+        let _request = only.begin_request();
+        assert!(registry.admit().is_none());
+        drop(third);
+    }
+}

@@ -1,0 +1,266 @@
+//! Rate limits: each answers 429 with `Retry-After`, `RateLimit-Policy` and `RateLimit`,
+//! counts what the README says it counts, and resets as documented. Failed-login and
+//! registration counters live in PostgreSQL, so a restart does not reset them.
+
+use std::time::Duration;
+
+use reqwest::{Method, RequestBuilder};
+use taskapi_tests::{
+    PASSWORD, Spec, TestApp, TestUser, expect_problem, problem_in, task_titled, test_settings,
+};
+
+/// A login form from `client` (sent as `X-Forwarded-For`, believed only from a trusted
+/// proxy) for `email` with `password`.
+fn login(app: &TestApp, email: &str, password: &str, client: Option<&str>) -> RequestBuilder {
+    let request = app
+        .raw(Method::POST, "/auth/login")
+        .form(&[("username", email), ("password", password)]);
+    match client {
+        Some(address) => request.header("x-forwarded-for", address),
+        None => request,
+    }
+}
+
+async fn status_of(request: RequestBuilder) -> u16 {
+    request.send().await.expect("sent").status().as_u16()
+}
+
+/// The status of a login from the test's own address.
+async fn attempt(app: &TestApp, email: &str, password: &str) -> u16 {
+    status_of(login(app, email, password, None)).await
+}
+
+/// Sends `request`, expects a 429 from `policy`, and returns its `Retry-After`.
+async fn expect_limited(request: RequestBuilder, policy: &str, quota: u32) -> u64 {
+    let response = request.send().await.expect("sent");
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_else(|| panic!("a 429 carries {name}"))
+            .to_owned()
+    };
+    let retry_after: u64 = header("retry-after").parse().expect("whole seconds");
+    assert!(retry_after >= 1, "Retry-After: {retry_after}");
+    let policy_field = header("ratelimit-policy");
+    assert!(
+        policy_field.starts_with(&format!("\"{policy}\";q={quota};w=")),
+        "RateLimit-Policy: {policy_field}"
+    );
+    assert_eq!(
+        header("ratelimit"),
+        format!("\"{policy}\";r=0;t={retry_after}")
+    );
+    let problem = problem_in(response, 429).await;
+    assert_eq!(problem["type"], "urn:taskapi:problem:rate-limited");
+    retry_after
+}
+
+#[tokio::test]
+async fn every_operation_that_declares_429_gives_it_with_its_headers() {
+    let mut settings = test_settings();
+    settings.rate_limits.requests_per_minute = 1;
+    settings.rate_limits.registrations_per_address = 2;
+    settings.rate_limits.login_failures_per_account = 1;
+    let app = TestApp::spawn_with(settings).await;
+    let alice = app.signed_up_user().await;
+    let task = alice
+        .create_task("Uses alice's one request this minute")
+        .await;
+
+    let mut checked = 0;
+    for operation in Spec::checked_in().operations {
+        if !operation.statuses.contains(&429) {
+            continue;
+        }
+        let path = operation.path.replace("{task_id}", &task.id.to_string());
+        match operation.id.as_str() {
+            "register" => {
+                // Alice's registration was the first of two allowed.
+                let body = |n: u32| serde_json::json!({"email": format!("n{n}@example.com"), "password": PASSWORD});
+                assert_eq!(
+                    status_of(app.raw(Method::POST, &path).json(&body(1))).await,
+                    201
+                );
+                let again = app.raw(Method::POST, &path).json(&body(2));
+                expect_limited(again, "registrations-per-address", 2).await;
+            }
+            "login" => {
+                assert_eq!(attempt(&app, &alice.email, "wrong").await, 401);
+                let again = login(&app, &alice.email, PASSWORD, None);
+                expect_limited(again, "failed-logins-per-account", 1).await;
+            }
+            _ => {
+                let request = alice.raw(operation.method.clone(), &path);
+                let request = match operation.id.as_str() {
+                    "create_task" | "replace_task" => request.json(&task_titled("x")),
+                    _ => request,
+                };
+                let retry_after = expect_limited(request, "requests", 1).await;
+                assert!(retry_after <= 60, "Retry-After: {retry_after}");
+            }
+        }
+        checked += 1;
+    }
+    assert!(checked >= 7, "only {checked} operations declare 429");
+}
+
+#[tokio::test]
+async fn failed_logins_are_limited_per_account_and_address_and_a_success_clears_the_count() {
+    let mut settings = test_settings();
+    settings.rate_limits.login_failures_per_account = 3;
+    let app = TestApp::spawn_with(settings).await;
+    let alice = app.signed_up_user().await;
+
+    for _ in 0..2 {
+        assert_eq!(attempt(&app, &alice.email, "wrong").await, 401);
+    }
+    // A success clears the count: three more failures are allowed.
+    assert_eq!(attempt(&app, &alice.email, PASSWORD).await, 200);
+    for _ in 0..3 {
+        assert_eq!(attempt(&app, &alice.email, "wrong").await, 401);
+    }
+    // Past the limit even the right password is refused: no guessing continues.
+    let retry_after = expect_limited(
+        login(&app, &alice.email, PASSWORD, None),
+        "failed-logins-per-account",
+        3,
+    )
+    .await;
+    assert!(retry_after <= 15 * 60, "Retry-After: {retry_after}");
+    // Another account from the same address is not affected.
+    let bob = app.signed_up_user().await;
+    assert_eq!(attempt(&app, &bob.email, PASSWORD).await, 200);
+    // Unknown and malformed accounts are counted too.
+    for _ in 0..3 {
+        assert_eq!(attempt(&app, "nobody@example.com", "x").await, 401);
+    }
+    expect_limited(
+        login(&app, "NOBODY@example.com", "x", None),
+        "failed-logins-per-account",
+        3,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn failed_logins_per_address_cover_every_account() {
+    let mut settings = test_settings();
+    settings.rate_limits.login_failures_per_address = 4;
+    let app = TestApp::spawn_with(settings).await;
+    let alice = app.signed_up_user().await;
+    for n in 0..4 {
+        let email = format!("guess{n}@example.com");
+        assert_eq!(attempt(&app, &email, "wrong").await, 401);
+    }
+    expect_limited(
+        login(&app, &alice.email, PASSWORD, None),
+        "failed-logins-per-address",
+        4,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_window_ends_and_the_limit_lifts() {
+    let mut settings = test_settings();
+    settings.rate_limits.login_failures_per_account = 1;
+    settings.rate_limits.login_window_seconds = 1;
+    let app = TestApp::spawn_with(settings).await;
+    let alice = app.signed_up_user().await;
+    assert_eq!(attempt(&app, &alice.email, "wrong").await, 401);
+    let retry_after = expect_limited(
+        login(&app, &alice.email, PASSWORD, None),
+        "failed-logins-per-account",
+        1,
+    )
+    .await;
+    assert_eq!(retry_after, 1);
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    assert_eq!(attempt(&app, &alice.email, PASSWORD).await, 200);
+}
+
+#[tokio::test]
+async fn login_counters_survive_a_restart_and_are_shared_by_instances() {
+    let mut settings = test_settings();
+    settings.rate_limits.login_failures_per_account = 1;
+    let first = TestApp::spawn_with(settings.clone()).await;
+    let alice = first.signed_up_user().await;
+    assert_eq!(attempt(&first, &alice.email, "wrong").await, 401);
+
+    // A second instance on the same database: started after the failure, it still knows.
+    settings.no_migrate = true;
+    let second = TestApp::spawn_with(settings).await;
+    expect_limited(
+        login(&second, &alice.email, PASSWORD, None),
+        "failed-logins-per-account",
+        1,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn forwarded_addresses_count_only_from_trusted_proxies() {
+    let mut settings = test_settings();
+    settings.rate_limits.login_failures_per_account = 1;
+    let untrusting = TestApp::spawn_with(settings.clone()).await;
+    let alice = untrusting.signed_up_user().await;
+    // Not behind a trusted proxy: a claimed address changes nothing.
+    assert_eq!(
+        status_of(login(
+            &untrusting,
+            &alice.email,
+            "wrong",
+            Some("203.0.113.1")
+        ))
+        .await,
+        401
+    );
+    expect_limited(
+        login(&untrusting, &alice.email, PASSWORD, Some("203.0.113.2")),
+        "failed-logins-per-account",
+        1,
+    )
+    .await;
+
+    settings.rate_limits.trusted_proxies = vec!["127.0.0.1/32".parse().expect("a range")];
+    let proxied = TestApp::spawn_with(settings).await;
+    let bob: TestUser = proxied.signed_up_user().await;
+    assert_eq!(
+        status_of(login(&proxied, &bob.email, "wrong", Some("203.0.113.1"))).await,
+        401
+    );
+    expect_limited(
+        login(&proxied, &bob.email, PASSWORD, Some("203.0.113.1")),
+        "failed-logins-per-account",
+        1,
+    )
+    .await;
+    // Behind the trusted proxy, another client is another address.
+    assert_eq!(
+        status_of(login(&proxied, &bob.email, PASSWORD, Some("203.0.113.2"))).await,
+        200
+    );
+}
+
+#[tokio::test]
+async fn the_request_quota_is_per_user() {
+    let mut settings = test_settings();
+    settings.rate_limits.requests_per_minute = 3;
+    let app = TestApp::spawn_with(settings).await;
+    let alice = app.signed_up_user().await;
+    let bob = app.signed_up_user().await;
+    for _ in 0..3 {
+        assert_eq!(status_of(alice.raw(Method::GET, "/users/me")).await, 200);
+    }
+    expect_limited(alice.raw(Method::GET, "/users/me"), "requests", 3).await;
+    assert_eq!(status_of(bob.raw(Method::GET, "/users/me")).await, 200);
+    // Every authenticated operation draws on the same quota.
+    let problem = expect_problem(alice.raw(Method::GET, "/tasks"), 429).await;
+    assert!(
+        problem["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("requests"))
+    );
+}
