@@ -43,14 +43,25 @@ impl From<sqlx::Error> for Failure {
     fn from(error: sqlx::Error) -> Self {
         let code = error
             .as_database_error()
-            .and_then(|database| database.code());
+            .and_then(|database| database.code())
+            .map(|code| code.into_owned());
         match error {
-            _ if code.is_some_and(|code| GAVE_UP_WAITING.contains(&code.as_ref())) => {
+            _ if code
+                .as_deref()
+                .is_some_and(|code| GAVE_UP_WAITING.contains(&code)) =>
+            {
                 Self::Busy("a statement gave up waiting for rows or time")
             }
-            // sqlx times out the same way whether every connection is in use or none can be
-            // made (it retries a refused connection until the deadline), so a pool timeout
-            // cannot be told apart from an unreachable database here.
+            // The server ended the session (an administrator, a restart, a failover) or
+            // the connection broke: nothing was committed, and a retry may well work.
+            _ if code
+                .as_deref()
+                .is_some_and(|code| code.starts_with("57P") || code.starts_with("08")) =>
+            {
+                Self::Unavailable(error)
+            }
+            // A pool timeout is taken as unreachable here; `store::Database`, which can see
+            // the pool, calls it busy when every connection was open and in use.
             sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
                 Self::Unavailable(error)
             }

@@ -11,7 +11,7 @@ use crate::{
     http::{HttpSettings, app},
     security::{PasswordHasher, TokenIssuer},
     service::{Services, limits::RateLimits},
-    store::{self, migrations},
+    store::{self, Database, migrations},
     transport::{self, Limits},
 };
 
@@ -61,8 +61,9 @@ impl Application {
         };
         let hasher = PasswordHasher::new(concurrency).await?;
         let tokens = TokenIssuer::new(&secret, settings.token_ttl());
-        let limits = RateLimits::new(pool.clone(), &settings.rate_limits);
-        let services = Services::new(pool, hasher, tokens, limits);
+        let db = Database::new(pool);
+        let limits = RateLimits::new(db.clone(), &settings.rate_limits);
+        let services = Services::new(db, hasher, tokens, limits);
         let listener = TcpListener::bind(settings.bind)
             .await
             .with_context(|| format!("cannot listen on {}", settings.bind))?;

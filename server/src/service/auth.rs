@@ -2,8 +2,6 @@
 
 use std::net::IpAddr;
 
-use sqlx::PgPool;
-
 use super::{
     Failure,
     limits::{LimitError, Limited, RateLimits},
@@ -11,7 +9,10 @@ use super::{
 use crate::{
     domain::{Credentials, Email, Registration, User, UserId},
     security::{IssuedToken, PasswordHasher, TokenError, TokenIssuer},
-    store::users::{self, InsertUserError},
+    store::{
+        Database,
+        users::{self, InsertUserError},
+    },
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -71,7 +72,7 @@ pub enum AuthenticateError {
 
 #[derive(Clone)]
 pub struct AuthService {
-    pool: PgPool,
+    db: Database,
     hasher: PasswordHasher,
     tokens: TokenIssuer,
     limits: RateLimits,
@@ -79,13 +80,13 @@ pub struct AuthService {
 
 impl AuthService {
     pub fn new(
-        pool: PgPool,
+        db: Database,
         hasher: PasswordHasher,
         tokens: TokenIssuer,
         limits: RateLimits,
     ) -> Self {
         Self {
-            pool,
+            db,
             hasher,
             tokens,
             limits,
@@ -104,7 +105,7 @@ impl AuthService {
     ) -> Result<User, RegisterError> {
         self.limits.registration(client).await?;
         let hash = self.hasher.hash(&registration.password).await?;
-        users::insert(&self.pool, &registration.email, &hash)
+        users::insert(&mut *self.db.acquire().await?, &registration.email, &hash)
             .await
             .map_err(|error| match error {
                 InsertUserError::EmailTaken => RegisterError::EmailTaken,
@@ -129,7 +130,7 @@ impl AuthService {
         // An email that cannot exist is looked up as no account, so the response and its
         // timing match those of a wrong password.
         let account = match &email {
-            Some(email) => users::find_credentials(&self.pool, email).await?,
+            Some(email) => users::find_credentials(&mut *self.db.acquire().await?, email).await?,
             None => None,
         };
         let (user, hash) = account.unzip();
@@ -157,7 +158,7 @@ impl AuthService {
         self.limits
             .request(user_id)
             .map_err(AuthenticateError::Limited)?;
-        users::find(&self.pool, user_id)
+        users::find(&mut *self.db.acquire().await?, user_id)
             .await?
             .map(|user| user.id)
             .ok_or(AuthenticateError::AccountGone)

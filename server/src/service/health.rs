@@ -1,9 +1,7 @@
 //! Whether this server can serve.
 
-use sqlx::PgPool;
-
 use super::Failure;
-use crate::store::migrations;
+use crate::store::{Database, migrations};
 
 #[derive(Debug, thiserror::Error)]
 pub enum NotReady {
@@ -15,17 +13,17 @@ pub enum NotReady {
 
 #[derive(Clone)]
 pub struct HealthService {
-    pool: PgPool,
+    db: Database,
 }
 
 impl HealthService {
-    pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+    pub fn new(db: Database) -> Self {
+        Self { db }
     }
 
     /// Ready when the database answers and has every migration this server carries.
     pub async fn ready(&self) -> Result<(), NotReady> {
-        match migrations::up_to_date(&self.pool).await? {
+        match migrations::up_to_date(&mut *self.db.acquire().await?).await? {
             true => Ok(()),
             false => Err(NotReady::SchemaBehind),
         }

@@ -17,11 +17,14 @@ use governor::{
     DefaultKeyedRateLimiter, Quota, RateLimiter,
     clock::{Clock, DefaultClock},
 };
-use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::Failure;
-use crate::{config::RateLimitSettings, domain::UserId, store::rate_limits};
+use crate::{
+    config::RateLimitSettings,
+    domain::UserId,
+    store::{Database, rate_limits},
+};
 
 /// A limit a request ran into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,7 +68,7 @@ impl Policy {
 
 #[derive(Clone)]
 pub struct RateLimits {
-    pool: PgPool,
+    db: Database,
     failed_logins_per_account: Policy,
     failed_logins_per_address: Policy,
     registrations_per_address: Policy,
@@ -74,7 +77,7 @@ pub struct RateLimits {
 }
 
 impl RateLimits {
-    pub fn new(pool: PgPool, settings: &RateLimitSettings) -> Self {
+    pub fn new(db: Database, settings: &RateLimitSettings) -> Self {
         let login_window = Duration::from_secs(settings.login_window_seconds);
         let requests = NonZeroU32::new(settings.requests_per_minute).map(|per_minute| {
             let limited = Limited {
@@ -86,7 +89,7 @@ impl RateLimits {
             Arc::new((RateLimiter::keyed(Quota::per_minute(per_minute)), limited))
         });
         Self {
-            pool,
+            db,
             failed_logins_per_account: Policy {
                 name: "failed-logins-per-account",
                 quota: settings.login_failures_per_account,
@@ -117,7 +120,7 @@ impl RateLimits {
     ) -> Result<(), LimitError> {
         let (per_account, per_address) = login_buckets(client, account);
         let counts = rate_limits::hit(
-            &self.pool,
+            &mut *self.db.acquire().await?,
             &[
                 (&per_account, self.failed_logins_per_account.window),
                 (&per_address, self.failed_logins_per_address.window),
@@ -149,7 +152,7 @@ impl RateLimits {
     /// A login succeeded: its attempt was not a failure after all.
     pub async fn login_succeeded(&self, client: IpAddr, account: &str) -> Result<(), Failure> {
         let (per_account, per_address) = login_buckets(client, account);
-        let mut transaction = self.pool.begin().await?;
+        let mut transaction = self.db.begin().await?;
         rate_limits::clear(&mut *transaction, &per_account).await?;
         rate_limits::take_back(&mut *transaction, &per_address).await?;
         transaction.commit().await?;
@@ -160,7 +163,8 @@ impl RateLimits {
     pub async fn registration(&self, client: IpAddr) -> Result<(), LimitError> {
         let bucket = format!("register:{}", address_key(client));
         let policy = self.registrations_per_address;
-        let counts = rate_limits::hit(&self.pool, &[(&bucket, policy.window)]).await?;
+        let counts =
+            rate_limits::hit(&mut *self.db.acquire().await?, &[(&bucket, policy.window)]).await?;
         match counts.iter().find_map(|count| policy.refused(count)) {
             Some(limited) => {
                 tracing::warn!(
@@ -201,7 +205,7 @@ impl RateLimits {
             requests.0.retain_recent();
             requests.0.shrink_to_fit();
         }
-        rate_limits::purge_expired(&self.pool).await
+        rate_limits::purge_expired(&mut *self.db.acquire().await?).await
     }
 }
 

@@ -9,12 +9,13 @@ pub mod limits;
 pub mod tasks;
 pub mod users;
 
-use sqlx::PgPool;
-
 pub use crate::failure::Failure;
-use crate::security::{PasswordHasher, TokenIssuer};
+use crate::{
+    security::{PasswordHasher, TokenIssuer},
+    store::Database,
+};
 
-/// Every service, sharing one pool.
+/// Every service, sharing one database pool.
 pub struct Services {
     pub auth: auth::AuthService,
     pub health: health::HealthService,
@@ -24,16 +25,16 @@ pub struct Services {
 
 impl Services {
     pub fn new(
-        pool: PgPool,
+        db: Database,
         hasher: PasswordHasher,
         tokens: TokenIssuer,
         limits: limits::RateLimits,
     ) -> Self {
         Self {
-            auth: auth::AuthService::new(pool.clone(), hasher, tokens, limits),
-            health: health::HealthService::new(pool.clone()),
-            users: users::UserService::new(pool.clone()),
-            tasks: tasks::TaskService::new(pool),
+            auth: auth::AuthService::new(db.clone(), hasher, tokens, limits),
+            health: health::HealthService::new(db.clone()),
+            users: users::UserService::new(db.clone()),
+            tasks: tasks::TaskService::new(db),
         }
     }
 }

@@ -2,12 +2,11 @@
 //! makes it part of the query.
 
 use chrono::{DateTime, SubsecRound, Utc};
-use sqlx::PgPool;
 
 use super::Failure;
 use crate::{
     domain::{PageCursor, PageSize, Task, TaskChange, TaskDraft, TaskId, TaskPage, UserId},
-    store::tasks,
+    store::{Database, tasks},
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -21,7 +20,7 @@ pub enum TaskError {
 
 #[derive(Clone)]
 pub struct TaskService {
-    pool: PgPool,
+    db: Database,
 }
 
 /// The time of a change, at the microsecond precision PostgreSQL keeps.
@@ -30,13 +29,13 @@ fn now() -> DateTime<Utc> {
 }
 
 impl TaskService {
-    pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+    pub fn new(db: Database) -> Self {
+        Self { db }
     }
 
     pub async fn create(&self, owner: UserId, draft: TaskDraft) -> Result<Task, Failure> {
         let change = TaskChange::create(draft, now());
-        tasks::insert(&self.pool, owner, &change).await
+        tasks::insert(&mut *self.db.acquire().await?, owner, &change).await
     }
 
     pub async fn list(
@@ -48,7 +47,8 @@ impl TaskService {
         let lookahead = u64::from(size.get()) + 1;
         let size = usize::from(size.get());
         // One row past the page tells whether another page follows.
-        let mut items = tasks::list(&self.pool, owner, after, lookahead).await?;
+        let mut items =
+            tasks::list(&mut *self.db.acquire().await?, owner, after, lookahead).await?;
         let next = (items.len() > size).then(|| {
             items.truncate(size);
             items.last().map(PageCursor::after)
@@ -60,7 +60,7 @@ impl TaskService {
     }
 
     pub async fn get(&self, owner: UserId, id: TaskId) -> Result<Task, TaskError> {
-        tasks::find(&self.pool, owner, id)
+        tasks::find(&mut *self.db.acquire().await?, owner, id)
             .await?
             .ok_or(TaskError::NotFound)
     }
@@ -73,7 +73,7 @@ impl TaskService {
         id: TaskId,
         draft: TaskDraft,
     ) -> Result<Task, TaskError> {
-        let mut transaction = self.pool.begin().await.map_err(Failure::from)?;
+        let mut transaction = self.db.begin().await?;
         let current = tasks::find_for_update(&mut *transaction, owner, id)
             .await?
             .ok_or(TaskError::NotFound)?;
@@ -87,7 +87,7 @@ impl TaskService {
     }
 
     pub async fn delete(&self, owner: UserId, id: TaskId) -> Result<(), TaskError> {
-        match tasks::delete(&self.pool, owner, id).await? {
+        match tasks::delete(&mut *self.db.acquire().await?, owner, id).await? {
             true => Ok(()),
             false => Err(TaskError::NotFound),
         }

@@ -1,11 +1,9 @@
 //! Reading accounts.
 
-use sqlx::PgPool;
-
 use super::Failure;
 use crate::{
     domain::{User, UserId},
-    store::users,
+    store::{Database, users},
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -19,16 +17,18 @@ pub enum UserError {
 
 #[derive(Clone)]
 pub struct UserService {
-    pool: PgPool,
+    db: Database,
 }
 
 impl UserService {
-    pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+    pub fn new(db: Database) -> Self {
+        Self { db }
     }
 
     /// The account behind a token; one deleted since the token was checked is gone.
     pub async fn get(&self, id: UserId) -> Result<User, UserError> {
-        users::find(&self.pool, id).await?.ok_or(UserError::Gone)
+        users::find(&mut *self.db.acquire().await?, id)
+            .await?
+            .ok_or(UserError::Gone)
     }
 }

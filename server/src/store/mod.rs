@@ -14,11 +14,50 @@ use std::{str::FromStr, time::Duration};
 use sea_query::PostgresQueryBuilder;
 use sea_query_sqlx::{SqlxBinder, SqlxValues};
 use sqlx::{
-    AssertSqlSafe, PgPool,
+    AssertSqlSafe, PgPool, Postgres, Transaction,
+    pool::PoolConnection,
     postgres::{PgConnectOptions, PgPoolOptions},
 };
 
-use crate::config::DatabaseSettings;
+use crate::{config::DatabaseSettings, failure::Failure};
+
+/// The pool the services take connections from. A connection that cannot be had in time
+/// is told apart here: with every connection open and in use the server is busy; with
+/// fewer open, the database could not be reached.
+#[derive(Debug, Clone)]
+pub struct Database {
+    pool: PgPool,
+}
+
+impl Database {
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+
+    /// A connection for one statement or several; back to the pool when dropped.
+    pub async fn acquire(&self) -> Result<PoolConnection<Postgres>, Failure> {
+        self.pool
+            .acquire()
+            .await
+            .map_err(|error| self.failure(error))
+    }
+
+    /// A transaction; rolled back unless committed.
+    pub async fn begin(&self) -> Result<Transaction<'static, Postgres>, Failure> {
+        self.pool.begin().await.map_err(|error| self.failure(error))
+    }
+
+    fn failure(&self, error: sqlx::Error) -> Failure {
+        let all_in_use = self.pool.size() >= self.pool.options().get_max_connections()
+            && self.pool.num_idle() == 0;
+        match error {
+            sqlx::Error::PoolTimedOut if all_in_use => {
+                Failure::Busy("every database connection stayed in use")
+            }
+            other => other.into(),
+        }
+    }
+}
 
 /// The pool requests use, opened lazily (connections are made on first use, so start-up
 /// does not fail while the database is briefly away). Every session bounds how long one

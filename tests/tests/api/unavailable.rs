@@ -105,3 +105,134 @@ async fn a_locked_row_is_busy_and_everything_else_goes_on() {
         "Mine now"
     );
 }
+
+/// Every database connection the server holds is killed, again and again, under a write
+/// load: clients see 201 or a 503 to retry, never a 500, and every write the server
+/// acknowledged is there afterwards.
+#[tokio::test]
+async fn killed_database_connections_under_writes_lose_no_acknowledged_write() {
+    let mut settings = test_settings();
+    settings.rate_limits.requests_per_minute = 0;
+    let app = TestApp::spawn_with(settings).await;
+    let alice = app.signed_up_user().await;
+    let admin = app.database().await;
+    let database_name = app
+        .database_url
+        .rsplit('/')
+        .next()
+        .expect("a database name")
+        .to_owned();
+
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let writer = |writer: usize| {
+        let alice = &alice;
+        async move {
+            let mut outcomes = Vec::new();
+            for n in 0.. {
+                if Instant::now() > deadline {
+                    break;
+                }
+                let title = format!("writer {writer} task {n}");
+                let response = alice
+                    .raw(Method::POST, "/tasks")
+                    .json(&task_titled(&title))
+                    .send()
+                    .await
+                    .expect("sent");
+                outcomes.push((title, response.status().as_u16()));
+            }
+            outcomes
+        }
+    };
+    let killer = async {
+        let mut killed = 0;
+        while Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            let victims: Vec<(bool,)> = sqlx::query_as(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = $1 AND pid <> pg_backend_pid()",
+            )
+            .bind(&database_name)
+            .fetch_all(&admin)
+            .await
+            .expect("terminated");
+            killed += victims.len();
+        }
+        killed
+    };
+    let (outcomes, killed) = tokio::join!(futures::future::join_all((0..6).map(writer)), killer);
+    let outcomes: Vec<(String, u16)> = outcomes.into_iter().flatten().collect();
+    let acknowledged: Vec<&str> = outcomes
+        .iter()
+        .filter(|(_, status)| *status == 201)
+        .map(|(title, _)| title.as_str())
+        .collect();
+    let refused = outcomes.iter().filter(|(_, status)| *status == 503).count();
+    println!(
+        "{} writes, {} acknowledged, {refused} answered 503; {killed} connections killed",
+        outcomes.len(),
+        acknowledged.len()
+    );
+    assert!(killed > 0, "no connection was killed");
+    assert!(
+        outcomes
+            .iter()
+            .all(|(_, status)| *status == 201 || *status == 503),
+        "{:?}",
+        outcomes
+            .iter()
+            .filter(|(_, status)| *status != 201 && *status != 503)
+            .collect::<Vec<_>>()
+    );
+    let stored: std::collections::HashSet<String> = alice
+        .all_tasks()
+        .await
+        .into_iter()
+        .map(|task| task.title)
+        .collect();
+    let lost: Vec<&&str> = acknowledged
+        .iter()
+        .filter(|title| !stored.contains(**title))
+        .collect();
+    assert!(lost.is_empty(), "acknowledged but lost: {lost:?}");
+}
+
+/// With every pooled connection in use, a request that cannot get one is told the server
+/// is busy, not that the database is unavailable.
+#[tokio::test]
+async fn a_full_pool_is_busy_not_unavailable() {
+    let mut settings = test_settings();
+    settings.database.db_max_connections = 1;
+    settings.database.db_acquire_timeout_ms = 300;
+    settings.database.db_lock_timeout_ms = 3_000;
+    let app = TestApp::spawn_with(settings).await;
+    let alice = app.signed_up_user().await;
+    let task = alice.create_task("Held by someone else").await;
+
+    let database = app.database().await;
+    let mut holder = database.begin().await.expect("a transaction");
+    sqlx::query("SELECT id FROM tasks WHERE id = $1 FOR UPDATE")
+        .bind(task.id)
+        .execute(&mut *holder)
+        .await
+        .expect("the row is held");
+
+    // This replace takes the pool's one connection and waits on the row.
+    let stuck = alice
+        .raw(Method::PUT, &format!("/tasks/{}", task.id))
+        .json(&task_titled("Mine now"))
+        .send();
+    let meanwhile = async {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        expect_problem(alice.raw(Method::GET, "/users/me"), 503).await
+    };
+    let (stuck, problem) = tokio::join!(stuck, meanwhile);
+    assert_eq!(problem["type"], "urn:taskapi:problem:busy", "{problem}");
+    holder.rollback().await.expect("released");
+    let stuck = stuck.expect("sent");
+    assert!(
+        stuck.status() == 200 || stuck.status() == 503,
+        "{}",
+        stuck.status()
+    );
+}
