@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use taskapi_server::config::DatabaseSettings;
 use taskapi_tests::{
-    CutProxy, ScratchDatabase, TestApp, expect_problem, problem_in, task_titled, test_settings,
+    CutProxy, ScratchDatabase, TestApp, TestUser, expect_problem, problem_in, task_titled,
+    test_settings,
 };
 
 #[tokio::test]
@@ -60,6 +61,25 @@ async fn a_database_lost_after_start_up_is_a_503_with_retry_after() {
     }
 }
 
+/// A user with a task whose row another transaction holds (`FOR UPDATE`) until it ends.
+async fn a_held_task(
+    app: &TestApp,
+) -> (
+    TestUser,
+    taskapi_client::types::Task,
+    sqlx::Transaction<'static, sqlx::Postgres>,
+) {
+    let alice = app.signed_up_user().await;
+    let task = alice.create_task("Held by someone else").await;
+    let mut holder = app.database().await.begin().await.expect("a transaction");
+    sqlx::query("SELECT id FROM tasks WHERE id = $1 FOR UPDATE")
+        .bind(task.id)
+        .execute(&mut *holder)
+        .await
+        .expect("the row is held");
+    (alice, task, holder)
+}
+
 /// One writer holding a row does not stall the server: a request that needs that row gives
 /// up after the lock timeout with a "busy" 503 and `Retry-After`, while every other request
 /// is served as usual.
@@ -68,16 +88,7 @@ async fn a_locked_row_is_busy_and_everything_else_goes_on() {
     let mut settings = test_settings();
     settings.database.db_lock_timeout_ms = 300;
     let app = TestApp::spawn_with(settings).await;
-    let alice = app.signed_up_user().await;
-    let task = alice.create_task("Held by someone else").await;
-
-    let database = app.database().await;
-    let mut holder = database.begin().await.expect("a transaction");
-    sqlx::query("SELECT id FROM tasks WHERE id = $1 FOR UPDATE")
-        .bind(task.id)
-        .execute(&mut *holder)
-        .await
-        .expect("the row is held");
+    let (alice, task, holder) = a_held_task(&app).await;
 
     let started = Instant::now();
     let replace = alice
@@ -206,16 +217,7 @@ async fn a_full_pool_is_busy_not_unavailable() {
     settings.database.db_acquire_timeout_ms = 300;
     settings.database.db_lock_timeout_ms = 3_000;
     let app = TestApp::spawn_with(settings).await;
-    let alice = app.signed_up_user().await;
-    let task = alice.create_task("Held by someone else").await;
-
-    let database = app.database().await;
-    let mut holder = database.begin().await.expect("a transaction");
-    sqlx::query("SELECT id FROM tasks WHERE id = $1 FOR UPDATE")
-        .bind(task.id)
-        .execute(&mut *holder)
-        .await
-        .expect("the row is held");
+    let (alice, task, holder) = a_held_task(&app).await;
 
     // This replace takes the pool's one connection and waits on the row.
     let stuck = alice
