@@ -55,6 +55,10 @@ pub const HARD_HEAD_FACTOR: usize = 4;
 /// The application, as every connection calls it.
 type App = BoxEndpoint<'static, Response>;
 
+/// hyper's own header-count limit, up to which it parses headers on the stack; a higher
+/// limit moves every request's headers to the heap.
+pub const HYPER_MAX_HEADERS: usize = 100;
+
 /// The limits [`serve`] enforces.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -63,8 +67,8 @@ pub struct Limits {
     pub max_connections: usize,
     /// The application's head limit; hyper's parser stops at [`HARD_HEAD_FACTOR`] times it.
     pub max_header_bytes: usize,
-    /// The application's header-count limit; hyper's parser stops at [`HARD_HEAD_FACTOR`]
-    /// times it.
+    /// The application's header-count limit; hyper's parser stops at
+    /// [`HYPER_MAX_HEADERS`] or at this, whichever is more.
     pub max_headers: usize,
     pub http2_max_streams: u32,
     /// How long in-flight requests get to finish after the shutdown signal.
@@ -180,9 +184,11 @@ fn is_per_connection(error: &io::Error) -> bool {
 fn protocols(limits: &Limits) -> auto::Builder<TokioExecutor> {
     let hard_head_bytes = limits.max_header_bytes.saturating_mul(HARD_HEAD_FACTOR);
     let mut builder = auto::Builder::new(TokioExecutor::new());
+    if limits.max_headers > HYPER_MAX_HEADERS {
+        builder.http1().max_headers(limits.max_headers);
+    }
     builder
         .http1()
-        .max_headers(limits.max_headers.saturating_mul(HARD_HEAD_FACTOR))
         // The read buffer holds a head, or a slice of a body; a head that does not fit is
         // refused with 431.
         .max_buf_size(hard_head_bytes.max(8 * 1024))
