@@ -189,11 +189,31 @@ pub struct RateLimitSettings {
     #[arg(long, env = "TASKAPI_REQUESTS_PER_MINUTE", default_value_t = Self::REQUESTS_PER_MINUTE)]
     pub requests_per_minute: u32,
 
-    /// Proxies whose `Forwarded` / `X-Forwarded-For` headers name the client, as addresses
-    /// or CIDR ranges, comma-separated (`10.0.0.0/8,192.0.2.1`). None by default: the
-    /// client is the TCP peer.
+    /// Proxies whose forwarding header names the client, as addresses or CIDR ranges,
+    /// comma-separated (`10.0.0.0/8,192.0.2.1`). None by default: the client is the TCP
+    /// peer.
     #[arg(long, env = "TASKAPI_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_proxy)]
     pub trusted_proxies: Vec<IpNet>,
+
+    /// The header the trusted proxies write (the other is ignored, since a proxy passes a
+    /// client's own copy of it through).
+    #[arg(
+        long,
+        env = "TASKAPI_FORWARDED_HEADER",
+        default_value = "x-forwarded-for"
+    )]
+    pub forwarded_header: ForwardedHeader,
+}
+
+/// Which forwarding header trusted proxies write.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ForwardedHeader {
+    /// `X-Forwarded-For` (nginx, HAProxy, most load balancers).
+    #[default]
+    #[value(name = "x-forwarded-for")]
+    XForwardedFor,
+    /// `Forwarded` (RFC 7239).
+    Forwarded,
 }
 
 impl RateLimitSettings {
@@ -216,6 +236,7 @@ impl Default for RateLimitSettings {
             registration_window_seconds: Self::REGISTRATION_WINDOW_SECONDS,
             requests_per_minute: Self::REQUESTS_PER_MINUTE,
             trusted_proxies: Vec::new(),
+            forwarded_header: ForwardedHeader::default(),
         }
     }
 }

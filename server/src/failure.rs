@@ -35,9 +35,10 @@ impl Failure {
     }
 }
 
-/// SQLSTATEs of a statement that gave up waiting: `lock_not_available` (`lock_timeout`)
-/// and `query_canceled` (`statement_timeout`).
-const GAVE_UP_WAITING: [&str; 2] = ["55P03", "57014"];
+/// SQLSTATEs of a statement that gave up waiting, or lost a race worth retrying:
+/// `lock_not_available` (`lock_timeout`), `query_canceled` (`statement_timeout`),
+/// `deadlock_detected` and `serialization_failure`.
+const GAVE_UP_WAITING: [&str; 4] = ["55P03", "57014", "40P01", "40001"];
 
 impl From<sqlx::Error> for Failure {
     fn from(error: sqlx::Error) -> Self {
@@ -50,10 +51,11 @@ impl From<sqlx::Error> for Failure {
                 .as_deref()
                 .is_some_and(|code| GAVE_UP_WAITING.contains(&code)) =>
             {
-                Self::Busy("a statement gave up waiting for rows or time")
+                Self::Busy("a statement gave up waiting, or lost a race with another writer")
             }
             // The server ended the session (an administrator, a restart, a failover) or
-            // the connection broke: nothing was committed, and a retry may well work.
+            // the connection broke. Before a commit nothing was written; during one the
+            // outcome is unknown. Either way the client is told to retry later.
             _ if code
                 .as_deref()
                 .is_some_and(|code| code.starts_with("57P") || code.starts_with("08")) =>

@@ -82,6 +82,7 @@ impl Application {
                 max_headers: transport.max_headers,
                 cors_origins: settings.cors_origins.clone(),
                 trusted_proxies: settings.rate_limits.trusted_proxies.clone(),
+                forwarded_header: settings.rate_limits.forwarded_header,
             },
             limits: Limits {
                 header_read_timeout: Duration::from_millis(transport.header_read_timeout_ms),

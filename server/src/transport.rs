@@ -36,7 +36,7 @@ use hyper_util::{
 use poem::{
     Addr, Endpoint, EndpointExt, Request, Response,
     endpoint::BoxEndpoint,
-    http::uri::Scheme,
+    http::{Version, uri::Scheme},
     web::{LocalAddr, RemoteAddr},
 };
 use tokio::{
@@ -52,12 +52,12 @@ use tokio::{
 /// closes the connection with a bare 431.
 pub const HARD_HEAD_FACTOR: usize = 4;
 
-/// The application, as every connection calls it.
-type App = BoxEndpoint<'static, Response>;
-
 /// hyper's own header-count limit, up to which it parses headers on the stack; a higher
 /// limit moves every request's headers to the heap.
 pub const HYPER_MAX_HEADERS: usize = 100;
+
+/// The application, as every connection calls it.
+type App = BoxEndpoint<'static, Response>;
 
 /// The limits [`serve`] enforces.
 #[derive(Debug, Clone, Copy)]
@@ -237,7 +237,7 @@ async fn serve_connection(accepted: Accepted) {
     let service = service_fn({
         let connection = Arc::clone(&connection);
         move |request: hyper::Request<Incoming>| {
-            let in_flight = connection.begin_request();
+            let in_flight = connection.begin_request(request.version());
             let endpoint = Arc::clone(&endpoint);
             let request = Request::from((
                 request,
@@ -261,6 +261,8 @@ async fn serve_connection(accepted: Accepted) {
     let mut draining = false;
     loop {
         tokio::select! {
+            // hyper first: a request already in its buffer is served, not cut off.
+            biased;
             result = served.as_mut() => {
                 if let Err(error) = result {
                     log_connection_error(peer, error.as_ref());
@@ -269,6 +271,12 @@ async fn serve_connection(accepted: Accepted) {
             }
             closing = connection.closing(&limits) => {
                 closing.log(peer, &limits);
+                if closing != Closing::SlowHead {
+                    // Idle: hyper closes it cleanly (HTTP/2: GOAWAY), still answering a
+                    // request that raced the decision.
+                    served.as_mut().graceful_shutdown();
+                    let _ = tokio::time::timeout(limits.shutdown_grace, served.as_mut()).await;
+                }
                 return;
             }
             changed = stopping.changed(), if !draining => {
@@ -333,6 +341,9 @@ struct Connection {
     /// Whether a request head is due: from the opening, and from the first byte after an
     /// idle spell, until the application receives the request.
     reading_head: AtomicBool,
+    /// HTTP/2 (known from its first request): bytes between requests may be control frames
+    /// (PING, WINDOW_UPDATE), so they do not start the head clock; only the idle clock runs.
+    http2: AtomicBool,
     /// When the current state's clock started, in milliseconds after `epoch`.
     since_ms: AtomicU64,
     evicted: AtomicBool,
@@ -346,6 +357,7 @@ impl Connection {
             epoch,
             in_flight: AtomicUsize::new(0),
             reading_head: AtomicBool::new(true),
+            http2: AtomicBool::new(false),
             since_ms: AtomicU64::new(0),
             evicted: AtomicBool::new(false),
             changed: Notify::new(),
@@ -368,7 +380,10 @@ impl Connection {
 
     /// Called for bytes read: the first bytes after an idle spell start the head clock.
     fn on_read(&self) {
-        if self.is_idle() && !self.reading_head.swap(true, Ordering::AcqRel) {
+        if self.is_idle()
+            && !self.http2.load(Ordering::Acquire)
+            && !self.reading_head.swap(true, Ordering::AcqRel)
+        {
             self.restart_clock();
             self.changed.notify_one();
         }
@@ -381,7 +396,10 @@ impl Connection {
         }
     }
 
-    fn begin_request(self: &Arc<Self>) -> InFlight {
+    fn begin_request(self: &Arc<Self>, version: Version) -> InFlight {
+        if version == Version::HTTP_2 {
+            self.http2.store(true, Ordering::Release);
+        }
         self.in_flight.fetch_add(1, Ordering::AcqRel);
         self.reading_head.store(false, Ordering::Release);
         self.changed.notify_one();
@@ -615,7 +633,7 @@ mod tests {
         assert_eq!(started.elapsed(), Duration::from_secs(10));
 
         let connection = Arc::new(Connection::new(Instant::now()));
-        drop(connection.begin_request());
+        drop(connection.begin_request(Version::HTTP_11));
         let started = Instant::now();
         assert_eq!(connection.closing(&limits()).await, Closing::Idle);
         assert_eq!(started.elapsed(), Duration::from_secs(60));
@@ -624,7 +642,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_busy_connection_has_no_clock_and_is_not_evicted() {
         let connection = Arc::new(Connection::new(Instant::now()));
-        let request = connection.begin_request();
+        let request = connection.begin_request(Version::HTTP_11);
         assert!(!connection.evict());
         let limits = limits();
         let closing = tokio::time::timeout(Duration::from_secs(3600), connection.closing(&limits));
@@ -634,6 +652,17 @@ mod tests {
         let started = Instant::now();
         assert_eq!(connection.closing(&limits).await, Closing::SlowHead);
         assert_eq!(started.elapsed(), Duration::from_secs(10));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn bytes_between_http2_requests_keep_the_idle_clock() {
+        let connection = Arc::new(Connection::new(Instant::now()));
+        drop(connection.begin_request(Version::HTTP_2));
+        // A PING, say: on HTTP/1.1 this would start the head clock.
+        connection.on_read();
+        let started = Instant::now();
+        assert_eq!(connection.closing(&limits()).await, Closing::Idle);
+        assert_eq!(started.elapsed(), Duration::from_secs(60));
     }
 
     #[tokio::test(start_paused = true)]
@@ -649,7 +678,7 @@ mod tests {
         // With everyone busy, there is no room.
         let registry = Registry::new(1);
         let (_, only) = registry.admit().expect("room");
-        let _request = only.begin_request();
+        let _request = only.begin_request(Version::HTTP_11);
         assert!(registry.admit().is_none());
         drop(third);
     }

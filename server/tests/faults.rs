@@ -30,12 +30,7 @@ impl Server {
 
     fn start_with_fd_limit(env: &[(&str, &str)], fd_limit: Option<u32>) -> Self {
         let database = ScratchDatabase::reserve();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .expect("a free port")
-            .port();
-        let address: SocketAddr = ([127, 0, 0, 1], port).into();
-        let log = std::env::temp_dir().join(format!("taskapi-faults-{port}.log"));
+        let log = std::env::temp_dir().join(format!("taskapi-faults-{}.log", uuid::Uuid::new_v4()));
         let binary = env!("CARGO_BIN_EXE_taskapi");
         let mut command = match fd_limit {
             // A shell lowers the limit, then becomes the server.
@@ -51,7 +46,7 @@ impl Server {
             None => Command::new(binary),
         };
         command
-            .args(["serve", "--bind", &address.to_string()])
+            .args(["serve", "--bind", "127.0.0.1:0"])
             .env("DATABASE_URL", &database.url)
             .env(
                 "TASKAPI_JWT_SECRET",
@@ -64,14 +59,31 @@ impl Server {
         for (name, value) in env {
             command.env(name, value);
         }
-        let child = command.spawn().expect("taskapi starts");
+        let mut child = command.spawn().expect("taskapi starts");
+        // The port is the server's own pick (port 0), read from its first lines.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let address = loop {
+            let written = std::fs::read_to_string(&log).unwrap_or_default();
+            if let Some(address) = written
+                .split("listening address=")
+                .nth(1)
+                .and_then(|rest| rest.split_whitespace().next())
+                .and_then(|address| address.parse::<SocketAddr>().ok())
+            {
+                break address;
+            }
+            if Instant::now() > deadline || child.try_wait().ok().flatten().is_some() {
+                let _ = child.kill();
+                panic!("the server did not start: {written}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
         let server = Self {
             child,
             address,
             log,
             _database: database,
         };
-        let deadline = Instant::now() + Duration::from_secs(30);
         while server.get("/health/ready").0 != 200 {
             assert!(Instant::now() < deadline, "not ready: {}", server.log());
             std::thread::sleep(Duration::from_millis(100));
@@ -152,9 +164,9 @@ fn exchange(address: SocketAddr, request: &[u8], timeout: Duration) -> String {
         return String::new();
     };
     stream.set_read_timeout(Some(timeout)).expect("a timeout");
-    if stream.write_all(request).is_err() {
-        return String::new();
-    }
+    // The server may answer and close before taking all of a large request; what it said
+    // is still there to read.
+    let _ = stream.write_all(request);
     let mut response = Vec::new();
     let _ = stream.read_to_end(&mut response);
     String::from_utf8_lossy(&response).into_owned()
@@ -371,7 +383,10 @@ fn malformed_and_oversized_requests_are_refused_and_logged() {
         let response = send(request);
         let code = status(&response);
         println!("{what}: {code}");
-        assert!((400..500).contains(&code), "{what}: {response}");
+        // hyper answers 431 and closes with most of a huge head unread: the reset may
+        // reach the client before the answer does. The log line below is checked anyway.
+        let reset = code == 0 && what == "1 MB of headers";
+        assert!((400..500).contains(&code) || reset, "{what}: {response}");
     }
     std::thread::sleep(Duration::from_millis(200));
     let log = server.log();
@@ -450,7 +465,12 @@ async fn peak_rss_during<T>(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_http2_client_opening_10000_streams_stays_within_the_memory_bound() {
-    let server = Server::start(&[("TASKAPI_REQUESTS_PER_MINUTE", "0")]);
+    // No quota, and a long wait for a pooled connection: this test is about memory, and a
+    // debug build sharing two cores with other tests can be slow to serve 100 at once.
+    let server = Server::start(&[
+        ("TASKAPI_REQUESTS_PER_MINUTE", "0"),
+        ("TASKAPI_DB_ACQUIRE_TIMEOUT_MS", "30000"),
+    ]);
     let token = token(&server, "h2@example.com").await;
     let idle = server.rss_mib();
     let tcp = tokio::net::TcpStream::connect(server.address)
@@ -489,16 +509,18 @@ async fn an_http2_client_opening_10000_streams_stays_within_the_memory_bound() {
                 Ok::<u16, h2::Error>(status)
             });
         }
-        let mut ok = 0;
+        let mut answers = std::collections::BTreeMap::new();
         while let Some(done) = streams.join_next().await {
-            if matches!(done.expect("a stream task"), Ok(200)) {
-                ok += 1;
-            }
+            let answer = done
+                .expect("a stream task")
+                .map_err(|error| error.to_string());
+            *answers.entry(answer).or_insert(0) += 1;
         }
-        ok
+        answers
     };
     let started = Instant::now();
-    let (ok, peak) = peak_rss_during(&server, flood).await;
+    let (answers, peak) = peak_rss_during(&server, flood).await;
+    let ok = answers.get(&Ok(200)).copied().unwrap_or(0);
     let most = *limit.borrow();
     println!(
         "HTTP/2, one connection, 10000 streams: {ok} answered 200 in {:.1} s; the server allowed {most} at once; RSS {idle:.0} MiB idle, {peak:.0} MiB peak, {:.0} MiB after",
@@ -558,15 +580,34 @@ async fn sigterm_lets_in_flight_requests_finish() {
     token(&server, email).await;
     let client = reqwest::Client::new();
     // One hashing slot: eight logins queue behind each other for a good fraction of a second.
-    let logins = (0..8).map(|_| log_in(&client, &server, email));
+    let signalled = std::sync::Mutex::new(None::<Instant>);
+    let logins = (0..8).map(|_| async {
+        let result = log_in(&client, &server, email).await;
+        (result, Instant::now())
+    });
     let signal = async {
         tokio::time::sleep(Duration::from_millis(100)).await;
         server.signal("TERM");
+        *signalled.lock().expect("a lock") = Some(Instant::now());
     };
     let (results, ()) = tokio::join!(futures::future::join_all(logins), signal);
-    let answered = results.iter().filter(|result| result.is_ok()).count();
-    println!("SIGTERM with 8 logins in flight: {answered} answered 200");
+    let signalled = signalled
+        .into_inner()
+        .expect("a lock")
+        .expect("the signal was sent");
+    let answered = results.iter().filter(|(result, _)| result.is_ok()).count();
+    let after_signal = results
+        .iter()
+        .filter(|(result, at)| result.is_ok() && *at > signalled)
+        .count();
+    println!(
+        "SIGTERM with 8 logins in flight: {answered} answered 200, {after_signal} of them after the signal"
+    );
     assert_eq!(answered, 8, "{results:?}");
+    assert!(
+        after_signal > 0,
+        "no login was still in flight at the signal"
+    );
 
     let deadline = Instant::now() + Duration::from_secs(15);
     let mut server = server;

@@ -1,6 +1,9 @@
 //! Which client a request came from: the TCP peer, unless the peer is a trusted proxy, in
-//! which case the hops it reports (`Forwarded`, else `X-Forwarded-For`) are walked from the
-//! nearest back to the first address that is not itself a trusted proxy.
+//! which case the hops it reports in the one forwarding header it is configured to write
+//! (`X-Forwarded-For` or `Forwarded`) are walked from the nearest back to the first address
+//! that is not itself a trusted proxy. The other header is ignored: a proxy that writes one
+//! passes a client's own copy of the other through, and believing it would let the client
+//! pick its address.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
@@ -11,18 +14,23 @@ use poem::{
 };
 use taskapi_api::security::ClientAddress;
 
-/// The proxies whose forwarding headers are believed.
+use crate::config::ForwardedHeader;
+
+/// The proxies whose forwarding header is believed, and which header that is.
 #[derive(Debug, Clone, Default)]
-pub struct TrustedProxies(Vec<IpNet>);
+pub struct TrustedProxies {
+    proxies: Vec<IpNet>,
+    header: ForwardedHeader,
+}
 
 impl TrustedProxies {
-    pub fn new(proxies: Vec<IpNet>) -> Self {
-        Self(proxies)
+    pub fn new(proxies: Vec<IpNet>, header: ForwardedHeader) -> Self {
+        Self { proxies, header }
     }
 
     fn trusts(&self, address: IpAddr) -> bool {
         let address = canonical(address);
-        self.0.iter().any(|proxy| proxy.contains(&address))
+        self.proxies.iter().any(|proxy| proxy.contains(&address))
     }
 
     /// The client behind `peer`, as far as trusted proxies vouch for it.
@@ -31,7 +39,10 @@ impl TrustedProxies {
         if !self.trusts(peer) {
             return peer;
         }
-        let hops = forwarded_for(headers).unwrap_or_else(|| x_forwarded_for(headers));
+        let hops = match self.header {
+            ForwardedHeader::XForwardedFor => x_forwarded_for(headers),
+            ForwardedHeader::Forwarded => forwarded_for(headers),
+        };
         let mut client = peer;
         // Nearest hop last: each proxy appends the address it received the request from.
         for hop in hops.into_iter().rev() {
@@ -67,22 +78,20 @@ fn parse_hop(raw: &str) -> Option<IpAddr> {
         })
 }
 
-/// The `for=` of each element of every `Forwarded` field (RFC 7239), or `None` without one.
-fn forwarded_for(headers: &HeaderMap) -> Option<Vec<Option<IpAddr>>> {
-    let mut fields = headers.get_all(header::FORWARDED).iter().peekable();
-    fields.peek()?;
-    Some(
-        fields
-            .flat_map(|field| field.to_str().unwrap_or("for=unknown").split(','))
-            .map(|element| {
-                element
-                    .split(';')
-                    .filter_map(|pair| pair.split_once('='))
-                    .find(|(name, _)| name.trim().eq_ignore_ascii_case("for"))
-                    .and_then(|(_, value)| parse_hop(value))
-            })
-            .collect(),
-    )
+/// The `for=` of each element of every `Forwarded` field (RFC 7239), in order.
+fn forwarded_for(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
+    headers
+        .get_all(header::FORWARDED)
+        .iter()
+        .flat_map(|field| field.to_str().unwrap_or("for=unknown").split(','))
+        .map(|element| {
+            element
+                .split(';')
+                .filter_map(|pair| pair.split_once('='))
+                .find(|(name, _)| name.trim().eq_ignore_ascii_case("for"))
+                .and_then(|(_, value)| parse_hop(value))
+        })
+        .collect()
 }
 
 /// The addresses of every `X-Forwarded-For` field, in order.
@@ -128,11 +137,18 @@ mod tests {
         headers
     }
 
+    fn proxies_writing(header: ForwardedHeader) -> TrustedProxies {
+        TrustedProxies::new(
+            vec![
+                "10.0.0.0/8".parse().expect("a range"),
+                "192.0.2.1/32".parse().expect("a range"),
+            ],
+            header,
+        )
+    }
+
     fn proxies() -> TrustedProxies {
-        TrustedProxies::new(vec![
-            "10.0.0.0/8".parse().expect("a range"),
-            "192.0.2.1/32".parse().expect("a range"),
-        ])
+        proxies_writing(ForwardedHeader::XForwardedFor)
     }
 
     #[test]
@@ -161,7 +177,7 @@ mod tests {
     }
 
     #[test]
-    fn forwarded_is_preferred_and_its_forms_are_read() {
+    fn only_the_configured_header_is_read_and_its_forms_are_understood() {
         let both = headers(&[
             (
                 "forwarded",
@@ -169,10 +185,13 @@ mod tests {
             ),
             ("x-forwarded-for", "203.0.113.9"),
         ]);
-        assert_eq!(proxies().client(ip("10.0.0.1"), &both), ip("2001:db8::1"));
+        let forwarded = proxies_writing(ForwardedHeader::Forwarded);
+        assert_eq!(forwarded.client(ip("10.0.0.1"), &both), ip("2001:db8::1"));
+        // A proxy that writes X-Forwarded-For passes a client's forged Forwarded through.
+        assert_eq!(proxies().client(ip("10.0.0.1"), &both), ip("203.0.113.9"));
         let with_port = headers(&[("forwarded", "for=\"203.0.113.5:8080\"")]);
         assert_eq!(
-            proxies().client(ip("10.0.0.1"), &with_port),
+            forwarded.client(ip("10.0.0.1"), &with_port),
             ip("203.0.113.5")
         );
     }
@@ -180,6 +199,7 @@ mod tests {
     #[test]
     fn an_unreadable_hop_stops_the_walk() {
         let hidden = headers(&[("forwarded", "for=203.0.113.5, for=_hidden, for=10.2.2.2")]);
-        assert_eq!(proxies().client(ip("10.0.0.1"), &hidden), ip("10.2.2.2"));
+        let forwarded = proxies_writing(ForwardedHeader::Forwarded);
+        assert_eq!(forwarded.client(ip("10.0.0.1"), &hidden), ip("10.2.2.2"));
     }
 }

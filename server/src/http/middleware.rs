@@ -57,6 +57,18 @@ pub async fn trace_request<E: Endpoint>(endpoint: E, request: Request) -> Result
     .await
 }
 
+/// The answer to a request whose handling panicked: the panic is logged, the client gets
+/// the same 500 problem as for any other bug.
+pub fn panicked(panic: Box<dyn std::any::Any + Send>) -> Response {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|message| (*message).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    tracing::error!(panic = %message, "request handling panicked");
+    ApiError::internal().into_response()
+}
+
 /// Limits on request heads; see [`limit_head`].
 #[derive(Debug, Clone, Copy)]
 pub struct HeadLimits {
@@ -292,7 +304,21 @@ pub async fn allow_on_405<E: Endpoint>(
 
 #[cfg(test)]
 mod tests {
-    use super::AllowedMethods;
+    use poem::{EndpointExt, middleware::CatchPanic};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panic_is_a_500_problem() {
+        let endpoint = poem::endpoint::make_sync(|_| -> &'static str { panic!("a bug") })
+            .with(CatchPanic::new().with_handler(panicked));
+        let response = endpoint.get_response(Request::default()).await;
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            response.content_type(),
+            Some(taskapi_api::problem::PROBLEM_JSON)
+        );
+    }
 
     #[test]
     fn allowed_methods_come_from_the_contract() {

@@ -16,10 +16,10 @@ mod users;
 use std::{sync::Arc, time::Duration};
 
 use bytes::Bytes;
-use poem::{Endpoint, EndpointExt, Route};
+use poem::{Endpoint, EndpointExt, Route, middleware::CatchPanic};
 use serde_json::Value;
 
-use crate::config::CorsOrigin;
+use crate::config::{CorsOrigin, ForwardedHeader};
 use crate::service::{
     Services, auth::AuthService, health::HealthService, tasks::TaskService, users::UserService,
 };
@@ -46,8 +46,9 @@ pub struct HttpSettings {
     /// Most header fields in one request; then 431.
     pub max_headers: usize,
     pub cors_origins: Vec<CorsOrigin>,
-    /// Proxies whose forwarding headers name the client.
+    /// Proxies whose forwarding header names the client.
     pub trusted_proxies: Vec<IpNet>,
+    pub forwarded_header: ForwardedHeader,
 }
 
 /// The whole HTTP application: API, documents, Swagger UI, ReDoc and the middleware around
@@ -79,6 +80,7 @@ pub fn app(services: Services, settings: &HttpSettings) -> impl Endpoint + 'stat
     };
     let proxies = Arc::new(client::TrustedProxies::new(
         settings.trusted_proxies.clone(),
+        settings.forwarded_header,
     ));
     let head_limits = middleware::HeadLimits {
         max_bytes: settings.max_header_bytes,
@@ -106,9 +108,13 @@ pub fn app(services: Services, settings: &HttpSettings) -> impl Endpoint + 'stat
             async move { client::identify(endpoint, request, &proxies).await }
         })
         .catch_all_error(rejections::problem_response)
+        // Boxed halfway: the whole chain as one type is deeper than the compiler's limit.
+        .boxed()
         .around(move |endpoint, request| {
             middleware::allow_on_405(endpoint, request, Arc::clone(&allowed))
         })
+        // A bug that panics answers 500 like any other failure, not a dropped connection.
+        .with(CatchPanic::new().with_handler(middleware::panicked))
         .around(middleware::trace_request)
 }
 

@@ -127,23 +127,38 @@ impl AuthService {
             |email| (email.key().to_owned(), email.redacted()),
         );
         self.limits.login_attempt(client, &key, &redacted).await?;
+        let verified = match self.verify(email.as_ref(), &credentials.password).await {
+            Ok(verified) => verified,
+            Err(failure) => {
+                // The server failed, not the client: the attempt does not count.
+                if let Err(error) = self.limits.login_abandoned(client, &key).await {
+                    tracing::warn!(%error, "cannot take back a login attempt");
+                }
+                return Err(failure.into());
+            }
+        };
+        let Some(user) = verified else {
+            tracing::warn!(target: "security", %client, email = %redacted, "failed login");
+            return Err(LoginError::InvalidCredentials);
+        };
+        // The password was right: failing to clear the count must not refuse the login.
+        if let Err(error) = self.limits.login_succeeded(client, &key).await {
+            tracing::warn!(%error, "cannot clear the failed-login count");
+        }
+        Ok(self.tokens.issue(user.id)?)
+    }
+
+    /// The account `email` names, if `password` is its password.
+    async fn verify(&self, email: Option<&Email>, password: &str) -> Result<Option<User>, Failure> {
         // An email that cannot exist is looked up as no account, so the response and its
         // timing match those of a wrong password.
-        let account = match &email {
+        let account = match email {
             Some(email) => users::find_credentials(&mut *self.db.acquire().await?, email).await?,
             None => None,
         };
         let (user, hash) = account.unzip();
-        let verified = self
-            .hasher
-            .verify(&credentials.password, hash.as_deref())
-            .await?;
-        let Some(user) = user.filter(|_| verified) else {
-            tracing::warn!(target: "security", %client, email = %redacted, "failed login");
-            return Err(LoginError::InvalidCredentials);
-        };
-        self.limits.login_succeeded(client, &key).await?;
-        Ok(self.tokens.issue(user.id)?)
+        let verified = self.hasher.verify(password, hash.as_deref()).await?;
+        Ok(user.filter(|_| verified))
     }
 
     /// The account a bearer token proves, if the token is valid and the account exists.

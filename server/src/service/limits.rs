@@ -13,10 +13,7 @@
 
 use std::{net::IpAddr, num::NonZeroU32, sync::Arc, time::Duration};
 
-use governor::{
-    DefaultKeyedRateLimiter, Quota, RateLimiter,
-    clock::{Clock, DefaultClock},
-};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter, clock::Clock};
 use uuid::Uuid;
 
 use super::Failure;
@@ -159,6 +156,16 @@ impl RateLimits {
         Ok(())
     }
 
+    /// A login could not be checked (the server failed): its attempt is taken back.
+    pub async fn login_abandoned(&self, client: IpAddr, account: &str) -> Result<(), Failure> {
+        let (per_account, per_address) = login_buckets(client, account);
+        let mut transaction = self.db.begin().await?;
+        rate_limits::take_back(&mut *transaction, &per_account).await?;
+        rate_limits::take_back(&mut *transaction, &per_address).await?;
+        transaction.commit().await?;
+        Ok(())
+    }
+
     /// Counts a registration from `client`; refused past the limit.
     pub async fn registration(&self, client: IpAddr) -> Result<(), LimitError> {
         let bucket = format!("register:{}", address_key(client));
@@ -193,7 +200,7 @@ impl RateLimits {
                 "request refused: over quota"
             );
             Limited {
-                retry_after: not_until.wait_time_from(DefaultClock::default().now()),
+                retry_after: not_until.wait_time_from(limiter.clock().now()),
                 ..*limited
             }
         })

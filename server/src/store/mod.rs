@@ -59,8 +59,8 @@ impl Database {
     }
 }
 
-/// The pool requests use, opened lazily (connections are made on first use, so start-up
-/// does not fail while the database is briefly away). Every session bounds how long one
+/// The pool requests use, opened lazily (connections are made on first use; start-up
+/// checks the database once, see `startup`). Every session bounds how long one
 /// statement may run and wait for a lock, so one slow table cannot hold up every request.
 pub fn connect(settings: &DatabaseSettings) -> Result<PgPool, sqlx::Error> {
     let options = PgConnectOptions::from_str(&settings.database_url)?.options([

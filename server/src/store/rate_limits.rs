@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use sea_query::{Alias, Expr, ExprTrait, Iden, OnConflict, Query};
+use sea_query::{Alias, Expr, ExprTrait, Iden, LockBehavior, LockType, OnConflict, Query};
 use sqlx::{FromRow, PgExecutor};
 
 use super::build;
@@ -105,11 +105,19 @@ pub async fn clear(db: impl PgExecutor<'_>, bucket: &str) -> Result<(), Failure>
     Ok(())
 }
 
-/// Deletes counters whose window has ended; returns how many.
+/// Deletes counters whose window has ended; returns how many. Rows a login is updating
+/// right now are skipped (and purged next time), so purging never waits on, or deadlocks
+/// with, a hit.
 pub async fn purge_expired(db: impl PgExecutor<'_>) -> Result<u64, Failure> {
+    let expired = Query::select()
+        .column(RateLimitCounters::Bucket)
+        .from(RateLimitCounters::Table)
+        .and_where(Expr::col(RateLimitCounters::WindowEnds).lte(Expr::current_timestamp()))
+        .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+        .to_owned();
     let statement = Query::delete()
         .from_table(RateLimitCounters::Table)
-        .and_where(Expr::col(RateLimitCounters::WindowEnds).lte(Expr::current_timestamp()))
+        .and_where(Expr::col(RateLimitCounters::Bucket).in_subquery(expired))
         .to_owned();
     let (sql, values) = build(&statement);
     Ok(sqlx::query_with(sql, values)
