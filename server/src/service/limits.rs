@@ -106,6 +106,11 @@ impl RateLimits {
         }
     }
 
+    /// Whether either failed-login limit is on; with both off, logins touch no counter.
+    fn limits_logins(&self) -> bool {
+        self.failed_logins_per_account.quota > 0 || self.failed_logins_per_address.quota > 0
+    }
+
     /// Counts a login attempt for `account` (the email's comparison key; `shown` is how the
     /// security log names it) from `client`; refused once either failed-login limit is
     /// reached.
@@ -115,6 +120,9 @@ impl RateLimits {
         account: &str,
         shown: &str,
     ) -> Result<(), LimitError> {
+        if !self.limits_logins() {
+            return Ok(());
+        }
         let (per_account, per_address) = login_buckets(client, account);
         let counts = rate_limits::hit(
             &mut *self.db.acquire().await?,
@@ -148,6 +156,9 @@ impl RateLimits {
 
     /// A login succeeded: its attempt was not a failure after all.
     pub async fn login_succeeded(&self, client: IpAddr, account: &str) -> Result<(), Failure> {
+        if !self.limits_logins() {
+            return Ok(());
+        }
         let (per_account, per_address) = login_buckets(client, account);
         let mut transaction = self.db.begin().await?;
         rate_limits::clear(&mut *transaction, &per_account).await?;
@@ -158,6 +169,9 @@ impl RateLimits {
 
     /// A login could not be checked (the server failed): its attempt is taken back.
     pub async fn login_abandoned(&self, client: IpAddr, account: &str) -> Result<(), Failure> {
+        if !self.limits_logins() {
+            return Ok(());
+        }
         let (per_account, per_address) = login_buckets(client, account);
         let mut transaction = self.db.begin().await?;
         rate_limits::take_back(&mut *transaction, &per_account).await?;
@@ -168,8 +182,11 @@ impl RateLimits {
 
     /// Counts a registration from `client`; refused past the limit.
     pub async fn registration(&self, client: IpAddr) -> Result<(), LimitError> {
-        let bucket = format!("register:{}", address_key(client));
         let policy = self.registrations_per_address;
+        if policy.quota == 0 {
+            return Ok(());
+        }
+        let bucket = format!("register:{}", address_key(client));
         let counts =
             rate_limits::hit(&mut *self.db.acquire().await?, &[(&bucket, policy.window)]).await?;
         match counts.iter().find_map(|count| policy.refused(count)) {
