@@ -56,6 +56,10 @@ pub const HARD_HEAD_FACTOR: usize = 4;
 /// limit moves every request's headers to the heap.
 pub const HYPER_MAX_HEADERS: usize = 100;
 
+/// How long an idle connection gets to close cleanly (an HTTP/2 client to take its GOAWAY)
+/// before it is dropped.
+const IDLE_CLOSE_GRACE: Duration = Duration::from_secs(1);
+
 /// The application, as every connection calls it.
 type App = BoxEndpoint<'static, Response>;
 
@@ -271,11 +275,11 @@ async fn serve_connection(accepted: Accepted) {
             }
             closing = connection.closing(&limits) => {
                 closing.log(peer, &limits);
-                if closing != Closing::SlowHead {
-                    // Idle: hyper closes it cleanly (HTTP/2: GOAWAY), still answering a
-                    // request that raced the decision.
+                if closing == Closing::Idle {
+                    // Between requests: hyper closes it cleanly (HTTP/2: GOAWAY). A slow
+                    // head, or an eviction, must free the slot at once instead.
                     served.as_mut().graceful_shutdown();
-                    let _ = tokio::time::timeout(limits.shutdown_grace, served.as_mut()).await;
+                    let _ = tokio::time::timeout(IDLE_CLOSE_GRACE, served.as_mut()).await;
                 }
                 return;
             }
@@ -391,7 +395,12 @@ impl Connection {
 
     /// Called for bytes written: a response still going out keeps the connection in use.
     fn on_write(&self) {
-        if self.is_idle() && !self.reading_head.load(Ordering::Acquire) {
+        // On HTTP/2 a write between requests may be a reply to a PING the client sent to
+        // keep the connection; it does not count as use.
+        if self.is_idle()
+            && !self.reading_head.load(Ordering::Acquire)
+            && !self.http2.load(Ordering::Acquire)
+        {
             self.restart_clock();
         }
     }
@@ -658,11 +667,14 @@ mod tests {
     async fn bytes_between_http2_requests_keep_the_idle_clock() {
         let connection = Arc::new(Connection::new(Instant::now()));
         drop(connection.begin_request(Version::HTTP_2));
-        // A PING, say: on HTTP/1.1 this would start the head clock.
+        // A PING and its reply: on HTTP/1.1 the read would start the head clock, and the
+        // write would count as use.
         connection.on_read();
+        tokio::time::advance(Duration::from_secs(30)).await;
+        connection.on_write();
         let started = Instant::now();
         assert_eq!(connection.closing(&limits()).await, Closing::Idle);
-        assert_eq!(started.elapsed(), Duration::from_secs(60));
+        assert_eq!(started.elapsed(), Duration::from_secs(30));
     }
 
     #[tokio::test(start_paused = true)]

@@ -106,7 +106,8 @@ impl RateLimits {
         }
     }
 
-    /// Whether either failed-login limit is on; with both off, logins touch no counter.
+    /// Whether either failed-login limit is on; with both off, logins touch no counter
+    /// (with one off, its counter is kept but never refuses).
     fn limits_logins(&self) -> bool {
         self.failed_logins_per_account.quota > 0 || self.failed_logins_per_address.quota > 0
     }
