@@ -271,6 +271,12 @@ pub struct TransportSettings {
     #[arg(long, env = "TASKAPI_MAX_CONNECTIONS", default_value_t = Self::MAX_CONNECTIONS)]
     pub max_connections: usize,
 
+    /// Most connections from one client address (0: no cap); trusted proxies are exempt.
+    /// At the cap, that address's longest-idle connection is closed to admit a new one;
+    /// when none is idle, its new connections are closed at once.
+    #[arg(long, env = "TASKAPI_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = Self::MAX_CONNECTIONS_PER_ADDRESS)]
+    pub max_connections_per_address: usize,
+
     /// Largest request head (request line and header fields), in bytes; then 431 (414 when
     /// the target alone is over).
     #[arg(long, env = "TASKAPI_MAX_HEADER_BYTES", default_value_t = Self::MAX_HEADER_BYTES)]
@@ -290,6 +296,7 @@ impl TransportSettings {
     pub const BODY_READ_TIMEOUT_MS: u64 = 15_000;
     pub const KEEP_ALIVE_TIMEOUT_MS: u64 = 60_000;
     pub const MAX_CONNECTIONS: usize = 1_000;
+    pub const MAX_CONNECTIONS_PER_ADDRESS: usize = 100;
     pub const MAX_HEADER_BYTES: usize = 16 * 1024;
     pub const MAX_HEADERS: usize = 64;
     pub const HTTP2_MAX_STREAMS: u32 = 100;
@@ -303,6 +310,7 @@ impl Default for TransportSettings {
             body_read_timeout_ms: Self::BODY_READ_TIMEOUT_MS,
             keep_alive_timeout_ms: Self::KEEP_ALIVE_TIMEOUT_MS,
             max_connections: Self::MAX_CONNECTIONS,
+            max_connections_per_address: Self::MAX_CONNECTIONS_PER_ADDRESS,
             max_header_bytes: Self::MAX_HEADER_BYTES,
             max_headers: Self::MAX_HEADERS,
             http2_max_streams: Self::HTTP2_MAX_STREAMS,

@@ -3,6 +3,7 @@
 use std::{future::Future, net::SocketAddr, time::Duration};
 
 use anyhow::Context;
+use ipnet::IpNet;
 use rand_core::{OsRng, RngCore};
 use tokio::net::TcpListener;
 
@@ -25,6 +26,8 @@ pub struct Application {
     services: Services,
     http: HttpSettings,
     limits: Limits,
+    /// Trusted proxies: exempt from the per-address connection cap.
+    proxies: Vec<IpNet>,
 }
 
 impl Application {
@@ -84,10 +87,12 @@ impl Application {
                 trusted_proxies: settings.rate_limits.trusted_proxies.clone(),
                 forwarded_header: settings.rate_limits.forwarded_header,
             },
+            proxies: settings.rate_limits.trusted_proxies.clone(),
             limits: Limits {
                 header_read_timeout: Duration::from_millis(transport.header_read_timeout_ms),
                 keep_alive_timeout: Duration::from_millis(transport.keep_alive_timeout_ms),
                 max_connections: transport.max_connections,
+                max_connections_per_address: transport.max_connections_per_address,
                 max_header_bytes: transport.max_header_bytes,
                 max_headers: transport.max_headers,
                 http2_max_streams: transport.http2_max_streams,
@@ -106,7 +111,7 @@ impl Application {
         tracing::info!(address = %self.address, "listening");
         let purging = tokio::spawn(purge_expired_limits(self.services.auth.limits().clone()));
         let app = app(self.services, &self.http);
-        transport::serve(self.listener, app, self.limits, shutdown).await;
+        transport::serve(self.listener, app, self.limits, self.proxies, shutdown).await;
         purging.abort();
         tracing::info!("stopped");
     }

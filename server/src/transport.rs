@@ -18,7 +18,7 @@ use std::{
     convert::Infallible,
     future::Future,
     io,
-    net::SocketAddr,
+    net::{IpAddr, SocketAddr},
     pin::Pin,
     sync::{
         Arc, Mutex,
@@ -33,6 +33,7 @@ use hyper_util::{
     rt::{TokioExecutor, TokioIo, TokioTimer},
     server::conn::auto,
 };
+use ipnet::IpNet;
 use poem::{
     Addr, Endpoint, EndpointExt, Request, Response,
     endpoint::BoxEndpoint,
@@ -69,6 +70,8 @@ pub struct Limits {
     pub header_read_timeout: Duration,
     pub keep_alive_timeout: Duration,
     pub max_connections: usize,
+    /// Most connections from one address (0: no cap); proxies given to [`serve`] are exempt.
+    pub max_connections_per_address: usize,
     /// The application's head limit; hyper's parser stops at [`HARD_HEAD_FACTOR`] times it.
     pub max_header_bytes: usize,
     /// The application's header-count limit; hyper's parser stops at
@@ -80,17 +83,24 @@ pub struct Limits {
 }
 
 /// Serves `endpoint` on `listener` until `shutdown` completes; then stops accepting, lets
-/// in-flight requests finish for up to `limits.shutdown_grace`, and returns.
+/// in-flight requests finish for up to `limits.shutdown_grace`, and returns. Connections
+/// from `proxies` (every client behind them shares their address) are not capped per
+/// address.
 pub async fn serve<E: Endpoint + 'static>(
     listener: TcpListener,
     endpoint: E,
     limits: Limits,
+    proxies: Vec<IpNet>,
     shutdown: impl Future<Output = ()>,
 ) {
     // Boxed: one concrete type for every connection task, however deep the middleware.
     let endpoint: Arc<App> = Arc::new(endpoint.map_to_response().boxed());
     let protocols = Arc::new(protocols(&limits));
-    let registry = Arc::new(Registry::new(limits.max_connections));
+    let registry = Arc::new(Registry::new(
+        limits.max_connections,
+        limits.max_connections_per_address,
+        proxies,
+    ));
     let (stop, stopping) = watch::channel(false);
     let mut connections = JoinSet::new();
     let mut refusals = Throttled::default();
@@ -127,12 +137,15 @@ pub async fn serve<E: Endpoint + 'static>(
                 }
             }
         };
-        let Some((id, connection)) = registry.admit() else {
-            refusals.warn(|suppressed| {
-                tracing::warn!(%peer, suppressed, max = limits.max_connections, "connection limit reached and no connection is idle; refusing connections");
-            });
-            drop(stream);
-            continue;
+        let (id, connection) = match registry.admit(peer.ip()) {
+            Ok(admitted) => admitted,
+            Err(refusal) => {
+                refusals.warn(|suppressed| {
+                    tracing::warn!(%peer, suppressed, limit = ?refusal, "connection limit reached and no connection is idle; refusing connections");
+                });
+                drop(stream);
+                continue;
+            }
         };
         // Responses are small and written whole; waiting to coalesce them only adds latency.
         if let Err(error) = stream.set_nodelay(true) {
@@ -471,56 +484,102 @@ impl Drop for InFlight {
     }
 }
 
-/// The open connections, so that the accept loop can tell how many there are and which
-/// has been idle longest.
+/// Which connection cap turned a connection away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refusal {
+    /// `max_connections`, with none idle.
+    Total,
+    /// `max_connections_per_address`, with none of that address's idle.
+    PerAddress,
+}
+
+/// The open connections, so that the accept loop can tell how many there are, how many
+/// each address holds, and which has been idle longest.
 struct Registry {
     epoch: Instant,
     max: usize,
+    /// 0: no cap per address.
+    max_per_address: usize,
+    /// Addresses exempt from the per-address cap.
+    proxies: Vec<IpNet>,
     next_id: AtomicU64,
-    open: Mutex<HashMap<u64, Arc<Connection>>>,
+    open: Mutex<Open>,
+}
+
+#[derive(Default)]
+struct Open {
+    connections: HashMap<u64, (IpAddr, Arc<Connection>)>,
+    per_address: HashMap<IpAddr, usize>,
 }
 
 impl Registry {
-    fn new(max: usize) -> Self {
+    fn new(max: usize, max_per_address: usize, proxies: Vec<IpNet>) -> Self {
         Self {
             epoch: Instant::now(),
             max: max.max(1),
+            max_per_address,
+            proxies,
             next_id: AtomicU64::new(0),
-            open: Mutex::new(HashMap::new()),
+            open: Mutex::new(Open::default()),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Arc<Connection>>> {
-        // The map stays consistent even if a holder panicked: every update is one call.
+    fn lock(&self) -> std::sync::MutexGuard<'_, Open> {
+        // The maps stay consistent even if a holder panicked: every update is one call.
         self.open
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Registers a new connection, closing the idlest one first at the cap; `None` when
-    /// at the cap with none idle.
-    fn admit(&self) -> Option<(u64, Arc<Connection>)> {
+    /// Registers a new connection from `peer`. At a cap, the idlest connection it covers
+    /// (that address's, or any) is closed first; with none idle, the connection is refused.
+    fn admit(&self, peer: IpAddr) -> Result<(u64, Arc<Connection>), Refusal> {
         let mut open = self.lock();
-        if open.len() >= self.max && !Self::evict_idlest_of(&open) {
-            return None;
+        let capped =
+            self.max_per_address > 0 && !self.proxies.iter().any(|proxy| proxy.contains(&peer));
+        let held = open.per_address.get(&peer).copied().unwrap_or(0);
+        if capped
+            && held >= self.max_per_address
+            && !Self::evict_idlest_of(open.connections.values().filter(|(from, _)| *from == peer))
+        {
+            return Err(Refusal::PerAddress);
+        }
+        if open.connections.len() >= self.max && !Self::evict_idlest_of(open.connections.values()) {
+            return Err(Refusal::Total);
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let connection = Arc::new(Connection::new(self.epoch));
-        open.insert(id, Arc::clone(&connection));
-        Some((id, connection))
+        open.connections.insert(id, (peer, Arc::clone(&connection)));
+        *open.per_address.entry(peer).or_insert(0) += 1;
+        Ok((id, connection))
     }
 
     fn evict_idlest(&self) -> bool {
-        Self::evict_idlest_of(&self.lock())
+        Self::evict_idlest_of(self.lock().connections.values())
     }
 
-    fn evict_idlest_of(open: &HashMap<u64, Arc<Connection>>) -> bool {
-        open.values()
+    fn evict_idlest_of<'a>(
+        candidates: impl Iterator<Item = &'a (IpAddr, Arc<Connection>)>,
+    ) -> bool {
+        candidates
+            .map(|(_, connection)| connection)
             .filter(|connection| {
                 connection.is_idle() && !connection.evicted.load(Ordering::Acquire)
             })
             .min_by_key(|connection| connection.since_ms.load(Ordering::Relaxed))
             .is_some_and(|connection| connection.evict())
+    }
+
+    fn remove(&self, id: u64) {
+        let mut open = self.lock();
+        if let Some((peer, _)) = open.connections.remove(&id)
+            && let Some(held) = open.per_address.get_mut(&peer)
+        {
+            *held -= 1;
+            if *held == 0 {
+                open.per_address.remove(&peer);
+            }
+        }
     }
 }
 
@@ -532,7 +591,7 @@ struct Departure {
 
 impl Drop for Departure {
     fn drop(&mut self) {
-        self.registry.lock().remove(&self.id);
+        self.registry.remove(self.id);
     }
 }
 
@@ -627,6 +686,7 @@ mod tests {
             header_read_timeout: Duration::from_secs(10),
             keep_alive_timeout: Duration::from_secs(60),
             max_connections: 2,
+            max_connections_per_address: 0,
             max_header_bytes: 16 * 1024,
             max_headers: 64,
             http2_max_streams: 100,
@@ -679,19 +739,47 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn at_the_cap_the_idlest_connection_makes_room() {
-        let registry = Registry::new(2);
-        let (_, first) = registry.admit().expect("room");
+        let peer = IpAddr::from([192, 0, 2, 1]);
+        let registry = Registry::new(2, 0, Vec::new());
+        let (_, first) = registry.admit(peer).expect("room");
         tokio::time::advance(Duration::from_secs(1)).await;
-        let (_, second) = registry.admit().expect("room");
-        let (_, third) = registry.admit().expect("the idlest is evicted");
+        let (_, second) = registry.admit(peer).expect("room");
+        let (_, third) = registry.admit(peer).expect("the idlest is evicted");
         assert_eq!(first.closing(&limits()).await, Closing::Evicted);
         assert!(!second.evicted.load(Ordering::Acquire));
 
         // With everyone busy, there is no room.
-        let registry = Registry::new(1);
-        let (_, only) = registry.admit().expect("room");
+        let registry = Registry::new(1, 0, Vec::new());
+        let (_, only) = registry.admit(peer).expect("room");
         let _request = only.begin_request(Version::HTTP_11);
-        assert!(registry.admit().is_none());
+        assert_eq!(registry.admit(peer).err(), Some(Refusal::Total));
         drop(third);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn one_address_makes_room_among_its_own_connections_only() {
+        let (greedy, other) = (IpAddr::from([192, 0, 2, 1]), IpAddr::from([192, 0, 2, 2]));
+        let registry = Registry::new(100, 2, Vec::new());
+        let (_, bystander) = registry.admit(other).expect("room");
+        tokio::time::advance(Duration::from_secs(1)).await;
+        let (first_id, first) = registry.admit(greedy).expect("room");
+        let (_, second) = registry.admit(greedy).expect("room");
+        let _second_busy = second.begin_request(Version::HTTP_11);
+        // Its third evicts its own idle one, not the older bystander.
+        let (_, third) = registry.admit(greedy).expect("its idle one makes room");
+        let _third_busy = third.begin_request(Version::HTTP_11);
+        assert_eq!(first.closing(&limits()).await, Closing::Evicted);
+        assert!(!bystander.evicted.load(Ordering::Acquire));
+        // With the rest of its connections busy it is refused, while others still get in.
+        assert_eq!(registry.admit(greedy).err(), Some(Refusal::PerAddress));
+        assert!(registry.admit(other).is_ok());
+        // The evicted one gone, its two busy ones still fill its cap.
+        registry.remove(first_id);
+        assert_eq!(registry.admit(greedy).err(), Some(Refusal::PerAddress));
+        drop(_third_busy);
+        assert!(registry.admit(greedy).is_ok(), "its idle third makes room");
+        // Proxies are exempt.
+        let proxied = Registry::new(100, 1, vec!["192.0.2.0/24".parse().expect("a range")]);
+        assert!(proxied.admit(greedy).is_ok() && proxied.admit(greedy).is_ok());
     }
 }
