@@ -173,9 +173,10 @@ impl AuthService {
         self.limits
             .request(user_id)
             .map_err(AuthenticateError::Limited)?;
-        users::find(&mut *self.db.acquire().await?, user_id)
-            .await?
-            .map(|user| user.id)
-            .ok_or(AuthenticateError::AccountGone)
+        if users::exists(&mut *self.db.acquire().await?, user_id).await? {
+            Ok(user_id)
+        } else {
+            Err(AuthenticateError::AccountGone)
+        }
     }
 }

@@ -42,6 +42,13 @@ pub enum LimitError {
     Failed(#[from] Failure),
 }
 
+/// How a counted login attempt ended, when it did not fail.
+#[derive(Debug, Clone, Copy)]
+enum Settled {
+    Succeeded,
+    Abandoned,
+}
+
 /// One fixed-window limit kept in PostgreSQL.
 #[derive(Debug, Clone, Copy)]
 struct Policy {
@@ -155,30 +162,35 @@ impl RateLimits {
         }
     }
 
-    /// A login succeeded: its attempt was not a failure after all.
+    /// A login succeeded: its attempt was not a failure after all. The account's count
+    /// for this address starts over.
     pub async fn login_succeeded(&self, client: IpAddr, account: &str) -> Result<(), Failure> {
-        if !self.limits_logins() {
-            return Ok(());
-        }
-        let (per_account, per_address) = login_buckets(client, account);
-        let mut transaction = self.db.begin().await?;
-        rate_limits::clear(&mut *transaction, &per_account).await?;
-        rate_limits::take_back(&mut *transaction, &per_address).await?;
-        transaction.commit().await?;
-        Ok(())
+        self.settle_login(client, account, Settled::Succeeded).await
     }
 
     /// A login could not be checked (the server failed): its attempt is taken back.
     pub async fn login_abandoned(&self, client: IpAddr, account: &str) -> Result<(), Failure> {
+        self.settle_login(client, account, Settled::Abandoned).await
+    }
+
+    /// Undoes a login attempt's hit on both counters; a success clears the account's.
+    async fn settle_login(
+        &self,
+        client: IpAddr,
+        account: &str,
+        settled: Settled,
+    ) -> Result<(), Failure> {
         if !self.limits_logins() {
             return Ok(());
         }
         let (per_account, per_address) = login_buckets(client, account);
-        let mut transaction = self.db.begin().await?;
-        rate_limits::take_back(&mut *transaction, &per_account).await?;
-        rate_limits::take_back(&mut *transaction, &per_address).await?;
-        transaction.commit().await?;
-        Ok(())
+        // Two independent corrections to advisory counts: no transaction needed.
+        let mut connection = self.db.acquire().await?;
+        match settled {
+            Settled::Succeeded => rate_limits::clear(&mut *connection, &per_account).await?,
+            Settled::Abandoned => rate_limits::take_back(&mut *connection, &per_account).await?,
+        }
+        rate_limits::take_back(&mut *connection, &per_address).await
     }
 
     /// Counts a registration from `client`; refused past the limit.

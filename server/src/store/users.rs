@@ -123,3 +123,16 @@ pub async fn find(db: impl PgExecutor<'_>, id: UserId) -> Result<Option<User>, F
     let row: Option<UserRow> = sqlx::query_as_with(sql, values).fetch_optional(db).await?;
     row.map(User::try_from).transpose()
 }
+
+/// Whether an account with this id exists. Reads nothing back, so the hot path of every
+/// authenticated request does not rebuild (and re-normalise) the account's email.
+pub async fn exists(db: impl PgExecutor<'_>, id: UserId) -> Result<bool, Failure> {
+    let account = Query::select()
+        .expr(Expr::val(1))
+        .from(Users::Table)
+        .and_where(Expr::col(Users::Id).eq(id.0))
+        .to_owned();
+    let statement = Query::select().expr(Expr::exists(account)).to_owned();
+    let (sql, values) = build(&statement);
+    Ok(sqlx::query_scalar_with(sql, values).fetch_one(db).await?)
+}
