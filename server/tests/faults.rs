@@ -526,6 +526,17 @@ async fn an_http2_client_opening_10000_streams_stays_within_the_memory_bound() {
         let _ = limit_tx.send(connection.max_concurrent_send_streams());
         polled
     }));
+    // Until the server's SETTINGS arrive the client assumes no stream limit, and streams
+    // over the server's 100 would be refused (REFUSED_STREAM), as the protocol says. This
+    // test is about memory while the limit holds, so it waits for the limit first.
+    let mut announced = limit.clone();
+    tokio::time::timeout(
+        Duration::from_secs(5),
+        announced.wait_for(|limit| *limit != usize::MAX),
+    )
+    .await
+    .expect("the server's SETTINGS within 5 s")
+    .expect("the connection is alive");
     let uri = server.url("/users/me");
     let flood = async {
         let mut streams = tokio::task::JoinSet::new();
