@@ -16,7 +16,15 @@ fn main() {
     let mut settings = progenitor::GenerationSettings::new();
     settings
         .with_interface(progenitor::InterfaceStyle::Builder)
-        .with_tag(progenitor::TagStyle::Merged);
+        .with_tag(progenitor::TagStyle::Merged)
+        // Every client carries its credentials, and `session` decides how each request is
+        // sent with them (a refresh and one retry when an access token has expired).
+        .with_inner_type(
+            "crate::session::Auth"
+                .parse::<proc_macro2::TokenStream>()
+                .expect("a type path"),
+        )
+        .with_hooks(progenitor::HooksMode::Expected);
     let tokens = progenitor::Generator::new(&settings)
         .generate_tokens(&spec)
         .expect("progenitor generates a client from openapi.yaml");

@@ -9,7 +9,7 @@ use crate::{
     ApiTag,
     body::{FormBody, JsonBody},
     problem::{Errors, error_set},
-    security::ClientAddress,
+    security::{Authenticate, BearerAuth, ClientAddress, UserAgent},
     text::{AnyText, EmailChars, Text},
     users::User,
 };
@@ -36,24 +36,32 @@ pub struct RegisterRequest {
     pub password: AnyText<PASSWORD_MIN_CHARS, PASSWORD_MAX_CHARS>,
 }
 
-/// OAuth2 password-grant credentials (RFC 6749 §4.3), as Swagger UI's Authorize dialog and
-/// FastAPI's `OAuth2PasswordRequestForm` send them.
+/// The OAuth2 token request (RFC 6749), form-encoded as Swagger UI's Authorize dialog and
+/// FastAPI's `OAuth2PasswordRequestForm` send it. The `password` grant (the default when
+/// `grant_type` is absent, §4.3) takes `username` and `password`; the `refresh_token` grant
+/// (§6) takes `refresh_token`, the one from the previous token response.
 #[derive(Debug, Clone, Object)]
 #[oai(example)]
 pub struct LoginForm {
-    /// The account's email address.
-    pub username: String,
-    /// The account's password.
-    pub password: String,
-    /// `password` when present; any other grant type is refused.
+    /// The account's email address (password grant).
+    #[oai(skip_serializing_if_is_none)]
+    pub username: Option<String>,
+    /// The account's password (password grant).
+    #[oai(skip_serializing_if_is_none)]
+    pub password: Option<String>,
+    /// `password` (the default) or `refresh_token`; any other grant type is refused.
     #[oai(skip_serializing_if_is_none)]
     pub grant_type: Option<String>,
+    /// The latest refresh token of a session (refresh-token grant). Each one works once.
+    #[oai(skip_serializing_if_is_none)]
+    pub refresh_token: Option<String>,
     /// Accepted for compatibility with OAuth2 clients and ignored.
     #[oai(skip_serializing_if_is_none)]
     pub scope: Option<String>,
 }
 
-/// A bearer token for the `Authorization` header.
+/// The tokens of a session: a short-lived access token for the `Authorization` header,
+/// and a refresh token that gets the next pair once.
 #[derive(Debug, Clone, Object)]
 #[oai(example)]
 pub struct Token {
@@ -61,8 +69,13 @@ pub struct Token {
     pub access_token: String,
     /// Always `bearer`.
     pub token_type: String,
-    /// Seconds until the token expires.
+    /// Seconds until the access token expires.
     pub expires_in: u64,
+    /// Opaque; send it back as `grant_type=refresh_token` to get new tokens. It works once:
+    /// the response carries its successor, and presenting a used one ends the session.
+    pub refresh_token: String,
+    /// Seconds until the refresh token expires unless used first.
+    pub refresh_expires_in: u64,
 }
 
 impl Example for RegisterRequest {
@@ -77,9 +90,10 @@ impl Example for RegisterRequest {
 impl Example for LoginForm {
     fn example() -> Self {
         Self {
-            username: "alice@example.com".to_owned(),
-            password: "correct horse battery staple".to_owned(),
+            username: Some("alice@example.com".to_owned()),
+            password: Some("correct horse battery staple".to_owned()),
             grant_type: Some("password".to_owned()),
+            refresh_token: None,
             scope: None,
         }
     }
@@ -90,13 +104,15 @@ impl Example for Token {
         Self {
             access_token: "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIwMTk0YjJhNC0wMDAwLTcwMDAtODAwMC0wMDAwMDAwMDAwMDEifQ.c2lnbmF0dXJl".to_owned(),
             token_type: "bearer".to_owned(),
-            expires_in: 1800,
+            expires_in: 900,
+            refresh_token: "q8mXk2VfZ0b3nH5tJ7wLr9sYc1dP4eGa6uIo8QzTx0M".to_owned(),
+            refresh_expires_in: 2_592_000,
         }
     }
 }
 
 /// What the server behind `/auth` does.
-pub trait AuthBackend: Send + Sync + 'static {
+pub trait AuthBackend: Authenticate {
     fn register(
         &self,
         client: ClientAddress,
@@ -106,8 +122,15 @@ pub trait AuthBackend: Send + Sync + 'static {
     fn login(
         &self,
         client: ClientAddress,
+        user_agent: UserAgent,
         form: FormBody<LoginForm>,
     ) -> impl Future<Output = Result<Token, Errors<LoginErrors>>> + Send;
+
+    /// Ends the caller's session.
+    fn logout(
+        &self,
+        caller: Self::Caller,
+    ) -> impl Future<Output = Result<(), Errors<LogoutErrors>>> + Send;
 }
 
 #[derive(ApiResponse)]
@@ -130,8 +153,19 @@ error_set!(
 );
 error_set!(
     /// Errors of `login`.
-    LoginErrors: 400, 401, 413, 415, 422, 429
+    LoginErrors: 400, 401, 403, 413, 415, 422, 429
 );
+error_set!(
+    /// Errors of `logout`.
+    LogoutErrors: 401, 429
+);
+
+#[derive(ApiResponse)]
+pub enum LogoutResponse {
+    /// The session is over: its refresh token and access tokens no longer work.
+    #[oai(status = 204)]
+    NoContent,
+}
 
 pub struct AuthApi<B> {
     pub backend: Arc<B>,
@@ -154,20 +188,40 @@ impl<B: AuthBackend> AuthApi<B> {
         Ok(RegisterResponse::Created(Json(user)))
     }
 
-    /// Log in
+    /// Log in, or refresh a session
     ///
-    /// Exchanges an email (`username`) and password for a bearer token, using the OAuth2
-    /// password grant's form encoding. A wrong password and an unknown email get the same
-    /// answer. Failed logins are limited per account and client address, and per client
-    /// address; past a limit, attempts are refused with 429 until its window ends (a
-    /// successful login clears the account's count for that address).
+    /// The OAuth2 token endpoint, with the form encoding of RFC 6749.
+    ///
+    /// With `grant_type=password` (or no `grant_type`), an email (`username`) and password
+    /// start a new session. A wrong password and an unknown email get the same answer; a
+    /// disabled account gets 403 once its password is right. Failed logins are limited per
+    /// account and client address, and per client address; past a limit, attempts are
+    /// refused with 429 until its window ends (a successful login clears the account's count
+    /// for that address).
+    ///
+    /// With `grant_type=refresh_token`, the session's latest refresh token gets a new access
+    /// token and a new refresh token, and stops working itself (rotation). Presenting a
+    /// refresh token that was already used is taken as theft: the whole session ends, and
+    /// the answer is 401 (`invalid_grant`). Refresh one session from one place at a time.
     #[oai(path = "/login", method = "post", operation_id = "login")]
     async fn login(
         &self,
         client: Data<&ClientAddress>,
+        user_agent: UserAgent,
         form: FormBody<LoginForm>,
     ) -> Result<LoginResponse, Errors<LoginErrors>> {
-        let token = self.backend.login(*client.0, form).await?;
+        let token = self.backend.login(*client.0, user_agent, form).await?;
         Ok(LoginResponse::Ok(Json(token)))
+    }
+
+    /// Log out
+    ///
+    /// Ends the caller's session: its refresh token stops working, and so does every access
+    /// token it issued, on every server at once.
+    #[oai(path = "/logout", method = "post", operation_id = "logout")]
+    async fn logout(&self, auth: BearerAuth) -> Result<LogoutResponse, Errors<LogoutErrors>> {
+        let caller = self.backend.authenticate(auth).await?;
+        self.backend.logout(caller).await?;
+        Ok(LogoutResponse::NoContent)
     }
 }

@@ -6,6 +6,7 @@
 //! here decodes a body or touches a database, so [`spec_yaml`] renders the OpenAPI
 //! document anywhere.
 
+pub mod admin;
 pub mod auth;
 pub mod body;
 pub mod health;
@@ -35,16 +36,26 @@ pub enum ApiTag {
     Tasks,
     /// Probes for load balancers and orchestrators.
     Health,
+    /// Managing every account; administrators only.
+    Admin,
 }
 
 /// Everything a server implements to serve the contract.
 pub trait Backend:
-    auth::AuthBackend + users::UserBackend + tasks::TaskBackend + health::HealthBackend
+    auth::AuthBackend
+    + users::UserBackend
+    + tasks::TaskBackend
+    + health::HealthBackend
+    + admin::AdminBackend
 {
 }
 
 impl<B> Backend for B where
-    B: auth::AuthBackend + users::UserBackend + tasks::TaskBackend + health::HealthBackend
+    B: auth::AuthBackend
+        + users::UserBackend
+        + tasks::TaskBackend
+        + health::HealthBackend
+        + admin::AdminBackend
 {
 }
 
@@ -54,6 +65,7 @@ pub type Endpoints<B> = (
     users::UsersApi<B>,
     tasks::TasksApi<B>,
     health::HealthApi<B>,
+    admin::AdminApi<B>,
 );
 
 /// The OpenAPI service that serves every endpoint with `backend`.
@@ -68,7 +80,10 @@ pub fn openapi_service<B: Backend>(backend: Arc<B>) -> OpenApiService<Endpoints<
         tasks::TasksApi {
             backend: Arc::clone(&backend),
         },
-        health::HealthApi { backend },
+        health::HealthApi {
+            backend: Arc::clone(&backend),
+        },
+        admin::AdminApi { backend },
     );
     described(endpoints)
 }
@@ -80,8 +95,9 @@ const EXAMPLE_TIME: DateTime<Utc> = DateTime::from_timestamp_nanos(1_772_384_400
 fn described<T: OpenApi>(endpoints: T) -> OpenApiService<T, ()> {
     OpenApiService::new(endpoints, "taskapi", env!("CARGO_PKG_VERSION"))
         .description(
-            "Task management: register, log in for a bearer token, and manage your own tasks. \
-             Errors are RFC 9457 problem documents (`application/problem+json`).",
+            "Task management: register, log in for a short-lived bearer token and a rotating \
+             refresh token, and manage your own tasks, account and sessions. Errors are \
+             RFC 9457 problem documents (`application/problem+json`).",
         )
         .license(LicenseObject::new("MIT OR Apache-2.0").url("https://spdx.org/licenses/MIT.html"))
         .contact(

@@ -41,6 +41,15 @@ pub mod problem_type {
     /// Too many requests (or failed logins) from this client or for this account: retry
     /// after `Retry-After` seconds; `RateLimit-Policy` names the limit.
     pub const RATE_LIMITED: &str = "urn:taskapi:problem:rate-limited";
+    /// A refresh token that is unknown, expired, ended, or already used (RFC 6749
+    /// `invalid_grant`). Presenting a used one ends its whole session.
+    pub const INVALID_GRANT: &str = "urn:taskapi:problem:invalid-grant";
+    /// The account is disabled by an administrator.
+    pub const ACCOUNT_DISABLED: &str = "urn:taskapi:problem:account-disabled";
+    /// The operation needs a role the caller does not have.
+    pub const FORBIDDEN: &str = "urn:taskapi:problem:forbidden";
+    /// The change would leave no enabled administrator.
+    pub const LAST_ADMIN: &str = "urn:taskapi:problem:last-admin";
 }
 
 /// An RFC 9457 problem detail. `type` identifies the kind of problem (`about:blank` when
@@ -158,6 +167,11 @@ impl ApiError<401> {
     pub fn unauthorized(problem_type: &str, detail: impl Into<String>) -> Self {
         Self::typed(problem_type, detail)
             .with_header(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"))
+    }
+
+    /// A refresh token that is not acceptable (RFC 6749 `invalid_grant`).
+    pub fn invalid_grant(detail: impl Into<String>) -> Self {
+        Self::unauthorized(problem_type::INVALID_GRANT, detail)
     }
 
     /// A presented token that is not acceptable (RFC 6750 `invalid_token`).
@@ -405,10 +419,15 @@ pub const fn describe(status: u16) -> &'static str {
         401 => {
             "No valid credentials: the bearer token is missing, malformed, expired or revoked, or the login failed."
         }
+        403 => {
+            "The caller is authenticated but may not do this: an administrator operation called by a user, or a login to a disabled account."
+        }
         404 => {
             "No such resource visible to the caller. Another user's task is reported exactly like a missing one."
         }
-        409 => "The request conflicts with existing data.",
+        409 => {
+            "The request conflicts with existing data: the email is taken, or the change would leave no enabled administrator."
+        }
         413 => "The request body is larger than the server accepts.",
         415 => "The request body has an unsupported content type.",
         422 => {

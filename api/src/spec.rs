@@ -10,19 +10,31 @@ use poem_openapi::{
 };
 use serde_yaml::{Mapping, Value};
 
+use uuid::Uuid;
+
 use crate::{
     Endpoints,
-    auth::{AuthBackend, LoginErrors, LoginForm, RegisterErrors, RegisterRequest, Token},
+    admin::{
+        Account, AccountByIdErrors, AccountChangeErrors, AccountPage, AdminBackend, EmailPrefix,
+        ListAccountsErrors,
+    },
+    auth::{
+        AuthBackend, LoginErrors, LoginForm, LogoutErrors, RegisterErrors, RegisterRequest, Token,
+    },
     body::{FormBody, JsonBody},
     health::{HealthBackend, ReadyErrors},
     paging::{Cursor, PageLimit},
     problem::Errors,
-    security::{Authenticate, BearerAuth, ClientAddress, Unauthenticated},
+    security::{Authenticate, BearerAuth, ClientAddress, Unauthenticated, UserAgent},
     tasks::{
         CreateTaskErrors, ListTasksErrors, ReplaceTaskErrors, Task, TaskBackend, TaskByIdErrors,
         TaskInput, TaskPage,
     },
-    users::{CurrentUserErrors, User, UserBackend},
+    users::{
+        AccountDeletion, ChangeEmailErrors, ChangePasswordErrors, CurrentUserErrors,
+        DeleteAccountErrors, EmailChange, EndSessionErrors, ListSessionsErrors, PasswordChange,
+        SessionPage, User, UserBackend,
+    },
 };
 
 /// The OpenAPI document as YAML: exactly what `openapi.yaml` at the repository root holds.
@@ -326,14 +338,111 @@ impl AuthBackend for Unserved {
     async fn login(
         &self,
         _: ClientAddress,
+        _: UserAgent,
         _: FormBody<LoginForm>,
     ) -> Result<Token, Errors<LoginErrors>> {
+        match *self {}
+    }
+
+    async fn logout(&self, _: Unserved) -> Result<(), Errors<LogoutErrors>> {
         match *self {}
     }
 }
 
 impl UserBackend for Unserved {
     async fn current_user(&self, _: Unserved) -> Result<User, Errors<CurrentUserErrors>> {
+        match *self {}
+    }
+
+    async fn change_email(
+        &self,
+        _: ClientAddress,
+        _: Unserved,
+        _: JsonBody<EmailChange>,
+    ) -> Result<User, Errors<ChangeEmailErrors>> {
+        match *self {}
+    }
+
+    async fn delete_account(
+        &self,
+        _: ClientAddress,
+        _: Unserved,
+        _: JsonBody<AccountDeletion>,
+    ) -> Result<(), Errors<DeleteAccountErrors>> {
+        match *self {}
+    }
+
+    async fn change_password(
+        &self,
+        _: ClientAddress,
+        _: Unserved,
+        _: JsonBody<PasswordChange>,
+    ) -> Result<(), Errors<ChangePasswordErrors>> {
+        match *self {}
+    }
+
+    async fn list_sessions(
+        &self,
+        _: Unserved,
+        _: PageLimit,
+        _: Option<Cursor>,
+    ) -> Result<SessionPage, Errors<ListSessionsErrors>> {
+        match *self {}
+    }
+
+    async fn end_session(&self, _: Unserved, _: Uuid) -> Result<(), Errors<EndSessionErrors>> {
+        match *self {}
+    }
+}
+
+impl AdminBackend for Unserved {
+    async fn list_accounts(
+        &self,
+        _: Unserved,
+        _: PageLimit,
+        _: Option<Cursor>,
+        _: Option<EmailPrefix>,
+    ) -> Result<AccountPage, Errors<ListAccountsErrors>> {
+        match *self {}
+    }
+
+    async fn get_account(
+        &self,
+        _: Unserved,
+        _: Uuid,
+    ) -> Result<Account, Errors<AccountByIdErrors>> {
+        match *self {}
+    }
+
+    async fn disable_account(
+        &self,
+        _: Unserved,
+        _: Uuid,
+    ) -> Result<Account, Errors<AccountChangeErrors>> {
+        match *self {}
+    }
+
+    async fn enable_account(
+        &self,
+        _: Unserved,
+        _: Uuid,
+    ) -> Result<Account, Errors<AccountByIdErrors>> {
+        match *self {}
+    }
+
+    async fn delete_account(
+        &self,
+        _: Unserved,
+        _: Uuid,
+    ) -> Result<(), Errors<AccountChangeErrors>> {
+        match *self {}
+    }
+
+    async fn end_account_sessions(
+        &self,
+        _: Unserved,
+        _: Uuid,
+    ) -> Result<(), Errors<AccountByIdErrors>> {
         match *self {}
     }
 }
@@ -362,20 +471,20 @@ impl TaskBackend for Unserved {
         match *self {}
     }
 
-    async fn get_task(&self, _: Unserved, _: uuid::Uuid) -> Result<Task, Errors<TaskByIdErrors>> {
+    async fn get_task(&self, _: Unserved, _: Uuid) -> Result<Task, Errors<TaskByIdErrors>> {
         match *self {}
     }
 
     async fn replace_task(
         &self,
         _: Unserved,
-        _: uuid::Uuid,
+        _: Uuid,
         _: JsonBody<TaskInput>,
     ) -> Result<Task, Errors<ReplaceTaskErrors>> {
         match *self {}
     }
 
-    async fn delete_task(&self, _: Unserved, _: uuid::Uuid) -> Result<(), Errors<TaskByIdErrors>> {
+    async fn delete_task(&self, _: Unserved, _: Uuid) -> Result<(), Errors<TaskByIdErrors>> {
         match *self {}
     }
 }
@@ -406,7 +515,16 @@ mod tests {
         let mut closed: Vec<String> = json_request_schemas(&document).collect();
         closed.sort();
         closed.dedup();
-        assert_eq!(closed, ["RegisterRequest", "TaskInput"]);
+        assert_eq!(
+            closed,
+            [
+                "AccountDeletion",
+                "EmailChange",
+                "PasswordChange",
+                "RegisterRequest",
+                "TaskInput"
+            ]
+        );
         for name in &closed {
             let schema = &document["components"]["schemas"][name.as_str()];
             assert_eq!(schema["additionalProperties"], false, "{name}");

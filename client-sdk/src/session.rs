@@ -1,25 +1,82 @@
-//! Hand-written convenience around the generated client.
+//! Hand-written around the generated client: the credentials a [`Client`] sends, and a
+//! session that refreshes itself.
+//!
+//! A client made by [`log_in`] (or [`resume`]) holds its session's access and refresh
+//! tokens. Before a request it refreshes an access token that has expired; when the server
+//! still answers 401 (the token was revoked, or clocks disagree), it refreshes once and
+//! sends the request once more. Refreshes are single-flight: concurrent requests wait for
+//! one refresh rather than each spending the refresh token, which works only once.
 
-use std::fmt;
+use std::{
+    fmt,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
-use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
+use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
+use reqwest::{
+    StatusCode,
+    header::{AUTHORIZATION, HeaderValue},
+};
+use tokio::sync::Mutex;
 
 use crate::{Client, Error, types};
 
-/// Why an authenticated client could not be built.
+/// The token endpoint's operation: never sent with credentials, never retried.
+const TOKEN_OPERATION: &str = "login";
+
+/// How long before its stated expiry an access token is refreshed, for clock skew and the
+/// request's own travel time.
+const EXPIRY_MARGIN: Duration = Duration::from_secs(10);
+
+/// What a client authenticates with.
+#[derive(Clone, Default)]
+pub struct Auth(Credentials);
+
+#[derive(Clone, Default)]
+enum Credentials {
+    /// Nothing: public operations only.
+    #[default]
+    Anonymous,
+    /// One bearer token, sent as it is until it stops working.
+    Token(HeaderValue),
+    /// A session's tokens, refreshed as needed.
+    Session(Arc<Session>),
+}
+
+struct Session {
+    base_url: String,
+    /// Sends refreshes, outside the generated client and its hooks.
+    http: reqwest::Client,
+    tokens: Mutex<Tokens>,
+}
+
+struct Tokens {
+    token: types::Token,
+    header: HeaderValue,
+    /// When the access token should be treated as expired.
+    stale_at: Instant,
+}
+
+/// Why a session could not be used.
 #[derive(Debug)]
 pub enum SessionError {
-    /// The token cannot be sent in an HTTP header.
+    /// A token cannot be sent in an HTTP header.
     InvalidToken,
-    /// The HTTP client could not be built.
+    /// The HTTP client could not be built, or a refresh could not be sent.
     Http(reqwest::Error),
+    /// The server refused the refresh token (the session has ended): log in again.
+    Refused(StatusCode),
 }
 
 impl fmt::Display for SessionError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::InvalidToken => f.write_str("the token is not a valid header value"),
-            Self::Http(error) => write!(f, "cannot build the HTTP client: {error}"),
+            Self::Http(error) => write!(f, "cannot reach the server: {error}"),
+            Self::Refused(status) => {
+                write!(f, "the session has ended ({status}); log in again")
+            }
         }
     }
 }
@@ -27,44 +84,193 @@ impl fmt::Display for SessionError {
 impl std::error::Error for SessionError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Self::InvalidToken => None,
             Self::Http(error) => Some(error),
+            Self::InvalidToken | Self::Refused(_) => None,
         }
     }
 }
 
-/// Logs in with an email and password and returns a client that sends the token on every
-/// request, together with the token itself.
+impl fmt::Debug for Auth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never shows a token.
+        let kind = match &self.0 {
+            Credentials::Anonymous => "anonymous",
+            Credentials::Token(_) => "token",
+            Credentials::Session(_) => "session",
+        };
+        f.debug_tuple("Auth").field(&kind).finish()
+    }
+}
+
+impl Auth {
+    /// The session's current tokens (after any refresh), or `None` for a client without a
+    /// session.
+    pub async fn tokens(&self) -> Option<types::Token> {
+        match &self.0 {
+            Credentials::Session(session) => Some(session.tokens.lock().await.token.clone()),
+            Credentials::Anonymous | Credentials::Token(_) => None,
+        }
+    }
+}
+
+impl Tokens {
+    fn new(token: types::Token) -> Result<Self, SessionError> {
+        let header = bearer(&token.access_token)?;
+        let lifetime = Duration::from_secs(token.expires_in);
+        Ok(Self {
+            stale_at: Instant::now() + lifetime.saturating_sub(EXPIRY_MARGIN),
+            header,
+            token,
+        })
+    }
+}
+
+fn bearer(token: &str) -> Result<HeaderValue, SessionError> {
+    let mut value = HeaderValue::from_str(&format!("Bearer {token}"))
+        .map_err(|_| SessionError::InvalidToken)?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
+impl Session {
+    /// The access token to send: the current one, refreshed first if it has expired.
+    async fn header(&self) -> Result<HeaderValue, SessionError> {
+        let mut tokens = self.tokens.lock().await;
+        if Instant::now() >= tokens.stale_at {
+            *tokens = self.refresh(&tokens.token.refresh_token).await?;
+        }
+        Ok(tokens.header.clone())
+    }
+
+    /// A fresh access token after `refused` was refused, unless another request already
+    /// got one since (then that one).
+    async fn header_after_refusal(
+        &self,
+        refused: &HeaderValue,
+    ) -> Result<HeaderValue, SessionError> {
+        let mut tokens = self.tokens.lock().await;
+        if tokens.header == refused {
+            *tokens = self.refresh(&tokens.token.refresh_token).await?;
+        }
+        Ok(tokens.header.clone())
+    }
+
+    /// The refresh-token grant (RFC 6749 §6): new tokens for the session.
+    async fn refresh(&self, refresh_token: &str) -> Result<Tokens, SessionError> {
+        let response = self
+            .http
+            .post(format!("{}/auth/login", self.base_url))
+            .form(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token),
+            ])
+            .send()
+            .await
+            .map_err(SessionError::Http)?;
+        if !response.status().is_success() {
+            return Err(SessionError::Refused(response.status()));
+        }
+        let token: types::Token = response.json().await.map_err(SessionError::Http)?;
+        Tokens::new(token)
+    }
+}
+
+impl ClientHooks<Auth> for Client {
+    async fn pre<E>(
+        &self,
+        request: &mut reqwest::Request,
+        info: &OperationInfo,
+    ) -> Result<(), Error<E>> {
+        if info.operation_id == TOKEN_OPERATION {
+            return Ok(());
+        }
+        let header = match &self.inner().0 {
+            Credentials::Anonymous => return Ok(()),
+            Credentials::Token(header) => header.clone(),
+            Credentials::Session(session) => session
+                .header()
+                .await
+                .map_err(|error| Error::Custom(error.to_string()))?,
+        };
+        request.headers_mut().insert(AUTHORIZATION, header);
+        Ok(())
+    }
+
+    async fn exec(
+        &self,
+        request: reqwest::Request,
+        info: &OperationInfo,
+    ) -> reqwest::Result<reqwest::Response> {
+        let Credentials::Session(session) = &self.inner().0 else {
+            return self.client().execute(request).await;
+        };
+        let retry = request.try_clone();
+        let sent = request.headers().get(AUTHORIZATION).cloned();
+        let response = self.client().execute(request).await?;
+        if response.status() != StatusCode::UNAUTHORIZED || info.operation_id == TOKEN_OPERATION {
+            return Ok(response);
+        }
+        // One refresh and one retry; if either is impossible, the 401 stands.
+        let (Some(mut retry), Some(sent)) = (retry, sent) else {
+            return Ok(response);
+        };
+        let Ok(header) = session.header_after_refusal(&sent).await else {
+            return Ok(response);
+        };
+        retry.headers_mut().insert(AUTHORIZATION, header);
+        self.client().execute(retry).await
+    }
+}
+
+/// A client without credentials, for the public operations.
+pub fn anonymous(base_url: &str) -> Client {
+    Client::new(base_url, Auth::default())
+}
+
+/// Logs in with an email and password and returns a client that sends the session's
+/// access token on every request and refreshes it as needed, together with the tokens the
+/// login returned.
 pub async fn log_in(
     base_url: &str,
     email: &str,
     password: &str,
 ) -> Result<(Client, types::Token), Error<types::Problem>> {
-    let token = Client::new(base_url)
+    let token = anonymous(base_url)
         .login()
         .body(types::LoginForm {
-            username: email.to_owned(),
-            password: password.to_owned(),
+            username: Some(email.to_owned()),
+            password: Some(password.to_owned()),
             grant_type: Some("password".to_owned()),
+            refresh_token: None,
             scope: None,
         })
         .send()
         .await?
         .into_inner();
-    let client = with_token(base_url, &token.access_token)
+    let client = resume(base_url, token.clone())
         .map_err(|error| Error::InvalidRequest(error.to_string()))?;
     Ok((client, token))
 }
 
-/// A client that sends `Authorization: Bearer <token>` on every request.
+/// A client for a session whose tokens were saved (from [`log_in`], or [`Auth::tokens`]),
+/// refreshing them as needed. The refresh token must be the session's latest.
+pub fn resume(base_url: &str, token: types::Token) -> Result<Client, SessionError> {
+    let session = Session {
+        base_url: base_url.trim_end_matches('/').to_owned(),
+        http: reqwest::Client::new(),
+        tokens: Mutex::new(Tokens::new(token)?),
+    };
+    Ok(Client::new(
+        base_url,
+        Auth(Credentials::Session(Arc::new(session))),
+    ))
+}
+
+/// A client that sends `Authorization: Bearer <token>` on every request, and never
+/// refreshes it.
 pub fn with_token(base_url: &str, token: &str) -> Result<Client, SessionError> {
-    let mut value = HeaderValue::from_str(&format!("Bearer {token}"))
-        .map_err(|_| SessionError::InvalidToken)?;
-    value.set_sensitive(true);
-    let headers = HeaderMap::from_iter([(AUTHORIZATION, value)]);
-    let http = reqwest::Client::builder()
-        .default_headers(headers)
-        .build()
-        .map_err(SessionError::Http)?;
-    Ok(Client::new_with_client(base_url, http))
+    Ok(Client::new(
+        base_url,
+        Auth(Credentials::Token(bearer(token)?)),
+    ))
 }

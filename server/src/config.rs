@@ -10,6 +10,7 @@ use std::{
 
 use clap::{Args, Parser, Subcommand};
 use ipnet::IpNet;
+use taskapi_api::users::Role;
 
 /// taskapi: a task-management API.
 #[derive(Debug, Parser)]
@@ -29,6 +30,14 @@ pub enum Command {
         database: DatabaseSettings,
         #[command(subcommand)]
         action: MigrateAction,
+    },
+    /// Manage accounts from the server's side: make administrators (the API never lets
+    /// anyone raise their own role).
+    Users {
+        #[command(flatten)]
+        database: DatabaseSettings,
+        #[command(subcommand)]
+        action: UsersAction,
     },
     /// Print the OpenAPI document (YAML), or write it to a file.
     Openapi {
@@ -57,6 +66,30 @@ pub enum MigrateAction {
         #[arg(long, default_value = "migrations")]
         dir: PathBuf,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsersAction {
+    /// Create an administrator account. The password is read from standard input (asked
+    /// for twice, without echo, on a terminal) and follows the registration rules.
+    CreateAdmin {
+        /// The new account's email address.
+        email: String,
+    },
+    /// Give an existing account a role: `user` or `admin`. Its access tokens state the new
+    /// role from their next refresh. The last enabled administrator cannot be made a user.
+    SetRole {
+        /// The account's email address.
+        email: String,
+        /// `user` or `admin`.
+        #[arg(value_parser = parse_role)]
+        role: Role,
+    },
+}
+
+fn parse_role(raw: &str) -> Result<Role, String> {
+    raw.parse()
+        .map_err(|_| format!("{raw:?} is not a role: `user` or `admin`"))
 }
 
 #[derive(Debug, Clone, Args)]
@@ -121,9 +154,19 @@ pub struct Settings {
     #[arg(long, env = "TASKAPI_JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<SecretInput>,
 
-    /// Lifetime of an access token, in seconds.
-    #[arg(long, env = "TASKAPI_TOKEN_TTL_SECONDS", default_value_t = 1800)]
+    /// Lifetime of an access token, in seconds. Also how long a revoked session or account
+    /// is remembered, since no access token outlives it.
+    #[arg(long, env = "TASKAPI_TOKEN_TTL_SECONDS", default_value_t = Self::TOKEN_TTL_SECONDS)]
     pub token_ttl_seconds: u64,
+
+    /// Lifetime of a refresh token, in seconds; each refresh issues a new one, so a session
+    /// in use stays alive (up to its maximum lifetime).
+    #[arg(long, env = "TASKAPI_REFRESH_TTL_SECONDS", default_value_t = Self::REFRESH_TTL_SECONDS)]
+    pub refresh_ttl_seconds: u64,
+
+    /// Longest a session lives from its login, however often it is refreshed, in seconds.
+    #[arg(long, env = "TASKAPI_SESSION_MAX_LIFETIME_SECONDS", default_value_t = Self::SESSION_MAX_LIFETIME_SECONDS)]
+    pub session_max_lifetime_seconds: u64,
 
     /// Development mode: without a JWT secret, generate an ephemeral one (tokens die with
     /// the process).
@@ -319,8 +362,20 @@ impl Default for TransportSettings {
 }
 
 impl Settings {
+    pub const TOKEN_TTL_SECONDS: u64 = 15 * 60;
+    pub const REFRESH_TTL_SECONDS: u64 = 30 * 24 * 60 * 60;
+    pub const SESSION_MAX_LIFETIME_SECONDS: u64 = 90 * 24 * 60 * 60;
+
     pub fn token_ttl(&self) -> Duration {
         Duration::from_secs(self.token_ttl_seconds)
+    }
+
+    pub fn refresh_ttl(&self) -> Duration {
+        Duration::from_secs(self.refresh_ttl_seconds)
+    }
+
+    pub fn session_max_lifetime(&self) -> Duration {
+        Duration::from_secs(self.session_max_lifetime_seconds)
     }
 }
 

@@ -1,9 +1,12 @@
-//! The `taskapi` binary: `serve`, `migrate` and `openapi`.
+//! The `taskapi` binary: `serve`, `migrate`, `users` and `openapi`.
+
+use std::io::{BufRead, IsTerminal};
 
 use anyhow::Context;
 use taskapi_server::{
-    config::{Cli, Command, DatabaseSettings, LogFormat, MigrateAction},
-    startup::Application,
+    config::{Cli, Command, DatabaseSettings, LogFormat, MigrateAction, UsersAction},
+    domain::{Email, Password},
+    startup::{self, Application},
     store::{self, migrations},
     telemetry,
 };
@@ -20,6 +23,10 @@ async fn main() -> anyhow::Result<()> {
         Command::Migrate { database, action } => {
             telemetry::init(LogFormat::Pretty);
             migrate(&database, action).await?;
+        }
+        Command::Users { database, action } => {
+            telemetry::init(LogFormat::Pretty);
+            users(&database, action).await?;
         }
         Command::Openapi { output: None } => print!("{}", taskapi_api::spec_yaml()),
         Command::Openapi { output: Some(path) } => write_spec(&path)?,
@@ -66,6 +73,53 @@ async fn migrate(database: &DatabaseSettings, action: MigrateAction) -> anyhow::
         MigrateAction::New { .. } => unreachable!("handled above"),
     }
     Ok(())
+}
+
+async fn users(database: &DatabaseSettings, action: UsersAction) -> anyhow::Result<()> {
+    let operator = startup::operator(database).await?;
+    match action {
+        UsersAction::CreateAdmin { email } => {
+            let email =
+                Email::parse(&email).map_err(|reason| anyhow::anyhow!("the email {reason}"))?;
+            let password = Password::parse(read_new_password()?)
+                .map_err(|reason| anyhow::anyhow!("the password {reason}"))?;
+            let admin = operator.create_admin(&email, &password).await?;
+            println!(
+                "created administrator {} ({})",
+                admin.email.as_str(),
+                admin.id.0
+            );
+        }
+        UsersAction::SetRole { email, role } => {
+            let email =
+                Email::parse(&email).map_err(|reason| anyhow::anyhow!("the email {reason}"))?;
+            let user = operator.set_role(&email, role).await?;
+            let role: &'static str = user.role.into();
+            println!(
+                "{} is now {role}; their tokens say so from their next refresh",
+                user.email.as_str()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The new password: asked for twice without echo on a terminal, otherwise the first line
+/// of standard input (without its line ending).
+fn read_new_password() -> anyhow::Result<String> {
+    if std::io::stdin().is_terminal() {
+        let password = rpassword::prompt_password("Password: ")?;
+        let again = rpassword::prompt_password("Password again: ")?;
+        anyhow::ensure!(password == again, "the passwords do not match");
+        return Ok(password);
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("cannot read the password from standard input")?;
+    let password = line.strip_suffix('\n').unwrap_or(&line);
+    Ok(password.strip_suffix('\r').unwrap_or(password).to_owned())
 }
 
 /// Writes the document beside `path` first and renames it into place, so a failure never

@@ -7,12 +7,17 @@ use ipnet::IpNet;
 use rand_core::{OsRng, RngCore};
 use tokio::net::TcpListener;
 
+use sqlx::{PgPool, postgres::PgListener};
+
 use crate::{
-    config::{JwtSecret, Settings},
+    config::{DatabaseSettings, JwtSecret, RateLimitSettings, Settings},
     http::{HttpSettings, app},
     security::{PasswordHasher, TokenIssuer},
-    service::{Services, limits::RateLimits},
-    store::{self, Database, migrations},
+    service::{
+        Services, admin::Operator, auth::SessionPolicy, limits::RateLimits, passwords::Passwords,
+        revocations::RevocationSet,
+    },
+    store::{self, Database, migrations, revocations, sessions},
     transport::{self, Limits},
 };
 
@@ -24,6 +29,11 @@ pub struct Application {
     listener: TcpListener,
     address: SocketAddr,
     services: Services,
+    db: Database,
+    revocations: RevocationSet,
+    /// The revocation listener's pool, and its first connection (made before serving, so
+    /// that the revocation set is trusted from the first request).
+    listening: (PgPool, Option<PgListener>),
     http: HttpSettings,
     limits: Limits,
     /// Trusted proxies: exempt from the per-address connection cap.
@@ -34,30 +44,10 @@ impl Application {
     /// Prepares the database (unless `no_migrate`), the services and the listening socket.
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
         let secret = jwt_secret(settings)?;
-        if !settings.no_migrate
-            && migrations::ensure_database(&settings.database.database_url)
-                .await
-                .context("cannot create the database; is PostgreSQL running at DATABASE_URL?")?
-        {
-            tracing::info!("created the database");
-        }
         if !settings.no_migrate {
-            let migrator = store::connect_for_migrations(&settings.database)
-                .context("invalid DATABASE_URL")?;
-            migrations::up(&migrator)
-                .await
-                .context("cannot apply migrations")?;
-            migrator.close().await;
+            prepare_database(&settings.database).await?;
         }
-        let pool = store::connect(&settings.database).context("invalid DATABASE_URL")?;
-        // Connect once now: a wrong host, database or role stops the process here rather
-        // than failing every request.
-        pool.acquire().await.with_context(|| {
-            format!(
-                "cannot connect to the database at {}",
-                store::describe_url(&settings.database.database_url)
-            )
-        })?;
+        let pool = connect(&settings.database).await?;
         let concurrency = match settings.hash_concurrency {
             0 => std::thread::available_parallelism().map_or(1, usize::from),
             n => n,
@@ -66,7 +56,27 @@ impl Application {
         let tokens = TokenIssuer::new(&secret, settings.token_ttl());
         let db = Database::new(pool);
         let limits = RateLimits::new(db.clone(), &settings.rate_limits);
-        let services = Services::new(db, hasher, tokens, limits);
+        let revocations = RevocationSet::default();
+        let listener_pool =
+            store::connect_for_listening(&settings.database).context("invalid DATABASE_URL")?;
+        // Not fatal: until the listener connects, tokens are checked against the database.
+        let revocation_listener = revocations
+            .connect(&listener_pool)
+            .await
+            .inspect_err(|error| tracing::warn!(?error, "cannot start the revocation listener"))
+            .ok();
+        let sessions = SessionPolicy {
+            refresh_ttl: settings.refresh_ttl(),
+            max_lifetime: settings.session_max_lifetime(),
+        };
+        let services = Services::new(
+            db.clone(),
+            hasher,
+            tokens,
+            limits,
+            sessions,
+            revocations.clone(),
+        );
         let listener = TcpListener::bind(settings.bind)
             .await
             .with_context(|| format!("cannot listen on {}", settings.bind))?;
@@ -78,6 +88,9 @@ impl Application {
             listener,
             address,
             services,
+            db,
+            revocations,
+            listening: (listener_pool, revocation_listener),
             http: HttpSettings {
                 max_body_bytes: settings.max_body_bytes,
                 body_read_timeout: Duration::from_millis(transport.body_read_timeout_ms),
@@ -109,19 +122,26 @@ impl Application {
     /// Serves until `shutdown` completes, then lets in-flight requests finish.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) {
         tracing::info!(address = %self.address, "listening");
-        let purging = tokio::spawn(purge_expired_limits(self.services.auth.limits().clone()));
+        let purging = tokio::spawn(purge_expired(
+            self.services.auth.limits().clone(),
+            self.db.clone(),
+        ));
+        let (listener_pool, listener) = self.listening;
+        let listening = tokio::spawn(self.revocations.listen(listener_pool, listener));
         let app = app(self.services, &self.http);
         transport::serve(self.listener, app, self.limits, self.proxies, shutdown).await;
         purging.abort();
+        listening.abort();
         tracing::info!("stopped");
     }
 }
 
-/// How often expired rate-limit counters are deleted.
+/// How often expired rate-limit counters, sessions and revocations are deleted.
 const PURGE_INTERVAL: Duration = Duration::from_secs(60);
 
-/// Deletes expired rate-limit counters every [`PURGE_INTERVAL`], for as long as it runs.
-async fn purge_expired_limits(limits: RateLimits) {
+/// Deletes expired rate-limit counters, sessions and revocations every [`PURGE_INTERVAL`],
+/// for as long as it runs.
+async fn purge_expired(limits: RateLimits, db: Database) {
     let mut ticks = tokio::time::interval(PURGE_INTERVAL);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -130,7 +150,63 @@ async fn purge_expired_limits(limits: RateLimits) {
             Ok(purged) => tracing::debug!(purged, "purged expired rate-limit counters"),
             Err(error) => tracing::warn!(%error, "cannot purge expired rate-limit counters"),
         }
+        let purged = async {
+            let mut connection = db.acquire().await?;
+            let sessions = sessions::purge_expired(&mut *connection).await?;
+            let revocations = revocations::purge_expired(&mut *connection).await?;
+            Ok::<_, crate::failure::Failure>((sessions, revocations))
+        };
+        match purged.await {
+            Ok((sessions, revocations)) => {
+                tracing::debug!(
+                    sessions,
+                    revocations,
+                    "purged expired sessions and revocations"
+                );
+            }
+            Err(error) => tracing::warn!(%error, "cannot purge expired sessions"),
+        }
     }
+}
+
+/// Creates the database if it is missing and applies pending migrations.
+async fn prepare_database(database: &DatabaseSettings) -> anyhow::Result<()> {
+    if migrations::ensure_database(&database.database_url)
+        .await
+        .context("cannot create the database; is PostgreSQL running at DATABASE_URL?")?
+    {
+        tracing::info!("created the database");
+    }
+    let migrator = store::connect_for_migrations(database).context("invalid DATABASE_URL")?;
+    migrations::up(&migrator)
+        .await
+        .context("cannot apply migrations")?;
+    migrator.close().await;
+    Ok(())
+}
+
+/// The request pool, checked once: a wrong host, database or role stops the process here
+/// rather than failing every request.
+async fn connect(database: &DatabaseSettings) -> anyhow::Result<PgPool> {
+    let pool = store::connect(database).context("invalid DATABASE_URL")?;
+    pool.acquire().await.with_context(|| {
+        format!(
+            "cannot connect to the database at {}",
+            store::describe_url(&database.database_url)
+        )
+    })?;
+    Ok(pool)
+}
+
+/// What `taskapi users` works through: the database prepared as `serve` would, and the
+/// registration rules' password hashing.
+pub async fn operator(database: &DatabaseSettings) -> anyhow::Result<Operator> {
+    prepare_database(database).await?;
+    let db = Database::new(connect(database).await?);
+    let hasher = PasswordHasher::new(1).await?;
+    // The operator's commands count no failed logins; the limits are never consulted.
+    let limits = RateLimits::new(db.clone(), &RateLimitSettings::default());
+    Ok(Operator::new(db, Passwords::new(hasher, limits)))
 }
 
 fn jwt_secret(settings: &Settings) -> anyhow::Result<JwtSecret> {

@@ -175,3 +175,93 @@ fn serve_refuses_to_start_against_a_wrong_database_or_role() {
         );
     }
 }
+
+/// Runs `taskapi users …` with `stdin` as its standard input.
+fn users(args: &[&str], stdin: &str, database_url: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_taskapi"))
+        .arg("users")
+        .args(args)
+        .env("DATABASE_URL", database_url)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("taskapi runs");
+    child
+        .stdin
+        .take()
+        .expect("piped")
+        .write_all(stdin.as_bytes())
+        .expect("written");
+    child.wait_with_output().expect("taskapi ends")
+}
+
+fn failed_with(output: &Output, words: &str) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "should have failed");
+    assert!(stderr.contains(words), "{stderr}");
+}
+
+async fn role_of(database_url: &str, email: &str) -> Option<String> {
+    let pool = sqlx::PgPool::connect(database_url).await.expect("connect");
+    let role = sqlx::query_scalar("SELECT role FROM users WHERE email = $1")
+        .bind(email)
+        .fetch_optional(&pool)
+        .await
+        .expect("read");
+    pool.close().await;
+    role
+}
+
+#[tokio::test]
+async fn users_create_admin_and_set_role_manage_administrators() {
+    let database = ScratchDatabase::reserve();
+    let url = database.url.as_str();
+    let password = "correct horse battery staple\n";
+
+    let created = stdout(&users(&["create-admin", "root@example.com"], password, url));
+    assert!(
+        created.contains("created administrator root@example.com"),
+        "{created}"
+    );
+    assert_eq!(
+        role_of(url, "root@example.com").await.as_deref(),
+        Some("admin")
+    );
+
+    failed_with(
+        &users(&["create-admin", "ROOT@example.com"], password, url),
+        "set-role",
+    );
+    failed_with(
+        &users(&["create-admin", "weak@example.com"], "password1\n", url),
+        "commonly used",
+    );
+    failed_with(&users(&["create-admin", "nobody"], password, url), "email");
+    // The last administrator stays one.
+    failed_with(
+        &users(&["set-role", "root@example.com", "user"], "", url),
+        "last enabled administrator",
+    );
+    failed_with(
+        &users(&["set-role", "ghost@example.com", "admin"], "", url),
+        "no account",
+    );
+    failed_with(
+        &users(&["set-role", "root@example.com", "superuser"], "", url),
+        "not a role",
+    );
+
+    stdout(&users(
+        &["create-admin", "second@example.com"],
+        password,
+        url,
+    ));
+    let demoted = stdout(&users(&["set-role", "root@example.com", "user"], "", url));
+    assert!(demoted.contains("is now user"), "{demoted}");
+    assert_eq!(
+        role_of(url, "root@example.com").await.as_deref(),
+        Some("user")
+    );
+}

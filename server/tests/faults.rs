@@ -681,3 +681,55 @@ async fn sigterm_lets_in_flight_requests_finish() {
         "still listening"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_token_or_password_reaches_the_log_even_at_trace_level() {
+    let server = Server::start(&[("RUST_LOG", "trace")]);
+    let email = "quiet@example.com";
+    token(&server, email).await;
+    let client = reqwest::Client::new();
+    let login: serde_json::Value = client
+        .post(server.url("/auth/login"))
+        .form(&[("username", email), ("password", PASSWORD)])
+        .send()
+        .await
+        .expect("logged in")
+        .json()
+        .await
+        .expect("tokens");
+    let refresh = login["refresh_token"].as_str().expect("a refresh token");
+    let rotated: serde_json::Value = client
+        .post(server.url("/auth/login"))
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", refresh)])
+        .send()
+        .await
+        .expect("refreshed")
+        .json()
+        .await
+        .expect("tokens");
+    // A replay ends the session, with a security warning, but no token in it.
+    let replay = client
+        .post(server.url("/auth/login"))
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", refresh)])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(replay.status(), 401);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let log = server.log();
+    assert!(
+        log.contains("a used refresh token was presented again"),
+        "the replay is logged"
+    );
+    for secret in [
+        refresh,
+        rotated["refresh_token"].as_str().expect("a refresh token"),
+        login["access_token"].as_str().expect("an access token"),
+        rotated["access_token"].as_str().expect("an access token"),
+        PASSWORD,
+    ] {
+        // Percent-encoded in a form, a token is still the same characters (base64url).
+        assert!(!log.contains(secret), "a secret reached the log");
+    }
+}

@@ -16,7 +16,8 @@ use taskapi_server::{
     config::{
         DatabaseSettings, LogFormat, RateLimitSettings, SecretInput, Settings, TransportSettings,
     },
-    startup::Application,
+    domain::{Email, Password},
+    startup::{self, Application},
 };
 use tokio::sync::oneshot;
 use uuid::Uuid;
@@ -49,7 +50,10 @@ pub struct TestUser {
     pub id: Uuid,
     pub email: String,
     pub password: String,
+    /// The access token of the login (the client refreshes its own copy as needed).
     pub token: String,
+    /// The refresh token of the login.
+    pub refresh_token: String,
     /// An SDK client that sends this user's token.
     pub client: Client,
     base_url: String,
@@ -64,6 +68,8 @@ pub fn test_settings() -> Settings {
         bind: "127.0.0.1:0".parse().expect("valid address"),
         jwt_secret: Some(SecretInput::new(secret)),
         token_ttl_seconds: 1800,
+        refresh_ttl_seconds: Settings::REFRESH_TTL_SECONDS,
+        session_max_lifetime_seconds: Settings::SESSION_MAX_LIFETIME_SECONDS,
         dev: false,
         no_migrate: false,
         max_body_bytes: 64 * 1024,
@@ -112,7 +118,7 @@ impl TestApp {
         let base_url = format!("http://{address}");
         Self {
             address,
-            client: Client::new(&base_url),
+            client: session::anonymous(&base_url),
             base_url,
             jwt_secret,
             database_url,
@@ -196,10 +202,69 @@ impl TestApp {
             email: user.email,
             password: password.to_owned(),
             token: token.access_token,
+            refresh_token: token.refresh_token,
             client,
             base_url: self.base_url.clone(),
             http: self.http.clone(),
         }
+    }
+
+    /// An administrator, made as an operator would (`taskapi users create-admin`), and
+    /// logged in.
+    pub async fn signed_up_admin(&self) -> TestUser {
+        let email = format!("admin-{}@example.com", Uuid::new_v4().simple());
+        let operator = startup::operator(&DatabaseSettings::for_url(&self.database_url))
+            .await
+            .expect("the operator's tools start");
+        operator
+            .create_admin(
+                &Email::parse(&email).expect("a valid email"),
+                &Password::parse(PASSWORD.to_owned()).expect("a valid password"),
+            )
+            .await
+            .expect("the administrator is created");
+        self.logged_in(&email, PASSWORD).await
+    }
+
+    /// Logs an existing account in.
+    pub async fn logged_in(&self, email: &str, password: &str) -> TestUser {
+        let (client, token) = session::log_in(&self.base_url, email, password)
+            .await
+            .expect("login succeeds");
+        let user = client
+            .get_current_user()
+            .send()
+            .await
+            .expect("the account is there")
+            .into_inner();
+        TestUser {
+            id: user.id,
+            email: user.email,
+            password: password.to_owned(),
+            token: token.access_token,
+            refresh_token: token.refresh_token,
+            client,
+            base_url: self.base_url.clone(),
+            http: self.http.clone(),
+        }
+    }
+
+    /// The token endpoint's refresh grant, sent as a client would.
+    pub async fn refresh(
+        &self,
+        refresh_token: &str,
+    ) -> Result<ResponseValue<types::Token>, taskapi_client::Error<types::Problem>> {
+        self.client
+            .login()
+            .body(types::LoginForm {
+                grant_type: Some("refresh_token".to_owned()),
+                refresh_token: Some(refresh_token.to_owned()),
+                username: None,
+                password: None,
+                scope: None,
+            })
+            .send()
+            .await
     }
 
     /// A token with `claims`, signed with this server's secret.
@@ -312,6 +377,8 @@ pub fn claims(sub: Uuid, offset_from_now: i64) -> serde_json::Value {
     let now = jsonwebtoken::get_current_timestamp() as i64;
     serde_json::json!({
         "sub": sub,
+        "sid": Uuid::now_v7(),
+        "role": "user",
         "iat": now + offset_from_now - 1800,
         "nbf": now + offset_from_now - 1800,
         "exp": now + offset_from_now,

@@ -2,17 +2,24 @@
 //! these types is valid by construction.
 
 mod email;
+mod page;
 mod password;
+mod session;
 mod task;
 mod user;
 
 pub use email::Email;
-pub use password::Password;
+pub use page::{Page, PageCursor, PageSize};
+pub use password::{Password, normalized as normalized_password};
+pub use session::{RefreshToken, Session, SessionId, SessionOrigin, SessionPage};
 pub use task::{
-    DueAt, PageCursor, PageSize, Task, TaskChange, TaskDescription, TaskDraft, TaskId, TaskPage,
-    TaskPriority, TaskStatus, TaskTitle, completed_at,
+    DueAt, Task, TaskChange, TaskDescription, TaskDraft, TaskId, TaskPage, TaskPriority,
+    TaskStatus, TaskTitle, completed_at,
 };
-pub use user::{Credentials, Registration, User, UserId};
+pub use user::{
+    Admin, Caller, Credentials, DeletionConfirmation, Grant, NewEmail, NewPassword, NotAdmin,
+    Registration, Role, User, UserId,
+};
 
 use std::collections::BTreeMap;
 

@@ -1,11 +1,9 @@
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Datelike, Utc};
-use taskapi_api::paging::{MAX_CURSOR_CHARS, MAX_PAGE_SIZE, PageLimit};
 use taskapi_api::tasks::{self as contract, DESCRIPTION_MAX_CHARS, TITLE_MAX_CHARS};
 pub use taskapi_api::tasks::{TaskPriority, TaskStatus};
 use uuid::Uuid;
 
-use super::{FieldErrors, UserId, reject_control_chars, trimmed_line};
+use super::{FieldErrors, Page, PageCursor, UserId, reject_control_chars, trimmed_line};
 
 /// The id of a task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -154,6 +152,16 @@ pub struct Task {
     pub updated_at: DateTime<Utc>,
 }
 
+impl Task {
+    /// The task's place in the listing order, for the cursor of a page that ends with it.
+    pub fn position(&self) -> PageCursor {
+        PageCursor {
+            created_at: self.created_at,
+            id: self.id.0,
+        }
+    }
+}
+
 impl From<Task> for contract::Task {
     fn from(task: Task) -> Self {
         Self {
@@ -170,12 +178,8 @@ impl From<Task> for contract::Task {
     }
 }
 
-/// One page of a listing, and where the next one starts.
-#[derive(Debug)]
-pub struct TaskPage {
-    pub items: Vec<Task>,
-    pub next: Option<PageCursor>,
-}
+/// One page of the owner's tasks.
+pub type TaskPage = Page<Task>;
 
 impl From<TaskPage> for contract::TaskPage {
     fn from(page: TaskPage) -> Self {
@@ -183,74 +187,6 @@ impl From<TaskPage> for contract::TaskPage {
             items: page.items.into_iter().map(Into::into).collect(),
             next_cursor: page.next.as_ref().map(PageCursor::encode),
         }
-    }
-}
-
-/// How many tasks a page holds: 1 to [`MAX_PAGE_SIZE`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PageSize(u16);
-
-impl PageSize {
-    pub fn get(self) -> u16 {
-        self.0
-    }
-}
-
-impl TryFrom<PageLimit> for PageSize {
-    type Error = String;
-
-    fn try_from(limit: PageLimit) -> Result<Self, String> {
-        u16::try_from(limit.0)
-            .ok()
-            .filter(|size| (1..=MAX_PAGE_SIZE).contains(size))
-            .map(Self)
-            .ok_or_else(|| format!("must be between 1 and {MAX_PAGE_SIZE}"))
-    }
-}
-
-/// A position in the listing order (newest first, ties by id): the last task of a page.
-/// Clients see it as an opaque URL-safe string.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PageCursor {
-    pub created_at: DateTime<Utc>,
-    pub id: TaskId,
-}
-
-impl PageCursor {
-    pub fn after(task: &Task) -> Self {
-        Self {
-            created_at: task.created_at,
-            id: task.id,
-        }
-    }
-
-    pub fn encode(&self) -> String {
-        let raw = format!(
-            "{}.{}",
-            self.created_at.timestamp_micros(),
-            self.id.0.simple()
-        );
-        URL_SAFE_NO_PAD.encode(raw)
-    }
-
-    pub fn decode(encoded: &str) -> Result<Self, String> {
-        let invalid = || "is not a cursor this API returned".to_owned();
-        if encoded.len() > MAX_CURSOR_CHARS {
-            return Err(invalid());
-        }
-        let raw = URL_SAFE_NO_PAD.decode(encoded).map_err(|_| invalid())?;
-        let raw = String::from_utf8(raw).map_err(|_| invalid())?;
-        let (micros, id) = raw.split_once('.').ok_or_else(invalid)?;
-        let micros: i64 = micros.parse().map_err(|_| invalid())?;
-        // Only times the database can compare with: a forged far-off time is not a cursor.
-        let created_at = DateTime::from_timestamp_micros(micros)
-            .filter(|at| (1..=9999).contains(&at.year()))
-            .ok_or_else(invalid)?;
-        let id = Uuid::try_parse(id).map_err(|_| invalid())?;
-        Ok(Self {
-            created_at,
-            id: TaskId(id),
-        })
     }
 }
 
@@ -314,37 +250,6 @@ mod tests {
         for status in [TaskStatus::Todo, TaskStatus::InProgress] {
             assert_eq!(completed_at(status, first, now), None, "{status:?}");
             assert_eq!(completed_at(status, None, now), None, "{status:?}");
-        }
-    }
-
-    #[test]
-    fn page_sizes_are_between_one_and_the_maximum() {
-        let size = |limit: i64| PageSize::try_from(PageLimit(limit)).map(PageSize::get);
-        assert_eq!(size(1), Ok(1));
-        assert_eq!(size(i64::from(MAX_PAGE_SIZE)), Ok(MAX_PAGE_SIZE));
-        for refused in [0, -1, i64::from(MAX_PAGE_SIZE) + 1, i64::MAX, i64::MIN] {
-            assert!(size(refused).is_err(), "{refused}");
-        }
-    }
-
-    #[test]
-    fn cursors_round_trip_and_reject_garbage() {
-        let cursor = PageCursor {
-            created_at: DateTime::from_timestamp_micros(1_764_000_000_123_456).expect("valid"),
-            id: TaskId(Uuid::now_v7()),
-        };
-        assert_eq!(PageCursor::decode(&cursor.encode()), Ok(cursor));
-        for garbage in [
-            "",
-            "!!!",
-            "bm90IGEgY3Vyc29y",
-            &URL_SAFE_NO_PAD.encode("1.xyz"),
-            &"A".repeat(MAX_CURSOR_CHARS + 1),
-            // A time before PostgreSQL's first (once a 500), and one after its last.
-            &URL_SAFE_NO_PAD.encode("-8210298412800000000.01a21468aa197116b4e36be73e97049b"),
-            &URL_SAFE_NO_PAD.encode("8210298412800000000.01a21468aa197116b4e36be73e97049b"),
-        ] {
-            assert!(PageCursor::decode(garbage).is_err(), "{garbage:?}");
         }
     }
 }

@@ -1,11 +1,13 @@
 use chrono::{DateTime, Utc};
+pub use taskapi_api::users::Role;
 use taskapi_api::{
+    admin as admin_contract,
     auth::{LoginForm, RegisterRequest},
-    users as contract,
+    users::{self as contract, AccountDeletion, EmailChange, PasswordChange},
 };
 use uuid::Uuid;
 
-use super::{Email, FieldErrors, Password};
+use super::{Email, FieldErrors, Password, RefreshToken, SessionId};
 
 /// The id of an account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -16,7 +18,16 @@ pub struct UserId(pub Uuid);
 pub struct User {
     pub id: UserId,
     pub email: Email,
+    pub role: Role,
+    /// When an administrator disabled the account, if they did.
+    pub disabled_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+}
+
+impl User {
+    pub fn is_enabled_admin(&self) -> bool {
+        self.role == Role::Admin && self.disabled_at.is_none()
+    }
 }
 
 impl From<User> for contract::User {
@@ -24,8 +35,57 @@ impl From<User> for contract::User {
         Self {
             id: user.id.0,
             email: user.email.as_str().to_owned(),
+            role: user.role,
             created_at: user.created_at,
         }
+    }
+}
+
+impl From<User> for admin_contract::Account {
+    fn from(user: User) -> Self {
+        Self {
+            id: user.id.0,
+            email: user.email.as_str().to_owned(),
+            role: user.role,
+            disabled_at: user.disabled_at,
+            created_at: user.created_at,
+        }
+    }
+}
+
+/// Who an accepted access token speaks for: the account, the session that issued the
+/// token, and the role the account had when it was issued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caller {
+    pub user: UserId,
+    pub session: SessionId,
+    pub role: Role,
+}
+
+/// A caller whose token states the administrator role: what every `/admin` operation
+/// needs, so that none can run for anyone else.
+#[derive(Debug, Clone, Copy)]
+pub struct Admin(Caller);
+
+/// The caller is not an administrator.
+#[derive(Debug, thiserror::Error)]
+#[error("administrators only")]
+pub struct NotAdmin;
+
+impl TryFrom<Caller> for Admin {
+    type Error = NotAdmin;
+
+    fn try_from(caller: Caller) -> Result<Self, NotAdmin> {
+        match caller.role {
+            Role::Admin => Ok(Self(caller)),
+            Role::User => Err(NotAdmin),
+        }
+    }
+}
+
+impl Admin {
+    pub fn caller(&self) -> Caller {
+        self.0
     }
 }
 
@@ -43,6 +103,29 @@ pub struct Credentials {
     pub password: String,
 }
 
+/// A request to the token endpoint, by grant type.
+#[derive(Debug)]
+pub enum Grant {
+    /// The OAuth2 password grant: a new session.
+    Password(Credentials),
+    /// The OAuth2 refresh-token grant: the next tokens of a session.
+    RefreshToken(RefreshToken),
+}
+
+/// A password change: the password as typed now, and the new one, validated.
+#[derive(Debug)]
+pub struct NewPassword {
+    pub current: String,
+    pub new: Password,
+}
+
+/// An email change, validated, and the password that authorises it.
+#[derive(Debug)]
+pub struct NewEmail {
+    pub email: Email,
+    pub current_password: String,
+}
+
 impl TryFrom<RegisterRequest> for Registration {
     type Error = FieldErrors;
 
@@ -57,24 +140,74 @@ impl TryFrom<RegisterRequest> for Registration {
     }
 }
 
-impl TryFrom<LoginForm> for Credentials {
+impl TryFrom<LoginForm> for Grant {
     type Error = FieldErrors;
 
-    /// The OAuth2 password grant: `grant_type`, when given, must be `password`.
+    /// RFC 6749: `grant_type` is `password` (the default) with `username` and `password`,
+    /// or `refresh_token` with `refresh_token`.
     fn try_from(form: LoginForm) -> Result<Self, FieldErrors> {
-        if form
-            .grant_type
-            .as_deref()
-            .is_some_and(|grant| grant != "password")
-        {
-            return Err(FieldErrors::single(
+        let mut errors = FieldErrors::default();
+        let required = |errors: &mut FieldErrors, field: &str, value: Option<String>| {
+            let value = value.filter(|value| !value.is_empty());
+            if value.is_none() {
+                errors.add(field, "is required for this grant_type");
+            }
+            value
+        };
+        match form.grant_type.as_deref().unwrap_or("password") {
+            "password" => {
+                let username = required(&mut errors, "username", form.username);
+                let password = required(&mut errors, "password", form.password);
+                match (username, password) {
+                    (Some(username), Some(password)) => {
+                        Ok(Self::Password(Credentials { username, password }))
+                    }
+                    _ => Err(errors),
+                }
+            }
+            "refresh_token" => match required(&mut errors, "refresh_token", form.refresh_token) {
+                Some(token) => Ok(Self::RefreshToken(RefreshToken::presented(token))),
+                None => Err(errors),
+            },
+            _ => Err(FieldErrors::single(
                 "grant_type",
-                "must be `password` when given",
-            ));
+                "must be `password` or `refresh_token` when given",
+            )),
         }
+    }
+}
+
+impl TryFrom<PasswordChange> for NewPassword {
+    type Error = FieldErrors;
+
+    fn try_from(change: PasswordChange) -> Result<Self, FieldErrors> {
+        let new = Password::parse(change.new_password.into_inner())
+            .map_err(|message| FieldErrors::single("new_password", message))?;
         Ok(Self {
-            username: form.username,
-            password: form.password,
+            current: change.current_password.into_inner(),
+            new,
         })
+    }
+}
+
+impl TryFrom<EmailChange> for NewEmail {
+    type Error = FieldErrors;
+
+    fn try_from(change: EmailChange) -> Result<Self, FieldErrors> {
+        let email = Email::parse(change.email.as_str())
+            .map_err(|message| FieldErrors::single("email", message))?;
+        Ok(Self {
+            email,
+            current_password: change.current_password.into_inner(),
+        })
+    }
+}
+
+/// The password that confirms an account's deletion, as typed.
+pub struct DeletionConfirmation(pub String);
+
+impl From<AccountDeletion> for DeletionConfirmation {
+    fn from(deletion: AccountDeletion) -> Self {
+        Self(deletion.current_password.into_inner())
     }
 }

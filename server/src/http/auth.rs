@@ -1,17 +1,19 @@
 //! Entry points of `/auth`, and the bearer-token check.
 
 use taskapi_api::{
-    auth::{AuthBackend, LoginErrors, LoginForm, RegisterErrors, RegisterRequest, Token},
+    auth::{
+        AuthBackend, LoginErrors, LoginForm, LogoutErrors, RegisterErrors, RegisterRequest, Token,
+    },
     body::{FormBody, JsonBody},
     problem::Errors,
-    security::{Authenticate, BearerAuth, ClientAddress, Unauthenticated},
+    security::{Authenticate, BearerAuth, ClientAddress, Unauthenticated, UserAgent},
     users::User,
 };
 
 use super::AppState;
 use crate::{
-    domain::{Credentials, Registration, UserId},
-    security::IssuedToken,
+    domain::{Caller, Grant, Registration},
+    service::auth::Tokens,
 };
 
 impl AuthBackend for AppState {
@@ -27,27 +29,34 @@ impl AuthBackend for AppState {
     async fn login(
         &self,
         client: ClientAddress,
+        user_agent: UserAgent,
         form: FormBody<LoginForm>,
     ) -> Result<Token, Errors<LoginErrors>> {
-        let credentials: Credentials = self.bodies.form(form)?.try_into()?;
-        Ok(self.auth.login(client.0, credentials).await?.into())
+        let grant: Grant = self.bodies.form(form)?.try_into()?;
+        Ok(self.auth.grant(client.0, user_agent.0, grant).await?.into())
+    }
+
+    async fn logout(&self, caller: Caller) -> Result<(), Errors<LogoutErrors>> {
+        Ok(self.auth.logout(caller).await?)
     }
 }
 
 impl Authenticate for AppState {
-    type Caller = UserId;
+    type Caller = Caller;
 
-    async fn authenticate(&self, auth: BearerAuth) -> Result<UserId, Unauthenticated> {
+    async fn authenticate(&self, auth: BearerAuth) -> Result<Caller, Unauthenticated> {
         Ok(self.auth.authenticate(auth.token()).await?)
     }
 }
 
-impl From<IssuedToken> for Token {
-    fn from(issued: IssuedToken) -> Self {
+impl From<Tokens> for Token {
+    fn from(tokens: Tokens) -> Self {
         Self {
-            access_token: issued.token,
+            access_token: tokens.access.token,
             token_type: "bearer".to_owned(),
-            expires_in: issued.expires_in.as_secs(),
+            expires_in: tokens.access.expires_in.as_secs(),
+            refresh_token: tokens.refresh.expose().to_owned(),
+            refresh_expires_in: tokens.refresh_expires_in.as_secs(),
         }
     }
 }

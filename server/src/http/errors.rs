@@ -11,14 +11,15 @@ use taskapi_api::{
 
 use super::body::BodyError;
 use crate::{
-    domain::FieldErrors,
+    domain::{FieldErrors, NotAdmin},
     service::{
         Failure,
+        admin::{AdminError, LastAdmin, RemoveError},
         auth::{AuthenticateError, LoginError, RegisterError},
         health::NotReady,
         limits::Limited,
         tasks::TaskError,
-        users::UserError,
+        users::{ChangeEmailError, DeleteAccountError, PasswordDenied, SessionError, UserError},
     },
 };
 
@@ -103,23 +104,34 @@ impl From<Limited> for ApiError<429> {
 impl<S: ErrorSet + Declares<409> + Declares<429>> From<RegisterError> for Errors<S> {
     fn from(error: RegisterError) -> Self {
         match error {
-            RegisterError::EmailTaken => ApiError::<409>::typed(
-                problem_type::EMAIL_TAKEN,
-                "An account with this email already exists.",
-            )
-            .into(),
+            RegisterError::EmailTaken => email_taken().into(),
             RegisterError::Limited(limited) => ApiError::<429>::from(limited).into(),
             RegisterError::Failed(failure) => failure.into(),
         }
     }
 }
 
-impl<S: ErrorSet + Declares<401> + Declares<429>> From<LoginError> for Errors<S> {
+impl<S: ErrorSet + Declares<401> + Declares<403> + Declares<429>> From<LoginError> for Errors<S> {
     fn from(error: LoginError) -> Self {
         match error {
             LoginError::InvalidCredentials => ApiError::unauthorized(
                 problem_type::INVALID_CREDENTIALS,
                 "Incorrect email or password.",
+            )
+            .into(),
+            LoginError::AccountDisabled => ApiError::<403>::typed(
+                problem_type::ACCOUNT_DISABLED,
+                "This account is disabled; ask an administrator to enable it.",
+            )
+            .into(),
+            LoginError::InvalidGrant => ApiError::invalid_grant(
+                "The refresh token is not valid: unknown, expired, or its session has ended. \
+                 Log in again.",
+            )
+            .into(),
+            LoginError::GrantReused => ApiError::invalid_grant(
+                "The refresh token was already used, so it may have been stolen: its session \
+                 has been ended. Log in again.",
             )
             .into(),
             LoginError::Limited(limited) => ApiError::<429>::from(limited).into(),
@@ -136,9 +148,10 @@ impl From<AuthenticateError> for Unauthenticated {
                 refused("The bearer token has expired; log in again.")
             }
             AuthenticateError::TokenInvalid => refused("The bearer token is invalid."),
-            AuthenticateError::AccountGone => {
-                refused("The bearer token's account no longer exists.")
-            }
+            AuthenticateError::TokenRevoked => refused(
+                "The bearer token has been revoked: its session has ended, or its account is \
+                 disabled or deleted.",
+            ),
             AuthenticateError::Limited(limited) => Unauthenticated::Throttled(limited.into()),
             AuthenticateError::Failed(failure) => Unauthenticated::Fault(failure.into()),
         }
@@ -152,6 +165,107 @@ impl<S: ErrorSet + Declares<401>> From<UserError> for Errors<S> {
                 ApiError::invalid_token("The bearer token's account no longer exists.").into()
             }
             UserError::Failed(failure) => failure.into(),
+        }
+    }
+}
+
+impl<S: ErrorSet + Declares<401> + Declares<422> + Declares<429>> From<PasswordDenied>
+    for Errors<S>
+{
+    fn from(error: PasswordDenied) -> Self {
+        match error {
+            PasswordDenied::Gone => {
+                ApiError::invalid_token("The bearer token's account no longer exists.").into()
+            }
+            // A field of the request is wrong, not the caller's credentials: not a 401, which
+            // clients take as "log in again".
+            PasswordDenied::Wrong => {
+                FieldErrors::single("current_password", "is not this account's password").into()
+            }
+            PasswordDenied::Limited(limited) => ApiError::<429>::from(limited).into(),
+            PasswordDenied::Failed(failure) => failure.into(),
+        }
+    }
+}
+
+impl<S: ErrorSet + Declares<409>> From<LastAdmin> for Errors<S> {
+    fn from(_: LastAdmin) -> Self {
+        ApiError::<409>::typed(
+            problem_type::LAST_ADMIN,
+            "This is the last enabled administrator; make another administrator first \
+             (`taskapi users set-role`).",
+        )
+        .into()
+    }
+}
+
+fn email_taken() -> ApiError<409> {
+    ApiError::typed(
+        problem_type::EMAIL_TAKEN,
+        "An account with this email already exists.",
+    )
+}
+
+impl<S: ErrorSet + Declares<401> + Declares<409> + Declares<422> + Declares<429>>
+    From<ChangeEmailError> for Errors<S>
+{
+    fn from(error: ChangeEmailError) -> Self {
+        match error {
+            ChangeEmailError::Denied(denied) => denied.into(),
+            ChangeEmailError::EmailTaken => email_taken().into(),
+        }
+    }
+}
+
+impl<S: ErrorSet + Declares<401> + Declares<409> + Declares<422> + Declares<429>>
+    From<DeleteAccountError> for Errors<S>
+{
+    fn from(error: DeleteAccountError) -> Self {
+        match error {
+            DeleteAccountError::Denied(denied) => denied.into(),
+            DeleteAccountError::LastAdmin(last) => last.into(),
+        }
+    }
+}
+
+impl<S: ErrorSet + Declares<404>> From<SessionError> for Errors<S> {
+    fn from(error: SessionError) -> Self {
+        match error {
+            SessionError::NotFound => ApiError::<404>::new("No such session.").into(),
+            SessionError::Failed(failure) => failure.into(),
+        }
+    }
+}
+
+impl<S: ErrorSet + Declares<403>> From<NotAdmin> for Errors<S> {
+    fn from(_: NotAdmin) -> Self {
+        ApiError::<403>::typed(
+            problem_type::FORBIDDEN,
+            "Only administrators may do this. (A new role reaches a token at its next refresh.)",
+        )
+        .into()
+    }
+}
+
+fn no_such_account() -> ApiError<404> {
+    ApiError::new("No such account.")
+}
+
+impl<S: ErrorSet + Declares<404>> From<AdminError> for Errors<S> {
+    fn from(error: AdminError) -> Self {
+        match error {
+            AdminError::NotFound => no_such_account().into(),
+            AdminError::Failed(failure) => failure.into(),
+        }
+    }
+}
+
+impl<S: ErrorSet + Declares<404> + Declares<409>> From<RemoveError> for Errors<S> {
+    fn from(error: RemoveError) -> Self {
+        match error {
+            RemoveError::NotFound => no_such_account().into(),
+            RemoveError::LastAdmin(last) => last.into(),
+            RemoveError::Failed(failure) => failure.into(),
         }
     }
 }

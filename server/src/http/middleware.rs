@@ -129,7 +129,8 @@ pub struct BodyLimits {
 /// `Content-Length`: a chunked body is read up to the cap and no further. A body that does
 /// not arrive within `read_timeout` (a client that stalls, or sends less than its
 /// `Content-Length`) is answered 408 and the connection closed. Only methods that carry a
-/// body in this API are read; any other ignores its body, as the operations do.
+/// body in this API (`DELETE /users/me` among them) are read; `GET` ignores its body, as
+/// the operations do.
 pub async fn limit_body<E: Endpoint>(
     endpoint: E,
     mut request: Request,
@@ -137,7 +138,7 @@ pub async fn limit_body<E: Endpoint>(
 ) -> Result<Response> {
     if !matches!(
         *request.method(),
-        Method::POST | Method::PUT | Method::PATCH
+        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
     ) {
         return Ok(endpoint.call(request).await?.into_response());
     }
@@ -334,7 +335,11 @@ mod tests {
             methods("/tasks/0194b2a4-0000-7000-8000-000000000000").as_deref(),
             Some("DELETE, GET, PUT")
         );
-        assert_eq!(methods("/users/me").as_deref(), Some("GET"));
+        assert_eq!(methods("/users/me").as_deref(), Some("DELETE, GET, PATCH"));
+        assert_eq!(
+            methods("/admin/users/0194b2a4-0000-7000-8000-000000000000/sessions").as_deref(),
+            Some("DELETE")
+        );
         assert_eq!(methods("/tasks/a/b"), None);
         assert_eq!(methods("/nowhere"), None);
     }

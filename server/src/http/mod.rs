@@ -2,6 +2,7 @@
 //! contract in `taskapi-api`. An entry point decodes its inputs into domain values, calls
 //! one service function and converts the result; nothing else.
 
+mod admin;
 mod auth;
 mod body;
 mod client;
@@ -19,14 +20,21 @@ use bytes::Bytes;
 use poem::{Endpoint, EndpointExt, Route, middleware::CatchPanic};
 use serde_json::Value;
 
-use crate::config::{CorsOrigin, ForwardedHeader};
-use crate::service::{
-    Services, auth::AuthService, health::HealthService, tasks::TaskService, users::UserService,
-};
 use ipnet::IpNet;
+use taskapi_api::paging::{Cursor, PageLimit};
+
+use crate::{
+    config::{CorsOrigin, ForwardedHeader},
+    domain::{FieldErrors, PageCursor, PageSize},
+    service::{
+        Services, admin::AdminService, auth::AuthService, health::HealthService,
+        tasks::TaskService, users::UserService,
+    },
+};
 
 /// What every entry point reaches: the services, and the decoder for request bodies.
 pub struct AppState {
+    admin: AdminService,
     auth: AuthService,
     health: HealthService,
     users: UserService,
@@ -58,12 +66,14 @@ pub fn app(services: Services, settings: &HttpSettings) -> impl Endpoint + 'stat
     // The contract renders valid JSON; its own tests parse it.
     let document: Value = serde_json::from_str(&spec_json).expect("the contract is JSON");
     let Services {
+        admin,
         auth,
         health,
         users,
         tasks,
     } = services;
     let state = AppState {
+        admin,
         auth,
         health,
         users,
@@ -126,4 +136,21 @@ fn spec_endpoint(document: String, content_type: &'static str) -> impl Endpoint 
             .content_type(content_type)
             .body(document.clone())
     })
+}
+
+/// The page a listing asks for: its size, and where it starts (after the previous page's
+/// cursor); each invalid parameter is named.
+fn page_request(
+    limit: PageLimit,
+    cursor: Option<Cursor>,
+) -> Result<(PageSize, Option<PageCursor>), FieldErrors> {
+    let mut errors = FieldErrors::default();
+    let size = errors.check("limit", PageSize::try_from(limit));
+    let after = errors.check_optional("cursor", cursor, |cursor| {
+        PageCursor::decode(cursor.as_str())
+    });
+    match (size, after) {
+        (Some(size), Some(after)) => Ok((size, after)),
+        _ => Err(errors),
+    }
 }

@@ -21,7 +21,10 @@ use argon2::{
 use rand_core::OsRng;
 use tokio::sync::Semaphore;
 
-use crate::{domain::Password, failure::Failure};
+use crate::{
+    domain::{Password, normalized_password},
+    failure::Failure,
+};
 
 /// How long a request waits for a hashing slot before it is refused with 503.
 pub const QUEUE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -135,8 +138,9 @@ impl PasswordHasher {
 
     /// Checks a password against a stored hash, or against the dummy hash when there is
     /// no account (the answer is then always `false`, after the same amount of work).
+    /// The password is compared in Unicode NFC, the form it was hashed in.
     pub async fn verify(&self, password: &str, stored: Option<&str>) -> Result<bool, Failure> {
-        let password = password.to_owned();
+        let password = normalized_password(password);
         let exists = stored.is_some();
         let hash = stored.map_or_else(|| self.dummy_hash.to_string(), str::to_owned);
         let matches = self

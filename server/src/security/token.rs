@@ -1,12 +1,18 @@
-//! Access tokens: HS256 JWTs with every registered claim checked.
+//! Access tokens: HS256 JWTs with every registered claim checked, naming the account
+//! (`sub`), its session (`sid`) and its role.
 
-use std::time::Duration;
+use std::{str::FromStr, time::Duration};
 
+use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::{config::JwtSecret, domain::UserId, failure::Failure};
+use crate::{
+    config::JwtSecret,
+    domain::{Caller, Role, SessionId, UserId},
+    failure::Failure,
+};
 
 /// Who issues tokens, and for whom; a token minted for anything else is refused.
 const ISSUER: &str = "taskapi";
@@ -17,6 +23,8 @@ const LEEWAY_SECONDS: u64 = 5;
 #[derive(Debug, Serialize, Deserialize)]
 struct Claims {
     sub: Uuid,
+    sid: Uuid,
+    role: String,
     iat: u64,
     nbf: u64,
     exp: u64,
@@ -33,6 +41,8 @@ pub enum TokenError {
     /// Its `iat` lies further in the future than clocks drift apart.
     #[error("the token claims to be issued in the future")]
     IssuedInTheFuture,
+    #[error("the token names no known role")]
+    UnknownRole,
 }
 
 /// A freshly signed access token.
@@ -68,14 +78,32 @@ impl TokenIssuer {
         }
     }
 
-    /// A fresh token for `user`; signing fails only on a bug.
-    pub fn issue(&self, user: UserId) -> Result<IssuedToken, Failure> {
+    /// How long an access token lives; a revocation must be remembered this long.
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    /// The longest an access token can still be accepted after it was issued: its lifetime
+    /// plus the clock skew tolerated.
+    pub fn acceptance_window(&self) -> Duration {
+        self.ttl + Duration::from_secs(LEEWAY_SECONDS)
+    }
+
+    /// A fresh token for `caller`, expiring after the configured lifetime or at
+    /// `not_after` (the end of its session), whichever comes first. Signing fails only on
+    /// a bug.
+    pub fn issue(&self, caller: Caller, not_after: DateTime<Utc>) -> Result<IssuedToken, Failure> {
         let now = jsonwebtoken::get_current_timestamp();
+        let session_end = u64::try_from(not_after.timestamp()).unwrap_or(0);
+        let exp = (now + self.ttl.as_secs()).min(session_end).max(now);
+        let role: &'static str = caller.role.into();
         let claims = Claims {
-            sub: user.0,
+            sub: caller.user.0,
+            sid: caller.session.0,
+            role: role.to_owned(),
             iat: now,
             nbf: now,
-            exp: now + self.ttl.as_secs(),
+            exp,
             iss: ISSUER.to_owned(),
             aud: AUDIENCE.to_owned(),
         };
@@ -83,11 +111,14 @@ impl TokenIssuer {
             .map_err(|error| Failure::internal("cannot sign an access token", error))?;
         Ok(IssuedToken {
             token,
-            expires_in: self.ttl,
+            expires_in: Duration::from_secs(exp - now),
         })
     }
 
-    pub fn verify(&self, token: &str) -> Result<UserId, TokenError> {
+    /// The caller a token speaks for, if it is genuine, current and meant for this API.
+    /// Whether its session or account has been revoked since is not this function's
+    /// concern.
+    pub fn verify(&self, token: &str) -> Result<Caller, TokenError> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|error| match error.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
@@ -97,7 +128,12 @@ impl TokenIssuer {
         if data.claims.iat > jsonwebtoken::get_current_timestamp() + LEEWAY_SECONDS {
             return Err(TokenError::IssuedInTheFuture);
         }
-        Ok(UserId(data.claims.sub))
+        let role = Role::from_str(&data.claims.role).map_err(|_| TokenError::UnknownRole)?;
+        Ok(Caller {
+            user: UserId(data.claims.sub),
+            session: SessionId(data.claims.sid),
+            role,
+        })
     }
 }
 
@@ -110,19 +146,40 @@ mod tests {
         TokenIssuer::new(&secret, Duration::from_secs(60))
     }
 
+    fn caller() -> Caller {
+        Caller {
+            user: UserId(Uuid::now_v7()),
+            session: SessionId(Uuid::now_v7()),
+            role: Role::Admin,
+        }
+    }
+
+    fn far_future() -> DateTime<Utc> {
+        Utc::now() + chrono::Duration::days(30)
+    }
+
     #[test]
     fn issued_tokens_verify() {
         let issuer = issuer("a-perfectly-fine-secret-of-32-bytes!");
-        let user = UserId(Uuid::now_v7());
-        let issued = issuer.issue(user).expect("issue");
-        assert_eq!(issuer.verify(&issued.token).expect("verify"), user);
+        let caller = caller();
+        let issued = issuer.issue(caller, far_future()).expect("issue");
+        assert_eq!(issuer.verify(&issued.token).expect("verify"), caller);
+        assert_eq!(issued.expires_in, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn a_token_never_outlives_its_session() {
+        let issuer = issuer("a-perfectly-fine-secret-of-32-bytes!");
+        let session_end = Utc::now() + chrono::Duration::seconds(20);
+        let issued = issuer.issue(caller(), session_end).expect("issue");
+        assert!(issued.expires_in <= Duration::from_secs(20));
     }
 
     #[test]
     fn tokens_signed_with_another_secret_are_refused() {
         let ours = issuer("a-perfectly-fine-secret-of-32-bytes!");
         let theirs = issuer("another-perfectly-fine-secret-32-b!");
-        let issued = theirs.issue(UserId(Uuid::now_v7())).expect("issue");
+        let issued = theirs.issue(caller(), far_future()).expect("issue");
         assert!(matches!(
             ours.verify(&issued.token),
             Err(TokenError::Invalid(_))

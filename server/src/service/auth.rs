@@ -1,17 +1,27 @@
-//! Registering accounts, logging in, and turning a bearer token back into an account.
+//! Registering accounts, the token endpoint's grants (a login starts a session; a refresh
+//! rotates its refresh token), logging out, and turning a bearer token back into a caller.
 
-use std::net::IpAddr;
+use std::{net::IpAddr, time::Duration};
+
+use chrono::{DateTime, SubsecRound, Utc};
+use uuid::Uuid;
 
 use super::{
     Failure,
     limits::{LimitError, Limited, RateLimits},
+    passwords::{CheckError, Passwords},
+    revocations::{RevocationSet, Revoker, Verdict},
 };
 use crate::{
-    domain::{Credentials, Email, Registration, User, UserId},
-    security::{IssuedToken, PasswordHasher, TokenError, TokenIssuer},
+    domain::{
+        Caller, Credentials, Email, Grant, RefreshToken, Registration, Role, Session, SessionId,
+        SessionOrigin, User,
+    },
+    security::{IssuedToken, TokenError, TokenIssuer, refresh},
     store::{
         Database,
-        users::{self, InsertUserError},
+        sessions::{self, Presented},
+        users::{self, WriteUserError},
     },
 };
 
@@ -30,6 +40,15 @@ pub enum LoginError {
     /// Unknown email or wrong password; deliberately not told apart.
     #[error("invalid email or password")]
     InvalidCredentials,
+    /// The password was right, but an administrator has disabled the account.
+    #[error("the account is disabled")]
+    AccountDisabled,
+    /// The refresh token is unknown, expired, or its session has ended.
+    #[error("the refresh token is not valid")]
+    InvalidGrant,
+    /// The refresh token was already used: its session has been ended.
+    #[error("the refresh token was already used; its session is ended")]
+    GrantReused,
     #[error("too many failed logins")]
     Limited(Limited),
     #[error(transparent)]
@@ -45,11 +64,12 @@ impl From<LimitError> for RegisterError {
     }
 }
 
-impl From<LimitError> for LoginError {
-    fn from(error: LimitError) -> Self {
+impl From<CheckError> for LoginError {
+    fn from(error: CheckError) -> Self {
         match error {
-            LimitError::Limited(limited) => Self::Limited(limited),
-            LimitError::Failed(failure) => Self::Failed(failure),
+            CheckError::Wrong => Self::InvalidCredentials,
+            CheckError::Limited(limited) => Self::Limited(limited),
+            CheckError::Failed(failure) => Self::Failed(failure),
         }
     }
 }
@@ -61,35 +81,74 @@ pub enum AuthenticateError {
     /// Malformed, forged, or issued for something else.
     #[error("the token is invalid")]
     TokenInvalid,
-    /// The token is genuine but its account has been deleted since.
-    #[error("the token's account no longer exists")]
-    AccountGone,
+    /// The token is genuine, but its session has ended or its account is disabled or gone.
+    #[error("the token has been revoked")]
+    TokenRevoked,
     #[error("the caller is over its request quota")]
     Limited(Limited),
     #[error(transparent)]
     Failed(#[from] Failure),
 }
 
+/// How long sessions live.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionPolicy {
+    /// A refresh token expires this long after it is issued, unless used first.
+    pub refresh_ttl: Duration,
+    /// No session outlives this, however often it is refreshed.
+    pub max_lifetime: Duration,
+}
+
+/// What the token endpoint answers with: an access token, and the refresh token that
+/// gets the next one.
+pub struct Tokens {
+    pub access: IssuedToken,
+    pub refresh: RefreshToken,
+    pub refresh_expires_in: Duration,
+}
+
 #[derive(Clone)]
 pub struct AuthService {
     db: Database,
-    hasher: PasswordHasher,
+    passwords: Passwords,
     tokens: TokenIssuer,
     limits: RateLimits,
+    sessions: SessionPolicy,
+    revocations: RevocationSet,
+    revoker: Revoker,
+}
+
+/// The time of a change, at the microsecond precision PostgreSQL keeps.
+fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+/// `at + duration`, saturating far in the future.
+fn after(at: DateTime<Utc>, duration: Duration) -> DateTime<Utc> {
+    chrono::Duration::from_std(duration)
+        .ok()
+        .and_then(|duration| at.checked_add_signed(duration))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 impl AuthService {
     pub fn new(
         db: Database,
-        hasher: PasswordHasher,
+        passwords: Passwords,
         tokens: TokenIssuer,
         limits: RateLimits,
+        sessions: SessionPolicy,
+        revocations: RevocationSet,
+        revoker: Revoker,
     ) -> Self {
         Self {
             db,
-            hasher,
+            passwords,
             tokens,
             limits,
+            sessions,
+            revocations,
+            revoker,
         }
     }
 
@@ -104,79 +163,200 @@ impl AuthService {
         registration: Registration,
     ) -> Result<User, RegisterError> {
         self.limits.registration(client).await?;
-        let hash = self.hasher.hash(&registration.password).await?;
-        users::insert(&mut *self.db.acquire().await?, &registration.email, &hash)
+        let hash = self.passwords.hash(&registration.password).await?;
+        let db = &mut *self.db.acquire().await?;
+        users::insert(db, &registration.email, &hash, Role::User)
             .await
             .map_err(|error| match error {
-                InsertUserError::EmailTaken => RegisterError::EmailTaken,
-                InsertUserError::Failed(failure) => failure.into(),
+                WriteUserError::EmailTaken => RegisterError::EmailTaken,
+                WriteUserError::Failed(failure) => failure.into(),
             })
     }
 
-    /// The OAuth2 password grant: an access token for a matching email and password,
-    /// unless `client` has failed too often (for this account, or at all) lately.
-    pub async fn login(
+    /// The OAuth2 token endpoint: a new session for a matching email and password, or the
+    /// next tokens of the session whose latest refresh token is presented.
+    pub async fn grant(
+        &self,
+        client: IpAddr,
+        user_agent: Option<String>,
+        grant: Grant,
+    ) -> Result<Tokens, LoginError> {
+        match grant {
+            Grant::Password(credentials) => {
+                let origin = SessionOrigin {
+                    user_agent,
+                    client_address: client.to_string(),
+                };
+                self.login(client, credentials, origin).await
+            }
+            Grant::RefreshToken(token) => self.refresh(&token).await,
+        }
+    }
+
+    /// The password grant, unless `client` has failed too often (for this account, or at
+    /// all) lately.
+    async fn login(
         &self,
         client: IpAddr,
         credentials: Credentials,
-    ) -> Result<IssuedToken, LoginError> {
+        origin: SessionOrigin,
+    ) -> Result<Tokens, LoginError> {
         let email = Email::parse(&credentials.username).ok();
-        // An email that cannot exist is counted as one account; it never logs in.
-        let (key, redacted) = email.as_ref().map_or_else(
-            || ("(not an email)".to_owned(), "(not an email)".to_owned()),
-            |email| (email.key().to_owned(), email.redacted()),
-        );
-        self.limits.login_attempt(client, &key, &redacted).await?;
-        let verified = match self.verify(email.as_ref(), &credentials.password).await {
-            Ok(verified) => verified,
-            Err(failure) => {
-                // The server failed, not the client: the attempt does not count.
-                if let Err(error) = self.limits.login_abandoned(client, &key).await {
-                    tracing::warn!(%error, "cannot take back a login attempt");
-                }
-                return Err(failure.into());
+        let account = async {
+            match &email {
+                Some(email) => users::find_credentials(&mut *self.db.acquire().await?, email).await,
+                None => Ok(None),
             }
         };
-        let Some(user) = verified else {
-            tracing::warn!(target: "security", %client, email = %redacted, "failed login");
-            return Err(LoginError::InvalidCredentials);
-        };
-        // The password was right: failing to clear the count must not refuse the login.
-        if let Err(error) = self.limits.login_succeeded(client, &key).await {
-            tracing::warn!(%error, "cannot clear the failed-login count");
+        let user = self
+            .passwords
+            .check(client, email.as_ref(), &credentials.password, account)
+            .await?;
+        if user.disabled_at.is_some() {
+            tracing::warn!(target: "security", %client, user = %user.id.0, "login to a disabled account");
+            return Err(LoginError::AccountDisabled);
         }
-        Ok(self.tokens.issue(user.id)?)
+        self.start_session(&user, origin).await
     }
 
-    /// The account `email` names, if `password` is its password.
-    async fn verify(&self, email: Option<&Email>, password: &str) -> Result<Option<User>, Failure> {
-        // An email that cannot exist is looked up as no account, so the response and its
-        // timing match those of a wrong password.
-        let account = match email {
-            Some(email) => users::find_credentials(&mut *self.db.acquire().await?, email).await?,
-            None => None,
+    async fn start_session(
+        &self,
+        user: &User,
+        origin: SessionOrigin,
+    ) -> Result<Tokens, LoginError> {
+        let at = now();
+        let max_expires_at = after(at, self.sessions.max_lifetime);
+        let session = Session {
+            id: SessionId(Uuid::now_v7()),
+            user: user.id,
+            created_at: at,
+            last_used_at: at,
+            expires_at: after(at, self.sessions.refresh_ttl).min(max_expires_at),
+            max_expires_at,
+            origin,
         };
-        let (user, hash) = account.unzip();
-        let verified = self.hasher.verify(password, hash.as_deref()).await?;
-        Ok(user.filter(|_| verified))
+        let (refresh, hash) = refresh::generate();
+        let mut transaction = self.db.begin().await?;
+        sessions::insert(&mut transaction, &session, &hash).await?;
+        transaction.commit().await.map_err(Failure::from)?;
+        self.tokens_for(user.role, &session, refresh)
     }
 
-    /// The account a bearer token proves, if the token is valid and the account exists.
-    pub async fn authenticate(&self, token: &str) -> Result<UserId, AuthenticateError> {
-        let user_id = self.tokens.verify(token).map_err(|error| match error {
+    /// The refresh-token grant. The token is exchanged for a new one in one transaction,
+    /// with its row locked: of two refreshes with one token, one wins and the other finds
+    /// it used. A used token is taken as stolen, and its session ends.
+    async fn refresh(&self, token: &RefreshToken) -> Result<Tokens, LoginError> {
+        let presented_hash = refresh::hash(token);
+        let mut transaction = self.db.begin().await?;
+        let Some(presented) =
+            sessions::find_by_token_for_update(&mut *transaction, &presented_hash).await?
+        else {
+            return Err(LoginError::InvalidGrant);
+        };
+        let Presented {
+            session,
+            rotated,
+            account,
+        } = presented;
+        if rotated {
+            sessions::delete(&mut *transaction, session.user, session.id).await?;
+            let pending = self
+                .revoker
+                .sessions(&mut transaction, &[session.id])
+                .await?;
+            self.revoker.commit(transaction, pending).await?;
+            tracing::warn!(
+                target: "security",
+                user = %session.user.0,
+                session = %session.id.0,
+                "a used refresh token was presented again; the session is ended"
+            );
+            return Err(LoginError::GrantReused);
+        }
+        let at = now();
+        if session.expires_at <= at || account.disabled {
+            return Err(LoginError::InvalidGrant);
+        }
+        let (refresh, hash) = refresh::generate();
+        let expires_at = after(at, self.sessions.refresh_ttl).min(session.max_expires_at);
+        sessions::rotate(
+            &mut transaction,
+            session.id,
+            &presented_hash,
+            &hash,
+            at,
+            expires_at,
+        )
+        .await?;
+        transaction.commit().await.map_err(Failure::from)?;
+        let session = Session {
+            last_used_at: at,
+            expires_at,
+            ..session
+        };
+        self.tokens_for(account.role, &session, refresh)
+    }
+
+    fn tokens_for(
+        &self,
+        role: Role,
+        session: &Session,
+        refresh: RefreshToken,
+    ) -> Result<Tokens, LoginError> {
+        let caller = Caller {
+            user: session.user,
+            session: session.id,
+            role,
+        };
+        let access = self.tokens.issue(caller, session.expires_at)?;
+        // Counted from the moment the session's expiry was set.
+        let refresh_expires_in = (session.expires_at - session.last_used_at)
+            .to_std()
+            .unwrap_or_default();
+        Ok(Tokens {
+            access,
+            refresh,
+            refresh_expires_in,
+        })
+    }
+
+    /// Ends the caller's session, on every server.
+    pub async fn logout(&self, caller: Caller) -> Result<(), Failure> {
+        let mut transaction = self.db.begin().await?;
+        sessions::delete(&mut *transaction, caller.user, caller.session).await?;
+        let pending = self
+            .revoker
+            .sessions(&mut transaction, &[caller.session])
+            .await?;
+        self.revoker.commit(transaction, pending).await
+    }
+
+    /// The caller a bearer token proves, if the token is genuine, current, and neither its
+    /// session nor its account has been revoked. Answered from memory: no database query,
+    /// unless the revocation set cannot be trusted right now.
+    pub async fn authenticate(&self, token: &str) -> Result<Caller, AuthenticateError> {
+        let caller = self.tokens.verify(token).map_err(|error| match error {
             TokenError::Expired => AuthenticateError::TokenExpired,
-            TokenError::Invalid(_) | TokenError::IssuedInTheFuture => {
+            TokenError::Invalid(_) | TokenError::IssuedInTheFuture | TokenError::UnknownRole => {
                 AuthenticateError::TokenInvalid
             }
         })?;
-        // Before the lookup: a caller over its quota costs no database work.
+        // Before any lookup: a caller over its quota costs no database work.
         self.limits
-            .request(user_id)
+            .request(caller.user)
             .map_err(AuthenticateError::Limited)?;
-        if users::exists(&mut *self.db.acquire().await?, user_id).await? {
-            Ok(user_id)
+        let live = match self.revocations.check(&caller) {
+            Verdict::Accepted => true,
+            Verdict::Revoked => false,
+            Verdict::Unknown => {
+                sessions::is_live(&mut *self.db.acquire().await?, caller.user, caller.session)
+                    .await?
+            }
+        };
+        if live {
+            Ok(caller)
         } else {
-            Err(AuthenticateError::AccountGone)
+            Err(AuthenticateError::TokenRevoked)
         }
     }
 }

@@ -3,9 +3,12 @@
 //! wrong in the domain; failures beneath the domain travel inside those errors as
 //! [`Failure`].
 
+pub mod admin;
 pub mod auth;
 pub mod health;
 pub mod limits;
+pub mod passwords;
+pub mod revocations;
 pub mod tasks;
 pub mod users;
 
@@ -15,9 +18,10 @@ use crate::{
     store::Database,
 };
 
-/// Every service, sharing one database pool.
+/// Every service, sharing one database pool and one revocation set.
 pub struct Services {
     pub auth: auth::AuthService,
+    pub admin: admin::AdminService,
     pub health: health::HealthService,
     pub users: users::UserService,
     pub tasks: tasks::TaskService,
@@ -29,11 +33,24 @@ impl Services {
         hasher: PasswordHasher,
         tokens: TokenIssuer,
         limits: limits::RateLimits,
+        sessions: auth::SessionPolicy,
+        revocations: revocations::RevocationSet,
     ) -> Self {
+        let passwords = passwords::Passwords::new(hasher, limits.clone());
+        let revoker = revocations::Revoker::new(revocations.clone(), tokens.acceptance_window());
         Self {
-            auth: auth::AuthService::new(db.clone(), hasher, tokens, limits),
+            auth: auth::AuthService::new(
+                db.clone(),
+                passwords.clone(),
+                tokens,
+                limits,
+                sessions,
+                revocations,
+                revoker.clone(),
+            ),
+            admin: admin::AdminService::new(db.clone(), revoker.clone()),
             health: health::HealthService::new(db.clone()),
-            users: users::UserService::new(db.clone()),
+            users: users::UserService::new(db.clone(), passwords, revoker),
             tasks: tasks::TaskService::new(db),
         }
     }

@@ -44,19 +44,14 @@ impl TaskService {
         size: PageSize,
         after: Option<PageCursor>,
     ) -> Result<TaskPage, Failure> {
-        let lookahead = u64::from(size.get()) + 1;
-        let size = usize::from(size.get());
-        // One row past the page tells whether another page follows.
-        let mut items =
-            tasks::list(&mut *self.db.acquire().await?, owner, after, lookahead).await?;
-        let next = (items.len() > size).then(|| {
-            items.truncate(size);
-            items.last().map(PageCursor::after)
-        });
-        Ok(TaskPage {
-            items,
-            next: next.flatten(),
-        })
+        let items = tasks::list(
+            &mut *self.db.acquire().await?,
+            owner,
+            after,
+            TaskPage::lookahead(size),
+        )
+        .await?;
+        Ok(TaskPage::from_lookahead(items, size, Task::position))
     }
 
     pub async fn get(&self, owner: UserId, id: TaskId) -> Result<Task, TaskError> {

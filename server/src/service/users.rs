@@ -1,9 +1,24 @@
-//! Reading accounts.
+//! The caller's own account: reading it, changing its email or password, deleting it, and
+//! its sessions.
 
-use super::Failure;
+use std::net::IpAddr;
+
+use super::{
+    Failure,
+    admin::{LastAdmin, LockError, lock_unless_last_admin},
+    limits::Limited,
+    passwords::{CheckError, Passwords},
+    revocations::Revoker,
+};
 use crate::{
-    domain::{User, UserId},
-    store::{Database, users},
+    domain::{
+        Caller, DeletionConfirmation, NewEmail, NewPassword, PageCursor, PageSize, SessionId,
+        SessionPage, User, UserId,
+    },
+    store::{
+        Database, sessions,
+        users::{self, WriteUserError},
+    },
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -15,14 +30,91 @@ pub enum UserError {
     Failed(#[from] Failure),
 }
 
+/// Why the current password a change asks for was not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordDenied {
+    /// The account was deleted after its token was checked.
+    #[error("the account no longer exists")]
+    Gone,
+    /// The current password given is not the account's.
+    #[error("the current password is wrong")]
+    Wrong,
+    #[error("too many failed password checks")]
+    Limited(Limited),
+    #[error(transparent)]
+    Failed(#[from] Failure),
+}
+
+impl From<CheckError> for PasswordDenied {
+    fn from(error: CheckError) -> Self {
+        match error {
+            CheckError::Wrong => Self::Wrong,
+            CheckError::Limited(limited) => Self::Limited(limited),
+            CheckError::Failed(failure) => Self::Failed(failure),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeEmailError {
+    #[error(transparent)]
+    Denied(#[from] PasswordDenied),
+    #[error("an account with this email already exists")]
+    EmailTaken,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeleteAccountError {
+    #[error(transparent)]
+    Denied(#[from] PasswordDenied),
+    #[error(transparent)]
+    LastAdmin(#[from] LastAdmin),
+}
+
+impl From<Failure> for ChangeEmailError {
+    fn from(failure: Failure) -> Self {
+        Self::Denied(failure.into())
+    }
+}
+
+impl From<Failure> for DeleteAccountError {
+    fn from(failure: Failure) -> Self {
+        Self::Denied(failure.into())
+    }
+}
+
+impl From<LockError> for DeleteAccountError {
+    fn from(error: LockError) -> Self {
+        match error {
+            LockError::LastAdmin(last) => Self::LastAdmin(last),
+            LockError::Failed(failure) => failure.into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// No such session, or it belongs to someone else; the two are not told apart.
+    #[error("session not found")]
+    NotFound,
+    #[error(transparent)]
+    Failed(#[from] Failure),
+}
+
 #[derive(Clone)]
 pub struct UserService {
     db: Database,
+    passwords: Passwords,
+    revoker: Revoker,
 }
 
 impl UserService {
-    pub fn new(db: Database) -> Self {
-        Self { db }
+    pub fn new(db: Database, passwords: Passwords, revoker: Revoker) -> Self {
+        Self {
+            db,
+            passwords,
+            revoker,
+        }
     }
 
     /// The account behind a token; one deleted since the token was checked is gone.
@@ -30,5 +122,100 @@ impl UserService {
         users::find(&mut *self.db.acquire().await?, id)
             .await?
             .ok_or(UserError::Gone)
+    }
+
+    /// The caller's account, if `typed` is its password; a wrong password counts as a
+    /// failed login.
+    async fn confirmed(
+        &self,
+        client: IpAddr,
+        id: UserId,
+        typed: &str,
+    ) -> Result<User, PasswordDenied> {
+        let account = users::find_credentials_by_id(&mut *self.db.acquire().await?, id)
+            .await?
+            .ok_or(PasswordDenied::Gone)?;
+        let email = account.0.email.clone();
+        Ok(self
+            .passwords
+            .check(client, Some(&email), typed, async { Ok(Some(account)) })
+            .await?)
+    }
+
+    pub async fn change_email(
+        &self,
+        client: IpAddr,
+        caller: Caller,
+        change: NewEmail,
+    ) -> Result<User, ChangeEmailError> {
+        self.confirmed(client, caller.user, &change.current_password)
+            .await?;
+        users::update_email(&mut *self.db.acquire().await?, caller.user, &change.email)
+            .await
+            .map_err(|error| match error {
+                WriteUserError::EmailTaken => ChangeEmailError::EmailTaken,
+                WriteUserError::Failed(failure) => failure.into(),
+            })?
+            .ok_or(PasswordDenied::Gone.into())
+    }
+
+    /// Replaces the password and ends every other session of the account.
+    pub async fn change_password(
+        &self,
+        client: IpAddr,
+        caller: Caller,
+        change: NewPassword,
+    ) -> Result<(), PasswordDenied> {
+        self.confirmed(client, caller.user, &change.current).await?;
+        let hash = self.passwords.hash(&change.new).await?;
+        let mut transaction = self.db.begin().await?;
+        if !users::update_password_hash(&mut *transaction, caller.user, &hash).await? {
+            return Err(PasswordDenied::Gone);
+        }
+        let ended =
+            sessions::delete_all(&mut *transaction, caller.user, Some(caller.session)).await?;
+        let pending = self.revoker.sessions(&mut transaction, &ended).await?;
+        Ok(self.revoker.commit(transaction, pending).await?)
+    }
+
+    /// Deletes the account with its tasks and sessions; its tokens stop working everywhere.
+    pub async fn delete(
+        &self,
+        client: IpAddr,
+        caller: Caller,
+        confirmation: DeletionConfirmation,
+    ) -> Result<(), DeleteAccountError> {
+        self.confirmed(client, caller.user, &confirmation.0).await?;
+        let mut transaction = self.db.begin().await?;
+        let user = lock_unless_last_admin(&mut transaction, caller.user)
+            .await?
+            .ok_or(PasswordDenied::Gone)?;
+        users::delete(&mut *transaction, user.id).await?;
+        let pending = self.revoker.user(&mut transaction, user.id).await?;
+        Ok(self.revoker.commit(transaction, pending).await?)
+    }
+
+    /// One page of the caller's live sessions.
+    pub async fn sessions(
+        &self,
+        caller: Caller,
+        size: PageSize,
+        after: Option<PageCursor>,
+    ) -> Result<SessionPage, Failure> {
+        let db = &mut *self.db.acquire().await?;
+        let items = sessions::list(db, caller.user, after, SessionPage::lookahead(size)).await?;
+        Ok(SessionPage::from_lookahead(items, size, |session| {
+            session.position()
+        }))
+    }
+
+    /// Ends one of the caller's sessions, on every server.
+    pub async fn end_session(&self, caller: Caller, id: SessionId) -> Result<(), SessionError> {
+        let mut transaction = self.db.begin().await?;
+        if !sessions::delete(&mut *transaction, caller.user, id).await? {
+            return Err(SessionError::NotFound);
+        }
+        let pending = self.revoker.sessions(&mut transaction, &[id]).await?;
+        Ok(self.revoker.commit(transaction, pending).await?)
     }
 }

@@ -6,6 +6,8 @@
 
 pub mod migrations;
 pub mod rate_limits;
+pub mod revocations;
+pub mod sessions;
 pub mod tasks;
 pub mod users;
 
@@ -90,6 +92,21 @@ pub fn describe_url(database_url: &str) -> String {
             )
         },
     )
+}
+
+/// The name the revocation listener's connection gives itself (`application_name`), so an
+/// operator can tell it apart in `pg_stat_activity`.
+pub const LISTENER_APPLICATION_NAME: &str = "taskapi-revocations";
+
+/// A pool of one connection for the revocation listener, which holds it for as long as it
+/// listens; request connections are not taken from the pool requests use.
+pub fn connect_for_listening(settings: &DatabaseSettings) -> Result<PgPool, sqlx::Error> {
+    let options = PgConnectOptions::from_str(&settings.database_url)?
+        .application_name(LISTENER_APPLICATION_NAME);
+    Ok(PgPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(Duration::from_millis(settings.db_acquire_timeout_ms))
+        .connect_lazy_with(options))
 }
 
 /// A small pool for migrations, whose statements (an index on a large table, say) may run

@@ -146,7 +146,7 @@ pub async fn list(
             query.and_where(
                 Expr::tuple([Expr::col(Tasks::CreatedAt), Expr::col(Tasks::Id)]).lt(Expr::tuple([
                     Expr::val(cursor.created_at),
-                    Expr::val(cursor.id.0),
+                    Expr::val(cursor.id),
                 ])),
             );
         })

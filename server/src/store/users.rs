@@ -1,13 +1,16 @@
 //! SQL for the `users` table.
 
+use std::str::FromStr;
+
 use chrono::{DateTime, Utc};
-use sea_query::{Expr, ExprTrait, Iden, Query};
+use sea_query::{Expr, ExprTrait, Func, Iden, LikeExpr, LockType, Order, Query, SelectStatement};
+use sea_query_sqlx::SqlxBinder;
 use sqlx::{FromRow, PgExecutor};
 use uuid::Uuid;
 
 use super::{build, violated_unique_constraint};
 use crate::{
-    domain::{Email, User, UserId},
+    domain::{Email, PageCursor, Role, User, UserId},
     failure::Failure,
 };
 
@@ -18,18 +21,28 @@ enum Users {
     Email,
     EmailKey,
     PasswordHash,
+    Role,
+    DisabledAt,
     CreatedAt,
 }
 
 /// The unique index on `email_key` (see the `compare_emails_by_key` migration).
 const EMAIL_UNIQUE_INDEX: &str = "users_email_key_idx";
 
-const USER_COLUMNS: [Users; 3] = [Users::Id, Users::Email, Users::CreatedAt];
+const USER_COLUMNS: [Users; 5] = [
+    Users::Id,
+    Users::Email,
+    Users::Role,
+    Users::DisabledAt,
+    Users::CreatedAt,
+];
 
 #[derive(FromRow)]
 struct UserRow {
     id: Uuid,
     email: String,
+    role: String,
+    disabled_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
 }
 
@@ -37,11 +50,15 @@ impl TryFrom<UserRow> for User {
     type Error = Failure;
 
     fn try_from(row: UserRow) -> Result<Self, Failure> {
-        let email = Email::parse(&row.email)
-            .map_err(|problem| Failure::internal("a stored account is invalid", problem))?;
+        let invalid = |problem: String| Failure::internal("a stored account is invalid", problem);
+        let email = Email::parse(&row.email).map_err(invalid)?;
+        let role =
+            Role::from_str(&row.role).map_err(|_| invalid(format!("role {:?}", row.role)))?;
         Ok(Self {
             id: UserId(row.id),
             email,
+            role,
+            disabled_at: row.disabled_at,
             created_at: row.created_at,
         })
     }
@@ -55,18 +72,27 @@ struct CredentialsRow {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum InsertUserError {
+pub enum WriteUserError {
     #[error("an account with this email already exists")]
     EmailTaken,
     #[error(transparent)]
     Failed(#[from] Failure),
 }
 
+fn email_taken(error: sqlx::Error) -> WriteUserError {
+    match violated_unique_constraint(&error) {
+        Some(EMAIL_UNIQUE_INDEX) => WriteUserError::EmailTaken,
+        _ => Failure::from(error).into(),
+    }
+}
+
 pub async fn insert(
     db: impl PgExecutor<'_>,
     email: &Email,
     password_hash: &str,
-) -> Result<User, InsertUserError> {
+    role: Role,
+) -> Result<User, WriteUserError> {
+    let role: &'static str = role.into();
     let statement = Query::insert()
         .into_table(Users::Table)
         .columns([
@@ -74,13 +100,15 @@ pub async fn insert(
             Users::Email,
             Users::EmailKey,
             Users::PasswordHash,
+            Users::Role,
         ])
-        // Four columns, four values: cannot panic.
+        // Five columns, five values: cannot panic.
         .values_panic([
             Uuid::now_v7().into(),
             email.as_str().into(),
             email.key().into(),
             password_hash.into(),
+            role.into(),
         ])
         .returning(Query::returning().columns(USER_COLUMNS))
         .to_owned();
@@ -88,10 +116,7 @@ pub async fn insert(
     let row: UserRow = sqlx::query_as_with(sql, values)
         .fetch_one(db)
         .await
-        .map_err(|error| match violated_unique_constraint(&error) {
-            Some(EMAIL_UNIQUE_INDEX) => InsertUserError::EmailTaken,
-            _ => Failure::from(error).into(),
-        })?;
+        .map_err(email_taken)?;
     Ok(row.try_into()?)
 }
 
@@ -107,32 +132,221 @@ pub async fn find_credentials(
         .from(Users::Table)
         .and_where(Expr::col(Users::EmailKey).eq(email.key()))
         .to_owned();
-    let (sql, values) = build(&statement);
+    fetch_credentials(db, &statement).await
+}
+
+/// The account with this id and its password hash.
+pub async fn find_credentials_by_id(
+    db: impl PgExecutor<'_>,
+    id: UserId,
+) -> Result<Option<(User, String)>, Failure> {
+    let statement = Query::select()
+        .columns(USER_COLUMNS)
+        .column(Users::PasswordHash)
+        .from(Users::Table)
+        .and_where(Expr::col(Users::Id).eq(id.0))
+        .to_owned();
+    fetch_credentials(db, &statement).await
+}
+
+async fn fetch_credentials(
+    db: impl PgExecutor<'_>,
+    statement: &SelectStatement,
+) -> Result<Option<(User, String)>, Failure> {
+    let (sql, values) = build(statement);
     let row: Option<CredentialsRow> = sqlx::query_as_with(sql, values).fetch_optional(db).await?;
     row.map(|row| Ok((row.user.try_into()?, row.password_hash)))
         .transpose()
 }
 
 pub async fn find(db: impl PgExecutor<'_>, id: UserId) -> Result<Option<User>, Failure> {
+    fetch_user(db, &by_id(id)).await
+}
+
+/// Like [`find`], and locks the row until the transaction `db` belongs to ends.
+pub async fn find_for_update(db: impl PgExecutor<'_>, id: UserId) -> Result<Option<User>, Failure> {
+    fetch_user(db, &*by_id(id).lock(LockType::Update)).await
+}
+
+pub async fn find_by_email(
+    db: impl PgExecutor<'_>,
+    email: &Email,
+) -> Result<Option<User>, Failure> {
     let statement = Query::select()
         .columns(USER_COLUMNS)
         .from(Users::Table)
-        .and_where(Expr::col(Users::Id).eq(id.0))
+        .and_where(Expr::col(Users::EmailKey).eq(email.key()))
         .to_owned();
-    let (sql, values) = build(&statement);
+    fetch_user(db, &statement).await
+}
+
+fn by_id(id: UserId) -> SelectStatement {
+    Query::select()
+        .columns(USER_COLUMNS)
+        .from(Users::Table)
+        .and_where(Expr::col(Users::Id).eq(id.0))
+        .to_owned()
+}
+
+async fn fetch_user(
+    db: impl PgExecutor<'_>,
+    statement: &impl SqlxBinder,
+) -> Result<Option<User>, Failure> {
+    let (sql, values) = build(statement);
     let row: Option<UserRow> = sqlx::query_as_with(sql, values).fetch_optional(db).await?;
     row.map(User::try_from).transpose()
 }
 
-/// Whether an account with this id exists. Reads nothing back, so the hot path of every
-/// authenticated request does not rebuild (and re-normalise) the account's email.
-pub async fn exists(db: impl PgExecutor<'_>, id: UserId) -> Result<bool, Failure> {
-    let account = Query::select()
-        .expr(Expr::val(1))
+/// Every enabled administrator's id, locked until the transaction `db` belongs to ends:
+/// two changes that could each leave no administrator are made one after the other.
+pub async fn lock_enabled_admins(db: impl PgExecutor<'_>) -> Result<Vec<UserId>, Failure> {
+    let admin: &'static str = Role::Admin.into();
+    let statement = Query::select()
+        .column(Users::Id)
         .from(Users::Table)
+        .and_where(Expr::col(Users::Role).eq(admin))
+        .and_where(Expr::col(Users::DisabledAt).is_null())
+        .order_by(Users::Id, Order::Asc)
+        .lock(LockType::Update)
+        .to_owned();
+    let (sql, values) = build(&statement);
+    let ids: Vec<Uuid> = sqlx::query_scalar_with(sql, values).fetch_all(db).await?;
+    Ok(ids.into_iter().map(UserId).collect())
+}
+
+/// One page of every account, newest first (ties by id), after `after`, optionally only
+/// those whose email starts with `email_prefix` (letter case ignored).
+pub async fn list(
+    db: impl PgExecutor<'_>,
+    email_prefix: Option<&str>,
+    after: Option<PageCursor>,
+    limit: u64,
+) -> Result<Vec<User>, Failure> {
+    let statement = Query::select()
+        .columns(USER_COLUMNS)
+        .from(Users::Table)
+        .apply_if(email_prefix, |query, prefix| {
+            query.and_where(Expr::expr(Func::lower(Expr::col(Users::Email))).like(
+                LikeExpr::new(format!("{}%", escape_like(&prefix.to_lowercase()))).escape('\\'),
+            ));
+        })
+        .apply_if(after, |query, cursor| {
+            query.and_where(
+                Expr::tuple([Expr::col(Users::CreatedAt), Expr::col(Users::Id)]).lt(Expr::tuple([
+                    Expr::val(cursor.created_at),
+                    Expr::val(cursor.id),
+                ])),
+            );
+        })
+        .order_by(Users::CreatedAt, Order::Desc)
+        .order_by(Users::Id, Order::Desc)
+        .limit(limit)
+        .to_owned();
+    let (sql, values) = build(&statement);
+    let rows: Vec<UserRow> = sqlx::query_as_with(sql, values).fetch_all(db).await?;
+    rows.into_iter().map(User::try_from).collect()
+}
+
+/// `text` with LIKE's wildcards and escape character escaped, to match only itself.
+fn escape_like(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
+/// Changes the account's email; `EmailTaken` if another account has it.
+pub async fn update_email(
+    db: impl PgExecutor<'_>,
+    id: UserId,
+    email: &Email,
+) -> Result<Option<User>, WriteUserError> {
+    let statement = Query::update()
+        .table(Users::Table)
+        .values([
+            (Users::Email, email.as_str().into()),
+            (Users::EmailKey, email.key().into()),
+        ])
+        .and_where(Expr::col(Users::Id).eq(id.0))
+        .returning(Query::returning().columns(USER_COLUMNS))
+        .to_owned();
+    let (sql, values) = build(&statement);
+    let row: Option<UserRow> = sqlx::query_as_with(sql, values)
+        .fetch_optional(db)
+        .await
+        .map_err(email_taken)?;
+    Ok(row.map(User::try_from).transpose()?)
+}
+
+/// Replaces the account's password hash; `false` when there is no such account.
+pub async fn update_password_hash(
+    db: impl PgExecutor<'_>,
+    id: UserId,
+    password_hash: &str,
+) -> Result<bool, Failure> {
+    let statement = Query::update()
+        .table(Users::Table)
+        .value(Users::PasswordHash, password_hash)
         .and_where(Expr::col(Users::Id).eq(id.0))
         .to_owned();
-    let statement = Query::select().expr(Expr::exists(account)).to_owned();
     let (sql, values) = build(&statement);
-    Ok(sqlx::query_scalar_with(sql, values).fetch_one(db).await?)
+    Ok(sqlx::query_with(sql, values)
+        .execute(db)
+        .await?
+        .rows_affected()
+        == 1)
+}
+
+/// Disables the account now (keeping the first time if it already is), or enables it.
+pub async fn set_disabled(
+    db: impl PgExecutor<'_>,
+    id: UserId,
+    disabled: bool,
+) -> Result<Option<User>, Failure> {
+    let disabled_at = if disabled {
+        Expr::col(Users::DisabledAt).if_null(Expr::current_timestamp())
+    } else {
+        Expr::val(Option::<DateTime<Utc>>::None)
+    };
+    let statement = Query::update()
+        .table(Users::Table)
+        .value(Users::DisabledAt, disabled_at)
+        .and_where(Expr::col(Users::Id).eq(id.0))
+        .returning(Query::returning().columns(USER_COLUMNS))
+        .to_owned();
+    fetch_user(db, &statement).await
+}
+
+pub async fn set_role(
+    db: impl PgExecutor<'_>,
+    id: UserId,
+    role: Role,
+) -> Result<Option<User>, Failure> {
+    let role: &'static str = role.into();
+    let statement = Query::update()
+        .table(Users::Table)
+        .value(Users::Role, role)
+        .and_where(Expr::col(Users::Id).eq(id.0))
+        .returning(Query::returning().columns(USER_COLUMNS))
+        .to_owned();
+    fetch_user(db, &statement).await
+}
+
+/// Deletes the account; its tasks and sessions go with it (foreign keys cascade). `false`
+/// when there is no such account.
+pub async fn delete(db: impl PgExecutor<'_>, id: UserId) -> Result<bool, Failure> {
+    let statement = Query::delete()
+        .from_table(Users::Table)
+        .and_where(Expr::col(Users::Id).eq(id.0))
+        .to_owned();
+    let (sql, values) = build(&statement);
+    Ok(sqlx::query_with(sql, values)
+        .execute(db)
+        .await?
+        .rows_affected()
+        == 1)
 }

@@ -203,9 +203,10 @@ async fn login_form_errors_are_reported() {
         app.client
             .login()
             .body(types::LoginForm {
-                username: "a@example.com".to_owned(),
-                password: "whatever1".to_owned(),
+                username: Some("a@example.com".to_owned()),
+                password: Some("whatever1".to_owned()),
                 grant_type: Some("client_credentials".to_owned()),
+                refresh_token: None,
                 scope: None,
             })
             .send()
@@ -214,7 +215,7 @@ async fn login_form_errors_are_reported() {
     assert_eq!(unsupported.status().as_u16(), 422);
     assert!(unsupported.errors.contains_key("grant_type"));
 
-    // The SDK always sends both fields; a form without a password goes raw.
+    // A password grant without a password.
     let body = expect_problem(
         app.raw(Method::POST, "/auth/login")
             .form(&[("username", "a@example.com")]),

@@ -3,12 +3,49 @@
 //! A newly declared status without a way to provoke it here fails the test.
 
 use reqwest::{RequestBuilder, header::CONTENT_TYPE};
-use taskapi_tests::{Operation, Spec, TestApp, TestUser, expect_problem, task_titled};
+use taskapi_tests::{Operation, PASSWORD, Spec, TestApp, TestUser, expect_problem, task_titled};
 
 struct Context<'a> {
     app: &'a TestApp,
+    /// An ordinary user with a task.
     alice: &'a TestUser,
     task_id: uuid::Uuid,
+    /// The only administrator, so removing themselves is refused.
+    admin: &'a TestUser,
+    /// An account an administrator has disabled.
+    disabled_email: &'a str,
+}
+
+/// Who sends the request that should provoke `status` from `operation`.
+enum Sender {
+    Anonymous,
+    Alice,
+    Admin,
+}
+
+fn sender(id: &str, status: u16) -> Sender {
+    match (id, status) {
+        (_, 401) | ("login", 403) => Sender::Anonymous,
+        // A user calling an administrator operation.
+        (_, 403) => Sender::Alice,
+        // The last administrator removing themselves.
+        ("delete_current_user", 409) => Sender::Admin,
+        (id, _) if id.starts_with("admin_") => Sender::Admin,
+        _ => Sender::Alice,
+    }
+}
+
+/// Operations whose request has a JSON body (the login form is a form).
+fn takes_json(id: &str) -> bool {
+    matches!(
+        id,
+        "register"
+            | "create_task"
+            | "replace_task"
+            | "update_current_user"
+            | "delete_current_user"
+            | "change_password"
+    )
 }
 
 /// A request to `operation` that must answer `status`, or `None` if none is known.
@@ -17,60 +54,84 @@ fn provoke(context: &Context<'_>, operation: &Operation, status: u16) -> Option<
         app,
         alice,
         task_id,
+        admin,
+        disabled_email,
     } = context;
     let id = operation.id.as_str();
-    let path_with = |task: &str| operation.path.replace("{task_id}", task);
-    let request = |path: String| {
-        if status == 401 {
-            app.raw(operation.method.clone(), &path)
-        } else {
-            alice.raw(operation.method.clone(), &path)
-        }
+    // Every path parameter is an id: of Alice's task, or (where it names an account or
+    // a session) the admin's own.
+    let path_with = |value: &str| {
+        operation
+            .path
+            .replace("{task_id}", value)
+            .replace("{session_id}", value)
+            .replace("{user_id}", value)
     };
-    let valid_body = |builder: RequestBuilder| match id {
-        "register" => builder.json(&serde_json::json!({
-            "email": format!("new-{}@example.com", uuid::Uuid::new_v4().simple()),
-            "password": "correct horse battery",
-        })),
-        "login" => builder.form(&[
-            ("username", alice.email.as_str()),
-            ("password", "wrong password"),
-        ]),
-        "create_task" | "replace_task" => builder.json(&task_titled("ok")),
-        _ => builder,
+    let request = |path: String| match sender(id, status) {
+        Sender::Anonymous => app.raw(operation.method.clone(), &path),
+        Sender::Alice => alice.raw(operation.method.clone(), &path),
+        Sender::Admin => admin.raw(operation.method.clone(), &path),
     };
-    let own = path_with(&task_id.to_string());
+    let own_id = if id.starts_with("admin_") {
+        admin.id
+    } else {
+        *task_id
+    };
+    let own = path_with(&own_id.to_string());
     let json = |body: &str| {
         request(own.clone())
             .header(CONTENT_TYPE, "application/json")
             .body(body.to_owned())
     };
-    let has_id = operation.path.contains("{task_id}");
-    let takes_body = matches!(id, "register" | "login" | "create_task" | "replace_task");
+    // The one operation with both a path id and a body: its body must be valid for the
+    // id to be what is wrong.
+    let with_body = |builder: RequestBuilder| match id {
+        "replace_task" => builder.json(&task_titled("ok")),
+        _ => builder,
+    };
+    let has_id = operation.path.contains('{');
+    let is_listing = matches!(id, "list_tasks" | "list_sessions" | "admin_list_users");
+    let takes_body = takes_json(id) || id == "login";
     match status {
-        400 if has_id => Some(valid_body(request(path_with("not-a-uuid")))),
-        400 if id == "list_tasks" => Some(request(format!("{}?limit=abc", operation.path))),
-        400 if takes_body && id != "login" => Some(json("{\"title\": ")),
-        401 => Some(valid_body(request(own))),
-        404 if has_id => Some(valid_body(request(path_with(
+        400 if has_id => Some(with_body(request(path_with("not-a-uuid")))),
+        400 if is_listing => Some(request(format!("{}?limit=abc", operation.path))),
+        400 if takes_json(id) => Some(json("{\"title\": ")),
+        401 if id == "login" => Some(request(own).form(&[
+            ("username", alice.email.as_str()),
+            ("password", "wrong password"),
+        ])),
+        401 => Some(request(own)),
+        403 if id == "login" => {
+            Some(request(own).form(&[("username", *disabled_email), ("password", PASSWORD)]))
+        }
+        403 => Some(request(own)),
+        404 => Some(with_body(request(path_with(
             &uuid::Uuid::now_v7().to_string(),
         )))),
         409 if id == "register" => Some(request(own).json(&serde_json::json!({
             "email": alice.email.to_uppercase(),
             "password": "correct horse battery",
         }))),
+        409 if id == "update_current_user" => Some(request(own).json(&serde_json::json!({
+            "email": admin.email,
+            "current_password": PASSWORD,
+        }))),
+        409 if id == "delete_current_user" => Some(request(own).json(&serde_json::json!({
+            "current_password": PASSWORD,
+        }))),
+        409 if matches!(id, "admin_disable_user" | "admin_delete_user") => Some(request(own)),
         413 if takes_body => Some(json(&format!("{{\"title\": \"{}\"}}", "x".repeat(70_000)))),
         415 if takes_body => Some(
             request(own)
                 .header(CONTENT_TYPE, "text/plain")
                 .body("title"),
         ),
-        422 if id == "list_tasks" => Some(request(format!("{}?cursor=garbage", operation.path))),
+        422 if is_listing => Some(request(format!("{}?cursor=garbage", operation.path))),
         422 if id == "login" => Some(request(own).form(&[("username", "x")])),
         422 if id == "register" => Some(json(
             r#"{"email": "not-an-email", "password": "long enough"}"#,
         )),
-        422 if takes_body => Some(json(r#"{"title": "   "}"#)),
+        422 if takes_json(id) => Some(json(r#"{"title": "   "}"#)),
         _ => None,
     }
 }
@@ -87,10 +148,21 @@ fn unprovokable(operation: &Operation, status: u16) -> bool {
 async fn every_declared_client_error_is_real_and_a_problem_document() {
     let (app, alice) = TestApp::with_user().await;
     let task = alice.create_task("Target").await;
+    let admin = app.signed_up_admin().await;
+    let disabled = app.signed_up_user().await;
+    admin
+        .client
+        .admin_disable_user()
+        .user_id(disabled.id)
+        .send()
+        .await
+        .expect("disabled");
     let context = Context {
         app: &app,
         alice: &alice,
         task_id: task.id,
+        admin: &admin,
+        disabled_email: &disabled.email,
     };
 
     let mut checked = 0;
@@ -109,5 +181,5 @@ async fn every_declared_client_error_is_real_and_a_problem_document() {
             checked += 1;
         }
     }
-    assert!(checked >= 30, "only {checked} declared errors were checked");
+    assert!(checked >= 80, "only {checked} declared errors were checked");
 }

@@ -1,6 +1,8 @@
 //! taskapi driven through its generated SDK against a real server and a real PostgreSQL,
 //! one fresh database per test.
 
+mod accounts;
+mod admin;
 mod auth;
 mod authorization;
 mod contract;
@@ -11,7 +13,9 @@ mod health;
 mod migrations;
 mod pagination;
 mod rate_limits;
+mod revocation;
 mod schema;
+mod sessions;
 mod tasks;
 mod tokens;
 mod unavailable;

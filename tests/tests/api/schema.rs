@@ -11,8 +11,11 @@ use sqlx::PgPool;
 use strum::VariantArray;
 use taskapi_api::{
     auth::{EMAIL_MAX_CHARS, EMAIL_MIN_CHARS},
+    security::UserAgent,
     tasks::{DESCRIPTION_MAX_CHARS, TITLE_MAX_CHARS, TaskPriority, TaskStatus},
+    users::Role,
 };
+use taskapi_server::{security::refresh::HASH_BYTES, store::revocations};
 use taskapi_tests::ScratchDatabase;
 
 /// What a constraint or default must say: its numbers, or its quoted names.
@@ -50,6 +53,15 @@ fn expected() -> Vec<(&'static str, States)> {
             numbers(&[EMAIL_MIN_CHARS, EMAIL_MAX_CHARS]),
         ),
         ("rate_limit_counters_hits_check", numbers(&[0])),
+        ("users_role_check", names(Role::VARIANTS)),
+        ("users.role default", names(&[Role::User])),
+        (
+            "sessions_user_agent_check",
+            numbers(&[UserAgent::MAX_CHARS]),
+        ),
+        ("sessions_expiry_check", numbers(&[])),
+        ("refresh_tokens_token_hash_check", numbers(&[HASH_BYTES])),
+        ("revocations_kind_check", names(&revocations::KINDS)),
     ]
 }
 

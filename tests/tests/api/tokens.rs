@@ -137,7 +137,9 @@ async fn a_deleted_users_token_is_refused() {
         .await
         .expect("valid at first");
 
-    // No endpoint deletes accounts yet; remove the row the way an operator would.
+    // Removed behind the server's back (no revocation is recorded), the way an operator
+    // might: what reads the account still finds it gone. (`DELETE /users/me` revokes the
+    // tokens everywhere at once; see accounts.rs.)
     let (sql, values) = Query::delete()
         .from_table("users")
         .and_where(Expr::col("id").eq(alice.id))

@@ -1,0 +1,91 @@
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use taskapi_api::users as contract;
+use uuid::Uuid;
+
+use super::{Page, PageCursor, UserId};
+
+/// The id of a session; access tokens carry it as `sid`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SessionId(pub Uuid);
+
+/// A refresh token as a client holds it: an opaque string. Its `Debug` never shows it, and
+/// the server stores only its hash.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RefreshToken(String);
+
+impl RefreshToken {
+    /// A token a client presented, not yet checked.
+    pub fn presented(token: String) -> Self {
+        Self(token)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for RefreshToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RefreshToken(<redacted>)")
+    }
+}
+
+/// Where and how a session began, as its list shows it.
+#[derive(Debug, Clone)]
+pub struct SessionOrigin {
+    pub user_agent: Option<String>,
+    pub client_address: String,
+}
+
+/// A session as stored.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub id: SessionId,
+    pub user: UserId,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub max_expires_at: DateTime<Utc>,
+    pub origin: SessionOrigin,
+}
+
+impl Session {
+    /// The session's place in the listing order, for the cursor of a page that ends with it.
+    pub fn position(&self) -> PageCursor {
+        PageCursor {
+            created_at: self.created_at,
+            id: self.id.0,
+        }
+    }
+
+    /// The session as its owner sees it; `current` is the session of the request.
+    pub fn into_contract(self, current: SessionId) -> contract::Session {
+        contract::Session {
+            id: self.id.0,
+            current: self.id == current,
+            created_at: self.created_at,
+            last_used_at: self.last_used_at,
+            expires_at: self.expires_at,
+            user_agent: self.origin.user_agent,
+            client_address: self.origin.client_address,
+        }
+    }
+}
+
+/// One page of a user's sessions.
+pub type SessionPage = Page<Session>;
+
+impl SessionPage {
+    pub fn into_contract(self, current: SessionId) -> contract::SessionPage {
+        contract::SessionPage {
+            next_cursor: self.next.as_ref().map(PageCursor::encode),
+            items: self
+                .items
+                .into_iter()
+                .map(|session| session.into_contract(current))
+                .collect(),
+        }
+    }
+}

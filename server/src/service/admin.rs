@@ -1,0 +1,247 @@
+//! Managing every account: the `/admin` operations, which only administrators may call,
+//! and the command line's `users` commands, which only the server's operator can run. The
+//! rule that some enabled administrator always remains lives here.
+
+use sqlx::PgConnection;
+
+use super::{Failure, passwords::Passwords, revocations::Revoker};
+use crate::{
+    domain::{Admin, Email, Page, PageCursor, PageSize, Password, Role, User, UserId},
+    store::{
+        Database, sessions,
+        users::{self, WriteUserError},
+    },
+};
+
+/// The change would leave no enabled administrator.
+#[derive(Debug, thiserror::Error)]
+#[error("this is the last enabled administrator")]
+pub struct LastAdmin;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error("no such account")]
+    NotFound,
+    #[error(transparent)]
+    Failed(#[from] Failure),
+}
+
+/// Why an account could not be disabled or deleted.
+#[derive(Debug, thiserror::Error)]
+pub enum RemoveError {
+    #[error("no such account")]
+    NotFound,
+    #[error(transparent)]
+    LastAdmin(#[from] LastAdmin),
+    #[error(transparent)]
+    Failed(#[from] Failure),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CreateAdminError {
+    #[error("an account with this email already exists; use `taskapi users set-role`")]
+    EmailTaken,
+    #[error(transparent)]
+    Failed(#[from] Failure),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SetRoleError {
+    #[error("no account has this email")]
+    NotFound,
+    #[error(transparent)]
+    LastAdmin(#[from] LastAdmin),
+    #[error(transparent)]
+    Failed(#[from] Failure),
+}
+
+/// Why an account could not be locked for disabling, deleting or demoting.
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    #[error(transparent)]
+    LastAdmin(#[from] LastAdmin),
+    #[error(transparent)]
+    Failed(#[from] Failure),
+}
+
+/// The account `id` (`None` if there is none), locked until the transaction `db` belongs to
+/// ends, unless it is the last enabled administrator. Every enabled administrator is locked
+/// first, then the account: two changes that could each leave no administrator are made
+/// one after the other, and always take their locks in the same order.
+pub async fn lock_unless_last_admin(
+    db: &mut PgConnection,
+    id: UserId,
+) -> Result<Option<User>, LockError> {
+    let admins = users::lock_enabled_admins(&mut *db).await?;
+    let target = users::find_for_update(&mut *db, id).await?;
+    if target
+        .as_ref()
+        .is_some_and(|target| target.is_enabled_admin() && admins == [target.id])
+    {
+        return Err(LastAdmin.into());
+    }
+    Ok(target)
+}
+
+impl From<LockError> for RemoveError {
+    fn from(error: LockError) -> Self {
+        match error {
+            LockError::LastAdmin(last) => Self::LastAdmin(last),
+            LockError::Failed(failure) => Self::Failed(failure),
+        }
+    }
+}
+
+impl From<LockError> for SetRoleError {
+    fn from(error: LockError) -> Self {
+        match error {
+            LockError::LastAdmin(last) => Self::LastAdmin(last),
+            LockError::Failed(failure) => Self::Failed(failure),
+        }
+    }
+}
+
+/// One page of accounts.
+pub type AccountPage = Page<User>;
+
+fn position(user: &User) -> PageCursor {
+    PageCursor {
+        created_at: user.created_at,
+        id: user.id.0,
+    }
+}
+
+#[derive(Clone)]
+pub struct AdminService {
+    db: Database,
+    revoker: Revoker,
+}
+
+impl AdminService {
+    pub fn new(db: Database, revoker: Revoker) -> Self {
+        Self { db, revoker }
+    }
+
+    pub async fn list(
+        &self,
+        _admin: Admin,
+        email_prefix: Option<String>,
+        size: PageSize,
+        after: Option<PageCursor>,
+    ) -> Result<AccountPage, Failure> {
+        let db = &mut *self.db.acquire().await?;
+        let lookahead = AccountPage::lookahead(size);
+        let items = users::list(db, email_prefix.as_deref(), after, lookahead).await?;
+        Ok(AccountPage::from_lookahead(items, size, position))
+    }
+
+    pub async fn get(&self, _admin: Admin, id: UserId) -> Result<User, AdminError> {
+        users::find(&mut *self.db.acquire().await?, id)
+            .await?
+            .ok_or(AdminError::NotFound)
+    }
+
+    /// Disables the account, ends its sessions and revokes its tokens everywhere.
+    pub async fn disable(&self, _admin: Admin, id: UserId) -> Result<User, RemoveError> {
+        let mut transaction = self.db.begin().await?;
+        let target = self.locked_target(&mut transaction, id).await?;
+        let disabled = users::set_disabled(&mut *transaction, id, true)
+            .await?
+            .ok_or(RemoveError::NotFound)?;
+        let ended = sessions::delete_all(&mut *transaction, id, None).await?;
+        let pending = self
+            .revoker
+            .sessions(&mut transaction, &ended)
+            .await?
+            .and(self.revoker.user(&mut transaction, target.id).await?);
+        self.revoker.commit(transaction, pending).await?;
+        Ok(disabled)
+    }
+
+    /// Lets the account log in again; the sessions that ended when it was disabled stay
+    /// ended.
+    pub async fn enable(&self, _admin: Admin, id: UserId) -> Result<User, AdminError> {
+        let mut transaction = self.db.begin().await?;
+        let enabled = users::set_disabled(&mut *transaction, id, false)
+            .await?
+            .ok_or(AdminError::NotFound)?;
+        let pending = self.revoker.lift(&mut transaction, id).await?;
+        self.revoker.commit(transaction, pending).await?;
+        Ok(enabled)
+    }
+
+    /// Deletes the account with its tasks and sessions, and revokes its tokens everywhere.
+    pub async fn delete(&self, _admin: Admin, id: UserId) -> Result<(), RemoveError> {
+        let mut transaction = self.db.begin().await?;
+        self.locked_target(&mut transaction, id).await?;
+        users::delete(&mut *transaction, id).await?;
+        let pending = self.revoker.user(&mut transaction, id).await?;
+        Ok(self.revoker.commit(transaction, pending).await?)
+    }
+
+    /// Ends every session of the account, on every server.
+    pub async fn end_sessions(&self, _admin: Admin, id: UserId) -> Result<(), AdminError> {
+        let mut transaction = self.db.begin().await?;
+        users::find_for_update(&mut *transaction, id)
+            .await?
+            .ok_or(AdminError::NotFound)?;
+        let ended = sessions::delete_all(&mut *transaction, id, None).await?;
+        let pending = self.revoker.sessions(&mut transaction, &ended).await?;
+        Ok(self.revoker.commit(transaction, pending).await?)
+    }
+
+    async fn locked_target(&self, db: &mut PgConnection, id: UserId) -> Result<User, RemoveError> {
+        lock_unless_last_admin(db, id)
+            .await?
+            .ok_or(RemoveError::NotFound)
+    }
+}
+
+/// The server's operator at the command line (`taskapi users ...`): the only way to make
+/// an administrator.
+#[derive(Clone)]
+pub struct Operator {
+    db: Database,
+    passwords: Passwords,
+}
+
+impl Operator {
+    pub fn new(db: Database, passwords: Passwords) -> Self {
+        Self { db, passwords }
+    }
+
+    /// `taskapi users create-admin`: a new administrator account.
+    pub async fn create_admin(
+        &self,
+        email: &Email,
+        password: &Password,
+    ) -> Result<User, CreateAdminError> {
+        let hash = self.passwords.hash(password).await?;
+        users::insert(&mut *self.db.acquire().await?, email, &hash, Role::Admin)
+            .await
+            .map_err(|error| match error {
+                WriteUserError::EmailTaken => CreateAdminError::EmailTaken,
+                WriteUserError::Failed(failure) => failure.into(),
+            })
+    }
+
+    /// `taskapi users set-role`: the account's new role, which its tokens state from their
+    /// next refresh. The last enabled administrator cannot be made a user.
+    pub async fn set_role(&self, email: &Email, role: Role) -> Result<User, SetRoleError> {
+        let mut transaction = self.db.begin().await?;
+        let id = users::find_by_email(&mut *transaction, email)
+            .await?
+            .ok_or(SetRoleError::NotFound)?
+            .id;
+        let target = match role {
+            Role::Admin => users::find_for_update(&mut *transaction, id).await?,
+            Role::User => lock_unless_last_admin(&mut transaction, id).await?,
+        }
+        .ok_or(SetRoleError::NotFound)?;
+        let updated = users::set_role(&mut *transaction, target.id, role)
+            .await?
+            .ok_or(SetRoleError::NotFound)?;
+        transaction.commit().await.map_err(Failure::from)?;
+        Ok(updated)
+    }
+}

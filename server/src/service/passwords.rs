@@ -1,0 +1,104 @@
+//! Checking a password someone typed, the way a login does: counted against the
+//! failed-login limits before any hashing, with the count settled once the answer is known.
+//! Logins and account changes that ask for the current password share it, so neither is a
+//! side door for guessing.
+
+use std::{future::Future, net::IpAddr};
+
+use super::{
+    Failure,
+    limits::{LimitError, Limited, RateLimits},
+};
+use crate::{
+    domain::{Email, Password, User},
+    security::PasswordHasher,
+};
+
+/// Why a typed password was not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    /// No such account, or not its password; deliberately not told apart.
+    #[error("the password is wrong")]
+    Wrong,
+    #[error("too many failed logins")]
+    Limited(Limited),
+    #[error(transparent)]
+    Failed(#[from] Failure),
+}
+
+impl From<LimitError> for CheckError {
+    fn from(error: LimitError) -> Self {
+        match error {
+            LimitError::Limited(limited) => Self::Limited(limited),
+            LimitError::Failed(failure) => Self::Failed(failure),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Passwords {
+    hasher: PasswordHasher,
+    limits: RateLimits,
+}
+
+impl Passwords {
+    pub fn new(hasher: PasswordHasher, limits: RateLimits) -> Self {
+        Self { hasher, limits }
+    }
+
+    pub async fn hash(&self, password: &Password) -> Result<String, Failure> {
+        self.hasher.hash(password).await
+    }
+
+    /// The account `account` finds, if `typed` is its password. `email` is what the
+    /// client said the account is (`None` when that cannot be an email: it is counted as
+    /// one account that never matches); the attempt is counted before `account` is looked
+    /// up, so a client over its limit costs no lookup and no hashing.
+    pub async fn check(
+        &self,
+        client: IpAddr,
+        email: Option<&Email>,
+        typed: &str,
+        account: impl Future<Output = Result<Option<(User, String)>, Failure>>,
+    ) -> Result<User, CheckError> {
+        let (key, shown) = email.map_or_else(
+            || ("(not an email)".to_owned(), "(not an email)".to_owned()),
+            |email| (email.key().to_owned(), email.redacted()),
+        );
+        self.limits.login_attempt(client, &key, &shown).await?;
+        let verified = match self.verify(email.is_some(), typed, account).await {
+            Ok(verified) => verified,
+            Err(failure) => {
+                // The server failed, not the client: the attempt does not count.
+                if let Err(error) = self.limits.login_abandoned(client, &key).await {
+                    tracing::warn!(%error, "cannot take back a login attempt");
+                }
+                return Err(failure.into());
+            }
+        };
+        let Some(user) = verified else {
+            tracing::warn!(target: "security", %client, email = %shown, "wrong password");
+            return Err(CheckError::Wrong);
+        };
+        // The password was right: failing to clear the count must not refuse it.
+        if let Err(error) = self.limits.login_succeeded(client, &key).await {
+            tracing::warn!(%error, "cannot clear the failed-login count");
+        }
+        Ok(user)
+    }
+
+    /// The account, if `typed` is its password. Without an account (or an email that
+    /// cannot have one) the dummy hash is checked, so the answer and its timing match
+    /// those of a wrong password.
+    async fn verify(
+        &self,
+        may_exist: bool,
+        typed: &str,
+        account: impl Future<Output = Result<Option<(User, String)>, Failure>>,
+    ) -> Result<Option<User>, Failure> {
+        let account = if may_exist { account.await? } else { None };
+        let (user, hash) = account.unzip();
+        let verified = self.hasher.verify(typed, hash.as_deref()).await?;
+        Ok(user.filter(|_| verified))
+    }
+}

@@ -1,0 +1,306 @@
+//! The revocation set: sessions and accounts whose access tokens must be refused before
+//! they expire, held in memory by every server so that accepting a token costs no database
+//! query.
+//!
+//! It is loaded at start-up and kept current by PostgreSQL `LISTEN/NOTIFY` on
+//! [`revocations::CHANNEL`]: a revocation is written and announced in the transaction that
+//! makes it, and every server (this one included) applies the notification when it
+//! arrives. While the listening connection is down the set may have missed something, so it
+//! is not trusted: callers check the database instead, until the listener has reconnected
+//! and reloaded the set.
+
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc, RwLock,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgPool, Postgres, Transaction, postgres::PgListener};
+
+use super::Failure;
+use crate::{
+    domain::{Caller, SessionId, UserId},
+    store::revocations::{self, Change, Revoked},
+};
+
+/// Longest wait between attempts to reconnect the listener.
+const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(5);
+/// How often the set is reloaded even when nothing seems lost, which also forgets
+/// revocations whose access tokens have all expired.
+const RELOAD_INTERVAL: Duration = Duration::from_secs(300);
+
+/// The in-memory revocation set, shared by every request of this server.
+#[derive(Clone, Default)]
+pub struct RevocationSet {
+    inner: Arc<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    revoked: RwLock<HashMap<Revoked, DateTime<Utc>>>,
+    /// Whether the set is known to be complete: loaded, and listened for since.
+    trusted: AtomicBool,
+}
+
+/// What the set says about a caller's token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Accepted,
+    Revoked,
+    /// The set may be missing something: ask the database.
+    Unknown,
+}
+
+impl RevocationSet {
+    /// Whether `caller`'s session or account has been revoked, without a database query.
+    pub fn check(&self, caller: &Caller) -> Verdict {
+        if !self.inner.trusted.load(Ordering::Acquire) {
+            return Verdict::Unknown;
+        }
+        let revoked = self.read();
+        let now = Utc::now();
+        let in_force = |key: Revoked| revoked.get(&key).is_some_and(|until| *until > now);
+        if in_force(Revoked::Session(caller.session.0)) || in_force(Revoked::User(caller.user.0)) {
+            Verdict::Revoked
+        } else {
+            Verdict::Accepted
+        }
+    }
+
+    /// Applies changes this server just committed, without waiting for their notification.
+    pub fn apply(&self, changes: &[Change]) {
+        let mut revoked = self.write();
+        for change in changes {
+            match *change {
+                Change::Revoke(key, until) => {
+                    let entry = revoked.entry(key).or_insert(until);
+                    *entry = (*entry).max(until);
+                }
+                Change::Lift(user) => {
+                    revoked.remove(&Revoked::User(user));
+                }
+            }
+        }
+    }
+
+    /// Whether the set is trusted now (for health reporting and tests).
+    pub fn is_trusted(&self) -> bool {
+        self.inner.trusted.load(Ordering::Acquire)
+    }
+
+    /// Starts listening and loads the set; once this returns `Ok`, the set is trusted.
+    pub async fn connect(&self, pool: &PgPool) -> Result<PgListener, Failure> {
+        let mut listener = PgListener::connect_with(pool).await?;
+        // A lost connection is reported, not silently replaced: the set must be reloaded.
+        listener.eager_reconnect(false);
+        listener.listen(revocations::CHANNEL).await?;
+        // Loaded after LISTEN: whatever is committed from now on is either in the load or
+        // in a notification still to come.
+        self.reload(&mut listener).await?;
+        self.inner.trusted.store(true, Ordering::Release);
+        Ok(listener)
+    }
+
+    /// Replaces the set with what the database holds, read over the listening connection
+    /// (the listener's pool has no other).
+    async fn reload(&self, listener: &mut PgListener) -> Result<(), Failure> {
+        let loaded = revocations::load(&mut *listener).await?;
+        *self.write() = loaded.into_iter().collect();
+        Ok(())
+    }
+
+    /// Keeps the set current for as long as it runs: applies every notification, and when
+    /// the connection is lost, distrusts the set, reconnects and reloads it.
+    pub async fn listen(self, pool: PgPool, mut listener: Option<PgListener>) {
+        let mut delay = Duration::from_millis(100);
+        loop {
+            let current = match listener.take() {
+                Some(listener) => listener,
+                None => match self.connect(&pool).await {
+                    Ok(listener) => {
+                        tracing::info!("revocation listener reconnected; set reloaded");
+                        delay = Duration::from_millis(100);
+                        listener
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "cannot reconnect the revocation listener");
+                        tokio::time::sleep(delay).await;
+                        delay = (delay * 2).min(MAX_RECONNECT_DELAY);
+                        continue;
+                    }
+                },
+            };
+            listener = self.follow(current).await;
+            if listener.is_none() {
+                self.inner.trusted.store(false, Ordering::Release);
+                tracing::warn!(
+                    "revocation listener lost its connection; checking tokens against the \
+                     database until it is back"
+                );
+            }
+        }
+    }
+
+    /// Applies notifications until the connection is lost (`None`), or until it is time
+    /// for a periodic reload (`Some`, the listener to keep using).
+    async fn follow(&self, mut listener: PgListener) -> Option<PgListener> {
+        let reload_at = tokio::time::Instant::now() + RELOAD_INTERVAL;
+        loop {
+            let received = tokio::select! {
+                received = listener.try_recv() => received,
+                () = tokio::time::sleep_until(reload_at) => {
+                    return match self.reload(&mut listener).await {
+                        Ok(()) => Some(listener),
+                        Err(error) => {
+                            tracing::warn!(%error, "cannot reload the revocation set");
+                            None
+                        }
+                    };
+                }
+            };
+            match received {
+                Ok(Some(notification)) => {
+                    self.apply(&Change::decode_all(notification.payload()));
+                }
+                Ok(None) => return None,
+                Err(error) => {
+                    tracing::warn!(%error, "revocation listener failed");
+                    return None;
+                }
+            }
+        }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<Revoked, DateTime<Utc>>> {
+        // A panic while holding the lock leaves a map that is still whole.
+        self.inner
+            .revoked
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<Revoked, DateTime<Utc>>> {
+        self.inner
+            .revoked
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Ends the access tokens of sessions and accounts: records each revocation in the
+/// transaction that makes it, and once that commits, applies it to this server's set at
+/// once (the notification reaches the other servers).
+#[derive(Clone, Debug)]
+pub struct Revoker {
+    set: RevocationSet,
+    /// How long a revocation must be remembered: as long as an access token is accepted.
+    window: Duration,
+}
+
+/// Revocations written in a transaction, to apply once it commits.
+#[must_use = "revocations take effect here only through Revoker::commit"]
+#[derive(Debug, Default)]
+pub struct Pending(Vec<Change>);
+
+impl Revoker {
+    pub fn new(set: RevocationSet, window: Duration) -> Self {
+        Self { set, window }
+    }
+
+    /// Revokes the access tokens of `sessions`.
+    pub async fn sessions(
+        &self,
+        db: &mut PgConnection,
+        sessions: &[SessionId],
+    ) -> Result<Pending, Failure> {
+        let revoked: Vec<Revoked> = sessions.iter().map(|id| Revoked::Session(id.0)).collect();
+        Ok(Pending(
+            revocations::record(db, &revoked, self.window).await?,
+        ))
+    }
+
+    /// Revokes every access token of `user`'s account.
+    pub async fn user(&self, db: &mut PgConnection, user: UserId) -> Result<Pending, Failure> {
+        let revoked = [Revoked::User(user.0)];
+        Ok(Pending(
+            revocations::record(db, &revoked, self.window).await?,
+        ))
+    }
+
+    /// Stops revoking `user`'s account as such (its ended sessions stay ended).
+    pub async fn lift(&self, db: &mut PgConnection, user: UserId) -> Result<Pending, Failure> {
+        Ok(Pending(vec![revocations::lift_user(db, user.0).await?]))
+    }
+
+    /// Commits `transaction`, then applies what it revoked to this server's set.
+    pub async fn commit(
+        &self,
+        transaction: Transaction<'static, Postgres>,
+        pending: Pending,
+    ) -> Result<(), Failure> {
+        transaction.commit().await?;
+        self.set.apply(&pending.0);
+        Ok(())
+    }
+}
+
+impl Pending {
+    /// Both sets of revocations.
+    pub fn and(mut self, other: Self) -> Self {
+        self.0.extend(other.0);
+        self
+    }
+}
+
+impl std::fmt::Debug for RevocationSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RevocationSet")
+            .field("trusted", &self.is_trusted())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::domain::Role;
+
+    fn caller() -> Caller {
+        Caller {
+            user: UserId(Uuid::now_v7()),
+            session: SessionId(Uuid::now_v7()),
+            role: Role::User,
+        }
+    }
+
+    #[test]
+    fn an_untrusted_set_decides_nothing() {
+        let set = RevocationSet::default();
+        assert_eq!(set.check(&caller()), Verdict::Unknown);
+    }
+
+    #[test]
+    fn revoked_sessions_and_accounts_are_refused_until_lifted_or_expired() {
+        let set = RevocationSet::default();
+        set.inner.trusted.store(true, Ordering::Release);
+        let (alice, bob, carol) = (caller(), caller(), caller());
+        let later = Utc::now() + chrono::Duration::minutes(15);
+        let earlier = Utc::now() - chrono::Duration::seconds(1);
+        set.apply(&[
+            Change::Revoke(Revoked::Session(alice.session.0), later),
+            Change::Revoke(Revoked::User(bob.user.0), later),
+            Change::Revoke(Revoked::Session(carol.session.0), earlier),
+        ]);
+        assert_eq!(set.check(&alice), Verdict::Revoked);
+        assert_eq!(set.check(&bob), Verdict::Revoked);
+        assert_eq!(set.check(&carol), Verdict::Accepted, "expired revocation");
+        set.apply(&[Change::Lift(bob.user.0)]);
+        assert_eq!(set.check(&bob), Verdict::Accepted);
+    }
+}

@@ -1,0 +1,343 @@
+//! SQL for the `sessions` and `refresh_tokens` tables. A session's owner is part of every
+//! statement that a user's request reaches: another user's session is simply not found.
+
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use sea_query::{Expr, ExprTrait, Iden, IntoIden, LockType, Order, Query};
+use sqlx::{FromRow, PgExecutor};
+use uuid::Uuid;
+
+use super::build;
+use crate::{
+    domain::{PageCursor, Role, Session, SessionId, SessionOrigin, UserId},
+    failure::Failure,
+    security::RefreshTokenHash,
+};
+
+#[derive(Iden)]
+enum Sessions {
+    Table,
+    Id,
+    UserId,
+    CreatedAt,
+    LastUsedAt,
+    ExpiresAt,
+    MaxExpiresAt,
+    UserAgent,
+    ClientAddress,
+}
+
+#[derive(Iden)]
+enum RefreshTokens {
+    Table,
+    TokenHash,
+    SessionId,
+    IssuedAt,
+    RotatedAt,
+}
+
+#[derive(Iden)]
+enum Users {
+    Table,
+    Id,
+    Role,
+    DisabledAt,
+}
+
+const SESSION_COLUMNS: [Sessions; 8] = [
+    Sessions::Id,
+    Sessions::UserId,
+    Sessions::CreatedAt,
+    Sessions::LastUsedAt,
+    Sessions::ExpiresAt,
+    Sessions::MaxExpiresAt,
+    Sessions::UserAgent,
+    Sessions::ClientAddress,
+];
+
+#[derive(FromRow)]
+struct SessionRow {
+    id: Uuid,
+    user_id: Uuid,
+    created_at: DateTime<Utc>,
+    last_used_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+    max_expires_at: DateTime<Utc>,
+    user_agent: Option<String>,
+    client_address: String,
+}
+
+impl From<SessionRow> for Session {
+    fn from(row: SessionRow) -> Self {
+        Self {
+            id: SessionId(row.id),
+            user: UserId(row.user_id),
+            created_at: row.created_at,
+            last_used_at: row.last_used_at,
+            expires_at: row.expires_at,
+            max_expires_at: row.max_expires_at,
+            origin: SessionOrigin {
+                user_agent: row.user_agent,
+                client_address: row.client_address,
+            },
+        }
+    }
+}
+
+/// Starts a session whose first refresh token hashes to `token_hash`. Two statements: run
+/// it inside a transaction.
+pub async fn insert(
+    db: &mut sqlx::PgConnection,
+    session: &Session,
+    token_hash: &RefreshTokenHash,
+) -> Result<(), Failure> {
+    let statement = Query::insert()
+        .into_table(Sessions::Table)
+        .columns(SESSION_COLUMNS)
+        // As many values as columns: cannot panic.
+        .values_panic([
+            session.id.0.into(),
+            session.user.0.into(),
+            session.created_at.into(),
+            session.last_used_at.into(),
+            session.expires_at.into(),
+            session.max_expires_at.into(),
+            session.origin.user_agent.clone().into(),
+            session.origin.client_address.clone().into(),
+        ])
+        .to_owned();
+    let (sql, values) = build(&statement);
+    sqlx::query_with(sql, values).execute(&mut *db).await?;
+    insert_token(db, session.id, token_hash, session.created_at).await
+}
+
+async fn insert_token(
+    db: impl PgExecutor<'_>,
+    session: SessionId,
+    token_hash: &RefreshTokenHash,
+    at: DateTime<Utc>,
+) -> Result<(), Failure> {
+    let statement = Query::insert()
+        .into_table(RefreshTokens::Table)
+        .columns([
+            RefreshTokens::TokenHash,
+            RefreshTokens::SessionId,
+            RefreshTokens::IssuedAt,
+        ])
+        // Three columns, three values: cannot panic.
+        .values_panic([token_hash.0.to_vec().into(), session.0.into(), at.into()])
+        .to_owned();
+    let (sql, values) = build(&statement);
+    sqlx::query_with(sql, values).execute(db).await?;
+    Ok(())
+}
+
+/// A presented refresh token's session, as the refresh grant needs it.
+#[derive(Debug)]
+pub struct Presented {
+    pub session: Session,
+    /// Whether the token was already exchanged for a newer one (so this is a replay).
+    pub rotated: bool,
+    pub account: AccountState,
+}
+
+/// What the refresh grant needs to know of the session's account now.
+#[derive(Debug, Clone, Copy)]
+pub struct AccountState {
+    pub role: Role,
+    pub disabled: bool,
+}
+
+#[derive(FromRow)]
+struct PresentedRow {
+    #[sqlx(flatten)]
+    session: SessionRow,
+    rotated_at: Option<DateTime<Utc>>,
+    role: String,
+    disabled_at: Option<DateTime<Utc>>,
+}
+
+/// The session of the refresh token that hashes to `token_hash`, with the token's and the
+/// session's rows locked until the transaction `db` belongs to ends: two refreshes with
+/// one token are decided one after the other.
+pub async fn find_by_token_for_update(
+    db: impl PgExecutor<'_>,
+    token_hash: &RefreshTokenHash,
+) -> Result<Option<Presented>, Failure> {
+    let statement = Query::select()
+        .columns(SESSION_COLUMNS.map(|column| (Sessions::Table, column)))
+        .column((RefreshTokens::Table, RefreshTokens::RotatedAt))
+        .column((Users::Table, Users::Role))
+        .column((Users::Table, Users::DisabledAt))
+        .from(RefreshTokens::Table)
+        .inner_join(
+            Sessions::Table,
+            Expr::col((Sessions::Table, Sessions::Id))
+                .equals((RefreshTokens::Table, RefreshTokens::SessionId)),
+        )
+        .inner_join(
+            Users::Table,
+            Expr::col((Users::Table, Users::Id)).equals((Sessions::Table, Sessions::UserId)),
+        )
+        .and_where(
+            Expr::col((RefreshTokens::Table, RefreshTokens::TokenHash)).eq(token_hash.0.to_vec()),
+        )
+        .lock_with_tables(
+            LockType::Update,
+            [
+                RefreshTokens::Table.into_iden(),
+                Sessions::Table.into_iden(),
+            ],
+        )
+        .to_owned();
+    let (sql, values) = build(&statement);
+    let row: Option<PresentedRow> = sqlx::query_as_with(sql, values).fetch_optional(db).await?;
+    row.map(|row| {
+        let role = Role::from_str(&row.role).map_err(|_| {
+            Failure::internal(
+                "a stored account is invalid",
+                format!("role {:?}", row.role),
+            )
+        })?;
+        Ok(Presented {
+            session: row.session.into(),
+            rotated: row.rotated_at.is_some(),
+            account: AccountState {
+                role,
+                disabled: row.disabled_at.is_some(),
+            },
+        })
+    })
+    .transpose()
+}
+
+/// Exchanges the session's refresh token `old` for `new` at `at`, and moves the session's
+/// expiry to `expires_at`. Three statements: run it inside a transaction.
+pub async fn rotate(
+    db: &mut sqlx::PgConnection,
+    session: SessionId,
+    old: &RefreshTokenHash,
+    new: &RefreshTokenHash,
+    at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> Result<(), Failure> {
+    let retire = Query::update()
+        .table(RefreshTokens::Table)
+        .value(RefreshTokens::RotatedAt, at)
+        .and_where(Expr::col(RefreshTokens::TokenHash).eq(old.0.to_vec()))
+        .to_owned();
+    let (sql, values) = build(&retire);
+    sqlx::query_with(sql, values).execute(&mut *db).await?;
+    insert_token(&mut *db, session, new, at).await?;
+    let extend = Query::update()
+        .table(Sessions::Table)
+        .values([
+            (Sessions::LastUsedAt, at.into()),
+            (Sessions::ExpiresAt, expires_at.into()),
+        ])
+        .and_where(Expr::col(Sessions::Id).eq(session.0))
+        .to_owned();
+    let (sql, values) = build(&extend);
+    sqlx::query_with(sql, values).execute(&mut *db).await?;
+    Ok(())
+}
+
+/// One page of the user's live (unexpired) sessions, newest first (ties by id), after
+/// `after`.
+pub async fn list(
+    db: impl PgExecutor<'_>,
+    user: UserId,
+    after: Option<PageCursor>,
+    limit: u64,
+) -> Result<Vec<Session>, Failure> {
+    let statement = Query::select()
+        .columns(SESSION_COLUMNS)
+        .from(Sessions::Table)
+        .and_where(Expr::col(Sessions::UserId).eq(user.0))
+        .and_where(Expr::col(Sessions::ExpiresAt).gt(Expr::current_timestamp()))
+        .apply_if(after, |query, cursor| {
+            query.and_where(
+                Expr::tuple([Expr::col(Sessions::CreatedAt), Expr::col(Sessions::Id)]).lt(
+                    Expr::tuple([Expr::val(cursor.created_at), Expr::val(cursor.id)]),
+                ),
+            );
+        })
+        .order_by(Sessions::CreatedAt, Order::Desc)
+        .order_by(Sessions::Id, Order::Desc)
+        .limit(limit)
+        .to_owned();
+    let (sql, values) = build(&statement);
+    let rows: Vec<SessionRow> = sqlx::query_as_with(sql, values).fetch_all(db).await?;
+    Ok(rows.into_iter().map(Session::from).collect())
+}
+
+/// Ends the user's session `id` (its refresh tokens go with it); `false` when the user has
+/// no such session.
+pub async fn delete(db: impl PgExecutor<'_>, user: UserId, id: SessionId) -> Result<bool, Failure> {
+    let statement = Query::delete()
+        .from_table(Sessions::Table)
+        .and_where(Expr::col(Sessions::Id).eq(id.0))
+        .and_where(Expr::col(Sessions::UserId).eq(user.0))
+        .to_owned();
+    let (sql, values) = build(&statement);
+    Ok(sqlx::query_with(sql, values)
+        .execute(db)
+        .await?
+        .rows_affected()
+        == 1)
+}
+
+/// Ends every session of the user except `keep`; returns the ids of those it ended.
+pub async fn delete_all(
+    db: impl PgExecutor<'_>,
+    user: UserId,
+    keep: Option<SessionId>,
+) -> Result<Vec<SessionId>, Failure> {
+    let statement = Query::delete()
+        .from_table(Sessions::Table)
+        .and_where(Expr::col(Sessions::UserId).eq(user.0))
+        .and_where_option(keep.map(|keep| Expr::col(Sessions::Id).ne(keep.0)))
+        .returning(Query::returning().column(Sessions::Id))
+        .to_owned();
+    let (sql, values) = build(&statement);
+    let ids: Vec<Uuid> = sqlx::query_scalar_with(sql, values).fetch_all(db).await?;
+    Ok(ids.into_iter().map(SessionId).collect())
+}
+
+/// Whether the user's session is live and the account enabled: the check an access token
+/// needs when the revocation set cannot be trusted.
+pub async fn is_live(
+    db: impl PgExecutor<'_>,
+    user: UserId,
+    id: SessionId,
+) -> Result<bool, Failure> {
+    let live = Query::select()
+        .expr(Expr::val(1))
+        .from(Sessions::Table)
+        .inner_join(
+            Users::Table,
+            Expr::col((Users::Table, Users::Id)).equals((Sessions::Table, Sessions::UserId)),
+        )
+        .and_where(Expr::col((Sessions::Table, Sessions::Id)).eq(id.0))
+        .and_where(Expr::col((Sessions::Table, Sessions::UserId)).eq(user.0))
+        .and_where(Expr::col((Sessions::Table, Sessions::ExpiresAt)).gt(Expr::current_timestamp()))
+        .and_where(Expr::col((Users::Table, Users::DisabledAt)).is_null())
+        .to_owned();
+    let statement = Query::select().expr(Expr::exists(live)).to_owned();
+    let (sql, values) = build(&statement);
+    Ok(sqlx::query_scalar_with(sql, values).fetch_one(db).await?)
+}
+
+/// Deletes sessions whose refresh token has expired (their access tokens expired with it).
+pub async fn purge_expired(db: impl PgExecutor<'_>) -> Result<u64, Failure> {
+    let statement = Query::delete()
+        .from_table(Sessions::Table)
+        .and_where(Expr::col(Sessions::ExpiresAt).lte(Expr::current_timestamp()))
+        .to_owned();
+    let (sql, values) = build(&statement);
+    Ok(sqlx::query_with(sql, values)
+        .execute(db)
+        .await?
+        .rows_affected())
+}

@@ -1,0 +1,215 @@
+//! Managing one's own account: password and email changes, deletion, and the password
+//! rules.
+
+use reqwest::Method;
+use taskapi_client::types;
+use taskapi_tests::{PASSWORD, TestApp, TestUser, expect_problem, problem, status_of};
+
+const NEW_PASSWORD: &str = "a brand new passphrase";
+
+async fn change_password(user: &TestUser, current: &str, new: &str) -> u16 {
+    status_of(
+        &user
+            .client
+            .change_password()
+            .body(
+                types::PasswordChange::builder()
+                    .current_password(current)
+                    .new_password(new),
+            )
+            .send()
+            .await,
+    )
+}
+
+#[tokio::test]
+async fn a_password_change_ends_every_other_session_and_keeps_this_one() {
+    let (app, alice) = TestApp::with_user().await;
+    let laptop = app.logged_in(&alice.email, PASSWORD).await;
+    let phone = app.logged_in(&alice.email, PASSWORD).await;
+
+    assert_eq!(change_password(&alice, PASSWORD, NEW_PASSWORD).await, 204);
+
+    // This session goes on; the others are over, access and refresh tokens alike.
+    assert_eq!(
+        status_of(&alice.client.get_current_user().send().await),
+        200
+    );
+    for other in [&laptop, &phone] {
+        let client = app.client_with_token(&other.token);
+        assert_eq!(status_of(&client.get_current_user().send().await), 401);
+        assert_eq!(status_of(&app.refresh(&other.refresh_token).await), 401);
+    }
+    let sessions = alice.client.list_sessions().send().await.expect("listed");
+    assert_eq!(sessions.items.len(), 1);
+
+    // Only the new password logs in.
+    assert_eq!(login_status(&app, &alice.email, PASSWORD).await, 401);
+    app.log_in(&alice.email, NEW_PASSWORD)
+        .await
+        .expect("the new password works");
+}
+
+/// The status of a password login.
+async fn login_status(app: &TestApp, email: &str, password: &str) -> u16 {
+    match app.log_in(email, password).await {
+        Ok(_) => 200,
+        Err(taskapi_client::Error::ErrorResponse(problem)) => problem.status().as_u16(),
+        Err(other) => panic!("expected a response, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_current_password_is_an_invalid_field_and_changes_nothing() {
+    let (app, alice) = TestApp::with_user().await;
+    let refused = problem(
+        alice
+            .client
+            .change_password()
+            .body(
+                types::PasswordChange::builder()
+                    .current_password("not my password")
+                    .new_password(NEW_PASSWORD),
+            )
+            .send()
+            .await,
+    );
+    assert_eq!(refused.status().as_u16(), 422);
+    assert!(
+        refused.errors.contains_key("current_password"),
+        "{refused:?}"
+    );
+    app.log_in(&alice.email, PASSWORD)
+        .await
+        .expect("the old password still works");
+}
+
+#[tokio::test]
+async fn new_passwords_follow_the_registration_rules() {
+    let (app, alice) = TestApp::with_user().await;
+    for weak in ["password1", "Qwertyuiop", "iloveyou"] {
+        let refused = problem(
+            alice
+                .client
+                .change_password()
+                .body(
+                    types::PasswordChange::builder()
+                        .current_password(PASSWORD)
+                        .new_password(weak),
+                )
+                .send()
+                .await,
+        );
+        assert_eq!(refused.status().as_u16(), 422, "{weak}");
+        let why = &refused.errors["new_password"][0];
+        assert!(why.contains("commonly used"), "{weak}: {why}");
+    }
+    // Registration refuses them the same way.
+    let refused = expect_problem(
+        app.raw(Method::POST, "/auth/register")
+            .json(&serde_json::json!({
+                "email": "weak@example.com",
+                "password": "baseball",
+            })),
+        422,
+    )
+    .await;
+    assert!(
+        refused["errors"]["password"][0]
+            .as_str()
+            .is_some_and(|why| why.contains("commonly used"))
+    );
+}
+
+#[tokio::test]
+async fn passwords_are_compared_in_one_unicode_form() {
+    let app = TestApp::spawn().await;
+    // "café crème brûlée" typed with precomposed letters…
+    let composed = "caf\u{e9} cr\u{e8}me br\u{fb}l\u{e9}e";
+    let user = app
+        .signed_up_user_with("unicode@example.com", composed)
+        .await;
+    // …logs in typed with combining accents, as some keyboards send it.
+    let decomposed = "cafe\u{301} cre\u{300}me bru\u{302}le\u{301}e";
+    app.log_in(&user.email, decomposed)
+        .await
+        .expect("the same password in NFD");
+}
+
+#[tokio::test]
+async fn the_email_changes_with_the_current_password_and_stays_unique() {
+    let (app, alice) = TestApp::with_user().await;
+    let bob = app.signed_up_user().await;
+    let change = |email: &str, password: &str| {
+        alice
+            .client
+            .update_current_user()
+            .body(
+                types::EmailChange::builder()
+                    .email(email)
+                    .current_password(password),
+            )
+            .send()
+    };
+    assert_eq!(
+        status_of(&change("alice@example.org", "wrong password").await),
+        422
+    );
+    let taken = problem(change(&bob.email.to_uppercase(), PASSWORD).await);
+    assert_eq!(taken.status().as_u16(), 409);
+    assert_eq!(taken.type_, "urn:taskapi:problem:email-taken");
+    assert_eq!(status_of(&change("not an email", PASSWORD).await), 422);
+
+    let changed = change("  Alice@Example.org ", PASSWORD)
+        .await
+        .expect("changed");
+    assert_eq!(changed.email, "Alice@Example.org");
+    assert_eq!(changed.id, alice.id);
+    app.log_in("alice@example.org", PASSWORD)
+        .await
+        .expect("logs in with the new email");
+    assert_eq!(login_status(&app, &alice.email, PASSWORD).await, 401);
+}
+
+#[tokio::test]
+async fn deleting_the_account_takes_its_tasks_and_sessions_and_its_tokens_stop_at_once() {
+    let (app, alice) = TestApp::with_user().await;
+    let other = app.logged_in(&alice.email, PASSWORD).await;
+    let task = alice.create_task("Soon gone").await;
+    let wrong = alice
+        .client
+        .delete_current_user()
+        .body(types::AccountDeletion::builder().current_password("nope nope"))
+        .send()
+        .await;
+    assert_eq!(status_of(&wrong), 422);
+
+    alice
+        .client
+        .delete_current_user()
+        .body(types::AccountDeletion::builder().current_password(PASSWORD))
+        .send()
+        .await
+        .expect("deleted");
+
+    for token in [&alice.token, &other.token] {
+        let client = app.client_with_token(token);
+        assert_eq!(status_of(&client.get_current_user().send().await), 401);
+        assert_eq!(
+            status_of(&client.get_task().task_id(task.id).send().await),
+            401
+        );
+    }
+    assert_eq!(status_of(&app.refresh(&other.refresh_token).await), 401);
+    assert_eq!(login_status(&app, &alice.email, PASSWORD).await, 401);
+    let pool = app.database().await;
+    let (tasks, sessions): (i64, i64) =
+        sqlx::query_as("SELECT (SELECT count(*) FROM tasks), (SELECT count(*) FROM sessions)")
+            .fetch_one(&pool)
+            .await
+            .expect("counted");
+    assert_eq!((tasks, sessions), (0, 0));
+
+    // The email is free again.
+    app.signed_up_user_with(&alice.email, PASSWORD).await;
+}

@@ -1,0 +1,339 @@
+//! Administrators: listing, disabling, enabling and deleting accounts, ending their
+//! sessions, and the rule that an enabled administrator always remains.
+
+use std::num::NonZeroU32;
+
+use taskapi_client::types;
+use taskapi_server::{
+    config::DatabaseSettings,
+    domain::{Email, Role},
+    startup,
+};
+use taskapi_tests::{PASSWORD, TestApp, problem, status_of};
+
+#[tokio::test]
+async fn admins_list_accounts_newest_first_filtered_by_email_prefix() {
+    let app = TestApp::spawn().await;
+    let admin = app.signed_up_admin().await;
+    for name in ["carol", "caroline", "dave", "Carla"] {
+        app.signed_up_user_with(&format!("{name}@example.com"), PASSWORD)
+            .await;
+    }
+    let all = admin
+        .client
+        .admin_list_users()
+        .send()
+        .await
+        .expect("listed")
+        .into_inner();
+    assert_eq!(all.items.len(), 5);
+    assert!(
+        all.items
+            .windows(2)
+            .all(|pair| pair[0].created_at >= pair[1].created_at)
+    );
+    assert_eq!(
+        all.items.last().map(|account| account.role),
+        Some(types::Role::Admin)
+    );
+
+    let car = |limit: u32, cursor: Option<String>| {
+        let mut request = admin
+            .client
+            .admin_list_users()
+            .email_prefix("CAR")
+            .limit(NonZeroU32::new(limit).expect("positive"));
+        if let Some(cursor) = cursor {
+            request = request.cursor(cursor);
+        }
+        request.send()
+    };
+    let first = car(2, None).await.expect("listed").into_inner();
+    let rest = car(2, first.next_cursor.clone())
+        .await
+        .expect("listed")
+        .into_inner();
+    let emails: Vec<&str> = first
+        .items
+        .iter()
+        .chain(&rest.items)
+        .map(|account| account.email.as_str())
+        .collect();
+    assert_eq!(
+        emails,
+        [
+            "Carla@example.com",
+            "caroline@example.com",
+            "carol@example.com"
+        ]
+    );
+    assert!(rest.next_cursor.is_none());
+
+    // Wildcards are only themselves.
+    let none = admin
+        .client
+        .admin_list_users()
+        .email_prefix("%")
+        .send()
+        .await
+        .expect("listed");
+    assert!(none.items.is_empty());
+}
+
+#[tokio::test]
+async fn a_disabled_account_cannot_log_in_or_refresh_and_its_tokens_stop_at_once() {
+    let app = TestApp::spawn().await;
+    let admin = app.signed_up_admin().await;
+    let alice = app.signed_up_user().await;
+    let task = alice.create_task("Mine").await;
+
+    let disabled = admin
+        .client
+        .admin_disable_user()
+        .user_id(alice.id)
+        .send()
+        .await
+        .expect("disabled")
+        .into_inner();
+    assert!(disabled.disabled_at.is_some());
+
+    let original = app.client_with_token(&alice.token);
+    assert_eq!(
+        status_of(&original.get_task().task_id(task.id).send().await),
+        401
+    );
+    assert_eq!(status_of(&app.refresh(&alice.refresh_token).await), 401);
+    let login = problem(
+        app.client
+            .login()
+            .body(types::LoginForm {
+                username: Some(alice.email.clone()),
+                password: Some(PASSWORD.to_owned()),
+                grant_type: None,
+                refresh_token: None,
+                scope: None,
+            })
+            .send()
+            .await,
+    );
+    assert_eq!(login.status().as_u16(), 403);
+    assert_eq!(login.type_, "urn:taskapi:problem:account-disabled");
+    // A wrong password is still just wrong: the answer does not reveal the state.
+    let wrong = problem(
+        app.client
+            .login()
+            .body(types::LoginForm {
+                username: Some(alice.email.clone()),
+                password: Some("not the password".to_owned()),
+                grant_type: None,
+                refresh_token: None,
+                scope: None,
+            })
+            .send()
+            .await,
+    );
+    assert_eq!(wrong.status().as_u16(), 401);
+
+    // Enabled again, Alice logs in anew; the old session stays ended.
+    let enabled = admin
+        .client
+        .admin_enable_user()
+        .user_id(alice.id)
+        .send()
+        .await
+        .expect("enabled")
+        .into_inner();
+    assert!(enabled.disabled_at.is_none());
+    let again = app.logged_in(&alice.email, PASSWORD).await;
+    assert_eq!(again.task(task.id).await.title, "Mine");
+    assert_eq!(status_of(&original.get_current_user().send().await), 401);
+}
+
+#[tokio::test]
+async fn admins_end_every_session_of_an_account_and_delete_accounts() {
+    let app = TestApp::spawn().await;
+    let admin = app.signed_up_admin().await;
+    let alice = app.signed_up_user().await;
+    let second = app.logged_in(&alice.email, PASSWORD).await;
+
+    admin
+        .client
+        .admin_end_user_sessions()
+        .user_id(alice.id)
+        .send()
+        .await
+        .expect("ended");
+    for user in [&alice, &second] {
+        let client = app.client_with_token(&user.token);
+        assert_eq!(status_of(&client.get_current_user().send().await), 401);
+        assert_eq!(status_of(&app.refresh(&user.refresh_token).await), 401);
+    }
+    // The account itself is fine.
+    let back = app.logged_in(&alice.email, PASSWORD).await;
+    back.create_task("Still here").await;
+
+    admin
+        .client
+        .admin_delete_user()
+        .user_id(alice.id)
+        .send()
+        .await
+        .expect("deleted");
+    assert_eq!(status_of(&back.client.get_current_user().send().await), 401);
+    let gone = admin.client.admin_get_user().user_id(alice.id).send().await;
+    assert_eq!(status_of(&gone), 404);
+}
+
+#[tokio::test]
+async fn the_last_enabled_admin_cannot_be_disabled_deleted_or_demoted() {
+    let app = TestApp::spawn().await;
+    let root = app.signed_up_admin().await;
+    for refused in [
+        status_of(
+            &root
+                .client
+                .admin_disable_user()
+                .user_id(root.id)
+                .send()
+                .await,
+        ),
+        status_of(
+            &root
+                .client
+                .admin_delete_user()
+                .user_id(root.id)
+                .send()
+                .await,
+        ),
+        status_of(
+            &root
+                .client
+                .delete_current_user()
+                .body(types::AccountDeletion::builder().current_password(PASSWORD))
+                .send()
+                .await,
+        ),
+    ] {
+        assert_eq!(refused, 409);
+    }
+    let operator = startup::operator(&DatabaseSettings::for_url(&app.database_url))
+        .await
+        .expect("the operator's tools");
+    let email = Email::parse(&root.email).expect("valid");
+    let demoted = operator.set_role(&email, Role::User).await;
+    assert!(demoted.is_err(), "the last admin stays an admin");
+
+    // With a second admin, the first may go.
+    let second = app.signed_up_admin().await;
+    root.client
+        .admin_disable_user()
+        .user_id(second.id)
+        .send()
+        .await
+        .expect("one of two disabled");
+    // Now root is the only enabled one again.
+    assert_eq!(
+        status_of(
+            &root
+                .client
+                .admin_delete_user()
+                .user_id(root.id)
+                .send()
+                .await
+        ),
+        409
+    );
+    second_admin_enabled(&root, second.id).await;
+    root.client
+        .admin_delete_user()
+        .user_id(root.id)
+        .send()
+        .await
+        .expect("deleted, another admin remains");
+}
+
+async fn second_admin_enabled(admin: &taskapi_tests::TestUser, id: uuid::Uuid) {
+    admin
+        .client
+        .admin_enable_user()
+        .user_id(id)
+        .send()
+        .await
+        .expect("enabled");
+}
+
+#[tokio::test]
+async fn two_admins_disabling_each_other_at_once_leave_one_enabled() {
+    let app = TestApp::spawn().await;
+    for _ in 0..5 {
+        let first = app.signed_up_admin().await;
+        let second = app.signed_up_admin().await;
+        // Every other admin of earlier rounds is disabled first, so these two are the last.
+        disable_all_but(&first, &[first.id, second.id]).await;
+        let (a, b) = tokio::join!(
+            first.client.admin_disable_user().user_id(second.id).send(),
+            second.client.admin_disable_user().user_id(first.id).send()
+        );
+        let mut statuses = [status_of(&a), status_of(&b)];
+        statuses.sort_unstable();
+        // The loser's own token is revoked by the winner: 401, or 409 if it got in first.
+        assert!(
+            statuses == [200, 401] || statuses == [200, 409],
+            "{statuses:?}"
+        );
+    }
+}
+
+async fn disable_all_but(admin: &taskapi_tests::TestUser, keep: &[uuid::Uuid]) {
+    let accounts = admin
+        .client
+        .admin_list_users()
+        .limit(NonZeroU32::new(100).expect("positive"))
+        .send()
+        .await
+        .expect("listed")
+        .into_inner();
+    for account in accounts.items {
+        if account.role == types::Role::Admin
+            && account.disabled_at.is_none()
+            && !keep.contains(&account.id)
+        {
+            admin
+                .client
+                .admin_disable_user()
+                .user_id(account.id)
+                .send()
+                .await
+                .expect("disabled");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_role_change_reaches_the_token_at_its_next_refresh() {
+    let app = TestApp::spawn().await;
+    let _root = app.signed_up_admin().await;
+    let alice = app.signed_up_user().await;
+    assert_eq!(
+        status_of(&alice.client.admin_list_users().send().await),
+        403
+    );
+    let operator = startup::operator(&DatabaseSettings::for_url(&app.database_url))
+        .await
+        .expect("the operator's tools");
+    let promoted = operator
+        .set_role(&Email::parse(&alice.email).expect("valid"), Role::Admin)
+        .await
+        .expect("promoted");
+    assert_eq!(promoted.role, Role::Admin);
+
+    // The current access token still says `user`...
+    let unrefreshed = app.client_with_token(&alice.token);
+    assert_eq!(status_of(&unrefreshed.admin_list_users().send().await), 403);
+    // ...the next one says `admin`.
+    let refreshed = app.refresh(&alice.refresh_token).await.expect("refreshed");
+    let client = app.client_with_token(&refreshed.access_token);
+    assert_eq!(status_of(&client.admin_list_users().send().await), 200);
+    let me = client.get_current_user().send().await.expect("me");
+    assert_eq!(me.role, types::Role::Admin);
+}
