@@ -14,12 +14,11 @@ use uuid::Uuid;
 
 use crate::{
     ApiTag,
-    auth::EMAIL_MAX_CHARS,
     paging::{Cursor, PageLimit},
     problem::{Errors, error_set},
     security::{Authenticate, BearerAuth},
     text::{EmailChars, Text},
-    users::Role,
+    users::{EMAIL_MAX_CHARS, Role},
 };
 
 /// An account as administrators see it.

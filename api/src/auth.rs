@@ -11,17 +11,8 @@ use crate::{
     problem::{Errors, error_set},
     security::{Authenticate, BearerAuth, ClientAddress, UserAgent},
     text::{AnyText, EmailChars, Text},
-    users::User,
+    users::{EMAIL_MAX_CHARS, EMAIL_MIN_CHARS, PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS, User},
 };
-
-/// Shortest email address accepted, in characters.
-pub const EMAIL_MIN_CHARS: usize = 3;
-/// Longest email address accepted, in characters (RFC 5321's path limit).
-pub const EMAIL_MAX_CHARS: usize = 254;
-/// Shortest password accepted, in characters.
-pub const PASSWORD_MIN_CHARS: usize = 8;
-/// Longest password accepted, in characters.
-pub const PASSWORD_MAX_CHARS: usize = 128;
 
 /// A new account.
 #[derive(Debug, Clone, Object)]

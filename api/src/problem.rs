@@ -50,6 +50,8 @@ pub mod problem_type {
     pub const FORBIDDEN: &str = "urn:taskapi:problem:forbidden";
     /// The change would leave no enabled administrator.
     pub const LAST_ADMIN: &str = "urn:taskapi:problem:last-admin";
+    /// The current password given to confirm an account change is not the account's.
+    pub const WRONG_PASSWORD: &str = "urn:taskapi:problem:wrong-password";
 }
 
 /// An RFC 9457 problem detail. `type` identifies the kind of problem (`about:blank` when
@@ -420,7 +422,7 @@ pub const fn describe(status: u16) -> &'static str {
             "No valid credentials: the bearer token is missing, malformed, expired or revoked, or the login failed."
         }
         403 => {
-            "The caller is authenticated but may not do this: an administrator operation called by a user, or a login to a disabled account."
+            "The caller is authenticated but may not do this: an administrator operation called by a user, an account change confirmed with a wrong current password, or a login to a disabled account."
         }
         404 => {
             "No such resource visible to the caller. Another user's task is reported exactly like a missing one."

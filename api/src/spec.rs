@@ -551,6 +551,10 @@ mod tests {
         assert!(!text.contains("format: uint"), "no Rust integer formats");
         assert!(!text.contains("LOCATION"), "headers as HTTP spells them");
         assert!(!text.contains("- default:"), "no typeless allOf member");
+        assert!(
+            !text.contains("allOf"),
+            "no allOf: openapi-python-client refuses one around an enum"
+        );
         for operation in nested_mut(&mut document["paths"], None) {
             let id = operation["operationId"]
                 .as_str()

@@ -15,13 +15,21 @@ use uuid::Uuid;
 
 use crate::{
     ApiTag,
-    auth::{EMAIL_MAX_CHARS, EMAIL_MIN_CHARS, PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS},
     body::JsonBody,
     paging::{Cursor, PageLimit},
     problem::{Errors, error_set},
     security::{Authenticate, BearerAuth, ClientAddress},
     text::{AnyText, EmailChars, Text},
 };
+
+/// Shortest email address accepted, in characters.
+pub const EMAIL_MIN_CHARS: usize = 3;
+/// Longest email address accepted, in characters (RFC 5321's path limit).
+pub const EMAIL_MAX_CHARS: usize = 254;
+/// Shortest password accepted, in characters (Unicode scalar values after NFC).
+pub const PASSWORD_MIN_CHARS: usize = 8;
+/// Longest password accepted, in characters (Unicode scalar values after NFC).
+pub const PASSWORD_MAX_CHARS: usize = 128;
 
 /// What an account may do. Every account starts as a `user`; administrators are made from
 /// the command line (`taskapi users create-admin`, `taskapi users set-role`), never through
@@ -37,14 +45,15 @@ pub enum Role {
     Admin,
 }
 
-/// An account. Password material never leaves the server.
+/// An account. Password material never leaves the server. A change of `role` reaches the
+/// account's access token at its next refresh.
 #[derive(Debug, Clone, Object)]
 #[oai(example)]
 pub struct User {
     pub id: Uuid,
     /// The email address as registered (trimmed).
     pub email: String,
-    /// A role change reaches the caller's access token at its next refresh.
+    // No doc comment: on an enum-typed field it becomes an `allOf` some generators refuse.
     pub role: Role,
     pub created_at: DateTime<Utc>,
 }
@@ -238,15 +247,15 @@ error_set!(
 );
 error_set!(
     /// Errors of `update_current_user`.
-    ChangeEmailErrors: 400, 401, 409, 413, 415, 422, 429
+    ChangeEmailErrors: 400, 401, 403, 409, 413, 415, 422, 429
 );
 error_set!(
     /// Errors of `delete_current_user`.
-    DeleteAccountErrors: 400, 401, 409, 413, 415, 422, 429
+    DeleteAccountErrors: 400, 401, 403, 409, 413, 415, 422, 429
 );
 error_set!(
     /// Errors of `change_password`.
-    ChangePasswordErrors: 400, 401, 413, 415, 422, 429
+    ChangePasswordErrors: 400, 401, 403, 413, 415, 422, 429
 );
 error_set!(
     /// Errors of `list_sessions`.
@@ -276,8 +285,7 @@ impl<B: UserBackend> UsersApi<B> {
     /// Change the email address
     ///
     /// Changes the caller's email, which must be unique as at registration. Needs the
-    /// current password; a wrong one is refused as an invalid `current_password` and counts
-    /// as a failed login.
+    /// current password; a wrong one is refused with 403 and counts as a failed login.
     #[oai(path = "/me", method = "patch", operation_id = "update_current_user")]
     async fn change_email(
         &self,
@@ -293,8 +301,9 @@ impl<B: UserBackend> UsersApi<B> {
     /// Delete the account
     ///
     /// Deletes the caller's account with all of its tasks and sessions; its tokens stop
-    /// working at once, on every server. Needs the current password. The last enabled
-    /// administrator cannot delete their account (409).
+    /// working at once, on every server. Needs the current password (a wrong one is 403
+    /// and counts as a failed login). The last enabled administrator cannot delete their
+    /// account (409).
     #[oai(path = "/me", method = "delete", operation_id = "delete_current_user")]
     async fn delete_account(
         &self,
@@ -310,7 +319,8 @@ impl<B: UserBackend> UsersApi<B> {
     /// Change the password
     ///
     /// Replaces the caller's password and ends every other session of the account; the
-    /// session making the request stays. The new password follows the registration rules.
+    /// session making the request stays. The new password follows the registration rules;
+    /// a wrong current password is 403 and counts as a failed login.
     #[oai(
         path = "/me/password",
         method = "post",

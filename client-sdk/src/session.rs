@@ -25,6 +25,9 @@ use crate::{Client, Error, types};
 /// The token endpoint's operation: never sent with credentials, never retried.
 const TOKEN_OPERATION: &str = "login";
 
+/// Longest a refresh may take; every request of the session waits for it.
+const REFRESH_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// How long before its stated expiry an access token is refreshed, for clock skew and the
 /// request's own travel time.
 const EXPIRY_MARGIN: Duration = Duration::from_secs(10);
@@ -67,6 +70,8 @@ pub enum SessionError {
     Http(reqwest::Error),
     /// The server refused the refresh token (the session has ended): log in again.
     Refused(StatusCode),
+    /// The refresh stopped before it finished (its task panicked or was cancelled).
+    Interrupted,
 }
 
 impl fmt::Display for SessionError {
@@ -77,6 +82,7 @@ impl fmt::Display for SessionError {
             Self::Refused(status) => {
                 write!(f, "the session has ended ({status}); log in again")
             }
+            Self::Interrupted => f.write_str("the refresh was interrupted"),
         }
     }
 }
@@ -85,7 +91,7 @@ impl std::error::Error for SessionError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Http(error) => Some(error),
-            Self::InvalidToken | Self::Refused(_) => None,
+            Self::InvalidToken | Self::Refused(_) | Self::Interrupted => None,
         }
     }
 }
@@ -134,22 +140,50 @@ fn bearer(token: &str) -> Result<HeaderValue, SessionError> {
 
 impl Session {
     /// The access token to send: the current one, refreshed first if it has expired.
-    async fn header(&self) -> Result<HeaderValue, SessionError> {
-        let mut tokens = self.tokens.lock().await;
-        if Instant::now() >= tokens.stale_at {
-            *tokens = self.refresh(&tokens.token.refresh_token).await?;
+    async fn header(self: &Arc<Self>) -> Result<HeaderValue, SessionError> {
+        {
+            let tokens = self.tokens.lock().await;
+            if Instant::now() < tokens.stale_at {
+                return Ok(tokens.header.clone());
+            }
         }
-        Ok(tokens.header.clone())
+        self.refreshed(None).await
     }
 
     /// A fresh access token after `refused` was refused, unless another request already
     /// got one since (then that one).
     async fn header_after_refusal(
-        &self,
+        self: &Arc<Self>,
         refused: &HeaderValue,
     ) -> Result<HeaderValue, SessionError> {
+        self.refreshed(Some(refused.clone())).await
+    }
+
+    /// Refreshes in a task of its own, so that the new tokens are kept even if the request
+    /// that needed them is dropped midway: a refresh token works once, and losing its
+    /// successor would end the session at the next refresh.
+    async fn refreshed(
+        self: &Arc<Self>,
+        refused: Option<HeaderValue>,
+    ) -> Result<HeaderValue, SessionError> {
+        let session = Arc::clone(self);
+        tokio::spawn(async move { session.refresh_if_needed(refused).await })
+            .await
+            .unwrap_or(Err(SessionError::Interrupted))
+    }
+
+    /// One refresh at a time: whoever waited for the lock finds the tokens already
+    /// refreshed and uses them.
+    async fn refresh_if_needed(
+        &self,
+        refused: Option<HeaderValue>,
+    ) -> Result<HeaderValue, SessionError> {
         let mut tokens = self.tokens.lock().await;
-        if tokens.header == refused {
+        let needed = match &refused {
+            Some(refused) => tokens.header == *refused,
+            None => Instant::now() >= tokens.stale_at,
+        };
+        if needed {
             *tokens = self.refresh(&tokens.token.refresh_token).await?;
         }
         Ok(tokens.header.clone())
@@ -255,9 +289,13 @@ pub async fn log_in(
 /// A client for a session whose tokens were saved (from [`log_in`], or [`Auth::tokens`]),
 /// refreshing them as needed. The refresh token must be the session's latest.
 pub fn resume(base_url: &str, token: types::Token) -> Result<Client, SessionError> {
+    let http = reqwest::Client::builder()
+        .timeout(REFRESH_TIMEOUT)
+        .build()
+        .map_err(SessionError::Http)?;
     let session = Session {
         base_url: base_url.trim_end_matches('/').to_owned(),
-        http: reqwest::Client::new(),
+        http,
         tokens: Mutex::new(Tokens::new(token)?),
     };
     Ok(Client::new(

@@ -14,8 +14,12 @@ use crate::{
     http::{HttpSettings, app},
     security::{PasswordHasher, TokenIssuer},
     service::{
-        Services, admin::Operator, auth::SessionPolicy, limits::RateLimits, passwords::Passwords,
-        revocations::RevocationSet,
+        Services,
+        admin::Operator,
+        auth::SessionPolicy,
+        limits::RateLimits,
+        passwords::Passwords,
+        revocations::{RevocationSet, Revoker},
     },
     store::{self, Database, migrations, revocations, sessions},
     transport::{self, Limits},
@@ -198,6 +202,10 @@ async fn connect(database: &DatabaseSettings) -> anyhow::Result<PgPool> {
     Ok(pool)
 }
 
+/// How long the servers remember a session the command line ended: longer than any
+/// access-token lifetime they may be configured with.
+const OPERATOR_REVOCATION_WINDOW: Duration = Duration::from_secs(24 * 60 * 60);
+
 /// What `taskapi users` works through: the database prepared as `serve` would, and the
 /// registration rules' password hashing.
 pub async fn operator(database: &DatabaseSettings) -> anyhow::Result<Operator> {
@@ -206,7 +214,8 @@ pub async fn operator(database: &DatabaseSettings) -> anyhow::Result<Operator> {
     let hasher = PasswordHasher::new(1).await?;
     // The operator's commands count no failed logins; the limits are never consulted.
     let limits = RateLimits::new(db.clone(), &RateLimitSettings::default());
-    Ok(Operator::new(db, Passwords::new(hasher, limits)))
+    let revoker = Revoker::new(RevocationSet::default(), OPERATOR_REVOCATION_WINDOW);
+    Ok(Operator::new(db, Passwords::new(hasher, limits), revoker))
 }
 
 fn jwt_secret(settings: &Settings) -> anyhow::Result<JwtSecret> {

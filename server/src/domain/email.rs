@@ -1,6 +1,6 @@
 use std::fmt;
 
-use taskapi_api::auth::EMAIL_MAX_CHARS;
+use taskapi_api::users::EMAIL_MAX_CHARS;
 use unicode_normalization::UnicodeNormalization;
 
 use super::trimmed_line;

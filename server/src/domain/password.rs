@@ -1,6 +1,6 @@
 use std::{collections::HashSet, fmt, sync::LazyLock};
 
-use taskapi_api::auth::{PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS};
+use taskapi_api::users::{PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS};
 use unicode_normalization::UnicodeNormalization;
 
 /// The 10,000 most common passwords of at least [`PASSWORD_MIN_CHARS`] characters, lowercase

@@ -7,7 +7,7 @@ use taskapi_api::{
 };
 use uuid::Uuid;
 
-use super::{Email, FieldErrors, Password, RefreshToken, SessionId};
+use super::{Email, FieldErrors, PageCursor, Password, RefreshToken, SessionId};
 
 /// The id of an account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -27,6 +27,14 @@ pub struct User {
 impl User {
     pub fn is_enabled_admin(&self) -> bool {
         self.role == Role::Admin && self.disabled_at.is_none()
+    }
+
+    /// The account's place in the listing order, for the cursor of a page that ends with it.
+    pub fn position(&self) -> PageCursor {
+        PageCursor {
+            created_at: self.created_at,
+            id: self.id.0,
+        }
     }
 }
 

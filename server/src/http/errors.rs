@@ -169,7 +169,7 @@ impl<S: ErrorSet + Declares<401>> From<UserError> for Errors<S> {
     }
 }
 
-impl<S: ErrorSet + Declares<401> + Declares<422> + Declares<429>> From<PasswordDenied>
+impl<S: ErrorSet + Declares<401> + Declares<403> + Declares<429>> From<PasswordDenied>
     for Errors<S>
 {
     fn from(error: PasswordDenied) -> Self {
@@ -177,11 +177,12 @@ impl<S: ErrorSet + Declares<401> + Declares<422> + Declares<429>> From<PasswordD
             PasswordDenied::Gone => {
                 ApiError::invalid_token("The bearer token's account no longer exists.").into()
             }
-            // A field of the request is wrong, not the caller's credentials: not a 401, which
-            // clients take as "log in again".
-            PasswordDenied::Wrong => {
-                FieldErrors::single("current_password", "is not this account's password").into()
-            }
+            // The caller's token is fine: not a 401, which clients take as "log in again".
+            PasswordDenied::Wrong => ApiError::<403>::typed(
+                problem_type::WRONG_PASSWORD,
+                "`current_password` is not this account's password.",
+            )
+            .into(),
             PasswordDenied::Limited(limited) => ApiError::<429>::from(limited).into(),
             PasswordDenied::Failed(failure) => failure.into(),
         }
@@ -206,7 +207,7 @@ fn email_taken() -> ApiError<409> {
     )
 }
 
-impl<S: ErrorSet + Declares<401> + Declares<409> + Declares<422> + Declares<429>>
+impl<S: ErrorSet + Declares<401> + Declares<403> + Declares<409> + Declares<429>>
     From<ChangeEmailError> for Errors<S>
 {
     fn from(error: ChangeEmailError) -> Self {
@@ -217,7 +218,7 @@ impl<S: ErrorSet + Declares<401> + Declares<409> + Declares<422> + Declares<429>
     }
 }
 
-impl<S: ErrorSet + Declares<401> + Declares<409> + Declares<422> + Declares<429>>
+impl<S: ErrorSet + Declares<401> + Declares<403> + Declares<409> + Declares<429>>
     From<DeleteAccountError> for Errors<S>
 {
     fn from(error: DeleteAccountError) -> Self {

@@ -138,13 +138,19 @@ impl PasswordHasher {
 
     /// Checks a password against a stored hash, or against the dummy hash when there is
     /// no account (the answer is then always `false`, after the same amount of work).
-    /// The password is compared in Unicode NFC, the form it was hashed in.
+    /// The password is compared in Unicode NFC, the form it is hashed in; a hash made
+    /// before passwords were normalised matches the password as typed, so a password typed
+    /// otherwise than NFC is also compared as it is.
     pub async fn verify(&self, password: &str, stored: Option<&str>) -> Result<bool, Failure> {
-        let password = normalized_password(password);
+        let normalized = normalized_password(password);
+        let as_typed = (normalized != password).then(|| password.to_owned());
         let exists = stored.is_some();
         let hash = stored.map_or_else(|| self.dummy_hash.to_string(), str::to_owned);
         let matches = self
-            .run(move |memory| verify_blocking(&password, &hash, memory))
+            .run(move |memory| {
+                verify_blocking(&normalized, &hash, memory)
+                    || as_typed.is_some_and(|typed| verify_blocking(&typed, &hash, memory))
+            })
             .await?;
         Ok(exists && matches)
     }

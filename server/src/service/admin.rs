@@ -104,13 +104,6 @@ impl From<LockError> for SetRoleError {
 /// One page of accounts.
 pub type AccountPage = Page<User>;
 
-fn position(user: &User) -> PageCursor {
-    PageCursor {
-        created_at: user.created_at,
-        id: user.id.0,
-    }
-}
-
 #[derive(Clone)]
 pub struct AdminService {
     db: Database,
@@ -132,7 +125,7 @@ impl AdminService {
         let db = &mut *self.db.acquire().await?;
         let lookahead = AccountPage::lookahead(size);
         let items = users::list(db, email_prefix.as_deref(), after, lookahead).await?;
-        Ok(AccountPage::from_lookahead(items, size, position))
+        Ok(AccountPage::from_lookahead(items, size, User::position))
     }
 
     pub async fn get(&self, _admin: Admin, id: UserId) -> Result<User, AdminError> {
@@ -203,11 +196,18 @@ impl AdminService {
 pub struct Operator {
     db: Database,
     passwords: Passwords,
+    revoker: Revoker,
 }
 
 impl Operator {
-    pub fn new(db: Database, passwords: Passwords) -> Self {
-        Self { db, passwords }
+    /// `revoker` ends the sessions of a demoted administrator; the command line does not
+    /// know the servers' access-token lifetime, so give it a window longer than any.
+    pub fn new(db: Database, passwords: Passwords, revoker: Revoker) -> Self {
+        Self {
+            db,
+            passwords,
+            revoker,
+        }
     }
 
     /// `taskapi users create-admin`: a new administrator account.
@@ -226,7 +226,8 @@ impl Operator {
     }
 
     /// `taskapi users set-role`: the account's new role, which its tokens state from their
-    /// next refresh. The last enabled administrator cannot be made a user.
+    /// next refresh. An administrator made a user loses the rights at once: their sessions
+    /// end, on every server. The last enabled administrator cannot be made a user.
     pub async fn set_role(&self, email: &Email, role: Role) -> Result<User, SetRoleError> {
         let mut transaction = self.db.begin().await?;
         let id = users::find_by_email(&mut *transaction, email)
@@ -241,7 +242,14 @@ impl Operator {
         let updated = users::set_role(&mut *transaction, target.id, role)
             .await?
             .ok_or(SetRoleError::NotFound)?;
-        transaction.commit().await.map_err(Failure::from)?;
+        let demoted = target.role == Role::Admin && role != Role::Admin;
+        let ended = if demoted {
+            sessions::delete_all(&mut *transaction, target.id, None).await?
+        } else {
+            Vec::new()
+        };
+        let pending = self.revoker.sessions(&mut transaction, &ended).await?;
+        self.revoker.commit(transaction, pending).await?;
         Ok(updated)
     }
 }

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::{
     Failure,
     limits::{LimitError, Limited, RateLimits},
-    passwords::{CheckError, Passwords},
+    passwords::{CheckError, Passwords, Verified},
     revocations::{RevocationSet, Revoker, Verdict},
 };
 use crate::{
@@ -208,27 +208,31 @@ impl AuthService {
                 None => Ok(None),
             }
         };
-        let user = self
+        let verified = self
             .passwords
             .check(client, email.as_ref(), &credentials.password, account)
             .await?;
-        if user.disabled_at.is_some() {
-            tracing::warn!(target: "security", %client, user = %user.id.0, "login to a disabled account");
+        if verified.user.disabled_at.is_some() {
+            tracing::warn!(target: "security", %client, user = %verified.user.id.0, "login to a disabled account");
             return Err(LoginError::AccountDisabled);
         }
-        self.start_session(&user, origin).await
+        self.start_session(&verified, origin).await
     }
 
+    /// Starts a session for an account whose password was just checked. Checking took a
+    /// while: the session is made only if the account is still enabled and its password
+    /// still the one checked, with the account's row locked until it is in, so a password
+    /// change or a disable that ends every session cannot miss this one.
     async fn start_session(
         &self,
-        user: &User,
+        verified: &Verified,
         origin: SessionOrigin,
     ) -> Result<Tokens, LoginError> {
         let at = now();
         let max_expires_at = after(at, self.sessions.max_lifetime);
         let session = Session {
             id: SessionId(Uuid::now_v7()),
-            user: user.id,
+            user: verified.user.id,
             created_at: at,
             last_used_at: at,
             expires_at: after(at, self.sessions.refresh_ttl).min(max_expires_at),
@@ -237,6 +241,16 @@ impl AuthService {
         };
         let (refresh, hash) = refresh::generate();
         let mut transaction = self.db.begin().await?;
+        let (user, current_hash) =
+            users::find_credentials_for_share(&mut *transaction, verified.user.id)
+                .await?
+                .ok_or(LoginError::InvalidCredentials)?;
+        if current_hash != verified.hash {
+            return Err(LoginError::InvalidCredentials);
+        }
+        if user.disabled_at.is_some() {
+            return Err(LoginError::AccountDisabled);
+        }
         sessions::insert(&mut transaction, &session, &hash).await?;
         transaction.commit().await.map_err(Failure::from)?;
         self.tokens_for(user.role, &session, refresh)

@@ -35,6 +35,14 @@ impl From<LimitError> for CheckError {
     }
 }
 
+/// An account whose password was just checked, with the hash it matched: a change made
+/// on the strength of that check can make sure the password is still the same.
+#[derive(Debug)]
+pub struct Verified {
+    pub user: User,
+    pub hash: String,
+}
+
 #[derive(Clone)]
 pub struct Passwords {
     hasher: PasswordHasher,
@@ -60,7 +68,7 @@ impl Passwords {
         email: Option<&Email>,
         typed: &str,
         account: impl Future<Output = Result<Option<(User, String)>, Failure>>,
-    ) -> Result<User, CheckError> {
+    ) -> Result<Verified, CheckError> {
         let (key, shown) = email.map_or_else(
             || ("(not an email)".to_owned(), "(not an email)".to_owned()),
             |email| (email.key().to_owned(), email.redacted()),
@@ -76,7 +84,7 @@ impl Passwords {
                 return Err(failure.into());
             }
         };
-        let Some(user) = verified else {
+        let Some(verified) = verified else {
             tracing::warn!(target: "security", %client, email = %shown, "wrong password");
             return Err(CheckError::Wrong);
         };
@@ -84,7 +92,7 @@ impl Passwords {
         if let Err(error) = self.limits.login_succeeded(client, &key).await {
             tracing::warn!(%error, "cannot clear the failed-login count");
         }
-        Ok(user)
+        Ok(verified)
     }
 
     /// The account, if `typed` is its password. Without an account (or an email that
@@ -95,10 +103,12 @@ impl Passwords {
         may_exist: bool,
         typed: &str,
         account: impl Future<Output = Result<Option<(User, String)>, Failure>>,
-    ) -> Result<Option<User>, Failure> {
+    ) -> Result<Option<Verified>, Failure> {
         let account = if may_exist { account.await? } else { None };
-        let (user, hash) = account.unzip();
-        let verified = self.hasher.verify(typed, hash.as_deref()).await?;
-        Ok(user.filter(|_| verified))
+        let stored = account.as_ref().map(|(_, hash)| hash.as_str());
+        let matches = self.hasher.verify(typed, stored).await?;
+        Ok(account
+            .filter(|_| matches)
+            .map(|(user, hash)| Verified { user, hash }))
     }
 }

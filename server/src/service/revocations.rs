@@ -32,6 +32,10 @@ const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(5);
 /// How often the set is reloaded even when nothing seems lost, which also forgets
 /// revocations whose access tokens have all expired.
 const RELOAD_INTERVAL: Duration = Duration::from_secs(300);
+/// How long the listening connection may stay silent before it must answer a round trip.
+const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(10);
+/// Longest a round trip on the listening connection may take before it counts as lost.
+const ROUND_TRIP_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The in-memory revocation set, shared by every request of this server.
 #[derive(Clone, Default)]
@@ -105,12 +109,36 @@ impl RevocationSet {
         Ok(listener)
     }
 
-    /// Replaces the set with what the database holds, read over the listening connection
-    /// (the listener's pool has no other).
+    /// Brings the set in line with what the database holds, read over the listening
+    /// connection (the listener's pool has no other), within [`ROUND_TRIP_TIMEOUT`].
+    /// Ended sessions this server already knows of stay, even if the read came before
+    /// their commit (a session is never revived); an account stays revoked only if the
+    /// database still says so, since enabling an account lifts its revocation.
     async fn reload(&self, listener: &mut PgListener) -> Result<(), Failure> {
-        let loaded = revocations::load(&mut *listener).await?;
-        *self.write() = loaded.into_iter().collect();
+        let loaded = tokio::time::timeout(ROUND_TRIP_TIMEOUT, revocations::load(&mut *listener))
+            .await
+            .map_err(|_| Failure::Busy("the revocation set took too long to load"))??;
+        let mut loaded: HashMap<Revoked, DateTime<Utc>> = loaded.into_iter().collect();
+        let mut revoked = self.write();
+        let now = Utc::now();
+        for (key, until) in revoked.drain() {
+            if matches!(key, Revoked::Session(_)) && until > now {
+                let entry = loaded.entry(key).or_insert(until);
+                *entry = (*entry).max(until);
+            }
+        }
+        *revoked = loaded;
         Ok(())
+    }
+
+    /// Whether the listening connection still answers, within [`ROUND_TRIP_TIMEOUT`]: a
+    /// connection cut without a word (a partition, a failover) would otherwise wait for
+    /// notifications forever while the set is trusted.
+    async fn answers(listener: &mut PgListener) -> bool {
+        matches!(
+            tokio::time::timeout(ROUND_TRIP_TIMEOUT, revocations::ping(&mut *listener)).await,
+            Ok(Ok(()))
+        )
     }
 
     /// Keeps the set current for as long as it runs: applies every notification, and when
@@ -146,12 +174,20 @@ impl RevocationSet {
     }
 
     /// Applies notifications until the connection is lost (`None`), or until it is time
-    /// for a periodic reload (`Some`, the listener to keep using).
+    /// for a periodic reload (`Some`, the listener to keep using). Every
+    /// [`HEARTBEAT_INTERVAL`] of silence, the connection must answer a round trip.
     async fn follow(&self, mut listener: PgListener) -> Option<PgListener> {
         let reload_at = tokio::time::Instant::now() + RELOAD_INTERVAL;
         loop {
             let received = tokio::select! {
                 received = listener.try_recv() => received,
+                () = tokio::time::sleep(HEARTBEAT_INTERVAL) => {
+                    if Self::answers(&mut listener).await {
+                        continue;
+                    }
+                    tracing::warn!("the revocation listener's connection stopped answering");
+                    return None;
+                }
                 () = tokio::time::sleep_until(reload_at) => {
                     return match self.reload(&mut listener).await {
                         Ok(()) => Some(listener),

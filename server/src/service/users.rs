@@ -12,8 +12,8 @@ use super::{
 };
 use crate::{
     domain::{
-        Caller, DeletionConfirmation, NewEmail, NewPassword, PageCursor, PageSize, SessionId,
-        SessionPage, User, UserId,
+        Caller, DeletionConfirmation, NewEmail, NewPassword, PageCursor, PageSize, Session,
+        SessionId, SessionPage, User, UserId,
     },
     store::{
         Database, sessions,
@@ -136,10 +136,11 @@ impl UserService {
             .await?
             .ok_or(PasswordDenied::Gone)?;
         let email = account.0.email.clone();
-        Ok(self
+        let verified = self
             .passwords
             .check(client, Some(&email), typed, async { Ok(Some(account)) })
-            .await?)
+            .await?;
+        Ok(verified.user)
     }
 
     pub async fn change_email(
@@ -204,9 +205,7 @@ impl UserService {
     ) -> Result<SessionPage, Failure> {
         let db = &mut *self.db.acquire().await?;
         let items = sessions::list(db, caller.user, after, SessionPage::lookahead(size)).await?;
-        Ok(SessionPage::from_lookahead(items, size, |session| {
-            session.position()
-        }))
+        Ok(SessionPage::from_lookahead(items, size, Session::position))
     }
 
     /// Ends one of the caller's sessions, on every server.

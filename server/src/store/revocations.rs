@@ -21,6 +21,10 @@ const USER: &str = "user";
 
 /// The largest payload PostgreSQL delivers is 8000 bytes; stay well under it.
 const MAX_PAYLOAD_BYTES: usize = 7_000;
+/// Revocations written by one statement.
+const ROWS_PER_INSERT: usize = 1_000;
+/// Notifications sent by one statement.
+const PAYLOADS_PER_STATEMENT: usize = 1_000;
 
 #[derive(Iden)]
 enum Revocations {
@@ -119,24 +123,28 @@ pub async fn record(
             .map_err(|error| Failure::internal("a revocation window out of range", error))?
         // Whole seconds on the wire: round up.
         + chrono::Duration::seconds(1);
-    let mut insert = Query::insert();
-    insert.into_table(Revocations::Table).columns([
-        Revocations::Kind,
-        Revocations::Subject,
-        Revocations::ExpiresAt,
-    ]);
-    for entry in revoked {
-        let (kind, subject) = entry.parts();
-        // Three columns, three values: cannot panic.
-        insert.values_panic([kind.into(), subject.into(), until.into()]);
+    // In chunks: a statement binds at most 65,535 values, and an account may have ended
+    // many sessions at once.
+    for chunk in revoked.chunks(ROWS_PER_INSERT) {
+        let mut insert = Query::insert();
+        insert.into_table(Revocations::Table).columns([
+            Revocations::Kind,
+            Revocations::Subject,
+            Revocations::ExpiresAt,
+        ]);
+        for entry in chunk {
+            let (kind, subject) = entry.parts();
+            // Three columns, three values: cannot panic.
+            insert.values_panic([kind.into(), subject.into(), until.into()]);
+        }
+        insert.on_conflict(
+            OnConflict::columns([Revocations::Kind, Revocations::Subject])
+                .update_column(Revocations::ExpiresAt)
+                .to_owned(),
+        );
+        let (sql, values) = build(&insert);
+        sqlx::query_with(sql, values).execute(&mut *db).await?;
     }
-    insert.on_conflict(
-        OnConflict::columns([Revocations::Kind, Revocations::Subject])
-            .update_column(Revocations::ExpiresAt)
-            .to_owned(),
-    );
-    let (sql, values) = build(&insert);
-    sqlx::query_with(sql, values).execute(&mut *db).await?;
     let changes: Vec<Change> = revoked
         .iter()
         .map(|revoked| Change::Revoke(*revoked, until))
@@ -161,7 +169,7 @@ pub async fn lift_user(db: &mut sqlx::PgConnection, user: Uuid) -> Result<Change
 }
 
 /// Sends `changes` on [`CHANNEL`], in as few notifications as fit.
-async fn notify(db: impl PgExecutor<'_>, changes: &[Change]) -> Result<(), Failure> {
+async fn notify(db: &mut sqlx::PgConnection, changes: &[Change]) -> Result<(), Failure> {
     let mut payloads = vec![String::new()];
     for change in changes {
         let line = change.encode();
@@ -175,14 +183,23 @@ async fn notify(db: impl PgExecutor<'_>, changes: &[Change]) -> Result<(), Failu
             current.push_str(&line);
         }
     }
-    let statement = Query::select()
-        .exprs(
-            payloads
-                .into_iter()
-                .map(|payload| Func::cust("pg_notify").arg(CHANNEL).arg(payload)),
-        )
-        .to_owned();
-    let (sql, values) = build(&statement);
+    for chunk in payloads.chunks(PAYLOADS_PER_STATEMENT) {
+        let statement = Query::select()
+            .exprs(
+                chunk
+                    .iter()
+                    .map(|payload| Func::cust("pg_notify").arg(CHANNEL).arg(payload.as_str())),
+            )
+            .to_owned();
+        let (sql, values) = build(&statement);
+        sqlx::query_with(sql, values).execute(&mut *db).await?;
+    }
+    Ok(())
+}
+
+/// A round trip on `db` (the listener's connection), to find out that it is still alive.
+pub async fn ping(db: impl PgExecutor<'_>) -> Result<(), Failure> {
+    let (sql, values) = build(&Query::select().expr(Expr::val(1)).to_owned());
     sqlx::query_with(sql, values).execute(db).await?;
     Ok(())
 }

@@ -170,11 +170,11 @@ pub async fn find_by_token_for_update(
         .column((RefreshTokens::Table, RefreshTokens::RotatedAt))
         .column((Users::Table, Users::Role))
         .column((Users::Table, Users::DisabledAt))
-        .from(RefreshTokens::Table)
+        .from(Sessions::Table)
         .inner_join(
-            Sessions::Table,
-            Expr::col((Sessions::Table, Sessions::Id))
-                .equals((RefreshTokens::Table, RefreshTokens::SessionId)),
+            RefreshTokens::Table,
+            Expr::col((RefreshTokens::Table, RefreshTokens::SessionId))
+                .equals((Sessions::Table, Sessions::Id)),
         )
         .inner_join(
             Users::Table,
@@ -183,11 +183,13 @@ pub async fn find_by_token_for_update(
         .and_where(
             Expr::col((RefreshTokens::Table, RefreshTokens::TokenHash)).eq(token_hash.0.to_vec()),
         )
+        // The session's row before the token's: ending a session deletes the session and
+        // then, by cascade, its tokens, so both take their locks in the same order.
         .lock_with_tables(
             LockType::Update,
             [
-                RefreshTokens::Table.into_iden(),
                 Sessions::Table.into_iden(),
+                RefreshTokens::Table.into_iden(),
             ],
         )
         .to_owned();

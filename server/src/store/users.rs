@@ -149,6 +149,22 @@ pub async fn find_credentials_by_id(
     fetch_credentials(db, &statement).await
 }
 
+/// Like [`find_credentials_by_id`], with the row locked against changes (`FOR SHARE`)
+/// until the transaction `db` belongs to ends.
+pub async fn find_credentials_for_share(
+    db: impl PgExecutor<'_>,
+    id: UserId,
+) -> Result<Option<(User, String)>, Failure> {
+    let statement = Query::select()
+        .columns(USER_COLUMNS)
+        .column(Users::PasswordHash)
+        .from(Users::Table)
+        .and_where(Expr::col(Users::Id).eq(id.0))
+        .lock(LockType::Share)
+        .to_owned();
+    fetch_credentials(db, &statement).await
+}
+
 async fn fetch_credentials(
     db: impl PgExecutor<'_>,
     statement: &SelectStatement,

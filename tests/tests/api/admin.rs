@@ -281,6 +281,15 @@ async fn two_admins_disabling_each_other_at_once_leave_one_enabled() {
             statuses == [200, 401] || statuses == [200, 409],
             "{statuses:?}"
         );
+        let pool = app.database().await;
+        let enabled: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM users WHERE id = ANY($1) AND disabled_at IS NULL",
+        )
+        .bind([first.id, second.id])
+        .fetch_one(&pool)
+        .await
+        .expect("counted");
+        assert_eq!(enabled, 1, "exactly one of the two is still enabled");
     }
 }
 
@@ -336,4 +345,12 @@ async fn a_role_change_reaches_the_token_at_its_next_refresh() {
     assert_eq!(status_of(&client.admin_list_users().send().await), 200);
     let me = client.get_current_user().send().await.expect("me");
     assert_eq!(me.role, types::Role::Admin);
+
+    // Made a user again, the rights go at once: the admin's sessions end everywhere.
+    operator
+        .set_role(&Email::parse(&alice.email).expect("valid"), Role::User)
+        .await
+        .expect("demoted");
+    assert_eq!(status_of(&client.admin_list_users().send().await), 401);
+    assert_eq!(status_of(&app.refresh(&refreshed.refresh_token).await), 401);
 }

@@ -1,7 +1,7 @@
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
-use taskapi_api::auth::{PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS};
+use taskapi_api::users::{PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS};
 use taskapi_client::types;
 use taskapi_tests::{PASSWORD, TestApp, expect_problem, problem, problem_in};
 

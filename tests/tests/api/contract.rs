@@ -26,7 +26,7 @@ enum Sender {
 fn sender(id: &str, status: u16) -> Sender {
     match (id, status) {
         (_, 401) | ("login", 403) => Sender::Anonymous,
-        // A user calling an administrator operation.
+        // A user calling an administrator operation, or confirming with a wrong password.
         (_, 403) => Sender::Alice,
         // The last administrator removing themselves.
         ("delete_current_user", 409) => Sender::Admin,
@@ -104,6 +104,17 @@ fn provoke(context: &Context<'_>, operation: &Operation, status: u16) -> Option<
         403 if id == "login" => {
             Some(request(own).form(&[("username", *disabled_email), ("password", PASSWORD)]))
         }
+        403 if id == "update_current_user" => Some(request(own).json(&serde_json::json!({
+            "email": "someone.else@example.com",
+            "current_password": "not the password",
+        }))),
+        403 if id == "delete_current_user" => Some(request(own).json(&serde_json::json!({
+            "current_password": "not the password",
+        }))),
+        403 if id == "change_password" => Some(request(own).json(&serde_json::json!({
+            "current_password": "not the password",
+            "new_password": "a fine new passphrase",
+        }))),
         403 => Some(request(own)),
         404 => Some(with_body(request(path_with(
             &uuid::Uuid::now_v7().to_string(),

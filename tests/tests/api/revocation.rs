@@ -94,45 +94,74 @@ fn database_name(url: &str) -> String {
     url.rsplit('/').next().unwrap_or_default().to_owned()
 }
 
+async fn listeners(postgres: &PgPool, database: &str) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_activity \
+         WHERE datname = $1 AND application_name = 'taskapi-revocations'",
+    )
+    .bind(database)
+    .fetch_one(postgres)
+    .await
+    .expect("counted")
+}
+
+/// Allows or refuses new connections to `database` (the open ones go on).
+async fn allow_connections(postgres: &PgPool, database: &str, allow: bool) {
+    // A database name cannot be bound; this one is the test's own, `[a-z0-9_]` only.
+    assert!(
+        database
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    );
+    let sql = format!("ALTER DATABASE \"{database}\" ALLOW_CONNECTIONS {allow}");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .execute(postgres)
+        .await
+        .expect("altered");
+}
+
 #[tokio::test]
-async fn a_server_whose_listener_is_cut_still_refuses_revoked_tokens_and_reconnects() {
+async fn a_server_without_its_listener_checks_tokens_in_the_database_until_it_is_back() {
     let (first, second) = two_servers().await;
     let alice = first.signed_up_user().await;
     let bob = first.signed_up_user().await;
+    // Both servers have a pooled connection open, which outlives what follows.
+    for user in [&alice, &bob] {
+        let client = second.client_with_token(&user.token);
+        assert_eq!(status_of(&client.get_current_user().send().await), 200);
+    }
     let postgres = PgPool::connect(&format!("{}/postgres", database_server_url()))
         .await
         .expect("connect");
     let name = database_name(&first.database_url);
+
+    // The listeners are cut and cannot come back: no notification reaches anyone.
+    allow_connections(&postgres, &name, false).await;
     assert_eq!(
         kill_listeners(&postgres, &name).await,
         2,
         "one listener per server"
     );
-
-    // While the listeners are down, revocations are checked against the database.
-    alice.client.logout().send().await.expect("logged out");
-    let seen = refused_within(&second, &alice, Duration::from_secs(1)).await;
-    assert!(
-        seen.is_some(),
-        "a revoked token was accepted while the listener was down"
-    );
-
-    // The listeners come back, reloaded: a later revocation arrives by notification.
-    let started = Instant::now();
-    loop {
-        let listening: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM pg_stat_activity \
-             WHERE datname = $1 AND application_name = 'taskapi-revocations'",
-        )
-        .bind(&name)
-        .fetch_one(&postgres)
+    alice
+        .client
+        .logout()
+        .send()
         .await
-        .expect("counted");
-        if listening == 2 {
-            break;
-        }
+        .expect("logged out over an open connection");
+    assert_eq!(listeners(&postgres, &name).await, 0, "still no listener");
+    // The second server learns it from the database, on the request itself.
+    let refused = second.client_with_token(&alice.token);
+    assert_eq!(status_of(&refused.get_current_user().send().await), 401);
+    let accepted = second.client_with_token(&bob.token);
+    assert_eq!(status_of(&accepted.get_current_user().send().await), 200);
+
+    // Connections allowed again, the listeners return and reload; a later revocation
+    // arrives by notification.
+    allow_connections(&postgres, &name, true).await;
+    let started = Instant::now();
+    while listeners(&postgres, &name).await < 2 {
         assert!(
-            started.elapsed() < Duration::from_secs(10),
+            started.elapsed() < Duration::from_secs(15),
             "listeners did not return"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -169,6 +198,11 @@ async fn commits(postgres: &PgPool, database: &str) -> i64 {
 /// back are flushed after 10 s idle (`PGSTAT_IDLE_INTERVAL`).
 const STATS_FLUSH: Duration = Duration::from_millis(11_000);
 
+/// Commits PostgreSQL itself may add to a database in one measuring window: autovacuum
+/// workers visit new databases often while the test suite creates them, and the server
+/// purges expired rows once a minute. A second query per request would add `READS` more.
+const BACKGROUND_COMMITS: i64 = 10;
+
 #[tokio::test]
 async fn reading_a_task_costs_one_transaction_and_authentication_none() {
     let (app, alice) = TestApp::with_user().await;
@@ -186,15 +220,13 @@ async fn reading_a_task_costs_one_transaction_and_authentication_none() {
         .expect("connect");
     let name = database_name(&app.database_url);
 
-    const REQUESTS: i64 = 20;
-    // Measured on a quiet database. The server's background purge (once a minute) would
-    // add commits of its own if it fell in the window, so one more try is allowed; the
-    // count must come out exact.
+    const READS: i64 = 100;
     let mut deltas = Vec::new();
-    for _ in 0..2 {
+    // The quietest of up to three windows; an exact one ends the search.
+    for _ in 0..3 {
         tokio::time::sleep(STATS_FLUSH).await;
         let before = commits(&postgres, &name).await;
-        for _ in 0..REQUESTS {
+        for _ in 0..READS {
             client
                 .get_task()
                 .task_id(task.id)
@@ -203,16 +235,15 @@ async fn reading_a_task_costs_one_transaction_and_authentication_none() {
                 .expect("read");
         }
         tokio::time::sleep(STATS_FLUSH).await;
-        let delta = commits(&postgres, &name).await - before;
-        deltas.push(delta);
-        if delta == REQUESTS {
+        deltas.push(commits(&postgres, &name).await - before);
+        if deltas.last() == Some(&READS) {
             break;
         }
     }
-    assert_eq!(
-        deltas.last(),
-        Some(&REQUESTS),
-        "commits per 20 reads: {deltas:?}"
+    let quietest = deltas.iter().copied().min().unwrap_or_default();
+    println!("commits per {READS} reads of a task, window by window: {deltas:?}");
+    assert!(
+        (READS..=READS + BACKGROUND_COMMITS).contains(&quietest),
+        "one transaction per read, none for authentication: {deltas:?}"
     );
-    assert!(deltas.iter().all(|delta| *delta >= REQUESTS), "{deltas:?}");
 }

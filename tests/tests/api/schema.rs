@@ -10,10 +10,9 @@ use sea_query_sqlx::SqlxBinder;
 use sqlx::PgPool;
 use strum::VariantArray;
 use taskapi_api::{
-    auth::{EMAIL_MAX_CHARS, EMAIL_MIN_CHARS},
     security::UserAgent,
     tasks::{DESCRIPTION_MAX_CHARS, TITLE_MAX_CHARS, TaskPriority, TaskStatus},
-    users::Role,
+    users::{EMAIL_MAX_CHARS, EMAIL_MIN_CHARS, Role},
 };
 use taskapi_server::{security::refresh::HASH_BYTES, store::revocations};
 use taskapi_tests::ScratchDatabase;
