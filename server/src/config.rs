@@ -168,6 +168,11 @@ pub struct Settings {
     #[arg(long, env = "TASKAPI_SESSION_MAX_LIFETIME_SECONDS", default_value_t = Self::SESSION_MAX_LIFETIME_SECONDS)]
     pub session_max_lifetime_seconds: u64,
 
+    /// Most live sessions one account keeps; a login past it ends the account's oldest
+    /// session (0: no cap).
+    #[arg(long, env = "TASKAPI_MAX_SESSIONS_PER_USER", default_value_t = Self::MAX_SESSIONS_PER_USER)]
+    pub max_sessions_per_user: u32,
+
     /// Development mode: without a JWT secret, generate an ephemeral one (tokens die with
     /// the process).
     #[arg(long, env = "TASKAPI_DEV")]
@@ -365,6 +370,7 @@ impl Settings {
     pub const TOKEN_TTL_SECONDS: u64 = 15 * 60;
     pub const REFRESH_TTL_SECONDS: u64 = 30 * 24 * 60 * 60;
     pub const SESSION_MAX_LIFETIME_SECONDS: u64 = 90 * 24 * 60 * 60;
+    pub const MAX_SESSIONS_PER_USER: u32 = 100;
 
     pub fn token_ttl(&self) -> Duration {
         Duration::from_secs(self.token_ttl_seconds)

@@ -72,6 +72,7 @@ impl Application {
         let sessions = SessionPolicy {
             refresh_ttl: settings.refresh_ttl(),
             max_lifetime: settings.session_max_lifetime(),
+            max_per_user: settings.max_sessions_per_user,
         };
         let services = Services::new(
             db.clone(),

@@ -70,6 +70,7 @@ pub fn test_settings() -> Settings {
         token_ttl_seconds: 1800,
         refresh_ttl_seconds: Settings::REFRESH_TTL_SECONDS,
         session_max_lifetime_seconds: Settings::SESSION_MAX_LIFETIME_SECONDS,
+        max_sessions_per_user: Settings::MAX_SESSIONS_PER_USER,
         dev: false,
         no_migrate: false,
         max_body_bytes: 64 * 1024,

@@ -97,6 +97,8 @@ pub struct SessionPolicy {
     pub refresh_ttl: Duration,
     /// No session outlives this, however often it is refreshed.
     pub max_lifetime: Duration,
+    /// Live sessions one account keeps; a login past it ends the oldest (0: no cap).
+    pub max_per_user: u32,
 }
 
 /// What the token endpoint answers with: an access token, and the refresh token that
@@ -252,7 +254,12 @@ impl AuthService {
             return Err(LoginError::AccountDisabled);
         }
         sessions::insert(&mut transaction, &session, &hash).await?;
-        transaction.commit().await.map_err(Failure::from)?;
+        let evicted = match self.sessions.max_per_user {
+            0 => Vec::new(),
+            cap => sessions::delete_all_but_newest(&mut *transaction, user.id, cap).await?,
+        };
+        let pending = self.revoker.sessions(&mut transaction, &evicted).await?;
+        self.revoker.commit(transaction, pending).await?;
         self.tokens_for(user.role, &session, refresh)
     }
 

@@ -307,6 +307,31 @@ pub async fn delete_all(
     Ok(ids.into_iter().map(SessionId).collect())
 }
 
+/// Ends every session of the user but the `keep` newest; returns the ids of those it ended.
+pub async fn delete_all_but_newest(
+    db: impl PgExecutor<'_>,
+    user: UserId,
+    keep: u32,
+) -> Result<Vec<SessionId>, Failure> {
+    let older = Query::select()
+        .column(Sessions::Id)
+        .from(Sessions::Table)
+        .and_where(Expr::col(Sessions::UserId).eq(user.0))
+        .order_by(Sessions::CreatedAt, Order::Desc)
+        .order_by(Sessions::Id, Order::Desc)
+        .offset(u64::from(keep))
+        .to_owned();
+    let statement = Query::delete()
+        .from_table(Sessions::Table)
+        .and_where(Expr::col(Sessions::Id).in_subquery(older))
+        .and_where(Expr::col(Sessions::UserId).eq(user.0))
+        .returning(Query::returning().column(Sessions::Id))
+        .to_owned();
+    let (sql, values) = build(&statement);
+    let ids: Vec<Uuid> = sqlx::query_scalar_with(sql, values).fetch_all(db).await?;
+    Ok(ids.into_iter().map(SessionId).collect())
+}
+
 /// Whether the user's session is live and the account enabled: the check an access token
 /// needs when the revocation set cannot be trusted.
 pub async fn is_live(

@@ -353,7 +353,27 @@ async fn the_sdk_gives_up_with_the_401_when_the_session_has_ended() {
     )
     .expect("a client");
     alice.client.logout().send().await.expect("logged out");
-    // Refused, refresh refused too: the 401 stands, after exactly one retry.
+    // Refused, and the refresh refused too: the 401 stands.
     let refused = problem(second.get_current_user().send().await);
     assert_eq!(refused.status().as_u16(), 401);
+}
+
+#[tokio::test]
+async fn a_login_past_the_session_cap_ends_the_oldest_session() {
+    let mut settings = test_settings();
+    settings.max_sessions_per_user = 2;
+    let app = TestApp::spawn_with(settings).await;
+    let alice = app.signed_up_user().await;
+    let second = app.logged_in(&alice.email, PASSWORD).await;
+    assert_eq!(original_token_status(&app, &alice).await, 200);
+
+    let third = app.logged_in(&alice.email, PASSWORD).await;
+    // The first session is over: access and refresh token alike.
+    assert_eq!(original_token_status(&app, &alice).await, 401);
+    assert_eq!(status_of(&app.refresh(&alice.refresh_token).await), 401);
+    for user in [&second, &third] {
+        assert_eq!(original_token_status(&app, user).await, 200);
+    }
+    let sessions = third.client.list_sessions().send().await.expect("listed");
+    assert_eq!(sessions.items.len(), 2);
 }
