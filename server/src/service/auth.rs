@@ -224,7 +224,8 @@ impl AuthService {
     /// Starts a session for an account whose password was just checked. Checking took a
     /// while: the session is made only if the account is still enabled and its password
     /// still the one checked, with the account's row locked until it is in, so a password
-    /// change or a disable that ends every session cannot miss this one.
+    /// change or a disable that ends every session cannot miss this one, and two logins of
+    /// one account evict its oldest sessions one after the other.
     async fn start_session(
         &self,
         verified: &Verified,
@@ -244,7 +245,7 @@ impl AuthService {
         let (refresh, hash) = refresh::generate();
         let mut transaction = self.db.begin().await?;
         let (user, current_hash) =
-            users::find_credentials_for_share(&mut *transaction, verified.user.id)
+            users::find_credentials_for_update(&mut *transaction, verified.user.id)
                 .await?
                 .ok_or(LoginError::InvalidCredentials)?;
         if current_hash != verified.hash {

@@ -149,9 +149,10 @@ pub async fn find_credentials_by_id(
     fetch_credentials(db, &statement).await
 }
 
-/// Like [`find_credentials_by_id`], with the row locked against changes (`FOR SHARE`)
-/// until the transaction `db` belongs to ends.
-pub async fn find_credentials_for_share(
+/// Like [`find_credentials_by_id`], with the row locked against changes until the
+/// transaction `db` belongs to ends (`FOR NO KEY UPDATE`: rows that reference it can still
+/// be inserted).
+pub async fn find_credentials_for_update(
     db: impl PgExecutor<'_>,
     id: UserId,
 ) -> Result<Option<(User, String)>, Failure> {
@@ -160,7 +161,7 @@ pub async fn find_credentials_for_share(
         .column(Users::PasswordHash)
         .from(Users::Table)
         .and_where(Expr::col(Users::Id).eq(id.0))
-        .lock(LockType::Share)
+        .lock(LockType::NoKeyUpdate)
         .to_owned();
     fetch_credentials(db, &statement).await
 }

@@ -377,3 +377,22 @@ async fn a_login_past_the_session_cap_ends_the_oldest_session() {
     let sessions = third.client.list_sessions().send().await.expect("listed");
     assert_eq!(sessions.items.len(), 2);
 }
+
+#[tokio::test]
+async fn concurrent_logins_at_the_session_cap_all_succeed_and_keep_the_cap() {
+    let mut settings = test_settings();
+    settings.max_sessions_per_user = 2;
+    let app = TestApp::spawn_with(settings).await;
+    let alice = app.signed_up_user().await;
+    let logins = (0..6).map(|_| app.log_in(&alice.email, PASSWORD));
+    for login in futures::future::join_all(logins).await {
+        login.expect("every login succeeds");
+    }
+    let pool = app.database().await;
+    let sessions: i64 = sqlx::query_scalar("SELECT count(*) FROM sessions WHERE user_id = $1")
+        .bind(alice.id)
+        .fetch_one(&pool)
+        .await
+        .expect("counted");
+    assert_eq!(sessions, 2);
+}
