@@ -91,7 +91,7 @@ impl RevocationSet {
         }
     }
 
-    /// Whether the set is trusted now (for health reporting and tests).
+    /// Whether the set is trusted now: loaded, and listened for since.
     pub fn is_trusted(&self) -> bool {
         self.inner.trusted.load(Ordering::Acquire)
     }
@@ -101,7 +101,9 @@ impl RevocationSet {
         let mut listener = PgListener::connect_with(pool).await?;
         // A lost connection is reported, not silently replaced: the set must be reloaded.
         listener.eager_reconnect(false);
-        listener.listen(revocations::CHANNEL).await?;
+        tokio::time::timeout(ROUND_TRIP_TIMEOUT, listener.listen(revocations::CHANNEL))
+            .await
+            .map_err(|_| Failure::Busy("LISTEN took too long"))??;
         // Loaded after LISTEN: whatever is committed from now on is either in the load or
         // in a notification still to come.
         self.reload(&mut listener).await?;
