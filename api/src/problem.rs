@@ -52,6 +52,10 @@ pub mod problem_type {
     pub const LAST_ADMIN: &str = "urn:taskapi:problem:last-admin";
     /// The current password given to confirm an account change is not the account's.
     pub const WRONG_PASSWORD: &str = "urn:taskapi:problem:wrong-password";
+    /// `If-Match` does not name the resource's current version; `ETag` gives it.
+    pub const PRECONDITION_FAILED: &str = "urn:taskapi:problem:precondition-failed";
+    /// This server requires `If-Match` on changes, and the request had none.
+    pub const PRECONDITION_REQUIRED: &str = "urn:taskapi:problem:precondition-required";
 }
 
 /// An RFC 9457 problem detail. `type` identifies the kind of problem (`about:blank` when
@@ -182,6 +186,18 @@ impl ApiError<401> {
             header::WWW_AUTHENTICATE,
             HeaderValue::from_static(r#"Bearer error="invalid_token""#),
         )
+    }
+}
+
+impl ApiError<412> {
+    /// `If-Match` names another version: `etag` is the current one, sent as `ETag`.
+    pub fn precondition_failed(detail: impl Into<String>, etag: &str) -> Self {
+        let error = Self::typed(problem_type::PRECONDITION_FAILED, detail);
+        match HeaderValue::from_str(etag) {
+            Ok(value) => error.with_header(header::ETAG, value),
+            // Entity tags of this server are quoted numbers: always a valid value.
+            Err(_) => error,
+        }
     }
 }
 
@@ -407,6 +423,11 @@ fn response_headers(status: u16) -> Vec<MetaHeader> {
                 String::schema_ref(),
             ),
         ],
+        412 => vec![header(
+            "ETag",
+            "The current version's entity tag.",
+            String::schema_ref(),
+        )],
         503 => vec![retry_after()],
         _ => Vec::new(),
     }
@@ -430,10 +451,16 @@ pub const fn describe(status: u16) -> &'static str {
         409 => {
             "The request conflicts with existing data: the email is taken, or the change would leave no enabled administrator."
         }
+        412 => {
+            "`If-Match` does not name the current version: the resource changed since it was read. `ETag` gives the current version; read it again and reapply the change."
+        }
         413 => "The request body is larger than the server accepts.",
         415 => "The request body has an unsupported content type.",
         422 => {
             "The request is well-formed but some fields are invalid; `errors` says which and why."
+        }
+        428 => {
+            "This server requires `If-Match` on changes (`TASKAPI_REQUIRE_IF_MATCH`): read the resource and send its `ETag` back as `If-Match`."
         }
         429 => {
             "Too many requests, or too many failed logins, from this client or for this account; retry after `Retry-After` seconds. `RateLimit-Policy` and `RateLimit` name the limit."

@@ -27,8 +27,8 @@ use crate::{
     problem::Errors,
     security::{Authenticate, BearerAuth, ClientAddress, Unauthenticated, UserAgent},
     tasks::{
-        CreateTaskErrors, ListTasksErrors, ReplaceTaskErrors, Task, TaskBackend, TaskByIdErrors,
-        TaskInput, TaskPage,
+        CreateTaskErrors, DeleteTaskErrors, GetTaskErrors, ListTasksErrors, ReplaceTaskErrors,
+        TaggedTask, TaskBackend, TaskInput, TaskPage, TaskRead,
     },
     users::{
         AccountDeletion, ChangeEmailErrors, ChangePasswordErrors, CurrentUserErrors,
@@ -173,7 +173,7 @@ fn drop_unsigned_formats(mapping: &mut Mapping) {
 }
 
 /// Response headers by the names HTTP gives them; poem-openapi upper-cases them.
-const RESPONSE_HEADERS: &[&str] = &["Location"];
+const RESPONSE_HEADERS: &[&str] = &["Location", "ETag"];
 
 fn spell_headers_as_http_does(mapping: &mut Mapping) {
     let Some(headers) = mapping.get_mut("headers").and_then(Value::as_mapping_mut) else {
@@ -458,7 +458,7 @@ impl TaskBackend for Unserved {
         &self,
         _: Unserved,
         _: JsonBody<TaskInput>,
-    ) -> Result<Task, Errors<CreateTaskErrors>> {
+    ) -> Result<TaggedTask, Errors<CreateTaskErrors>> {
         match *self {}
     }
 
@@ -471,7 +471,12 @@ impl TaskBackend for Unserved {
         match *self {}
     }
 
-    async fn get_task(&self, _: Unserved, _: Uuid) -> Result<Task, Errors<TaskByIdErrors>> {
+    async fn get_task(
+        &self,
+        _: Unserved,
+        _: Uuid,
+        _: Option<String>,
+    ) -> Result<TaskRead, Errors<GetTaskErrors>> {
         match *self {}
     }
 
@@ -479,12 +484,18 @@ impl TaskBackend for Unserved {
         &self,
         _: Unserved,
         _: Uuid,
+        _: Option<String>,
         _: JsonBody<TaskInput>,
-    ) -> Result<Task, Errors<ReplaceTaskErrors>> {
+    ) -> Result<TaggedTask, Errors<ReplaceTaskErrors>> {
         match *self {}
     }
 
-    async fn delete_task(&self, _: Unserved, _: Uuid) -> Result<(), Errors<TaskByIdErrors>> {
+    async fn delete_task(
+        &self,
+        _: Unserved,
+        _: Uuid,
+        _: Option<String>,
+    ) -> Result<(), Errors<DeleteTaskErrors>> {
         match *self {}
     }
 }

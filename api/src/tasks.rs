@@ -6,7 +6,7 @@ use std::{future::Future, sync::Arc};
 use chrono::{DateTime, Utc};
 use poem_openapi::{
     ApiResponse, Enum, Object, OpenApi,
-    param::{Path, Query},
+    param::{Header, Path, Query},
     payload::Json,
     types::Example,
 };
@@ -146,13 +146,30 @@ impl Example for TaskPage {
     }
 }
 
+/// A task and the strong entity tag of its current version.
+#[derive(Debug, Clone)]
+pub struct TaggedTask {
+    pub task: Task,
+    pub etag: String,
+}
+
+/// What reading a task with `If-None-Match` gives.
+#[derive(Debug, Clone)]
+pub enum TaskRead {
+    Current(TaggedTask),
+    /// The client's copy is current; `etag` names it.
+    NotModified {
+        etag: String,
+    },
+}
+
 /// What the server behind `/tasks` does, always on behalf of one caller.
 pub trait TaskBackend: Authenticate {
     fn create_task(
         &self,
         caller: Self::Caller,
         body: JsonBody<TaskInput>,
-    ) -> impl Future<Output = Result<Task, Errors<CreateTaskErrors>>> + Send;
+    ) -> impl Future<Output = Result<TaggedTask, Errors<CreateTaskErrors>>> + Send;
 
     fn list_tasks(
         &self,
@@ -165,27 +182,44 @@ pub trait TaskBackend: Authenticate {
         &self,
         caller: Self::Caller,
         task_id: Uuid,
-    ) -> impl Future<Output = Result<Task, Errors<TaskByIdErrors>>> + Send;
+        if_none_match: Option<String>,
+    ) -> impl Future<Output = Result<TaskRead, Errors<GetTaskErrors>>> + Send;
 
     fn replace_task(
         &self,
         caller: Self::Caller,
         task_id: Uuid,
+        if_match: Option<String>,
         body: JsonBody<TaskInput>,
-    ) -> impl Future<Output = Result<Task, Errors<ReplaceTaskErrors>>> + Send;
+    ) -> impl Future<Output = Result<TaggedTask, Errors<ReplaceTaskErrors>>> + Send;
 
     fn delete_task(
         &self,
         caller: Self::Caller,
         task_id: Uuid,
-    ) -> impl Future<Output = Result<(), Errors<TaskByIdErrors>>> + Send;
+        if_match: Option<String>,
+    ) -> impl Future<Output = Result<(), Errors<DeleteTaskErrors>>> + Send;
 }
 
 #[derive(ApiResponse)]
 pub enum CreateTaskResponse {
-    /// The task was created; `Location` is its URL.
+    /// The task was created; `Location` is its URL and `ETag` its version.
     #[oai(status = 201)]
-    Created(Json<Task>, #[oai(header = "Location")] String),
+    Created(
+        Json<Task>,
+        #[oai(header = "Location")] String,
+        #[oai(header = "ETag")] String,
+    ),
+}
+
+#[derive(ApiResponse)]
+pub enum GetTaskResponse {
+    /// The task; `ETag` is its version.
+    #[oai(status = 200)]
+    Ok(Json<Task>, #[oai(header = "ETag")] String),
+    /// `If-None-Match` names the current version: the client's copy is current.
+    #[oai(status = 304)]
+    NotModified(#[oai(header = "ETag")] String),
 }
 
 #[derive(ApiResponse)]
@@ -197,9 +231,9 @@ pub enum TaskPageResponse {
 
 #[derive(ApiResponse)]
 pub enum TaskResponse {
-    /// The task.
+    /// The task as it is now; `ETag` is its new version.
     #[oai(status = 200)]
-    Ok(Json<Task>),
+    Ok(Json<Task>, #[oai(header = "ETag")] String),
 }
 
 #[derive(ApiResponse)]
@@ -218,12 +252,16 @@ error_set!(
     ListTasksErrors: 400, 401, 422, 429
 );
 error_set!(
-    /// Errors of `get_task` and `delete_task`.
-    TaskByIdErrors: 400, 401, 404, 429
+    /// Errors of `get_task`.
+    GetTaskErrors: 400, 401, 404, 429
+);
+error_set!(
+    /// Errors of `delete_task`.
+    DeleteTaskErrors: 400, 401, 404, 412, 428, 429
 );
 error_set!(
     /// Errors of `replace_task`.
-    ReplaceTaskErrors: 400, 401, 404, 413, 415, 422, 429
+    ReplaceTaskErrors: 400, 401, 404, 412, 413, 415, 422, 428, 429
 );
 
 pub struct TasksApi<B> {
@@ -242,9 +280,9 @@ impl<B: TaskBackend> TasksApi<B> {
         body: JsonBody<TaskInput>,
     ) -> Result<CreateTaskResponse, Errors<CreateTaskErrors>> {
         let caller = self.backend.authenticate(auth).await?;
-        let task = self.backend.create_task(caller, body).await?;
+        let TaggedTask { task, etag } = self.backend.create_task(caller, body).await?;
         let location = format!("/tasks/{}", task.id);
-        Ok(CreateTaskResponse::Created(Json(task), location))
+        Ok(CreateTaskResponse::Created(Json(task), location, etag))
     }
 
     /// List tasks
@@ -269,45 +307,69 @@ impl<B: TaskBackend> TasksApi<B> {
 
     /// Get a task
     ///
-    /// One of the caller's tasks, by id.
+    /// One of the caller's tasks, by id, with its version as `ETag`. With `If-None-Match`
+    /// naming the current version, the answer is 304 and no body.
     #[oai(path = "/:task_id", method = "get", operation_id = "get_task")]
     async fn get(
         &self,
         auth: BearerAuth,
         task_id: Path<Uuid>,
-    ) -> Result<TaskResponse, Errors<TaskByIdErrors>> {
+        /// Entity tags of copies the client holds (`"3"`, or `*`); weak tags compare too.
+        #[oai(name = "If-None-Match")]
+        if_none_match: Header<Option<String>>,
+    ) -> Result<GetTaskResponse, Errors<GetTaskErrors>> {
         let caller = self.backend.authenticate(auth).await?;
-        let task = self.backend.get_task(caller, task_id.0).await?;
-        Ok(TaskResponse::Ok(Json(task)))
+        let read = self
+            .backend
+            .get_task(caller, task_id.0, if_none_match.0)
+            .await?;
+        Ok(match read {
+            TaskRead::Current(TaggedTask { task, etag }) => GetTaskResponse::Ok(Json(task), etag),
+            TaskRead::NotModified { etag } => GetTaskResponse::NotModified(etag),
+        })
     }
 
     /// Replace a task
     ///
     /// Replaces every client-writable field; omitted optional fields take their defaults.
     /// `completed_at` is set when `status` becomes `done` and cleared when it leaves it.
+    /// With `If-Match`, the task is replaced only if it is still at that version (else
+    /// 412, with the current `ETag`), so two clients cannot overwrite each other unseen.
     #[oai(path = "/:task_id", method = "put", operation_id = "replace_task")]
     async fn replace(
         &self,
         auth: BearerAuth,
         task_id: Path<Uuid>,
+        /// The `ETag` of the version being replaced (`"3"`), or `*`; 428 without, if required.
+        #[oai(name = "If-Match")]
+        if_match: Header<Option<String>>,
         body: JsonBody<TaskInput>,
     ) -> Result<TaskResponse, Errors<ReplaceTaskErrors>> {
         let caller = self.backend.authenticate(auth).await?;
-        let task = self.backend.replace_task(caller, task_id.0, body).await?;
-        Ok(TaskResponse::Ok(Json(task)))
+        let TaggedTask { task, etag } = self
+            .backend
+            .replace_task(caller, task_id.0, if_match.0, body)
+            .await?;
+        Ok(TaskResponse::Ok(Json(task), etag))
     }
 
     /// Delete a task
     ///
-    /// Deletes one of the caller's tasks for good.
+    /// Deletes one of the caller's tasks for good. With `If-Match`, only if it is still at
+    /// that version (else 412, with the current `ETag`).
     #[oai(path = "/:task_id", method = "delete", operation_id = "delete_task")]
     async fn delete(
         &self,
         auth: BearerAuth,
         task_id: Path<Uuid>,
-    ) -> Result<DeleteTaskResponse, Errors<TaskByIdErrors>> {
+        /// The `ETag` of the version being deleted (`"3"`), or `*`; 428 without, if required.
+        #[oai(name = "If-Match")]
+        if_match: Header<Option<String>>,
+    ) -> Result<DeleteTaskResponse, Errors<DeleteTaskErrors>> {
         let caller = self.backend.authenticate(auth).await?;
-        self.backend.delete_task(caller, task_id.0).await?;
+        self.backend
+            .delete_task(caller, task_id.0, if_match.0)
+            .await?;
         Ok(DeleteTaskResponse::NoContent)
     }
 }

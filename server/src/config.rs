@@ -182,6 +182,10 @@ pub struct Settings {
     #[arg(long, env = "TASKAPI_NO_MIGRATE")]
     pub no_migrate: bool,
 
+    /// Require `If-Match` on every change of a task (`PUT`, `DELETE`): without it, 428.
+    #[arg(long, env = "TASKAPI_REQUIRE_IF_MATCH")]
+    pub require_if_match: bool,
+
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "TASKAPI_MAX_BODY_BYTES", default_value_t = 64 * 1024)]
     pub max_body_bytes: usize,

@@ -81,6 +81,7 @@ impl Application {
             limits,
             sessions,
             revocations.clone(),
+            settings.require_if_match,
         );
         let listener = TcpListener::bind(settings.bind)
             .await

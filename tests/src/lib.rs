@@ -73,6 +73,7 @@ pub fn test_settings() -> Settings {
         max_sessions_per_user: Settings::MAX_SESSIONS_PER_USER,
         dev: false,
         no_migrate: false,
+        require_if_match: false,
         max_body_bytes: 64 * 1024,
         hash_concurrency: 2,
         cors_origins: Vec::new(),

@@ -2,6 +2,7 @@
 //! these types is valid by construction.
 
 mod email;
+mod etag;
 mod page;
 mod password;
 mod session;
@@ -9,6 +10,7 @@ mod task;
 mod user;
 
 pub use email::Email;
+pub use etag::{Condition, EntityTag, Version};
 pub use page::{Page, PageCursor, PageSize};
 pub use password::{Password, normalized as normalized_password};
 pub use session::{RefreshToken, Session, SessionId, SessionOrigin, SessionPage};

@@ -3,7 +3,7 @@ use taskapi_api::tasks::{self as contract, DESCRIPTION_MAX_CHARS, TITLE_MAX_CHAR
 pub use taskapi_api::tasks::{TaskPriority, TaskStatus};
 use uuid::Uuid;
 
-use super::{FieldErrors, Page, PageCursor, UserId, reject_control_chars, trimmed_line};
+use super::{FieldErrors, Page, PageCursor, UserId, Version, reject_control_chars, trimmed_line};
 
 /// The id of a task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -150,6 +150,7 @@ pub struct Task {
     pub completed_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub version: Version,
 }
 
 impl Task {

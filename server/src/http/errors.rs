@@ -18,7 +18,7 @@ use crate::{
         auth::{AuthenticateError, LoginError, RegisterError},
         health::NotReady,
         limits::Limited,
-        tasks::TaskError,
+        tasks::{ChangeError, TaskError},
         users::{ChangeEmailError, DeleteAccountError, PasswordDenied, SessionError, UserError},
     },
 };
@@ -276,6 +276,24 @@ impl<S: ErrorSet + Declares<404>> From<TaskError> for Errors<S> {
         match error {
             TaskError::NotFound => ApiError::<404>::new("No such task.").into(),
             TaskError::Failed(failure) => failure.into(),
+        }
+    }
+}
+
+impl<S: ErrorSet + Declares<404> + Declares<412> + Declares<428>> From<ChangeError> for Errors<S> {
+    fn from(error: ChangeError) -> Self {
+        match error {
+            ChangeError::Task(error) => error.into(),
+            ChangeError::PreconditionFailed { current } => ApiError::precondition_failed(
+                "The task has changed since that version: `ETag` names the current one.",
+                &current.etag(),
+            )
+            .into(),
+            ChangeError::PreconditionRequired => ApiError::<428>::typed(
+                problem_type::PRECONDITION_REQUIRED,
+                "This server requires `If-Match` on changes: send the task's `ETag`.",
+            )
+            .into(),
         }
     }
 }

@@ -5,23 +5,26 @@ use taskapi_api::{
     paging::{Cursor, PageLimit},
     problem::Errors,
     tasks::{
-        CreateTaskErrors, ListTasksErrors, ReplaceTaskErrors, Task, TaskBackend, TaskByIdErrors,
-        TaskInput, TaskPage,
+        CreateTaskErrors, DeleteTaskErrors, GetTaskErrors, ListTasksErrors, ReplaceTaskErrors,
+        TaggedTask, TaskBackend, TaskInput, TaskPage, TaskRead,
     },
 };
 use uuid::Uuid;
 
 use super::{AppState, page_request};
-use crate::domain::{Caller, TaskDraft, TaskId};
+use crate::{
+    domain::{Caller, Condition, Task, TaskDraft, TaskId},
+    service::tasks::Read,
+};
 
 impl TaskBackend for AppState {
     async fn create_task(
         &self,
         caller: Caller,
         body: JsonBody<TaskInput>,
-    ) -> Result<Task, Errors<CreateTaskErrors>> {
+    ) -> Result<TaggedTask, Errors<CreateTaskErrors>> {
         let draft: TaskDraft = self.bodies.json(body)?.try_into()?;
-        Ok(self.tasks.create(caller.user, draft).await?.into())
+        Ok(tagged(self.tasks.create(caller.user, draft).await?))
     }
 
     async fn list_tasks(
@@ -38,29 +41,58 @@ impl TaskBackend for AppState {
         &self,
         caller: Caller,
         task_id: Uuid,
-    ) -> Result<Task, Errors<TaskByIdErrors>> {
-        Ok(self.tasks.get(caller.user, TaskId(task_id)).await?.into())
+        if_none_match: Option<String>,
+    ) -> Result<TaskRead, Errors<GetTaskErrors>> {
+        let condition = if_none_match.as_deref().map(Condition::parse);
+        Ok(
+            match self
+                .tasks
+                .get(caller.user, TaskId(task_id), condition)
+                .await?
+            {
+                Read::Current(task) => TaskRead::Current(tagged(task)),
+                Read::NotModified(version) => TaskRead::NotModified {
+                    etag: version.etag(),
+                },
+            },
+        )
     }
 
     async fn replace_task(
         &self,
         caller: Caller,
         task_id: Uuid,
+        if_match: Option<String>,
         body: JsonBody<TaskInput>,
-    ) -> Result<Task, Errors<ReplaceTaskErrors>> {
+    ) -> Result<TaggedTask, Errors<ReplaceTaskErrors>> {
         let draft: TaskDraft = self.bodies.json(body)?.try_into()?;
+        let condition = if_match.as_deref().map(Condition::parse);
         let task = self
             .tasks
-            .replace(caller.user, TaskId(task_id), draft)
+            .replace(caller.user, TaskId(task_id), draft, condition)
             .await?;
-        Ok(task.into())
+        Ok(tagged(task))
     }
 
     async fn delete_task(
         &self,
         caller: Caller,
         task_id: Uuid,
-    ) -> Result<(), Errors<TaskByIdErrors>> {
-        Ok(self.tasks.delete(caller.user, TaskId(task_id)).await?)
+        if_match: Option<String>,
+    ) -> Result<(), Errors<DeleteTaskErrors>> {
+        let condition = if_match.as_deref().map(Condition::parse);
+        Ok(self
+            .tasks
+            .delete(caller.user, TaskId(task_id), condition)
+            .await?)
+    }
+}
+
+/// A task with the entity tag of its version.
+fn tagged(task: Task) -> TaggedTask {
+    let etag = task.version.etag();
+    TaggedTask {
+        task: task.into(),
+        etag,
     }
 }

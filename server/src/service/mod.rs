@@ -35,6 +35,7 @@ impl Services {
         limits: limits::RateLimits,
         sessions: auth::SessionPolicy,
         revocations: revocations::RevocationSet,
+        require_if_match: bool,
     ) -> Self {
         let passwords = passwords::Passwords::new(hasher, limits.clone());
         let revoker = revocations::Revoker::new(revocations.clone(), tokens.acceptance_window());
@@ -51,7 +52,7 @@ impl Services {
             admin: admin::AdminService::new(db.clone(), revoker.clone()),
             health: health::HealthService::new(db.clone()),
             users: users::UserService::new(db.clone(), passwords, revoker),
-            tasks: tasks::TaskService::new(db),
+            tasks: tasks::TaskService::new(db, require_if_match),
         }
     }
 }

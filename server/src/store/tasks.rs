@@ -13,7 +13,7 @@ use super::build;
 use crate::{
     domain::{
         PageCursor, Task, TaskChange, TaskDescription, TaskId, TaskPriority, TaskStatus, TaskTitle,
-        UserId,
+        UserId, Version,
     },
     failure::Failure,
 };
@@ -31,9 +31,10 @@ enum Tasks {
     CompletedAt,
     CreatedAt,
     UpdatedAt,
+    Version,
 }
 
-const TASK_COLUMNS: [Tasks; 10] = [
+const TASK_COLUMNS: [Tasks; 11] = [
     Tasks::Id,
     Tasks::OwnerId,
     Tasks::Title,
@@ -44,6 +45,7 @@ const TASK_COLUMNS: [Tasks; 10] = [
     Tasks::CompletedAt,
     Tasks::CreatedAt,
     Tasks::UpdatedAt,
+    Tasks::Version,
 ];
 
 #[derive(FromRow)]
@@ -58,6 +60,7 @@ struct TaskRow {
     completed_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    version: i64,
 }
 
 impl TryFrom<TaskRow> for Task {
@@ -82,6 +85,7 @@ impl TryFrom<TaskRow> for Task {
             completed_at: row.completed_at,
             created_at: row.created_at,
             updated_at: row.updated_at,
+            version: Version(row.version),
         })
     }
 }
@@ -197,7 +201,8 @@ pub async fn find_for_update(
     fetch_one_task(db, &*one(owner, id).lock(LockType::Update)).await
 }
 
-/// Writes `change` over the owner's task; `None` when there is no such task.
+/// Writes `change` over the owner's task, as its next version; `None` when there is no
+/// such task.
 pub async fn update(
     db: impl PgExecutor<'_>,
     owner: UserId,
@@ -207,6 +212,7 @@ pub async fn update(
     let statement = Query::update()
         .table(Tasks::Table)
         .values(changed_values(change))
+        .value(Tasks::Version, Expr::col(Tasks::Version).add(1))
         .and_where(Expr::col(Tasks::Id).eq(id.0))
         .and_where(Expr::col(Tasks::OwnerId).eq(owner.0))
         .returning(Query::returning().columns(TASK_COLUMNS))

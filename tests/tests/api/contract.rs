@@ -131,6 +131,7 @@ fn provoke(context: &Context<'_>, operation: &Operation, status: u16) -> Option<
             "current_password": PASSWORD,
         }))),
         409 if matches!(id, "admin_disable_user" | "admin_delete_user") => Some(request(own)),
+        412 => Some(with_body(request(own)).header("if-match", "\"999\"")),
         413 if takes_body => Some(json(&format!("{{\"title\": \"{}\"}}", "x".repeat(70_000)))),
         415 if takes_body => Some(
             request(own)
@@ -149,10 +150,11 @@ fn provoke(context: &Context<'_>, operation: &Operation, status: u16) -> Option<
 
 /// Declared but not provokable here: failures of the server or its database (exercised in
 /// `unavailable.rs` and `tasks.rs`), rate limits, which need a server with small ones
-/// (every declared 429 is provoked in `rate_limits.rs`), and a login form, which any bytes
-/// are.
+/// (every declared 429 is provoked in `rate_limits.rs`), a required `If-Match` (428, in
+/// `conditional.rs`), and a malformed login form, which any bytes are.
 fn unprovokable(operation: &Operation, status: u16) -> bool {
-    status >= 500 || status == 429 || (operation.id == "login" && status == 400)
+    // 428 needs a server that requires `If-Match` (conditional.rs starts one).
+    status >= 500 || status == 429 || status == 428 || (operation.id == "login" && status == 400)
 }
 
 #[tokio::test]

@@ -5,6 +5,7 @@ mod accounts;
 mod admin;
 mod auth;
 mod authorization;
+mod conditional;
 mod contract;
 mod cors;
 mod documents;

@@ -14,7 +14,7 @@ use taskapi_api::{
     tasks::{DESCRIPTION_MAX_CHARS, TITLE_MAX_CHARS, TaskPriority, TaskStatus},
     users::{EMAIL_MAX_CHARS, EMAIL_MIN_CHARS, Role},
 };
-use taskapi_server::{security::refresh::HASH_BYTES, store::revocations};
+use taskapi_server::{domain::Version, security::refresh::HASH_BYTES, store::revocations};
 use taskapi_tests::ScratchDatabase;
 
 /// What a constraint or default must say: its numbers, or its quoted names.
@@ -61,6 +61,10 @@ fn expected() -> Vec<(&'static str, States)> {
         ("sessions_expiry_check", numbers(&[])),
         ("refresh_tokens_token_hash_check", numbers(&[HASH_BYTES])),
         ("revocations_kind_check", names(&revocations::KINDS)),
+        (
+            "tasks.version default",
+            numbers(&[usize::try_from(Version::FIRST.0).expect("positive")]),
+        ),
     ]
 }
 

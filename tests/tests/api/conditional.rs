@@ -1,0 +1,253 @@
+//! Conditional requests (RFC 9110 §13): every task has a version, sent as a strong `ETag`;
+//! `If-None-Match` saves a download, and `If-Match` keeps two clients from overwriting each
+//! other's changes unseen.
+
+use reqwest::{StatusCode, header::ETAG};
+use taskapi_client::{ResponseValue, types};
+use taskapi_tests::{TestApp, TestUser, problem, status_of, task_titled, test_settings};
+use uuid::Uuid;
+
+fn etag_of<T>(response: &ResponseValue<T>) -> String {
+    response
+        .headers()
+        .get(ETAG)
+        .and_then(|value| value.to_str().ok())
+        .expect("an ETag")
+        .to_owned()
+}
+
+/// A task of `user`'s and its current `ETag`.
+async fn tagged_task(user: &TestUser, title: &str) -> (Uuid, String) {
+    let created = user
+        .client
+        .create_task()
+        .body(task_titled(title))
+        .send()
+        .await
+        .expect("created");
+    (created.id, etag_of(&created))
+}
+
+async fn replace(
+    user: &TestUser,
+    id: Uuid,
+    if_match: Option<&str>,
+    title: &str,
+) -> Result<ResponseValue<types::Task>, taskapi_client::Error<types::Problem>> {
+    let mut request = user
+        .client
+        .replace_task()
+        .task_id(id)
+        .body(task_titled(title));
+    if let Some(tag) = if_match {
+        request = request.if_match(tag);
+    }
+    request.send().await
+}
+
+/// The status of a `GET` with `If-None-Match: tag`. A 304 is neither success nor error to
+/// the SDK, so it arrives as an unexpected response.
+async fn get_status_with(user: &TestUser, id: Uuid, tag: &str) -> u16 {
+    match user
+        .client
+        .get_task()
+        .task_id(id)
+        .if_none_match(tag)
+        .send()
+        .await
+    {
+        Ok(response) => response.status().as_u16(),
+        Err(taskapi_client::Error::UnexpectedResponse(response)) => {
+            assert_eq!(response.status(), StatusCode::NOT_MODIFIED);
+            assert!(
+                response.headers().contains_key(ETAG),
+                "a 304 names the version"
+            );
+            let body = response.bytes().await.expect("read");
+            assert!(body.is_empty(), "a 304 has no body");
+            304
+        }
+        Err(other) => panic!("expected a response, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn every_version_of_a_task_has_its_own_strong_etag() {
+    let (_app, alice) = TestApp::with_user().await;
+    let (id, created) = tagged_task(&alice, "Draft").await;
+    assert_eq!(created, "\"1\"");
+    let read = alice
+        .client
+        .get_task()
+        .task_id(id)
+        .send()
+        .await
+        .expect("read");
+    assert_eq!(etag_of(&read), created);
+
+    let replaced = replace(&alice, id, None, "Final").await.expect("replaced");
+    let changed = etag_of(&replaced);
+    assert_ne!(changed, created);
+    assert!(!changed.starts_with("W/"), "strong");
+    let read = alice
+        .client
+        .get_task()
+        .task_id(id)
+        .send()
+        .await
+        .expect("read");
+    assert_eq!(etag_of(&read), changed);
+}
+
+#[tokio::test]
+async fn if_none_match_with_the_current_version_is_304_without_a_body() {
+    let (_app, alice) = TestApp::with_user().await;
+    let (id, etag) = tagged_task(&alice, "Cached").await;
+    assert_eq!(get_status_with(&alice, id, &etag).await, 304);
+    assert_eq!(get_status_with(&alice, id, "*").await, 304);
+    assert_eq!(
+        get_status_with(&alice, id, &format!("W/{etag}")).await,
+        304,
+        "weak compare"
+    );
+    assert_eq!(
+        get_status_with(&alice, id, "\"1\", \"7\"").await,
+        304,
+        "a list"
+    );
+    assert_eq!(get_status_with(&alice, id, "\"2\"").await, 200);
+    assert_eq!(get_status_with(&alice, id, "garbage").await, 200);
+
+    replace(&alice, id, None, "Changed")
+        .await
+        .expect("replaced");
+    assert_eq!(
+        get_status_with(&alice, id, &etag).await,
+        200,
+        "the copy is stale"
+    );
+}
+
+#[tokio::test]
+async fn a_change_based_on_a_stale_version_is_refused_with_the_current_etag() {
+    let (_app, alice) = TestApp::with_user().await;
+    let (id, first) = tagged_task(&alice, "Shared").await;
+    // Another device changes the task.
+    let second = etag_of(
+        &replace(&alice, id, Some(&first), "Phone's")
+            .await
+            .expect("ok"),
+    );
+
+    // This device still holds the first version.
+    let refused = problem(replace(&alice, id, Some(&first), "Laptop's").await);
+    assert_eq!(refused.status().as_u16(), 412);
+    assert_eq!(refused.type_, "urn:taskapi:problem:precondition-failed");
+    assert_eq!(
+        refused.headers().get(ETAG).and_then(|v| v.to_str().ok()),
+        Some(second.as_str()),
+        "the 412 names the current version"
+    );
+    assert_eq!(
+        alice.task(id).await.title,
+        "Phone's",
+        "nothing was overwritten"
+    );
+
+    // A weak tag never passes If-Match, and neither does garbage.
+    for tag in [format!("W/{second}"), "garbage".to_owned()] {
+        assert_eq!(
+            status_of(&replace(&alice, id, Some(&tag), "x").await),
+            412,
+            "{tag}"
+        );
+    }
+    // With the current version (or `*`) it goes through.
+    replace(&alice, id, Some(&second), "Merged")
+        .await
+        .expect("replaced");
+    replace(&alice, id, Some("*"), "Any version")
+        .await
+        .expect("replaced");
+
+    let stale_delete = alice
+        .client
+        .delete_task()
+        .task_id(id)
+        .if_match(second.as_str())
+        .send()
+        .await;
+    assert_eq!(status_of(&stale_delete), 412);
+    let current = etag_of(
+        &alice
+            .client
+            .get_task()
+            .task_id(id)
+            .send()
+            .await
+            .expect("read"),
+    );
+    alice
+        .client
+        .delete_task()
+        .task_id(id)
+        .if_match(current.as_str())
+        .send()
+        .await
+        .expect("deleted");
+}
+
+#[tokio::test]
+async fn of_two_writers_with_the_same_version_exactly_one_wins() {
+    let (_app, alice) = TestApp::with_user().await;
+    for round in 0..5 {
+        let (id, etag) = tagged_task(&alice, "Contended").await;
+        let (first, second) = tokio::join!(
+            replace(&alice, id, Some(&etag), "First"),
+            replace(&alice, id, Some(&etag), "Second")
+        );
+        let mut statuses = [status_of(&first), status_of(&second)];
+        statuses.sort_unstable();
+        assert_eq!(statuses, [200, 412], "round {round}");
+        let winner = if status_of(&first) == 200 {
+            "First"
+        } else {
+            "Second"
+        };
+        assert_eq!(alice.task(id).await.title, winner);
+    }
+}
+
+#[tokio::test]
+async fn a_server_may_require_if_match_on_every_change() {
+    let mut settings = test_settings();
+    settings.require_if_match = true;
+    let app = TestApp::spawn_with(settings).await;
+    let alice = app.signed_up_user().await;
+    let (id, etag) = tagged_task(&alice, "Guarded").await;
+
+    let unconditional = problem(replace(&alice, id, None, "Blind").await);
+    assert_eq!(unconditional.status().as_u16(), 428);
+    assert_eq!(
+        unconditional.type_,
+        "urn:taskapi:problem:precondition-required"
+    );
+    let blind_delete = alice.client.delete_task().task_id(id).send().await;
+    assert_eq!(status_of(&blind_delete), 428);
+    assert_eq!(alice.task(id).await.title, "Guarded");
+
+    // Reads and creates need no condition; conditional changes go through.
+    let etag = etag_of(
+        &replace(&alice, id, Some(&etag), "Careful")
+            .await
+            .expect("ok"),
+    );
+    alice
+        .client
+        .delete_task()
+        .task_id(id)
+        .if_match(etag.as_str())
+        .send()
+        .await
+        .expect("deleted");
+}
