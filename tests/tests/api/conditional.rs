@@ -16,6 +16,19 @@ fn etag_of<T>(response: &ResponseValue<T>) -> String {
         .to_owned()
 }
 
+/// The `ETag` a plain `GET` of the task answers with.
+async fn current_etag(user: &TestUser, id: Uuid) -> String {
+    etag_of(
+        &user
+            .client
+            .get_task()
+            .task_id(id)
+            .send()
+            .await
+            .expect("read"),
+    )
+}
+
 /// A task of `user`'s and its current `ETag`.
 async fn tagged_task(user: &TestUser, title: &str) -> (Uuid, String) {
     let created = user
@@ -76,27 +89,13 @@ async fn every_version_of_a_task_has_its_own_strong_etag() {
     let (_app, alice) = TestApp::with_user().await;
     let (id, created) = tagged_task(&alice, "Draft").await;
     assert_eq!(created, "\"1\"");
-    let read = alice
-        .client
-        .get_task()
-        .task_id(id)
-        .send()
-        .await
-        .expect("read");
-    assert_eq!(etag_of(&read), created);
+    assert_eq!(current_etag(&alice, id).await, created);
 
     let replaced = replace(&alice, id, None, "Final").await.expect("replaced");
     let changed = etag_of(&replaced);
     assert_ne!(changed, created);
     assert!(!changed.starts_with("W/"), "strong");
-    let read = alice
-        .client
-        .get_task()
-        .task_id(id)
-        .send()
-        .await
-        .expect("read");
-    assert_eq!(etag_of(&read), changed);
+    assert_eq!(current_etag(&alice, id).await, changed);
 }
 
 #[tokio::test]
@@ -178,15 +177,7 @@ async fn a_change_based_on_a_stale_version_is_refused_with_the_current_etag() {
         .send()
         .await;
     assert_eq!(status_of(&stale_delete), 412);
-    let current = etag_of(
-        &alice
-            .client
-            .get_task()
-            .task_id(id)
-            .send()
-            .await
-            .expect("read"),
-    );
+    let current = current_etag(&alice, id).await;
     alice
         .client
         .delete_task()
