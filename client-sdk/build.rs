@@ -10,6 +10,10 @@ fn main() {
     let yaml = fs::read_to_string(SPEC).expect("read ../openapi.yaml");
     let mut document: serde_json::Value = serde_yaml::from_str(&yaml).expect("parse openapi.yaml");
     treat_json_suffix_as_json(&mut document);
+    let patch_bodies = merge_patch_bodies(&document);
+    for name in &patch_bodies {
+        clearable_as_double_option(&mut document, name);
+    }
     let spec: openapiv3::OpenAPI =
         serde_json::from_value(document).expect("openapi.yaml is an OpenAPI 3.0 document");
 
@@ -24,7 +28,9 @@ fn main() {
                 .parse::<proc_macro2::TokenStream>()
                 .expect("a type path"),
         )
-        .with_hooks(progenitor::HooksMode::Expected);
+        .with_hooks(progenitor::HooksMode::Expected)
+        // `x-rust-type` in the merge-patch bodies below names `std::option::Option`.
+        .with_crate("std", progenitor::CrateVers::Any, None);
     let tokens = progenitor::Generator::new(&settings)
         .generate_tokens(&spec)
         .expect("progenitor generates a client from openapi.yaml");
@@ -33,6 +39,54 @@ fn main() {
 
     let out = Path::new(&env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("taskapi.rs");
     fs::write(out, code).expect("write the generated client");
+}
+
+/// The request bodies of `PATCH` operations: JSON Merge Patches (RFC 7396), where a field
+/// left out keeps its value and `null` clears it.
+fn merge_patch_bodies(document: &serde_json::Value) -> Vec<String> {
+    document["paths"]
+        .as_object()
+        .into_iter()
+        .flat_map(|paths| paths.values())
+        .filter_map(|item| {
+            item["patch"]["requestBody"]["content"]["application/json"]["schema"]["$ref"].as_str()
+        })
+        .filter_map(|reference| reference.strip_prefix("#/components/schemas/"))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// typify turns a field that is neither required nor non-nullable into one `Option`,
+/// skipped when `None`: it could not send the `null` that clears a field. In the copy fed
+/// to progenitor (the checked-in document is not changed), each such field of the merge
+/// patch `name` becomes `Option<Option<T>>` through `x-rust-type`: `None` leaves it out,
+/// `Some(None)` sends `null`, `Some(Some(v))` sends `v`. `session::Patch` builds them.
+fn clearable_as_double_option(document: &mut serde_json::Value, name: &str) {
+    let schema = &mut document["components"]["schemas"][name];
+    let required = schema["required"].as_array().cloned().unwrap_or_default();
+    let Some(properties) = schema["properties"].as_object_mut() else {
+        return;
+    };
+    for (field, property) in properties.iter_mut() {
+        let nullable = property["nullable"] == serde_json::Value::Bool(true);
+        if !nullable || required.contains(&serde_json::Value::from(field.as_str())) {
+            continue;
+        }
+        let mut inner = property.clone();
+        let Some(inner_object) = inner.as_object_mut() else {
+            continue;
+        };
+        inner_object.remove("nullable");
+        inner_object.remove("description");
+        // typify names constrained inner types by their title.
+        inner_object.insert("title".to_owned(), format!("{name}_{field}").into());
+        property["x-rust-type"] = serde_json::json!({
+            "crate": "std",
+            "version": "*",
+            "path": "std::option::Option",
+            "parameters": [inner],
+        });
+    }
 }
 
 /// Error responses are declared, truthfully, as `application/problem+json`. progenitor only

@@ -28,7 +28,7 @@ use crate::{
     security::{Authenticate, BearerAuth, ClientAddress, Unauthenticated, UserAgent},
     tasks::{
         CreateTaskErrors, DeleteTaskErrors, GetTaskErrors, ListTasksErrors, ReplaceTaskErrors,
-        TaggedTask, TaskBackend, TaskInput, TaskPage, TaskRead,
+        TaggedTask, TaskBackend, TaskInput, TaskPage, TaskPatch, TaskRead,
     },
     users::{
         AccountDeletion, ChangeEmailErrors, ChangePasswordErrors, CurrentUserErrors,
@@ -498,6 +498,16 @@ impl TaskBackend for Unserved {
     ) -> Result<(), Errors<DeleteTaskErrors>> {
         match *self {}
     }
+
+    async fn update_task(
+        &self,
+        _: Unserved,
+        _: Uuid,
+        _: Option<String>,
+        _: JsonBody<TaskPatch>,
+    ) -> Result<TaggedTask, Errors<ReplaceTaskErrors>> {
+        match *self {}
+    }
 }
 
 #[cfg(test)]
@@ -533,7 +543,8 @@ mod tests {
                 "EmailChange",
                 "PasswordChange",
                 "RegisterRequest",
-                "TaskInput"
+                "TaskInput",
+                "TaskPatch"
             ]
         );
         for name in &closed {

@@ -8,7 +8,7 @@ use poem_openapi::{
     ApiResponse, Enum, Object, OpenApi,
     param::{Header, Path, Query},
     payload::Json,
-    types::Example,
+    types::{Example, MaybeUndefined},
 };
 use strum::{EnumString, IntoStaticStr, VariantArray};
 use uuid::Uuid;
@@ -95,6 +95,41 @@ pub struct TaskInput {
     /// An RFC 3339 timestamp between the years 1 and 9999; `null` or absent for none.
     #[oai(nullable)]
     pub due_at: Option<DateTime<Utc>>,
+}
+
+/// Changes to some fields of a task, as a JSON Merge Patch (RFC 7396): a field left out
+/// stays as it is, a field with a value is set, and `null` clears `description` or
+/// `due_at`. `title`, `status` and `priority` cannot be cleared: `null` for them is refused
+/// (422). The same rules as `PUT` apply to every value.
+#[derive(Debug, Clone, Object)]
+#[oai(deny_unknown_fields, example)]
+pub struct TaskPatch {
+    /// Surrounding whitespace is trimmed, and what remains must not be empty.
+    #[oai(skip_serializing_if_is_none)]
+    pub title: Option<PlainText<1, TITLE_MAX_CHARS>>,
+    /// `null` clears it.
+    #[oai(nullable, skip_serializing_if = "MaybeUndefined::is_undefined")]
+    pub description: MaybeUndefined<PlainText<0, DESCRIPTION_MAX_CHARS>>,
+    // No doc comments on enum-typed fields: they become an `allOf` some generators refuse.
+    #[oai(skip_serializing_if_is_none)]
+    pub status: Option<TaskStatus>,
+    #[oai(skip_serializing_if_is_none)]
+    pub priority: Option<TaskPriority>,
+    /// An RFC 3339 timestamp between the years 1 and 9999; `null` clears it.
+    #[oai(nullable, skip_serializing_if = "MaybeUndefined::is_undefined")]
+    pub due_at: MaybeUndefined<DateTime<Utc>>,
+}
+
+impl Example for TaskPatch {
+    fn example() -> Self {
+        Self {
+            title: None,
+            description: MaybeUndefined::Undefined,
+            status: Some(TaskStatus::Done),
+            priority: None,
+            due_at: MaybeUndefined::Null,
+        }
+    }
 }
 
 /// One page of tasks, newest first.
@@ -199,6 +234,14 @@ pub trait TaskBackend: Authenticate {
         task_id: Uuid,
         if_match: Option<String>,
     ) -> impl Future<Output = Result<(), Errors<DeleteTaskErrors>>> + Send;
+
+    fn update_task(
+        &self,
+        caller: Self::Caller,
+        task_id: Uuid,
+        if_match: Option<String>,
+        body: JsonBody<TaskPatch>,
+    ) -> impl Future<Output = Result<TaggedTask, Errors<ReplaceTaskErrors>>> + Send;
 }
 
 #[derive(ApiResponse)]
@@ -260,7 +303,7 @@ error_set!(
     DeleteTaskErrors: 400, 401, 404, 412, 428, 429
 );
 error_set!(
-    /// Errors of `replace_task`.
+    /// Errors of `replace_task` and `update_task`.
     ReplaceTaskErrors: 400, 401, 404, 412, 413, 415, 422, 428, 429
 );
 
@@ -349,6 +392,31 @@ impl<B: TaskBackend> TasksApi<B> {
         let TaggedTask { task, etag } = self
             .backend
             .replace_task(caller, task_id.0, if_match.0, body)
+            .await?;
+        Ok(TaskResponse::Ok(Json(task), etag))
+    }
+
+    /// Change some fields of a task
+    ///
+    /// A JSON Merge Patch (RFC 7396; `application/merge-patch+json` or `application/json`):
+    /// fields left out keep their value, fields given are set, and `null` clears
+    /// `description` or `due_at`. Every value follows the rules of `PUT`, and so does
+    /// `completed_at`. With `If-Match`, only if the task is still at that version (else 412,
+    /// with the current `ETag`).
+    #[oai(path = "/:task_id", method = "patch", operation_id = "update_task")]
+    async fn update(
+        &self,
+        auth: BearerAuth,
+        task_id: Path<Uuid>,
+        /// The `ETag` of the version being changed (`"3"`), or `*`; 428 without, if required.
+        #[oai(name = "If-Match")]
+        if_match: Header<Option<String>>,
+        body: JsonBody<TaskPatch>,
+    ) -> Result<TaskResponse, Errors<ReplaceTaskErrors>> {
+        let caller = self.backend.authenticate(auth).await?;
+        let TaggedTask { task, etag } = self
+            .backend
+            .update_task(caller, task_id.0, if_match.0, body)
             .await?;
         Ok(TaskResponse::Ok(Json(task), etag))
     }

@@ -182,7 +182,8 @@ pub struct Settings {
     #[arg(long, env = "TASKAPI_NO_MIGRATE")]
     pub no_migrate: bool,
 
-    /// Require `If-Match` on every change of a task (`PUT`, `DELETE`): without it, 428.
+    /// Require `If-Match` on every change of a task (`PUT`, `PATCH`, `DELETE`): without it,
+    /// 428.
     #[arg(long, env = "TASKAPI_REQUIRE_IF_MATCH")]
     pub require_if_match: bool,
 

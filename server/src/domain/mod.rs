@@ -15,7 +15,7 @@ pub use page::{Page, PageCursor, PageSize};
 pub use password::{Password, normalized as normalized_password};
 pub use session::{RefreshToken, Session, SessionId, SessionOrigin, SessionPage};
 pub use task::{
-    DueAt, Task, TaskChange, TaskDescription, TaskDraft, TaskId, TaskPage, TaskPriority,
+    DueAt, Task, TaskChange, TaskDescription, TaskDraft, TaskEdit, TaskId, TaskPage, TaskPriority,
     TaskStatus, TaskTitle, completed_at,
 };
 pub use user::{

@@ -1,4 +1,5 @@
 use chrono::{DateTime, Datelike, Utc};
+use poem_openapi::types::MaybeUndefined;
 use taskapi_api::tasks::{self as contract, DESCRIPTION_MAX_CHARS, TITLE_MAX_CHARS};
 pub use taskapi_api::tasks::{TaskPriority, TaskStatus};
 use uuid::Uuid;
@@ -103,6 +104,74 @@ impl TryFrom<contract::TaskInput> for TaskDraft {
             description,
             status: input.status,
             priority: input.priority,
+            due_at,
+        })
+    }
+}
+
+/// Changes to some fields of a task, validated: `None` keeps a field, and for the fields
+/// that can be empty, `Some(None)` clears it.
+#[derive(Debug, Clone, Default)]
+pub struct TaskEdit {
+    pub title: Option<TaskTitle>,
+    pub description: Option<Option<TaskDescription>>,
+    pub status: Option<TaskStatus>,
+    pub priority: Option<TaskPriority>,
+    pub due_at: Option<Option<DueAt>>,
+}
+
+impl TaskEdit {
+    /// `current`'s writable fields with these changes made.
+    pub fn applied_to(self, current: &Task) -> TaskDraft {
+        TaskDraft {
+            title: self.title.unwrap_or_else(|| current.title.clone()),
+            description: self
+                .description
+                .unwrap_or_else(|| current.description.clone()),
+            status: self.status.unwrap_or(current.status),
+            priority: self.priority.unwrap_or(current.priority),
+            // A stored due date passed this type's check when it was written.
+            due_at: self.due_at.unwrap_or(current.due_at.map(DueAt)),
+        }
+    }
+}
+
+/// A merge-patch field: absent, `null`, or a value to parse.
+fn patched<R, T>(
+    errors: &mut FieldErrors,
+    field: &str,
+    raw: MaybeUndefined<R>,
+    parse: impl FnOnce(R) -> Result<T, String>,
+) -> Option<Option<Option<T>>> {
+    match raw {
+        MaybeUndefined::Undefined => Some(None),
+        MaybeUndefined::Null => Some(Some(None)),
+        MaybeUndefined::Value(raw) => errors
+            .check(field, parse(raw))
+            .map(|value| Some(Some(value))),
+    }
+}
+
+impl TryFrom<contract::TaskPatch> for TaskEdit {
+    type Error = FieldErrors;
+
+    fn try_from(patch: contract::TaskPatch) -> Result<Self, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let title = errors.check_optional("title", patch.title, |title| {
+            TaskTitle::parse(title.as_str())
+        });
+        let description = patched(&mut errors, "description", patch.description, |text| {
+            TaskDescription::parse(text.into_inner())
+        });
+        let due_at = patched(&mut errors, "due_at", patch.due_at, DueAt::parse);
+        let (Some(title), Some(description), Some(due_at)) = (title, description, due_at) else {
+            return Err(errors);
+        };
+        Ok(Self {
+            title,
+            description,
+            status: patch.status,
+            priority: patch.priority,
             due_at,
         })
     }

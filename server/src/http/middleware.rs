@@ -333,7 +333,7 @@ mod tests {
         assert_eq!(methods("/tasks").as_deref(), Some("GET, POST"));
         assert_eq!(
             methods("/tasks/0194b2a4-0000-7000-8000-000000000000").as_deref(),
-            Some("DELETE, GET, PUT")
+            Some("DELETE, GET, PATCH, PUT")
         );
         assert_eq!(methods("/users/me").as_deref(), Some("DELETE, GET, PATCH"));
         assert_eq!(

@@ -6,14 +6,14 @@ use taskapi_api::{
     problem::Errors,
     tasks::{
         CreateTaskErrors, DeleteTaskErrors, GetTaskErrors, ListTasksErrors, ReplaceTaskErrors,
-        TaggedTask, TaskBackend, TaskInput, TaskPage, TaskRead,
+        TaggedTask, TaskBackend, TaskInput, TaskPage, TaskPatch, TaskRead,
     },
 };
 use uuid::Uuid;
 
 use super::{AppState, page_request};
 use crate::{
-    domain::{Caller, Condition, Task, TaskDraft, TaskId},
+    domain::{Caller, Condition, Task, TaskDraft, TaskEdit, TaskId},
     service::tasks::Read,
 };
 
@@ -70,6 +70,22 @@ impl TaskBackend for AppState {
         let task = self
             .tasks
             .replace(caller.user, TaskId(task_id), draft, condition)
+            .await?;
+        Ok(tagged(task))
+    }
+
+    async fn update_task(
+        &self,
+        caller: Caller,
+        task_id: Uuid,
+        if_match: Option<String>,
+        body: JsonBody<TaskPatch>,
+    ) -> Result<TaggedTask, Errors<ReplaceTaskErrors>> {
+        let edit: TaskEdit = self.bodies.json(body)?.try_into()?;
+        let condition = if_match.as_deref().map(Condition::parse);
+        let task = self
+            .tasks
+            .update(caller.user, TaskId(task_id), edit, condition)
             .await?;
         Ok(tagged(task))
     }

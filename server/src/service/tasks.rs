@@ -6,8 +6,8 @@ use chrono::{DateTime, SubsecRound, Utc};
 use super::Failure;
 use crate::{
     domain::{
-        Condition, PageCursor, PageSize, Task, TaskChange, TaskDraft, TaskId, TaskPage, UserId,
-        Version,
+        Condition, PageCursor, PageSize, Task, TaskChange, TaskDraft, TaskEdit, TaskId, TaskPage,
+        UserId, Version,
     },
     store::{Database, tasks},
 };
@@ -117,9 +117,6 @@ impl TaskService {
     }
 
     /// Replaces the writable fields, if `if_match` (when given) names the current version.
-    /// The task is read, checked and written in one transaction, with its row locked in
-    /// between, so the completion rule sees the state it replaces and, of two writers
-    /// naming the same version, exactly one succeeds.
     pub async fn replace(
         &self,
         owner: UserId,
@@ -127,13 +124,40 @@ impl TaskService {
         draft: TaskDraft,
         if_match: Option<Condition>,
     ) -> Result<Task, ChangeError> {
+        self.change(owner, id, if_match, |_| draft).await
+    }
+
+    /// Changes the fields `edit` names (a merge patch), if `if_match` (when given) names
+    /// the current version.
+    pub async fn update(
+        &self,
+        owner: UserId,
+        id: TaskId,
+        edit: TaskEdit,
+        if_match: Option<Condition>,
+    ) -> Result<Task, ChangeError> {
+        self.change(owner, id, if_match, |current| edit.applied_to(current))
+            .await
+    }
+
+    /// Writes the draft `make` derives from the current task. The task is read, checked and
+    /// written in one transaction, with its row locked in between, so the draft and the
+    /// completion rule see the state they replace and, of two writers naming the same
+    /// version, exactly one succeeds.
+    async fn change(
+        &self,
+        owner: UserId,
+        id: TaskId,
+        if_match: Option<Condition>,
+        make: impl FnOnce(&Task) -> TaskDraft,
+    ) -> Result<Task, ChangeError> {
         let if_match = self.precondition(if_match)?;
         let mut transaction = self.db.begin().await?;
         let current = tasks::find_for_update(&mut *transaction, owner, id)
             .await?
             .ok_or(TaskError::NotFound)?;
         check(if_match.as_ref(), &current)?;
-        let change = TaskChange::replace(&current, draft, now());
+        let change = TaskChange::replace(&current, make(&current), now());
         let replaced = tasks::update(&mut *transaction, owner, id, &change)
             .await?
             // The row is locked: it cannot have gone since it was read.

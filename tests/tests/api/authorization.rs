@@ -37,6 +37,7 @@ const AUTHORIZATION: &[(&str, Access)] = &[
     ("list_tasks", Access::Authenticated),
     ("get_task", Access::Owner),
     ("replace_task", Access::Owner),
+    ("update_task", Access::Owner),
     ("delete_task", Access::Owner),
     ("get_liveness", Access::Public),
     ("get_readiness", Access::Public),
@@ -132,6 +133,14 @@ async fn call(operation: &str, client: &Client, target: &Target) -> u16 {
                 .replace_task()
                 .task_id(task_id)
                 .body(task_titled("Hijacked"))
+                .send()
+                .await,
+        ),
+        "update_task" => status_of(
+            &client
+                .update_task()
+                .task_id(task_id)
+                .body(types::TaskPatch::builder().title(Some("Hijacked".try_into().expect("fits"))))
                 .send()
                 .await,
         ),

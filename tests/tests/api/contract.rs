@@ -42,6 +42,7 @@ fn takes_json(id: &str) -> bool {
         "register"
             | "create_task"
             | "replace_task"
+            | "update_task"
             | "update_current_user"
             | "delete_current_user"
             | "change_password"
@@ -83,10 +84,11 @@ fn provoke(context: &Context<'_>, operation: &Operation, status: u16) -> Option<
             .header(CONTENT_TYPE, "application/json")
             .body(body.to_owned())
     };
-    // The one operation with both a path id and a body: its body must be valid for the
-    // id to be what is wrong.
+    // The operations with both a path id and a body: the body must be valid for the id
+    // (or the precondition) to be what is wrong.
     let with_body = |builder: RequestBuilder| match id {
         "replace_task" => builder.json(&task_titled("ok")),
+        "update_task" => builder.json(&serde_json::json!({"title": "ok"})),
         _ => builder,
     };
     let has_id = operation.path.contains('{');

@@ -13,6 +13,7 @@ mod errors;
 mod health;
 mod migrations;
 mod pagination;
+mod patch;
 mod rate_limits;
 mod revocation;
 mod schema;

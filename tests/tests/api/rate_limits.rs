@@ -101,9 +101,10 @@ async fn every_operation_that_declares_429_gives_it_with_its_headers() {
                 // the caller is counted.
                 let request = match operation.id.as_str() {
                     "create_task" | "replace_task" => request.json(&task_titled("x")),
-                    "update_current_user" | "delete_current_user" | "change_password" => {
-                        request.json(&serde_json::json!({}))
-                    }
+                    "update_current_user"
+                    | "delete_current_user"
+                    | "change_password"
+                    | "update_task" => request.json(&serde_json::json!({})),
                     _ => request,
                 };
                 let retry_after = expect_limited(request, "requests", 1).await;
