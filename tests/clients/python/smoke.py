@@ -1,6 +1,6 @@
 """The smoke flow through a client generated from openapi.yaml with openapi-python-client:
 register, log in with the form, create three tasks, page through them two at a time, get,
-replace and delete one, and read a 422, a 404 and a 401 as typed problem documents. Run
+replace, patch and delete one, and read a 422, a 404 and a 401 as typed problem documents. Run
 against a freshly started server (TASKAPI_URL) and type-checked with `mypy --strict`."""
 
 import os
@@ -14,6 +14,7 @@ from taskapi_client.api.tasks import (
     get_task,
     list_tasks,
     replace_task,
+    update_task,
 )
 from taskapi_client.api.users import get_current_user
 from taskapi_client.models import (
@@ -23,6 +24,7 @@ from taskapi_client.models import (
     Task,
     TaskInput,
     TaskPage,
+    TaskPatch,
     TaskPriority,
     TaskStatus,
     Token,
@@ -103,6 +105,15 @@ def main() -> None:
     )
     assert isinstance(replaced, Task), "replace returns the task"
     check(replaced.status == TaskStatus.DONE and replaced.completed_at is not None, "done")
+
+    # A merge patch: None is sent as null and clears the description; the rest stays.
+    patched = update_task.sync_detailed(
+        client=client, task_id=first.id, body=TaskPatch(description=None)
+    )
+    assert isinstance(patched.parsed, Task), "patch returns the task"
+    check(patched.parsed.description is None, "null cleared the description")
+    check(patched.parsed.title == "Buy oat milk", "the title stayed")
+    check(patched.headers.get("etag") == '"3"', "the third version")
 
     deleted = delete_task.sync_detailed(client=client, task_id=first.id)
     check(deleted.status_code == 204, "delete answers 204")

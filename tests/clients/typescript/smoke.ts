@@ -1,6 +1,6 @@
 // The smoke flow through a client generated from openapi.yaml with openapi-typescript and
 // called with openapi-fetch: register, log in with the form, create three tasks, page
-// through them two at a time, get, replace and delete one, and read a 422, a 404 and a 401
+// through them two at a time, get, replace, patch and delete one, and read a 422, a 404 and a 401
 // as typed problem documents. Run against a freshly started server (TASKAPI_URL).
 import createClient from "openapi-fetch";
 import type { components, paths } from "./generated/taskapi.js";
@@ -83,6 +83,15 @@ const replaced = await client.PUT("/tasks/{task_id}", {
 });
 check(replaced.data?.status === "done", "replaced as done");
 check(replaced.data.completed_at !== null, "completion stamped");
+
+// A merge patch: null clears the description; the fields left out stay.
+const patched = await client.PATCH("/tasks/{task_id}", {
+  params: { path: { task_id: first.id } },
+  body: { description: null },
+});
+check(patched.data?.description === null, "null cleared the description");
+check(patched.data.title === "Buy oat milk", "the title stayed");
+check(patched.response.headers.get("etag") === '"3"', "the third version");
 
 const deleted = await client.DELETE("/tasks/{task_id}", {
   params: { path: { task_id: first.id } },
