@@ -13,10 +13,10 @@ pub mod users;
 
 use std::{str::FromStr, time::Duration};
 
-use sea_query::PostgresQueryBuilder;
+use sea_query::{Expr, ExprTrait, IntoColumnRef, IntoTableRef, PostgresQueryBuilder, Query};
 use sea_query_sqlx::{SqlxBinder, SqlxValues};
 use sqlx::{
-    AssertSqlSafe, PgPool, Postgres, Transaction,
+    AssertSqlSafe, PgExecutor, PgPool, Postgres, Transaction,
     pool::PoolConnection,
     postgres::{PgConnectOptions, PgPoolOptions},
 };
@@ -122,6 +122,28 @@ fn build(statement: &impl SqlxBinder) -> (AssertSqlSafe<String>, SqlxValues) {
     let (sql, values) = statement.build_sqlx(PostgresQueryBuilder);
     // sea-query emits placeholders for every value; nothing user-supplied is in `sql`.
     (AssertSqlSafe(sql), values)
+}
+
+/// Runs a statement that returns no rows; how many rows it changed.
+async fn execute(db: impl PgExecutor<'_>, statement: &impl SqlxBinder) -> Result<u64, Failure> {
+    let (sql, values) = build(statement);
+    Ok(sqlx::query_with(sql, values)
+        .execute(db)
+        .await?
+        .rows_affected())
+}
+
+/// Deletes the rows of `table` whose time in `column` has passed; how many it deleted.
+async fn delete_expired(
+    db: impl PgExecutor<'_>,
+    table: impl IntoTableRef,
+    column: impl IntoColumnRef,
+) -> Result<u64, Failure> {
+    let statement = Query::delete()
+        .from_table(table)
+        .and_where(Expr::col(column).lte(Expr::current_timestamp()))
+        .to_owned();
+    execute(db, &statement).await
 }
 
 /// The name of the constraint a unique violation broke, if that is what `error` is.

@@ -5,7 +5,7 @@ use std::time::Duration;
 use sea_query::{Alias, Expr, ExprTrait, Iden, LockBehavior, LockType, OnConflict, Query};
 use sqlx::{FromRow, PgExecutor};
 
-use super::build;
+use super::{build, execute};
 use crate::failure::Failure;
 
 #[derive(Iden)]
@@ -89,8 +89,7 @@ pub async fn take_back(db: impl PgExecutor<'_>, bucket: &str) -> Result<(), Fail
         .and_where(Expr::col(RateLimitCounters::Bucket).eq(bucket))
         .and_where(Expr::col(RateLimitCounters::Hits).gt(0))
         .to_owned();
-    let (sql, values) = build(&statement);
-    sqlx::query_with(sql, values).execute(db).await?;
+    execute(db, &statement).await?;
     Ok(())
 }
 
@@ -100,8 +99,7 @@ pub async fn clear(db: impl PgExecutor<'_>, bucket: &str) -> Result<(), Failure>
         .from_table(RateLimitCounters::Table)
         .and_where(Expr::col(RateLimitCounters::Bucket).eq(bucket))
         .to_owned();
-    let (sql, values) = build(&statement);
-    sqlx::query_with(sql, values).execute(db).await?;
+    execute(db, &statement).await?;
     Ok(())
 }
 
@@ -119,9 +117,5 @@ pub async fn purge_expired(db: impl PgExecutor<'_>) -> Result<u64, Failure> {
         .from_table(RateLimitCounters::Table)
         .and_where(Expr::col(RateLimitCounters::Bucket).in_subquery(expired))
         .to_owned();
-    let (sql, values) = build(&statement);
-    Ok(sqlx::query_with(sql, values)
-        .execute(db)
-        .await?
-        .rows_affected())
+    execute(db, &statement).await
 }

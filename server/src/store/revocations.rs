@@ -8,7 +8,7 @@ use sea_query::{Expr, ExprTrait, Func, Iden, OnConflict, Query};
 use sqlx::{FromRow, PgExecutor};
 use uuid::Uuid;
 
-use super::build;
+use super::{build, delete_expired, execute};
 use crate::failure::Failure;
 
 /// The channel the server listens on for revocations; no other program should use it.
@@ -142,8 +142,7 @@ pub async fn record(
                 .update_column(Revocations::ExpiresAt)
                 .to_owned(),
         );
-        let (sql, values) = build(&insert);
-        sqlx::query_with(sql, values).execute(&mut *db).await?;
+        execute(&mut *db, &insert).await?;
     }
     let changes: Vec<Change> = revoked
         .iter()
@@ -161,8 +160,7 @@ pub async fn lift_user(db: &mut sqlx::PgConnection, user: Uuid) -> Result<Change
         .and_where(Expr::col(Revocations::Kind).eq(USER))
         .and_where(Expr::col(Revocations::Subject).eq(user))
         .to_owned();
-    let (sql, values) = build(&statement);
-    sqlx::query_with(sql, values).execute(&mut *db).await?;
+    execute(&mut *db, &statement).await?;
     let change = Change::Lift(user);
     notify(db, &[change]).await?;
     Ok(change)
@@ -191,16 +189,14 @@ async fn notify(db: &mut sqlx::PgConnection, changes: &[Change]) -> Result<(), F
                     .map(|payload| Func::cust("pg_notify").arg(CHANNEL).arg(payload.as_str())),
             )
             .to_owned();
-        let (sql, values) = build(&statement);
-        sqlx::query_with(sql, values).execute(&mut *db).await?;
+        execute(&mut *db, &statement).await?;
     }
     Ok(())
 }
 
 /// A round trip on `db` (the listener's connection), to find out that it is still alive.
 pub async fn ping(db: impl PgExecutor<'_>) -> Result<(), Failure> {
-    let (sql, values) = build(&Query::select().expr(Expr::val(1)).to_owned());
-    sqlx::query_with(sql, values).execute(db).await?;
+    execute(db, &Query::select().expr(Expr::val(1)).to_owned()).await?;
     Ok(())
 }
 
@@ -235,15 +231,7 @@ pub async fn load(db: impl PgExecutor<'_>) -> Result<Vec<(Revoked, DateTime<Utc>
 
 /// Deletes revocations whose access tokens have all expired.
 pub async fn purge_expired(db: impl PgExecutor<'_>) -> Result<u64, Failure> {
-    let statement = Query::delete()
-        .from_table(Revocations::Table)
-        .and_where(Expr::col(Revocations::ExpiresAt).lte(Expr::current_timestamp()))
-        .to_owned();
-    let (sql, values) = build(&statement);
-    Ok(sqlx::query_with(sql, values)
-        .execute(db)
-        .await?
-        .rows_affected())
+    delete_expired(db, Revocations::Table, Revocations::ExpiresAt).await
 }
 
 #[cfg(test)]

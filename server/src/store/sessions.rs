@@ -8,7 +8,7 @@ use sea_query::{Expr, ExprTrait, Iden, IntoIden, LockType, Order, Query};
 use sqlx::{FromRow, PgExecutor};
 use uuid::Uuid;
 
-use super::build;
+use super::{build, delete_expired, execute};
 use crate::{
     domain::{PageCursor, Role, Session, SessionId, SessionOrigin, UserId},
     failure::Failure,
@@ -107,8 +107,7 @@ pub async fn insert(
             session.origin.client_address.clone().into(),
         ])
         .to_owned();
-    let (sql, values) = build(&statement);
-    sqlx::query_with(sql, values).execute(&mut *db).await?;
+    execute(&mut *db, &statement).await?;
     insert_token(db, session.id, token_hash, session.created_at).await
 }
 
@@ -128,8 +127,7 @@ async fn insert_token(
         // Three columns, three values: cannot panic.
         .values_panic([token_hash.0.to_vec().into(), session.0.into(), at.into()])
         .to_owned();
-    let (sql, values) = build(&statement);
-    sqlx::query_with(sql, values).execute(db).await?;
+    execute(db, &statement).await?;
     Ok(())
 }
 
@@ -229,8 +227,7 @@ pub async fn rotate(
         .value(RefreshTokens::RotatedAt, at)
         .and_where(Expr::col(RefreshTokens::TokenHash).eq(old.0.to_vec()))
         .to_owned();
-    let (sql, values) = build(&retire);
-    sqlx::query_with(sql, values).execute(&mut *db).await?;
+    execute(&mut *db, &retire).await?;
     insert_token(&mut *db, session, new, at).await?;
     let extend = Query::update()
         .table(Sessions::Table)
@@ -240,8 +237,7 @@ pub async fn rotate(
         ])
         .and_where(Expr::col(Sessions::Id).eq(session.0))
         .to_owned();
-    let (sql, values) = build(&extend);
-    sqlx::query_with(sql, values).execute(&mut *db).await?;
+    execute(&mut *db, &extend).await?;
     Ok(())
 }
 
@@ -282,12 +278,7 @@ pub async fn delete(db: impl PgExecutor<'_>, user: UserId, id: SessionId) -> Res
         .and_where(Expr::col(Sessions::Id).eq(id.0))
         .and_where(Expr::col(Sessions::UserId).eq(user.0))
         .to_owned();
-    let (sql, values) = build(&statement);
-    Ok(sqlx::query_with(sql, values)
-        .execute(db)
-        .await?
-        .rows_affected()
-        == 1)
+    Ok(execute(db, &statement).await? == 1)
 }
 
 /// Ends every session of the user except `keep`; returns the ids of those it ended.
@@ -358,13 +349,5 @@ pub async fn is_live(
 
 /// Deletes sessions whose refresh token has expired (their access tokens expired with it).
 pub async fn purge_expired(db: impl PgExecutor<'_>) -> Result<u64, Failure> {
-    let statement = Query::delete()
-        .from_table(Sessions::Table)
-        .and_where(Expr::col(Sessions::ExpiresAt).lte(Expr::current_timestamp()))
-        .to_owned();
-    let (sql, values) = build(&statement);
-    Ok(sqlx::query_with(sql, values)
-        .execute(db)
-        .await?
-        .rows_affected())
+    delete_expired(db, Sessions::Table, Sessions::ExpiresAt).await
 }

@@ -9,7 +9,7 @@ use sea_query_sqlx::SqlxBinder;
 use sqlx::{FromRow, PgExecutor};
 use uuid::Uuid;
 
-use super::build;
+use super::{build, execute};
 use crate::{
     domain::{
         PageCursor, Task, TaskChange, TaskDescription, TaskId, TaskPriority, TaskStatus, TaskTitle,
@@ -227,7 +227,5 @@ pub async fn delete(db: impl PgExecutor<'_>, owner: UserId, id: TaskId) -> Resul
         .and_where(Expr::col(Tasks::Id).eq(id.0))
         .and_where(Expr::col(Tasks::OwnerId).eq(owner.0))
         .to_owned();
-    let (sql, values) = build(&statement);
-    let result = sqlx::query_with(sql, values).execute(db).await?;
-    Ok(result.rows_affected() == 1)
+    Ok(execute(db, &statement).await? == 1)
 }

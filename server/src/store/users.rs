@@ -8,7 +8,7 @@ use sea_query_sqlx::SqlxBinder;
 use sqlx::{FromRow, PgExecutor};
 use uuid::Uuid;
 
-use super::{build, violated_unique_constraint};
+use super::{build, execute, violated_unique_constraint};
 use crate::{
     domain::{Email, PageCursor, Role, User, UserId},
     failure::Failure,
@@ -126,10 +126,7 @@ pub async fn find_credentials(
     db: impl PgExecutor<'_>,
     email: &Email,
 ) -> Result<Option<(User, String)>, Failure> {
-    let statement = Query::select()
-        .columns(USER_COLUMNS)
-        .column(Users::PasswordHash)
-        .from(Users::Table)
+    let statement = credentials()
         .and_where(Expr::col(Users::EmailKey).eq(email.key()))
         .to_owned();
     fetch_credentials(db, &statement).await
@@ -140,10 +137,7 @@ pub async fn find_credentials_by_id(
     db: impl PgExecutor<'_>,
     id: UserId,
 ) -> Result<Option<(User, String)>, Failure> {
-    let statement = Query::select()
-        .columns(USER_COLUMNS)
-        .column(Users::PasswordHash)
-        .from(Users::Table)
+    let statement = credentials()
         .and_where(Expr::col(Users::Id).eq(id.0))
         .to_owned();
     fetch_credentials(db, &statement).await
@@ -156,14 +150,20 @@ pub async fn find_credentials_for_update(
     db: impl PgExecutor<'_>,
     id: UserId,
 ) -> Result<Option<(User, String)>, Failure> {
-    let statement = Query::select()
-        .columns(USER_COLUMNS)
-        .column(Users::PasswordHash)
-        .from(Users::Table)
+    let statement = credentials()
         .and_where(Expr::col(Users::Id).eq(id.0))
         .lock(LockType::NoKeyUpdate)
         .to_owned();
     fetch_credentials(db, &statement).await
+}
+
+/// An account's columns and its password hash.
+fn credentials() -> SelectStatement {
+    Query::select()
+        .columns(USER_COLUMNS)
+        .column(Users::PasswordHash)
+        .from(Users::Table)
+        .to_owned()
 }
 
 async fn fetch_credentials(
@@ -310,12 +310,7 @@ pub async fn update_password_hash(
         .value(Users::PasswordHash, password_hash)
         .and_where(Expr::col(Users::Id).eq(id.0))
         .to_owned();
-    let (sql, values) = build(&statement);
-    Ok(sqlx::query_with(sql, values)
-        .execute(db)
-        .await?
-        .rows_affected()
-        == 1)
+    Ok(execute(db, &statement).await? == 1)
 }
 
 /// Disables the account now (keeping the first time if it already is), or enables it.
@@ -360,10 +355,5 @@ pub async fn delete(db: impl PgExecutor<'_>, id: UserId) -> Result<bool, Failure
         .from_table(Users::Table)
         .and_where(Expr::col(Users::Id).eq(id.0))
         .to_owned();
-    let (sql, values) = build(&statement);
-    Ok(sqlx::query_with(sql, values)
-        .execute(db)
-        .await?
-        .rows_affected()
-        == 1)
+    Ok(execute(db, &statement).await? == 1)
 }
