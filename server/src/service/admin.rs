@@ -26,10 +26,10 @@ pub enum AdminError {
     Failed(#[from] Failure),
 }
 
-/// Why an account could not be disabled or deleted.
+/// Why an account could not be disabled, deleted or made a user.
 #[derive(Debug, thiserror::Error)]
 pub enum RemoveError {
-    #[error("no such account")]
+    #[error("no account found")]
     NotFound,
     #[error(transparent)]
     LastAdmin(#[from] LastAdmin),
@@ -45,60 +45,22 @@ pub enum CreateAdminError {
     Failed(#[from] Failure),
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum SetRoleError {
-    #[error("no account has this email")]
-    NotFound,
-    #[error(transparent)]
-    LastAdmin(#[from] LastAdmin),
-    #[error(transparent)]
-    Failed(#[from] Failure),
-}
-
-/// Why an account could not be locked for disabling, deleting or demoting.
-#[derive(Debug, thiserror::Error)]
-pub enum LockError {
-    #[error(transparent)]
-    LastAdmin(#[from] LastAdmin),
-    #[error(transparent)]
-    Failed(#[from] Failure),
-}
-
-/// The account `id` (`None` if there is none), locked until the transaction `db` belongs to
-/// ends, unless it is the last enabled administrator. Every enabled administrator is locked
-/// first, then the account: two changes that could each leave no administrator are made
-/// one after the other, and always take their locks in the same order.
+/// The account `id`, locked until the transaction `db` belongs to ends, unless it is the
+/// last enabled administrator. Every enabled administrator is locked first, then the
+/// account: two changes that could each leave no administrator are made one after the
+/// other, and always take their locks in the same order.
 pub async fn lock_unless_last_admin(
     db: &mut PgConnection,
     id: UserId,
-) -> Result<Option<User>, LockError> {
+) -> Result<User, RemoveError> {
     let admins = users::lock_enabled_admins(&mut *db).await?;
-    let target = users::find_for_update(&mut *db, id).await?;
-    if target
-        .as_ref()
-        .is_some_and(|target| target.is_enabled_admin() && admins == [target.id])
-    {
+    let target = users::find_for_update(&mut *db, id)
+        .await?
+        .ok_or(RemoveError::NotFound)?;
+    if target.is_enabled_admin() && admins == [target.id] {
         return Err(LastAdmin.into());
     }
     Ok(target)
-}
-
-impl From<LockError> for RemoveError {
-    fn from(error: LockError) -> Self {
-        match error {
-            LockError::LastAdmin(last) => Self::LastAdmin(last),
-            LockError::Failed(failure) => Self::Failed(failure),
-        }
-    }
-}
-
-impl From<LockError> for SetRoleError {
-    fn from(error: LockError) -> Self {
-        match error {
-            LockError::LastAdmin(last) => Self::LastAdmin(last),
-            LockError::Failed(failure) => Self::Failed(failure),
-        }
-    }
 }
 
 /// One page of accounts.
@@ -137,7 +99,7 @@ impl AdminService {
     /// Disables the account, ends its sessions and revokes its tokens everywhere.
     pub async fn disable(&self, _admin: Admin, id: UserId) -> Result<User, RemoveError> {
         let mut transaction = self.db.begin().await?;
-        let target = self.locked_target(&mut transaction, id).await?;
+        let target = lock_unless_last_admin(&mut transaction, id).await?;
         let disabled = users::set_disabled(&mut *transaction, id, true)
             .await?
             .ok_or(RemoveError::NotFound)?;
@@ -166,7 +128,7 @@ impl AdminService {
     /// Deletes the account with its tasks and sessions, and revokes its tokens everywhere.
     pub async fn delete(&self, _admin: Admin, id: UserId) -> Result<(), RemoveError> {
         let mut transaction = self.db.begin().await?;
-        self.locked_target(&mut transaction, id).await?;
+        lock_unless_last_admin(&mut transaction, id).await?;
         users::delete(&mut *transaction, id).await?;
         let pending = self.revoker.user(&mut transaction, id).await?;
         Ok(self.revoker.commit(transaction, pending).await?)
@@ -181,12 +143,6 @@ impl AdminService {
         let ended = sessions::delete_all(&mut *transaction, id, None).await?;
         let pending = self.revoker.sessions(&mut transaction, &ended).await?;
         Ok(self.revoker.commit(transaction, pending).await?)
-    }
-
-    async fn locked_target(&self, db: &mut PgConnection, id: UserId) -> Result<User, RemoveError> {
-        lock_unless_last_admin(db, id)
-            .await?
-            .ok_or(RemoveError::NotFound)
     }
 }
 
@@ -228,20 +184,21 @@ impl Operator {
     /// `taskapi users set-role`: the account's new role, which its tokens state from their
     /// next refresh. An administrator made a user loses the rights at once: their sessions
     /// end, on every server. The last enabled administrator cannot be made a user.
-    pub async fn set_role(&self, email: &Email, role: Role) -> Result<User, SetRoleError> {
+    pub async fn set_role(&self, email: &Email, role: Role) -> Result<User, RemoveError> {
         let mut transaction = self.db.begin().await?;
         let id = users::find_by_email(&mut *transaction, email)
             .await?
-            .ok_or(SetRoleError::NotFound)?
+            .ok_or(RemoveError::NotFound)?
             .id;
         let target = match role {
-            Role::Admin => users::find_for_update(&mut *transaction, id).await?,
+            Role::Admin => users::find_for_update(&mut *transaction, id)
+                .await?
+                .ok_or(RemoveError::NotFound)?,
             Role::User => lock_unless_last_admin(&mut transaction, id).await?,
-        }
-        .ok_or(SetRoleError::NotFound)?;
+        };
         let updated = users::set_role(&mut *transaction, target.id, role)
             .await?
-            .ok_or(SetRoleError::NotFound)?;
+            .ok_or(RemoveError::NotFound)?;
         let demoted = target.role == Role::Admin && role != Role::Admin;
         let ended = if demoted {
             sessions::delete_all(&mut *transaction, target.id, None).await?

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use super::{
     Failure,
-    admin::{LastAdmin, LockError, lock_unless_last_admin},
+    admin::{LastAdmin, RemoveError, lock_unless_last_admin},
     limits::Limited,
     passwords::{CheckError, Passwords},
     revocations::Revoker,
@@ -83,11 +83,13 @@ impl From<Failure> for DeleteAccountError {
     }
 }
 
-impl From<LockError> for DeleteAccountError {
-    fn from(error: LockError) -> Self {
+impl From<RemoveError> for DeleteAccountError {
+    fn from(error: RemoveError) -> Self {
         match error {
-            LockError::LastAdmin(last) => Self::LastAdmin(last),
-            LockError::Failed(failure) => failure.into(),
+            // Deleted since its token was checked.
+            RemoveError::NotFound => PasswordDenied::Gone.into(),
+            RemoveError::LastAdmin(last) => Self::LastAdmin(last),
+            RemoveError::Failed(failure) => failure.into(),
         }
     }
 }
@@ -188,9 +190,7 @@ impl UserService {
     ) -> Result<(), DeleteAccountError> {
         self.confirmed(client, caller.user, &confirmation.0).await?;
         let mut transaction = self.db.begin().await?;
-        let user = lock_unless_last_admin(&mut transaction, caller.user)
-            .await?
-            .ok_or(PasswordDenied::Gone)?;
+        let user = lock_unless_last_admin(&mut transaction, caller.user).await?;
         users::delete(&mut *transaction, user.id).await?;
         let pending = self.revoker.user(&mut transaction, user.id).await?;
         Ok(self.revoker.commit(transaction, pending).await?)
