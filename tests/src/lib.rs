@@ -199,16 +199,7 @@ impl TestApp {
         let (client, token) = session::log_in(&self.base_url, email, password)
             .await
             .expect("login succeeds");
-        TestUser {
-            id: user.id,
-            email: user.email,
-            password: password.to_owned(),
-            token: token.access_token,
-            refresh_token: token.refresh_token,
-            client,
-            base_url: self.base_url.clone(),
-            http: self.http.clone(),
-        }
+        self.user(user, password, token, client)
     }
 
     /// An administrator, made as an operator would (`taskapi users create-admin`), and
@@ -239,6 +230,17 @@ impl TestApp {
             .await
             .expect("the account is there")
             .into_inner();
+        self.user(user, password, token, client)
+    }
+
+    /// The test's handle on `user`, logged in with `token` through `client`.
+    fn user(
+        &self,
+        user: types::User,
+        password: &str,
+        token: types::Token,
+        client: Client,
+    ) -> TestUser {
         TestUser {
             id: user.id,
             email: user.email,
