@@ -56,7 +56,10 @@ impl Database {
             sqlx::Error::PoolTimedOut if all_in_use => {
                 Failure::Busy("every database connection stayed in use")
             }
-            other => other.into(),
+            // No statement of the request has run: whatever refused the connection (a
+            // database not accepting connections, a refused login, a broken socket), the
+            // database is not available to it.
+            other => Failure::Unavailable(other),
         }
     }
 }

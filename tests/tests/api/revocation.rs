@@ -90,7 +90,7 @@ async fn kill_listeners(admin: &PgPool, database: &str) -> u64 {
     .rows_affected()
 }
 
-fn database_name(url: &str) -> String {
+pub(crate) fn database_name(url: &str) -> String {
     url.rsplit('/').next().unwrap_or_default().to_owned()
 }
 
@@ -106,7 +106,7 @@ async fn listeners(postgres: &PgPool, database: &str) -> i64 {
 }
 
 /// Allows or refuses new connections to `database` (the open ones go on).
-async fn allow_connections(postgres: &PgPool, database: &str, allow: bool) {
+pub(crate) async fn allow_connections(postgres: &PgPool, database: &str, allow: bool) {
     // A database name cannot be bound; this one is the test's own, `[a-z0-9_]` only.
     assert!(
         database
@@ -122,7 +122,13 @@ async fn allow_connections(postgres: &PgPool, database: &str, allow: bool) {
 
 #[tokio::test]
 async fn a_server_without_its_listener_checks_tokens_in_the_database_until_it_is_back() {
-    let (first, second) = two_servers().await;
+    // One pooled connection each: while new connections are refused below, every request
+    // waits for that one instead of trying to open another.
+    let mut settings = test_settings();
+    settings.database.db_max_connections = 1;
+    let first = TestApp::spawn_with(settings.clone()).await;
+    settings.no_migrate = true;
+    let second = TestApp::spawn_with(settings).await;
     let alice = first.signed_up_user().await;
     let bob = first.signed_up_user().await;
     // Both servers have a pooled connection open, which outlives what follows.

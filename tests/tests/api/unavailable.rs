@@ -238,3 +238,28 @@ async fn a_full_pool_is_busy_not_unavailable() {
         stuck.status()
     );
 }
+
+#[tokio::test]
+async fn a_database_refusing_new_connections_is_unavailable_not_an_error() {
+    let (app, alice) = TestApp::with_user().await;
+    let postgres = sqlx::PgPool::connect(&format!(
+        "{}/postgres",
+        taskapi_tests::database_server_url()
+    ))
+    .await
+    .expect("connect");
+    let name = crate::revocation::database_name(&app.database_url);
+    crate::revocation::allow_connections(&postgres, &name, false).await;
+    // More requests at once than the pool has connections open: some need a new one.
+    let requests = (0..8).map(|_| alice.client.get_current_user().send());
+    let statuses: Vec<u16> = futures::future::join_all(requests)
+        .await
+        .iter()
+        .map(taskapi_tests::status_of)
+        .collect();
+    crate::revocation::allow_connections(&postgres, &name, true).await;
+    assert!(
+        statuses.iter().all(|status| matches!(status, 200 | 503)),
+        "{statuses:?}"
+    );
+}
