@@ -7,12 +7,14 @@ const SPEC: &str = "../openapi.yaml";
 
 fn main() {
     println!("cargo:rerun-if-changed={SPEC}");
+    println!("cargo:rerun-if-changed=build.rs");
     let yaml = fs::read_to_string(SPEC).expect("read ../openapi.yaml");
     let mut document: serde_json::Value = serde_yaml::from_str(&yaml).expect("parse openapi.yaml");
     treat_json_suffix_as_json(&mut document);
     let patch_bodies = merge_patch_bodies(&document);
     for name in &patch_bodies {
         clearable_as_double_option(&mut document, name);
+        replaceable_arrays_as_option(&mut document, name);
     }
     let spec: openapiv3::OpenAPI =
         serde_json::from_value(document).expect("openapi.yaml is an OpenAPI 3.0 document");
@@ -30,7 +32,19 @@ fn main() {
         )
         .with_hooks(progenitor::HooksMode::Expected)
         // `x-rust-type` in the merge-patch bodies below names `std::option::Option`.
-        .with_crate("std", progenitor::CrateVers::Any, None);
+        .with_crate("std", progenitor::CrateVers::Any, None)
+        // Values that differ only in punctuation (`due_at`, `-due_at`) get variant names
+        // typify can only make unique as `DueXat` and `XdueXat`; `sort.rs` names them.
+        .with_replacement(
+            "TaskSort",
+            "crate::sort::TaskSort",
+            [
+                progenitor::TypeImpl::Display,
+                progenitor::TypeImpl::FromStr,
+                progenitor::TypeImpl::Default,
+            ]
+            .into_iter(),
+        );
     let tokens = progenitor::Generator::new(&settings)
         .generate_tokens(&spec)
         .expect("progenitor generates a client from openapi.yaml");
@@ -79,6 +93,36 @@ fn clearable_as_double_option(document: &mut serde_json::Value, name: &str) {
         inner_object.remove("nullable");
         inner_object.remove("description");
         // typify names constrained inner types by their title.
+        inner_object.insert("title".to_owned(), format!("{name}_{field}").into());
+        property["x-rust-type"] = serde_json::json!({
+            "crate": "std",
+            "version": "*",
+            "path": "std::option::Option",
+            "parameters": [inner],
+        });
+    }
+}
+
+/// typify turns an array that is not required into a `Vec` that is skipped when empty: a
+/// merge patch could not send the `[]` that empties it. In the copy fed to progenitor each
+/// such field of the merge patch `name` becomes `Option<Vec<T>>`: `None` leaves it out,
+/// `Some(vec![])` sends `[]`.
+fn replaceable_arrays_as_option(document: &mut serde_json::Value, name: &str) {
+    let schema = &mut document["components"]["schemas"][name];
+    let required = schema["required"].as_array().cloned().unwrap_or_default();
+    let Some(properties) = schema["properties"].as_object_mut() else {
+        return;
+    };
+    for (field, property) in properties.iter_mut() {
+        let array = property["type"] == "array";
+        if !array || required.contains(&serde_json::Value::from(field.as_str())) {
+            continue;
+        }
+        let mut inner = property.clone();
+        let Some(inner_object) = inner.as_object_mut() else {
+            continue;
+        };
+        inner_object.remove("description");
         inner_object.insert("title".to_owned(), format!("{name}_{field}").into());
         property["x-rust-type"] = serde_json::json!({
             "crate": "std",

@@ -14,6 +14,7 @@ pub mod paging;
 pub mod problem;
 pub mod security;
 mod spec;
+pub mod tags;
 pub mod tasks;
 pub mod text;
 pub mod users;
@@ -34,6 +35,8 @@ pub enum ApiTag {
     Users,
     /// The caller's tasks.
     Tasks,
+    /// The caller's tag names, across their tasks.
+    Tags,
     /// Probes for load balancers and orchestrators.
     Health,
     /// Managing every account; administrators only.
@@ -45,6 +48,7 @@ pub trait Backend:
     auth::AuthBackend
     + users::UserBackend
     + tasks::TaskBackend
+    + tags::TagBackend
     + health::HealthBackend
     + admin::AdminBackend
 {
@@ -54,6 +58,7 @@ impl<B> Backend for B where
     B: auth::AuthBackend
         + users::UserBackend
         + tasks::TaskBackend
+        + tags::TagBackend
         + health::HealthBackend
         + admin::AdminBackend
 {
@@ -64,6 +69,7 @@ pub type Endpoints<B> = (
     auth::AuthApi<B>,
     users::UsersApi<B>,
     tasks::TasksApi<B>,
+    tags::TagsApi<B>,
     health::HealthApi<B>,
     admin::AdminApi<B>,
 );
@@ -78,6 +84,9 @@ pub fn openapi_service<B: Backend>(backend: Arc<B>) -> OpenApiService<Endpoints<
             backend: Arc::clone(&backend),
         },
         tasks::TasksApi {
+            backend: Arc::clone(&backend),
+        },
+        tags::TagsApi {
             backend: Arc::clone(&backend),
         },
         health::HealthApi {

@@ -17,7 +17,7 @@ pub const MAX_PAGE_SIZE: u16 = 100;
 pub const DEFAULT_PAGE_SIZE: u16 = 50;
 
 /// The longest cursor the API issues or accepts, in characters.
-pub const MAX_CURSOR_CHARS: usize = 512;
+pub const MAX_CURSOR_CHARS: usize = 4096;
 
 /// An opaque position in a listing: the `next_cursor` of the previous page.
 pub type Cursor = Text<1, MAX_CURSOR_CHARS, CursorChars>;

@@ -56,6 +56,12 @@ pub mod problem_type {
     pub const PRECONDITION_FAILED: &str = "urn:taskapi:problem:precondition-failed";
     /// This server requires `If-Match` on changes, and the request had none.
     pub const PRECONDITION_REQUIRED: &str = "urn:taskapi:problem:precondition-required";
+    /// A request with the same `Idempotency-Key` is still being processed; retry shortly.
+    pub const IDEMPOTENCY_KEY_IN_USE: &str = "urn:taskapi:problem:idempotency-key-in-use";
+    /// The `Idempotency-Key` was already used for a different request.
+    pub const IDEMPOTENCY_KEY_REUSED: &str = "urn:taskapi:problem:idempotency-key-reused";
+    /// The caller already has a tag of that name; `merge=true` merges the two.
+    pub const TAG_EXISTS: &str = "urn:taskapi:problem:tag-exists";
 }
 
 /// An RFC 9457 problem detail. `type` identifies the kind of problem (`about:blank` when
@@ -449,7 +455,7 @@ pub const fn describe(status: u16) -> &'static str {
             "No such resource visible to the caller. Another user's task is reported exactly like a missing one."
         }
         409 => {
-            "The request conflicts with existing data: the email is taken, or the change would leave no enabled administrator."
+            "The request conflicts with existing data or a request in progress: the email is taken, the change would leave no enabled administrator, a tag of the new name exists (rename with `merge=true` to merge), or a request with the same `Idempotency-Key` is still running (retry shortly)."
         }
         412 => {
             "`If-Match` does not name the current version: the resource changed since it was read. `ETag` gives the current version; read it again and reapply the change."
@@ -457,7 +463,7 @@ pub const fn describe(status: u16) -> &'static str {
         413 => "The request body is larger than the server accepts.",
         415 => "The request body has an unsupported content type.",
         422 => {
-            "The request is well-formed but some fields are invalid; `errors` says which and why."
+            "The request is well-formed but some fields are invalid (`errors` says which and why), a cursor is used with other filters or another sort than it was issued for, or an `Idempotency-Key` is reused for a different request."
         }
         428 => {
             "This server requires `If-Match` on changes (`TASKAPI_REQUIRE_IF_MATCH`): read the resource and send its `ETag` back as `If-Match`."

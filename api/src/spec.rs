@@ -10,6 +10,7 @@ use poem_openapi::{
 };
 use serde_yaml::{Mapping, Value};
 
+use strum::VariantArray;
 use uuid::Uuid;
 
 use crate::{
@@ -26,9 +27,11 @@ use crate::{
     paging::{Cursor, PageLimit},
     problem::Errors,
     security::{Authenticate, BearerAuth, ClientAddress, Unauthenticated, UserAgent},
+    tags::{DeleteTagErrors, ListTagsErrors, RenameTagErrors, Tag, TagBackend, TagPage, TagRename},
     tasks::{
         CreateTaskErrors, DeleteTaskErrors, GetTaskErrors, ListTasksErrors, ReplaceTaskErrors,
-        TaggedTask, TaskBackend, TaskInput, TaskPage, TaskPatch, TaskRead,
+        TagName, TaggedTask, TaskBackend, TaskInput, TaskPage, TaskPatch, TaskQuery, TaskRead,
+        TaskSort,
     },
     users::{
         AccountDeletion, ChangeEmailErrors, ChangePasswordErrors, CurrentUserErrors,
@@ -65,6 +68,7 @@ fn document() -> Value {
     require_always_sent_fields(&mut document);
     move_field_defaults_to_their_types(&mut document);
     declare_public_operations(&mut document);
+    name_sort_orders(&mut document);
     for_each_mapping(&mut document, &mut |mapping| {
         use_plain_json_media_type(mapping);
         drop_unsigned_formats(mapping);
@@ -108,6 +112,26 @@ fn for_each_mapping(value: &mut Value, visit: &mut impl FnMut(&mut Mapping)) {
         }
         _ => {}
     }
+}
+
+/// Generators name enum members after their values, and `-due_at` gives them nothing to
+/// tell it from `due_at` (openapi-python-client falls back to `VALUE_5`). `x-enum-varnames`
+/// names each value of `TaskSort` after its variant here: `DUE_AT_REVERSED`.
+fn name_sort_orders(document: &mut Value) {
+    let names = TaskSort::VARIANTS
+        .iter()
+        .map(|variant| {
+            let mut name = String::new();
+            for c in format!("{variant:?}").chars() {
+                if c.is_uppercase() && !name.is_empty() {
+                    name.push('_');
+                }
+                name.push(c.to_ascii_uppercase());
+            }
+            Value::from(name)
+        })
+        .collect();
+    document["components"]["schemas"]["TaskSort"]["x-enum-varnames"] = Value::Sequence(names);
 }
 
 /// poem-openapi declares `application/json; charset=utf-8`; generators look for plain
@@ -457,6 +481,7 @@ impl TaskBackend for Unserved {
     async fn create_task(
         &self,
         _: Unserved,
+        _: Option<String>,
         _: JsonBody<TaskInput>,
     ) -> Result<TaggedTask, Errors<CreateTaskErrors>> {
         match *self {}
@@ -465,8 +490,7 @@ impl TaskBackend for Unserved {
     async fn list_tasks(
         &self,
         _: Unserved,
-        _: PageLimit,
-        _: Option<Cursor>,
+        _: TaskQuery,
     ) -> Result<TaskPage, Errors<ListTasksErrors>> {
         match *self {}
     }
@@ -510,6 +534,31 @@ impl TaskBackend for Unserved {
     }
 }
 
+impl TagBackend for Unserved {
+    async fn list_tags(
+        &self,
+        _: Unserved,
+        _: PageLimit,
+        _: Option<Cursor>,
+    ) -> Result<TagPage, Errors<ListTagsErrors>> {
+        match *self {}
+    }
+
+    async fn rename_tag(
+        &self,
+        _: Unserved,
+        _: TagName,
+        _: bool,
+        _: JsonBody<TagRename>,
+    ) -> Result<Tag, Errors<RenameTagErrors>> {
+        match *self {}
+    }
+
+    async fn delete_tag(&self, _: Unserved, _: TagName) -> Result<(), Errors<DeleteTagErrors>> {
+        match *self {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use poem_openapi::types::ParseFromJSON;
@@ -543,6 +592,7 @@ mod tests {
                 "EmailChange",
                 "PasswordChange",
                 "RegisterRequest",
+                "TagRename",
                 "TaskInput",
                 "TaskPatch"
             ]

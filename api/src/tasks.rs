@@ -4,6 +4,7 @@
 use std::{future::Future, sync::Arc};
 
 use chrono::{DateTime, Utc};
+use poem::Request;
 use poem_openapi::{
     ApiResponse, Enum, Object, OpenApi,
     param::{Header, Path, Query},
@@ -19,13 +20,26 @@ use crate::{
     paging::{Cursor, PageLimit},
     problem::{Errors, error_set},
     security::{Authenticate, BearerAuth},
-    text::PlainText,
+    text::{PlainText, SingleLineChars, Text},
 };
 
 /// Longest task title, in characters, once surrounding whitespace is trimmed.
 pub const TITLE_MAX_CHARS: usize = 500;
 /// Longest task description, in characters.
 pub const DESCRIPTION_MAX_CHARS: usize = 10_000;
+/// Longest tag name, in characters, once surrounding whitespace is trimmed.
+pub const TAG_MAX_CHARS: usize = 50;
+/// Most tags one task carries.
+pub const MAX_TAGS_PER_TASK: usize = 20;
+/// Longest search text (`q`), in characters.
+pub const SEARCH_MAX_CHARS: usize = 200;
+/// Longest `Idempotency-Key`, in characters.
+pub const IDEMPOTENCY_KEY_MAX_CHARS: usize = 255;
+
+/// A tag name as a client writes it: trimmed by the server, compared ignoring case.
+pub type TagName = Text<1, TAG_MAX_CHARS, SingleLineChars>;
+/// What a client searches its tasks for.
+pub type SearchText = PlainText<1, SEARCH_MAX_CHARS>;
 
 /// Where a task stands.
 // The snake_case names are the wire format and also how the database stores a status.
@@ -56,6 +70,53 @@ pub enum TaskPriority {
     Urgent,
 }
 
+/// The order of a task listing: a field, optionally reversed with a leading `-`.
+/// `created_at`: newest first (the default). `updated_at`: most recently changed first.
+/// `due_at`: soonest first, tasks without a due date last. `priority`: urgent first.
+/// `title`: A to Z, ignoring case. Ties go by creation, in the same direction.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Enum, VariantArray)]
+pub enum TaskSort {
+    #[default]
+    #[oai(rename = "created_at")]
+    CreatedAt,
+    #[oai(rename = "-created_at")]
+    CreatedAtReversed,
+    #[oai(rename = "updated_at")]
+    UpdatedAt,
+    #[oai(rename = "-updated_at")]
+    UpdatedAtReversed,
+    #[oai(rename = "due_at")]
+    DueAt,
+    #[oai(rename = "-due_at")]
+    DueAtReversed,
+    #[oai(rename = "priority")]
+    Priority,
+    #[oai(rename = "-priority")]
+    PriorityReversed,
+    #[oai(rename = "title")]
+    Title,
+    #[oai(rename = "-title")]
+    TitleReversed,
+}
+
+/// What a task listing asks for: which tasks (every filter given must hold), in which
+/// order, and which page.
+#[derive(Debug, Clone, Default)]
+pub struct TaskQuery {
+    pub limit: PageLimit,
+    pub cursor: Option<Cursor>,
+    pub sort: TaskSort,
+    pub status: Vec<TaskStatus>,
+    pub priority: Vec<TaskPriority>,
+    pub tag: Vec<TagName>,
+    pub due_before: Option<DateTime<Utc>>,
+    pub due_after: Option<DateTime<Utc>>,
+    pub overdue: Option<bool>,
+    pub has_due: Option<bool>,
+    pub updated_since: Option<DateTime<Utc>>,
+    pub q: Option<SearchText>,
+}
+
 /// A task, as stored.
 #[derive(Debug, Clone, Object)]
 #[oai(example)]
@@ -72,6 +133,8 @@ pub struct Task {
     /// Set by the server when `status` becomes `done`; cleared when it leaves `done`.
     #[oai(nullable)]
     pub completed_at: Option<DateTime<Utc>>,
+    /// The task's tags, in alphabetical order ignoring case.
+    pub tags: Vec<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -95,6 +158,11 @@ pub struct TaskInput {
     /// An RFC 3339 timestamp between the years 1 and 9999; `null` or absent for none.
     #[oai(nullable)]
     pub due_at: Option<DateTime<Utc>>,
+    /// Up to 20 tag names, each trimmed and compared ignoring case; a name the caller
+    /// already uses keeps the spelling it was first given. Repeats count once; absent for
+    /// none.
+    #[oai(skip_serializing_if_is_none, validator(max_items = 20))]
+    pub tags: Option<Vec<TagName>>,
 }
 
 /// Changes to some fields of a task, as a JSON Merge Patch (RFC 7396): a field left out
@@ -118,6 +186,9 @@ pub struct TaskPatch {
     /// An RFC 3339 timestamp between the years 1 and 9999; `null` clears it.
     #[oai(nullable, skip_serializing_if = "MaybeUndefined::is_undefined")]
     pub due_at: MaybeUndefined<DateTime<Utc>>,
+    /// The task's new set of tags (the rules of `PUT`); `[]` removes every tag.
+    #[oai(skip_serializing_if_is_none, validator(max_items = 20))]
+    pub tags: Option<Vec<TagName>>,
 }
 
 impl Example for TaskPatch {
@@ -128,11 +199,12 @@ impl Example for TaskPatch {
             status: Some(TaskStatus::Done),
             priority: None,
             due_at: MaybeUndefined::Null,
+            tags: None,
         }
     }
 }
 
-/// One page of tasks, newest first.
+/// One page of tasks, in the order the listing asked for.
 #[derive(Debug, Clone, Object)]
 #[oai(example)]
 pub struct TaskPage {
@@ -152,6 +224,7 @@ impl Example for Task {
             priority: TaskPriority::High,
             due_at: Some(crate::EXAMPLE_TIME + chrono::Duration::days(1)),
             completed_at: None,
+            tags: vec!["errands".to_owned(), "Home".to_owned()],
             created_at: crate::EXAMPLE_TIME,
             updated_at: crate::EXAMPLE_TIME,
         }
@@ -166,6 +239,7 @@ impl Example for TaskInput {
             status: TaskStatus::Todo,
             priority: TaskPriority::High,
             due_at: Some(crate::EXAMPLE_TIME + chrono::Duration::days(1)),
+            tags: Some(vec![TagName::new("errands"), TagName::new("Home")]),
         }
     }
 }
@@ -203,14 +277,14 @@ pub trait TaskBackend: Authenticate {
     fn create_task(
         &self,
         caller: Self::Caller,
+        idempotency_key: Option<String>,
         body: JsonBody<TaskInput>,
     ) -> impl Future<Output = Result<TaggedTask, Errors<CreateTaskErrors>>> + Send;
 
     fn list_tasks(
         &self,
         caller: Self::Caller,
-        limit: PageLimit,
-        cursor: Option<Cursor>,
+        query: TaskQuery,
     ) -> impl Future<Output = Result<TaskPage, Errors<ListTasksErrors>>> + Send;
 
     fn get_task(
@@ -246,7 +320,8 @@ pub trait TaskBackend: Authenticate {
 
 #[derive(ApiResponse)]
 pub enum CreateTaskResponse {
-    /// The task was created; `Location` is its URL and `ETag` its version.
+    /// The task was created (or, for a repeated `Idempotency-Key`, had been: this is the
+    /// first response again); `Location` is its URL and `ETag` its version.
     #[oai(status = 201)]
     Created(
         Json<Task>,
@@ -288,7 +363,7 @@ pub enum DeleteTaskResponse {
 
 error_set!(
     /// Errors of `create_task`.
-    CreateTaskErrors: 400, 401, 413, 415, 422, 429
+    CreateTaskErrors: 400, 401, 409, 413, 415, 422, 429
 );
 error_set!(
     /// Errors of `list_tasks`.
@@ -315,36 +390,93 @@ pub struct TasksApi<B> {
 impl<B: TaskBackend> TasksApi<B> {
     /// Create a task
     ///
-    /// Creates a task owned by the caller.
+    /// Creates a task owned by the caller. With an `Idempotency-Key`, a retry of the same
+    /// request (same key, same body, within the key's lifetime, 24 hours by default) creates
+    /// nothing and gets the first response again; the same key with another body is refused
+    /// (422), and while the first request with a key is still running, a second one is
+    /// refused (409) and may be retried.
     #[oai(path = "/", method = "post", operation_id = "create_task")]
     async fn create(
         &self,
+        request: &Request,
         auth: BearerAuth,
+        /// A unique value per intended task (a UUID, say), 1 to 255 visible ASCII characters, bare or as a quoted string.
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: Header<Option<String>>,
         body: JsonBody<TaskInput>,
     ) -> Result<CreateTaskResponse, Errors<CreateTaskErrors>> {
         let caller = self.backend.authenticate(auth).await?;
-        let TaggedTask { task, etag } = self.backend.create_task(caller, body).await?;
+        // poem-openapi passes over a header value that is not visible ASCII as if it were
+        // absent; a key must not be ignored, so the raw value goes on to be refused.
+        let idempotency_key = idempotency_key.0.or_else(|| {
+            request
+                .headers()
+                .get("idempotency-key")
+                .map(|raw| String::from_utf8_lossy(raw.as_bytes()).into_owned())
+        });
+        let TaggedTask { task, etag } = self
+            .backend
+            .create_task(caller, idempotency_key, body)
+            .await?;
         let location = format!("/tasks/{}", task.id);
         Ok(CreateTaskResponse::Created(Json(task), location, etag))
     }
 
     /// List tasks
     ///
-    /// The caller's tasks, newest first (ties broken by id), one bounded page at a time.
-    /// Follow `next_cursor` until it is `null`; pages never repeat or skip a task that
-    /// existed when the listing started.
+    /// The caller's tasks that match every filter given, in the order `sort` names, one
+    /// bounded page at a time. Follow `next_cursor` (with the same filters and sort) until
+    /// it is `null`: a task that exists throughout the walk and keeps its place in the
+    /// order appears exactly once, whatever is created, changed or deleted in between; a
+    /// task whose sort field changes moves to its new place. Repeat a parameter to give
+    /// several values (`status=todo&status=in_progress`).
     #[oai(path = "/", method = "get", operation_id = "list_tasks")]
+    #[allow(clippy::too_many_arguments)]
     async fn list(
         &self,
         auth: BearerAuth,
         /// How many tasks the page holds.
         #[oai(default)]
         limit: Query<PageLimit>,
-        /// The previous page's `next_cursor` (only cursors this API issued); omit for page one.
+        /// The previous page's `next_cursor`, with the same filters and sort; omit for page one.
         cursor: Query<Option<Cursor>>,
+        /// The order; `-` in front reverses it. See the `TaskSort` schema for each order.
+        sort: Query<Option<TaskSort>>,
+        /// Only tasks with one of these statuses.
+        status: Query<Option<Vec<TaskStatus>>>,
+        /// Only tasks with one of these priorities.
+        priority: Query<Option<Vec<TaskPriority>>>,
+        /// Only tasks carrying every one of these tags (compared ignoring case).
+        tag: Query<Option<Vec<TagName>>>,
+        /// Only tasks due before this time (RFC 3339).
+        due_before: Query<Option<DateTime<Utc>>>,
+        /// Only tasks due at or after this time (RFC 3339).
+        due_after: Query<Option<DateTime<Utc>>>,
+        /// `true`: only tasks past their due time and not done; `false`: only the others.
+        overdue: Query<Option<bool>>,
+        /// `true`: only tasks with a due time; `false`: only tasks without one.
+        has_due: Query<Option<bool>>,
+        /// Only tasks changed (or created) at or after this time (RFC 3339), for syncing.
+        updated_since: Query<Option<DateTime<Utc>>>,
+        /// Words to find in the title, description or tags: each must start a word there, ignoring case (`dent` finds `Dentist`).
+        q: Query<Option<SearchText>>,
     ) -> Result<TaskPageResponse, Errors<ListTasksErrors>> {
         let caller = self.backend.authenticate(auth).await?;
-        let page = self.backend.list_tasks(caller, limit.0, cursor.0).await?;
+        let query = TaskQuery {
+            limit: limit.0,
+            cursor: cursor.0,
+            sort: sort.0.unwrap_or_default(),
+            status: status.0.unwrap_or_default(),
+            priority: priority.0.unwrap_or_default(),
+            tag: tag.0.unwrap_or_default(),
+            due_before: due_before.0,
+            due_after: due_after.0,
+            overdue: overdue.0,
+            has_due: has_due.0,
+            updated_since: updated_since.0,
+            q: q.0,
+        };
+        let page = self.backend.list_tasks(caller, query).await?;
         Ok(TaskPageResponse::Ok(Json(page)))
     }
 

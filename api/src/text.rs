@@ -15,6 +15,10 @@ use serde_json::Value;
 /// server's domain module holds the two together.
 pub const PLAIN_TEXT_PATTERN: &str = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$";
 
+/// What a one-line name (a tag) may not contain: any control character (Unicode category
+/// Cc), tabs and line breaks included.
+pub const SINGLE_LINE_PATTERN: &str = r"^[^\u0000-\u001F\u007F-\u009F]*$";
+
 /// The characters of an opaque page cursor: unpadded base64url.
 pub const CURSOR_PATTERN: &str = "^[A-Za-z0-9_-]*$";
 
@@ -32,6 +36,10 @@ pub struct AnyChars;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlainChars;
 
+/// A one-line name a person typed: no control characters at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SingleLineChars;
+
 /// An email address (`format: email`) a person typed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EmailChars;
@@ -46,6 +54,10 @@ impl TextRule for AnyChars {
 
 impl TextRule for PlainChars {
     const PATTERN: Option<&'static str> = Some(PLAIN_TEXT_PATTERN);
+}
+
+impl TextRule for SingleLineChars {
+    const PATTERN: Option<&'static str> = Some(SINGLE_LINE_PATTERN);
 }
 
 impl TextRule for EmailChars {

@@ -187,6 +187,11 @@ pub struct Settings {
     #[arg(long, env = "TASKAPI_REQUIRE_IF_MATCH")]
     pub require_if_match: bool,
 
+    /// How long an `Idempotency-Key` of `POST /tasks` is remembered, in seconds: a retry
+    /// within it gets the first response again.
+    #[arg(long, env = "TASKAPI_IDEMPOTENCY_KEY_TTL_SECONDS", default_value_t = Self::IDEMPOTENCY_KEY_TTL_SECONDS)]
+    pub idempotency_key_ttl_seconds: u64,
+
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "TASKAPI_MAX_BODY_BYTES", default_value_t = 64 * 1024)]
     pub max_body_bytes: usize,
@@ -376,6 +381,7 @@ impl Settings {
     pub const REFRESH_TTL_SECONDS: u64 = 30 * 24 * 60 * 60;
     pub const SESSION_MAX_LIFETIME_SECONDS: u64 = 90 * 24 * 60 * 60;
     pub const MAX_SESSIONS_PER_USER: u32 = 100;
+    pub const IDEMPOTENCY_KEY_TTL_SECONDS: u64 = 24 * 60 * 60;
 
     pub fn token_ttl(&self) -> Duration {
         Duration::from_secs(self.token_ttl_seconds)
@@ -387,6 +393,10 @@ impl Settings {
 
     pub fn session_max_lifetime(&self) -> Duration {
         Duration::from_secs(self.session_max_lifetime_seconds)
+    }
+
+    pub fn idempotency_key_ttl(&self) -> Duration {
+        Duration::from_secs(self.idempotency_key_ttl_seconds)
     }
 }
 

@@ -20,8 +20,9 @@ use crate::{
         limits::RateLimits,
         passwords::Passwords,
         revocations::{RevocationSet, Revoker},
+        tasks::TaskPolicy,
     },
-    store::{self, Database, migrations, revocations, sessions},
+    store::{self, Database, idempotency, migrations, revocations, sessions},
     transport::{self, Limits},
 };
 
@@ -81,7 +82,10 @@ impl Application {
             limits,
             sessions,
             revocations.clone(),
-            settings.require_if_match,
+            TaskPolicy {
+                require_if_match: settings.require_if_match,
+                idempotency_ttl: settings.idempotency_key_ttl(),
+            },
         );
         let listener = TcpListener::bind(settings.bind)
             .await
@@ -142,11 +146,12 @@ impl Application {
     }
 }
 
-/// How often expired rate-limit counters, sessions and revocations are deleted.
+/// How often expired rate-limit counters, sessions, revocations and idempotency keys are
+/// deleted.
 const PURGE_INTERVAL: Duration = Duration::from_secs(60);
 
-/// Deletes expired rate-limit counters, sessions and revocations every [`PURGE_INTERVAL`],
-/// for as long as it runs.
+/// Deletes expired rate-limit counters, sessions, revocations and idempotency keys every
+/// [`PURGE_INTERVAL`], for as long as it runs.
 async fn purge_expired(limits: RateLimits, db: Database) {
     let mut ticks = tokio::time::interval(PURGE_INTERVAL);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -160,14 +165,16 @@ async fn purge_expired(limits: RateLimits, db: Database) {
             let mut connection = db.acquire().await?;
             let sessions = sessions::purge_expired(&mut *connection).await?;
             let revocations = revocations::purge_expired(&mut *connection).await?;
-            Ok::<_, crate::failure::Failure>((sessions, revocations))
+            let idempotency_keys = idempotency::purge_expired(&mut *connection).await?;
+            Ok::<_, crate::failure::Failure>((sessions, revocations, idempotency_keys))
         };
         match purged.await {
-            Ok((sessions, revocations)) => {
+            Ok((sessions, revocations, idempotency_keys)) => {
                 tracing::debug!(
                     sessions,
                     revocations,
-                    "purged expired sessions and revocations"
+                    idempotency_keys,
+                    "purged expired sessions, revocations and idempotency keys"
                 );
             }
             Err(error) => tracing::warn!(%error, "cannot purge expired sessions"),

@@ -74,6 +74,7 @@ pub fn test_settings() -> Settings {
         dev: false,
         no_migrate: false,
         require_if_match: false,
+        idempotency_key_ttl_seconds: Settings::IDEMPOTENCY_KEY_TTL_SECONDS,
         max_body_bytes: 64 * 1024,
         hash_concurrency: 2,
         cors_origins: Vec::new(),

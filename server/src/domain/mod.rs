@@ -3,17 +3,25 @@
 
 mod email;
 mod etag;
+mod idempotency;
+mod listing;
 mod page;
 mod password;
 mod session;
+mod tag;
 mod task;
 mod user;
 
 pub use email::Email;
 pub use etag::{Condition, EntityTag, Version};
+pub use idempotency::IdempotencyKey;
+pub use listing::{
+    SearchTerms, SortField, SortValue, TaskCursor, TaskFilter, TaskListing, TaskOrder, TaskPosition,
+};
 pub use page::{Page, PageCursor, PageSize};
 pub use password::{Password, normalized as normalized_password};
 pub use session::{RefreshToken, Session, SessionId, SessionOrigin, SessionPage};
+pub use tag::{TagCursor, TagKey, TagName, TagPage, TagSet, TagUse};
 pub use task::{
     DueAt, Task, TaskChange, TaskDescription, TaskDraft, TaskEdit, TaskId, TaskPage, TaskPriority,
     TaskStatus, TaskTitle, completed_at,

@@ -1,5 +1,5 @@
-//! Paging through a listing ordered newest first: how many items a page holds, and where
-//! the next page starts.
+//! Paging through a listing: how many items a page holds, and where the next page starts
+//! in a listing ordered newest first.
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Datelike, Utc};
@@ -66,19 +66,15 @@ impl PageCursor {
 
 /// One page of a listing, and where the next one starts.
 #[derive(Debug)]
-pub struct Page<T> {
+pub struct Page<T, C = PageCursor> {
     pub items: Vec<T>,
-    pub next: Option<PageCursor>,
+    pub next: Option<C>,
 }
 
-impl<T> Page<T> {
+impl<T, C> Page<T, C> {
     /// A page of at most `size` items from `items`, fetched with one row of lookahead: the
     /// extra row only tells that another page follows.
-    pub fn from_lookahead(
-        mut items: Vec<T>,
-        size: PageSize,
-        position: impl Fn(&T) -> PageCursor,
-    ) -> Self {
+    pub fn from_lookahead(mut items: Vec<T>, size: PageSize, position: impl Fn(&T) -> C) -> Self {
         let size = usize::from(size.get());
         let next = (items.len() > size).then(|| {
             items.truncate(size);

@@ -4,7 +4,12 @@ use taskapi_api::tasks::{self as contract, DESCRIPTION_MAX_CHARS, TITLE_MAX_CHAR
 pub use taskapi_api::tasks::{TaskPriority, TaskStatus};
 use uuid::Uuid;
 
-use super::{FieldErrors, Page, PageCursor, UserId, Version, reject_control_chars, trimmed_line};
+use sha2::{Digest, Sha256};
+
+use super::{
+    FieldErrors, Page, TagName, TagSet, TaskCursor, UserId, Version, reject_control_chars,
+    trimmed_line,
+};
 
 /// The id of a task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -84,6 +89,47 @@ pub struct TaskDraft {
     pub status: TaskStatus,
     pub priority: TaskPriority,
     pub due_at: Option<DueAt>,
+    pub tags: TagSet,
+}
+
+impl TaskDraft {
+    /// A digest of every field, to tell whether two requests ask for the same task. Tags
+    /// count as a set, spelled as given.
+    pub fn fingerprint(&self) -> [u8; 32] {
+        let status: &str = self.status.into();
+        let priority: &str = self.priority.into();
+        let mut hasher = Sha256::new();
+        // Each field ends with a NUL, which no field can hold; no description is a NUL.
+        for field in [
+            self.title.as_str(),
+            self.description
+                .as_ref()
+                .map_or("\u{0}", TaskDescription::as_str),
+            status,
+            priority,
+            &self
+                .due_at
+                .map(|due| due.get().timestamp_micros().to_string())
+                .unwrap_or_default(),
+        ] {
+            hasher.update(field.as_bytes());
+            hasher.update([0]);
+        }
+        for tag in self.tags.names() {
+            hasher.update(tag.as_str().as_bytes());
+            hasher.update([0]);
+        }
+        hasher.finalize().into()
+    }
+}
+
+/// A list of tag names from a request, as a set.
+fn tag_set(names: Vec<contract::TagName>) -> Result<TagSet, String> {
+    let names: Vec<TagName> = names
+        .iter()
+        .map(|name| TagName::parse(name.as_str()))
+        .collect::<Result<_, String>>()?;
+    TagSet::parse(names)
 }
 
 impl TryFrom<contract::TaskInput> for TaskDraft {
@@ -96,7 +142,10 @@ impl TryFrom<contract::TaskInput> for TaskDraft {
             TaskDescription::parse(text.into_inner())
         });
         let due_at = errors.check_optional("due_at", input.due_at, DueAt::parse);
-        let (Some(title), Some(description), Some(due_at)) = (title, description, due_at) else {
+        let tags = errors.check("tags", tag_set(input.tags.unwrap_or_default()));
+        let (Some(title), Some(description), Some(due_at), Some(tags)) =
+            (title, description, due_at, tags)
+        else {
             return Err(errors);
         };
         Ok(Self {
@@ -105,6 +154,7 @@ impl TryFrom<contract::TaskInput> for TaskDraft {
             status: input.status,
             priority: input.priority,
             due_at,
+            tags,
         })
     }
 }
@@ -118,6 +168,7 @@ pub struct TaskEdit {
     pub status: Option<TaskStatus>,
     pub priority: Option<TaskPriority>,
     pub due_at: Option<Option<DueAt>>,
+    pub tags: Option<TagSet>,
 }
 
 impl TaskEdit {
@@ -132,6 +183,7 @@ impl TaskEdit {
             priority: self.priority.unwrap_or(current.priority),
             // A stored due date passed this type's check when it was written.
             due_at: self.due_at.unwrap_or(current.due_at.map(DueAt)),
+            tags: self.tags.unwrap_or_else(|| current.tags.clone()),
         }
     }
 }
@@ -164,7 +216,10 @@ impl TryFrom<contract::TaskPatch> for TaskEdit {
             TaskDescription::parse(text.into_inner())
         });
         let due_at = patched(&mut errors, "due_at", patch.due_at, DueAt::parse);
-        let (Some(title), Some(description), Some(due_at)) = (title, description, due_at) else {
+        let tags = errors.check_optional("tags", patch.tags, tag_set);
+        let (Some(title), Some(description), Some(due_at), Some(tags)) =
+            (title, description, due_at, tags)
+        else {
             return Err(errors);
         };
         Ok(Self {
@@ -173,6 +228,7 @@ impl TryFrom<contract::TaskPatch> for TaskEdit {
             status: patch.status,
             priority: patch.priority,
             due_at,
+            tags,
         })
     }
 }
@@ -217,19 +273,10 @@ pub struct Task {
     pub priority: TaskPriority,
     pub due_at: Option<DateTime<Utc>>,
     pub completed_at: Option<DateTime<Utc>>,
+    pub tags: TagSet,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: Version,
-}
-
-impl Task {
-    /// The task's place in the listing order, for the cursor of a page that ends with it.
-    pub fn position(&self) -> PageCursor {
-        PageCursor {
-            created_at: self.created_at,
-            id: self.id.0,
-        }
-    }
 }
 
 impl From<Task> for contract::Task {
@@ -242,6 +289,7 @@ impl From<Task> for contract::Task {
             priority: task.priority,
             due_at: task.due_at,
             completed_at: task.completed_at,
+            tags: task.tags.into_strings(),
             created_at: task.created_at,
             updated_at: task.updated_at,
         }
@@ -249,13 +297,13 @@ impl From<Task> for contract::Task {
 }
 
 /// One page of the owner's tasks.
-pub type TaskPage = Page<Task>;
+pub type TaskPage = Page<Task, TaskCursor>;
 
 impl From<TaskPage> for contract::TaskPage {
     fn from(page: TaskPage) -> Self {
         Self {
             items: page.items.into_iter().map(Into::into).collect(),
-            next_cursor: page.next.as_ref().map(PageCursor::encode),
+            next_cursor: page.next.as_ref().map(TaskCursor::encode),
         }
     }
 }

@@ -130,7 +130,10 @@ enum Kind {
         required: Vec<String>,
         closed: bool,
     },
-    Array(Box<Schema>),
+    Array {
+        items: Box<Schema>,
+        max_items: Option<usize>,
+    },
     String {
         min_chars: Option<usize>,
         max_chars: Option<usize>,
@@ -168,7 +171,10 @@ impl Schema {
                 required: strings(&schema["required"]),
                 closed: schema["additionalProperties"] == Value::Bool(false),
             },
-            Some("array") => Kind::Array(Box::new(compile(&schema["items"]))),
+            Some("array") => Kind::Array {
+                items: Box::new(compile(&schema["items"])),
+                max_items: count(&schema["maxItems"]),
+            },
             Some("string") => Kind::String {
                 min_chars: count(&schema["minLength"]),
                 max_chars: count(&schema["maxLength"]),
@@ -218,7 +224,10 @@ impl Schema {
         match (&self.kind, value) {
             (Kind::Any, _) => {}
             (Kind::Object { .. }, Value::Object(object)) => self.check_object(object, path, errors),
-            (Kind::Array(items), Value::Array(values)) => {
+            (Kind::Array { items, max_items }, Value::Array(values)) => {
+                if let Some(max) = max_items.filter(|max| values.len() > *max) {
+                    errors.add(key, format!("must hold at most {max} items"));
+                }
                 for (index, item) in values.iter().enumerate() {
                     items.check(item, &format!("{key}[{index}]"), errors);
                 }
@@ -325,7 +334,7 @@ impl Schema {
                     .map_or_else(|| "any value".to_owned(), |e| format!("{e}{or_null}"));
             }
             Kind::Object { .. } => "a JSON object",
-            Kind::Array(_) => "an array",
+            Kind::Array { .. } => "an array",
             Kind::String { format, .. } => match format.as_deref() {
                 Some("date-time") => "an RFC 3339 timestamp such as \"2026-03-01T17:00:00Z\"",
                 Some("uuid") => "a UUID",

@@ -18,7 +18,8 @@ use crate::{
         auth::{AuthenticateError, LoginError, RegisterError},
         health::NotReady,
         limits::Limited,
-        tasks::{ChangeError, TaskError},
+        tags::{RenameError, TagError},
+        tasks::{ChangeError, CreateError, TaskError},
         users::{ChangeEmailError, DeleteAccountError, PasswordDenied, SessionError, UserError},
     },
 };
@@ -292,6 +293,49 @@ impl<S: ErrorSet + Declares<404> + Declares<412> + Declares<428>> From<ChangeErr
             ChangeError::PreconditionRequired => ApiError::<428>::typed(
                 problem_type::PRECONDITION_REQUIRED,
                 "This server requires `If-Match` on changes: send the task's `ETag`.",
+            )
+            .into(),
+        }
+    }
+}
+
+impl<S: ErrorSet + Declares<409> + Declares<422>> From<CreateError> for Errors<S> {
+    fn from(error: CreateError) -> Self {
+        match error {
+            CreateError::KeyInUse => ApiError::<409>::typed(
+                problem_type::IDEMPOTENCY_KEY_IN_USE,
+                "A request with this `Idempotency-Key` is still being processed; retry shortly.",
+            )
+            .into(),
+            CreateError::KeyReused => ApiError::<422>::typed(
+                problem_type::IDEMPOTENCY_KEY_REUSED,
+                "This `Idempotency-Key` was used for a different request; use a new key.",
+            )
+            .into(),
+            CreateError::Failed(failure) => failure.into(),
+        }
+    }
+}
+
+impl<S: ErrorSet + Declares<404>> From<TagError> for Errors<S> {
+    fn from(error: TagError) -> Self {
+        match error {
+            TagError::NotFound => ApiError::<404>::new("No such tag.").into(),
+            TagError::Failed(failure) => failure.into(),
+        }
+    }
+}
+
+impl<S: ErrorSet + Declares<404> + Declares<409>> From<RenameError> for Errors<S> {
+    fn from(error: RenameError) -> Self {
+        match error {
+            RenameError::Tag(error) => error.into(),
+            RenameError::Exists { existing } => ApiError::<409>::typed(
+                problem_type::TAG_EXISTS,
+                format!(
+                    "You already have a tag {:?}; rename with `merge=true` to merge the two.",
+                    existing.as_str()
+                ),
             )
             .into(),
         }

@@ -11,6 +11,7 @@ mod errors;
 mod health;
 mod middleware;
 mod rejections;
+mod tags;
 mod tasks;
 mod users;
 
@@ -27,7 +28,7 @@ use crate::{
     config::{CorsOrigin, ForwardedHeader},
     domain::{FieldErrors, PageCursor, PageSize},
     service::{
-        Services, admin::AdminService, auth::AuthService, health::HealthService,
+        Services, admin::AdminService, auth::AuthService, health::HealthService, tags::TagService,
         tasks::TaskService, users::UserService,
     },
 };
@@ -39,6 +40,7 @@ pub struct AppState {
     health: HealthService,
     users: UserService,
     tasks: TaskService,
+    tags: TagService,
     bodies: body::Bodies,
 }
 
@@ -71,6 +73,7 @@ pub fn app(services: Services, settings: &HttpSettings) -> impl Endpoint + 'stat
         health,
         users,
         tasks,
+        tags,
     } = services;
     let state = AppState {
         admin,
@@ -78,6 +81,7 @@ pub fn app(services: Services, settings: &HttpSettings) -> impl Endpoint + 'stat
         health,
         users,
         tasks,
+        tags,
         bodies: body::Bodies::from_spec(&document),
     };
     let api = taskapi_api::openapi_service(Arc::new(state));

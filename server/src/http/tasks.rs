@@ -2,18 +2,20 @@
 
 use taskapi_api::{
     body::JsonBody,
-    paging::{Cursor, PageLimit},
     problem::Errors,
     tasks::{
         CreateTaskErrors, DeleteTaskErrors, GetTaskErrors, ListTasksErrors, ReplaceTaskErrors,
-        TaggedTask, TaskBackend, TaskInput, TaskPage, TaskPatch, TaskRead,
+        TaggedTask, TaskBackend, TaskInput, TaskPage, TaskPatch, TaskQuery, TaskRead,
     },
 };
 use uuid::Uuid;
 
-use super::{AppState, page_request};
+use super::AppState;
 use crate::{
-    domain::{Caller, Condition, Task, TaskDraft, TaskEdit, TaskId},
+    domain::{
+        Caller, Condition, FieldErrors, IdempotencyKey, Task, TaskDraft, TaskEdit, TaskId,
+        TaskListing,
+    },
     service::tasks::Read,
 };
 
@@ -21,20 +23,24 @@ impl TaskBackend for AppState {
     async fn create_task(
         &self,
         caller: Caller,
+        idempotency_key: Option<String>,
         body: JsonBody<TaskInput>,
     ) -> Result<TaggedTask, Errors<CreateTaskErrors>> {
+        let key = idempotency_key
+            .map(|key| IdempotencyKey::parse(&key))
+            .transpose()
+            .map_err(|message| FieldErrors::single("Idempotency-Key", message))?;
         let draft: TaskDraft = self.bodies.json(body)?.try_into()?;
-        Ok(tagged(self.tasks.create(caller.user, draft).await?))
+        Ok(tagged(self.tasks.create(caller.user, draft, key).await?))
     }
 
     async fn list_tasks(
         &self,
         caller: Caller,
-        limit: PageLimit,
-        cursor: Option<Cursor>,
+        query: TaskQuery,
     ) -> Result<TaskPage, Errors<ListTasksErrors>> {
-        let (size, after) = page_request(limit, cursor)?;
-        Ok(self.tasks.list(caller.user, size, after).await?.into())
+        let listing = TaskListing::try_from(query)?;
+        Ok(self.tasks.list(caller.user, &listing).await?.into())
     }
 
     async fn get_task(

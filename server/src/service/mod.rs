@@ -9,6 +9,7 @@ pub mod health;
 pub mod limits;
 pub mod passwords;
 pub mod revocations;
+pub mod tags;
 pub mod tasks;
 pub mod users;
 
@@ -25,6 +26,7 @@ pub struct Services {
     pub health: health::HealthService,
     pub users: users::UserService,
     pub tasks: tasks::TaskService,
+    pub tags: tags::TagService,
 }
 
 impl Services {
@@ -35,7 +37,7 @@ impl Services {
         limits: limits::RateLimits,
         sessions: auth::SessionPolicy,
         revocations: revocations::RevocationSet,
-        require_if_match: bool,
+        tasks: tasks::TaskPolicy,
     ) -> Self {
         let passwords = passwords::Passwords::new(hasher, limits.clone());
         let revoker = revocations::Revoker::new(revocations.clone(), tokens.acceptance_window());
@@ -52,7 +54,8 @@ impl Services {
             admin: admin::AdminService::new(db.clone(), revoker.clone()),
             health: health::HealthService::new(db.clone()),
             users: users::UserService::new(db.clone(), passwords, revoker),
-            tasks: tasks::TaskService::new(db, require_if_match),
+            tags: tags::TagService::new(db.clone()),
+            tasks: tasks::TaskService::new(db, tasks),
         }
     }
 }

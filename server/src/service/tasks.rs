@@ -1,15 +1,18 @@
 //! The caller's tasks. Every operation takes the owner and passes it to the store, which
 //! makes it part of the query.
 
+use std::time::Duration;
+
 use chrono::{DateTime, SubsecRound, Utc};
+use sqlx::PgConnection;
 
 use super::Failure;
 use crate::{
     domain::{
-        Condition, PageCursor, PageSize, Task, TaskChange, TaskDraft, TaskEdit, TaskId, TaskPage,
-        UserId, Version,
+        Condition, IdempotencyKey, Task, TaskChange, TaskDraft, TaskEdit, TaskId, TaskListing,
+        TaskPage, UserId, Version,
     },
-    store::{Database, tasks},
+    store::{Database, idempotency, tags, tasks},
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +43,19 @@ impl From<Failure> for ChangeError {
     }
 }
 
+/// Why a task was not created.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateError {
+    /// Another request with the same idempotency key is still running.
+    #[error("a request with this idempotency key is in progress")]
+    KeyInUse,
+    /// The idempotency key already answered a different request.
+    #[error("the idempotency key was used for a different request")]
+    KeyReused,
+    #[error(transparent)]
+    Failed(#[from] Failure),
+}
+
 /// What reading a task with `If-None-Match` gives.
 #[derive(Debug)]
 pub enum Read {
@@ -48,11 +64,19 @@ pub enum Read {
     NotModified(Version),
 }
 
+/// What a server's settings decide about tasks.
+#[derive(Debug, Clone, Copy)]
+pub struct TaskPolicy {
+    /// Whether every change must name the version it replaces (`If-Match`).
+    pub require_if_match: bool,
+    /// How long an idempotency key answers with the response it first gave.
+    pub idempotency_ttl: Duration,
+}
+
 #[derive(Clone)]
 pub struct TaskService {
     db: Database,
-    /// Whether every change must name the version it replaces (`If-Match`).
-    require_if_match: bool,
+    policy: TaskPolicy,
 }
 
 /// The time of a change, at the microsecond precision PostgreSQL keeps.
@@ -61,41 +85,86 @@ fn now() -> DateTime<Utc> {
 }
 
 impl TaskService {
-    pub fn new(db: Database, require_if_match: bool) -> Self {
-        Self {
-            db,
-            require_if_match,
-        }
+    pub fn new(db: Database, policy: TaskPolicy) -> Self {
+        Self { db, policy }
     }
 
     /// The condition a change was sent with, unless this server requires one and it has
     /// none.
     fn precondition(&self, if_match: Option<Condition>) -> Result<Option<Condition>, ChangeError> {
         match if_match {
-            None if self.require_if_match => Err(ChangeError::PreconditionRequired),
+            None if self.policy.require_if_match => Err(ChangeError::PreconditionRequired),
             condition => Ok(condition),
         }
     }
 
-    pub async fn create(&self, owner: UserId, draft: TaskDraft) -> Result<Task, Failure> {
-        let change = TaskChange::create(draft, now());
-        tasks::insert(&mut *self.db.acquire().await?, owner, &change).await
-    }
-
-    pub async fn list(
+    /// Creates a task from `draft`. With an idempotency key, a retry of the request the key
+    /// first answered gets that task back instead; the key is claimed, checked and stored
+    /// in the transaction that creates the task, so of two twins exactly one creates it.
+    pub async fn create(
         &self,
         owner: UserId,
-        size: PageSize,
-        after: Option<PageCursor>,
-    ) -> Result<TaskPage, Failure> {
-        let items = tasks::list(
-            &mut *self.db.acquire().await?,
+        draft: TaskDraft,
+        key: Option<IdempotencyKey>,
+    ) -> Result<Task, CreateError> {
+        let at = now();
+        let Some(key) = key else {
+            if draft.tags.is_empty() {
+                // One statement: no transaction needed.
+                let change = TaskChange::create(draft, at);
+                return Ok(tasks::insert(&mut *self.db.acquire().await?, owner, &change).await?);
+            }
+            let mut transaction = self.db.begin().await?;
+            let task = insert(&mut transaction, owner, draft, at).await?;
+            transaction.commit().await.map_err(Failure::from)?;
+            return Ok(task);
+        };
+        let mut transaction = self.db.begin().await?;
+        if !idempotency::claim(&mut *transaction, owner, &key).await? {
+            return Err(CreateError::KeyInUse);
+        }
+        let fingerprint = draft.fingerprint();
+        if let Some(remembered) = idempotency::find(&mut *transaction, owner, &key).await? {
+            return match remembered.fingerprint == fingerprint {
+                true => Ok(remembered.task),
+                false => Err(CreateError::KeyReused),
+            };
+        }
+        let task = insert(&mut transaction, owner, draft, at).await?;
+        let expires_at = at + self.policy.idempotency_ttl;
+        idempotency::remember(
+            &mut *transaction,
             owner,
-            after,
-            TaskPage::lookahead(size),
+            &key,
+            fingerprint,
+            &task,
+            expires_at,
         )
         .await?;
-        Ok(TaskPage::from_lookahead(items, size, Task::position))
+        transaction.commit().await.map_err(Failure::from)?;
+        Ok(task)
+    }
+
+    /// A page of the owner's tasks, as `listing` asks.
+    pub async fn list(&self, owner: UserId, listing: &TaskListing) -> Result<TaskPage, Failure> {
+        let mut connection = self.db.acquire().await?;
+        let wanted = &listing.filter.tags;
+        let tagged = match wanted.is_empty() {
+            true => Vec::new(),
+            false => tags::spellings(&mut *connection, owner, wanted).await?,
+        };
+        if tagged.len() < wanted.len() {
+            // A tag the owner does not have: no task carries it.
+            return Ok(TaskPage {
+                items: Vec::new(),
+                next: None,
+            });
+        }
+        let lookahead = TaskPage::lookahead(listing.size);
+        let items = tasks::list(&mut *connection, owner, listing, &tagged, lookahead).await?;
+        Ok(TaskPage::from_lookahead(items, listing.size, |task| {
+            listing.cursor_after(task)
+        }))
     }
 
     /// The task, unless `if_none_match` names its current version (weak comparison).
@@ -157,7 +226,11 @@ impl TaskService {
             .await?
             .ok_or(TaskError::NotFound)?;
         check(if_match.as_ref(), &current)?;
-        let change = TaskChange::replace(&current, make(&current), now());
+        let mut draft = make(&current);
+        if draft.tags != current.tags && !draft.tags.is_empty() {
+            draft.tags = tags::adopt(&mut *transaction, owner, &draft.tags).await?;
+        }
+        let change = TaskChange::replace(&current, draft, now());
         let replaced = tasks::update(&mut *transaction, owner, id, &change)
             .await?
             // The row is locked: it cannot have gone since it was read.
@@ -192,6 +265,19 @@ impl TaskService {
         transaction.commit().await.map_err(Failure::from)?;
         Ok(())
     }
+}
+
+/// Inserts a task from `draft`, in the owner's spelling of each of its tags.
+async fn insert(
+    transaction: &mut PgConnection,
+    owner: UserId,
+    mut draft: TaskDraft,
+    at: DateTime<Utc>,
+) -> Result<Task, Failure> {
+    if !draft.tags.is_empty() {
+        draft.tags = tags::adopt(&mut *transaction, owner, &draft.tags).await?;
+    }
+    tasks::insert(&mut *transaction, owner, &TaskChange::create(draft, at)).await
 }
 
 /// Refuses a change whose `If-Match` does not name `current`'s version (strong comparison).

@@ -4,10 +4,12 @@
 //! Store functions take any executor (the pool, or `&mut *transaction`), so a service
 //! decides where a transaction begins and ends; the store never does.
 
+pub mod idempotency;
 pub mod migrations;
 pub mod rate_limits;
 pub mod revocations;
 pub mod sessions;
+pub mod tags;
 pub mod tasks;
 pub mod users;
 

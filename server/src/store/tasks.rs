@@ -4,22 +4,26 @@
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
-use sea_query::{Expr, ExprTrait, Iden, LockType, Order, Query, SelectStatement};
+use sea_query::{
+    Cond, Condition, Expr, ExprTrait, Func, Iden, LockType, Order, Query, SelectStatement,
+    extension::postgres::PgExpr,
+};
 use sea_query_sqlx::SqlxBinder;
+use serde::{Deserialize, Serialize};
 use sqlx::{FromRow, PgExecutor};
 use uuid::Uuid;
 
 use super::{build, execute};
 use crate::{
     domain::{
-        PageCursor, Task, TaskChange, TaskDescription, TaskId, TaskPriority, TaskStatus, TaskTitle,
-        UserId, Version,
+        SortField, SortValue, TagName, TagSet, Task, TaskChange, TaskDescription, TaskFilter,
+        TaskId, TaskListing, TaskPriority, TaskStatus, TaskTitle, UserId, Version,
     },
     failure::Failure,
 };
 
 #[derive(Iden)]
-enum Tasks {
+pub(super) enum Tasks {
     Table,
     Id,
     OwnerId,
@@ -32,9 +36,16 @@ enum Tasks {
     CreatedAt,
     UpdatedAt,
     Version,
+    Tags,
+    /// Generated: the priority as a number, urgent highest.
+    PriorityRank,
+    /// Generated: `due_at`, or infinity when there is none.
+    DueKey,
+    /// Generated: the words of title, description and tags (`tsvector`, `simple`).
+    Search,
 }
 
-const TASK_COLUMNS: [Tasks; 11] = [
+const TASK_COLUMNS: [Tasks; 12] = [
     Tasks::Id,
     Tasks::OwnerId,
     Tasks::Title,
@@ -46,10 +57,12 @@ const TASK_COLUMNS: [Tasks; 11] = [
     Tasks::CreatedAt,
     Tasks::UpdatedAt,
     Tasks::Version,
+    Tasks::Tags,
 ];
 
-#[derive(FromRow)]
-struct TaskRow {
+/// A task row; also the snapshot an idempotency key keeps of the task it created.
+#[derive(FromRow, Serialize, Deserialize)]
+pub(super) struct TaskRow {
     id: Uuid,
     owner_id: Uuid,
     title: String,
@@ -61,6 +74,7 @@ struct TaskRow {
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     version: i64,
+    tags: Vec<String>,
 }
 
 impl TryFrom<TaskRow> for Task {
@@ -83,6 +97,7 @@ impl TryFrom<TaskRow> for Task {
                 .map_err(|_| corrupt(format!("priority {:?}", row.priority)))?,
             due_at: row.due_at,
             completed_at: row.completed_at,
+            tags: TagSet::stored(row.tags),
             created_at: row.created_at,
             updated_at: row.updated_at,
             version: Version(row.version),
@@ -90,8 +105,27 @@ impl TryFrom<TaskRow> for Task {
     }
 }
 
+impl From<&Task> for TaskRow {
+    fn from(task: &Task) -> Self {
+        Self {
+            id: task.id.0,
+            owner_id: task.owner.0,
+            title: task.title.as_str().to_owned(),
+            description: task.description.as_ref().map(|d| d.as_str().to_owned()),
+            status: <&str>::from(task.status).to_owned(),
+            priority: <&str>::from(task.priority).to_owned(),
+            due_at: task.due_at,
+            completed_at: task.completed_at,
+            created_at: task.created_at,
+            updated_at: task.updated_at,
+            version: task.version.0,
+            tags: task.tags.clone().into_strings(),
+        }
+    }
+}
+
 /// The columns a change writes, with their values, in a fixed order.
-fn changed_values(change: &TaskChange) -> [(Tasks, Expr); 7] {
+fn changed_values(change: &TaskChange) -> [(Tasks, Expr); 8] {
     let draft = &change.draft;
     let status: &'static str = draft.status.into();
     let priority: &'static str = draft.priority.into();
@@ -106,6 +140,7 @@ fn changed_values(change: &TaskChange) -> [(Tasks, Expr); 7] {
         (Tasks::DueAt, Expr::val(draft.due_at.map(|due| due.get()))),
         (Tasks::CompletedAt, Expr::val(change.completed_at)),
         (Tasks::UpdatedAt, Expr::val(change.at)),
+        (Tasks::Tags, Expr::val(draft.tags.clone().into_strings())),
     ]
 }
 
@@ -133,34 +168,136 @@ pub async fn insert(
     row.try_into()
 }
 
-/// One page of the owner's tasks in listing order (newest first, ties by id), starting
-/// after `after`.
+/// One page of the owner's tasks that `listing` asks for, in its order, at most `limit`;
+/// `tagged` are the owner's spellings of the tags the listing filters by.
 pub async fn list(
     db: impl PgExecutor<'_>,
     owner: UserId,
-    after: Option<PageCursor>,
+    listing: &TaskListing,
+    tagged: &[TagName],
     limit: u64,
 ) -> Result<Vec<Task>, Failure> {
-    let statement = Query::select()
+    let (sql, values) = build(&list_statement(owner, listing, tagged, limit));
+    let rows: Vec<TaskRow> = sqlx::query_as_with(sql, values).fetch_all(db).await?;
+    rows.into_iter().map(Task::try_from).collect()
+}
+
+/// The statement [`list`] runs; public so the benchmark can `EXPLAIN` exactly it.
+pub fn list_statement(
+    owner: UserId,
+    listing: &TaskListing,
+    tagged: &[TagName],
+    limit: u64,
+) -> SelectStatement {
+    let key = sort_key(listing.order.field);
+    let direction = || {
+        if listing.order.descending() {
+            Order::Desc
+        } else {
+            Order::Asc
+        }
+    };
+    Query::select()
         .columns(TASK_COLUMNS)
         .from(Tasks::Table)
         .and_where(Expr::col(Tasks::OwnerId).eq(owner.0))
-        .apply_if(after, |query, cursor| {
-            // Row comparison keeps the keyset exact when timestamps tie.
-            query.and_where(
-                Expr::tuple([Expr::col(Tasks::CreatedAt), Expr::col(Tasks::Id)]).lt(Expr::tuple([
-                    Expr::val(cursor.created_at),
-                    Expr::val(cursor.id),
-                ])),
-            );
+        .cond_where(filtered(&listing.filter, tagged))
+        .apply_if(listing.after.as_ref(), |query, after| {
+            // A row comparison keeps the keyset exact when sort values tie.
+            let row = Expr::tuple([key.clone(), Expr::col(Tasks::Id)]);
+            let last = Expr::tuple([sort_value(&after.value), Expr::val(after.id)]);
+            query.and_where(if listing.order.descending() {
+                row.lt(last)
+            } else {
+                row.gt(last)
+            });
         })
-        .order_by(Tasks::CreatedAt, Order::Desc)
-        .order_by(Tasks::Id, Order::Desc)
+        .order_by_expr(key.clone(), direction())
+        .order_by(Tasks::Id, direction())
         .limit(limit)
-        .to_owned();
-    let (sql, values) = build(&statement);
-    let rows: Vec<TaskRow> = sqlx::query_as_with(sql, values).fetch_all(db).await?;
-    rows.into_iter().map(Task::try_from).collect()
+        .to_owned()
+}
+
+/// What a listing sorts by; each has an index led by `owner_id` (see the migrations).
+fn sort_key(field: SortField) -> Expr {
+    match field {
+        SortField::CreatedAt => Expr::col(Tasks::CreatedAt),
+        SortField::UpdatedAt => Expr::col(Tasks::UpdatedAt),
+        SortField::DueAt => Expr::col(Tasks::DueKey),
+        SortField::Priority => Expr::col(Tasks::PriorityRank),
+        SortField::Title => Func::lower(Expr::col(Tasks::Title)).into(),
+    }
+}
+
+/// A sort value as [`sort_key`] compares it.
+fn sort_value(value: &SortValue) -> Expr {
+    match value {
+        SortValue::Time(at) | SortValue::Due(Some(at)) => Expr::val(*at),
+        SortValue::Due(None) => Expr::val("infinity").cast_as("timestamptz"),
+        SortValue::Priority(priority) => Expr::val(priority_rank(*priority)),
+        SortValue::Title(title) => Func::lower(Expr::val(title.as_str())).into(),
+    }
+}
+
+/// A priority's rank, as the generated column `priority_rank` computes it.
+fn priority_rank(priority: TaskPriority) -> i16 {
+    match priority {
+        TaskPriority::Low => 0,
+        TaskPriority::Normal => 1,
+        TaskPriority::High => 2,
+        TaskPriority::Urgent => 3,
+    }
+}
+
+/// The conditions of `filter`, all of which a listed task meets; its tags as `tagged`
+/// spells them. The spellings are bound as a value, not looked up in a subquery, so the
+/// planner sees them and weighs the tag's frequency: a common tag walks the sort order's
+/// index, a rare one takes the GIN index.
+fn filtered(filter: &TaskFilter, tagged: &[TagName]) -> Condition {
+    let done: &str = TaskStatus::Done.into();
+    let overdue = || {
+        Expr::col(Tasks::DueKey)
+            .lt(Expr::current_timestamp())
+            .and(Expr::col(Tasks::Status).ne(done))
+    };
+    Cond::all()
+        .add_option((!filter.statuses.is_empty()).then(|| {
+            Expr::col(Tasks::Status).is_in(filter.statuses.iter().map(|s| <&str>::from(*s)))
+        }))
+        .add_option((!filter.priorities.is_empty()).then(|| {
+            Expr::col(Tasks::Priority).is_in(filter.priorities.iter().map(|p| <&str>::from(*p)))
+        }))
+        .add_option((!filter.tags.is_empty()).then(|| {
+            let names: Vec<String> = tagged.iter().map(|t| t.as_str().to_owned()).collect();
+            Expr::col(Tasks::Tags).contains(Expr::val(names))
+        }))
+        .add_option(filter.due_before.map(|at| Expr::col(Tasks::DueAt).lt(at)))
+        .add_option(filter.due_after.map(|at| Expr::col(Tasks::DueAt).gte(at)))
+        .add_option(
+            filter
+                .overdue
+                .map(|wanted| if wanted { overdue() } else { overdue().not() }),
+        )
+        .add_option(filter.has_due.map(|wanted| {
+            if wanted {
+                Expr::col(Tasks::DueAt).is_not_null()
+            } else {
+                Expr::col(Tasks::DueAt).is_null()
+            }
+        }))
+        .add_option(
+            filter
+                .updated_since
+                .map(|at| Expr::col(Tasks::UpdatedAt).gte(at)),
+        )
+        .add_option(filter.search.as_ref().map(|terms| {
+            // The configuration as a constant: a bound text cast to `regconfig` would be
+            // looked up in the catalog again for every row the scan filters.
+            let query = Func::cust("to_tsquery")
+                .arg(Expr::cust("'simple'::regconfig"))
+                .arg(terms.to_tsquery());
+            Expr::col(Tasks::Search).matches(query)
+        }))
 }
 
 /// The owner's task with this id.
@@ -228,4 +365,83 @@ pub async fn delete(db: impl PgExecutor<'_>, owner: UserId, id: TaskId) -> Resul
         .and_where(Expr::col(Tasks::OwnerId).eq(owner.0))
         .to_owned();
     Ok(execute(db, &statement).await? == 1)
+}
+
+/// The owner's tasks carrying every one of `names` (spelled as stored).
+fn carrying(owner: UserId, names: &[&TagName]) -> Condition {
+    let names: Vec<String> = names.iter().map(|name| name.as_str().to_owned()).collect();
+    Cond::all()
+        .add(Expr::col(Tasks::OwnerId).eq(owner.0))
+        .add(Expr::col(Tasks::Tags).contains(Expr::val(names)))
+}
+
+/// Writes each changed task as its next version, changed `at`.
+fn next_versions(statement: &mut sea_query::UpdateStatement, at: DateTime<Utc>) {
+    statement
+        .value(Tasks::Version, Expr::col(Tasks::Version).add(1))
+        .value(Tasks::UpdatedAt, Expr::val(at));
+}
+
+/// Respells or renames tag `from` to `to` on every task of the owner that carries it; how
+/// many tasks changed. The caller makes sure no task carries both.
+pub async fn rename_tag(
+    db: impl PgExecutor<'_>,
+    owner: UserId,
+    from: &TagName,
+    to: &TagName,
+    at: DateTime<Utc>,
+) -> Result<u64, Failure> {
+    let mut statement = Query::update();
+    statement
+        .table(Tasks::Table)
+        .value(
+            Tasks::Tags,
+            Func::cust("array_replace")
+                .arg(Expr::col(Tasks::Tags))
+                .arg(from.as_str())
+                .arg(to.as_str()),
+        )
+        .cond_where(carrying(owner, &[from]));
+    next_versions(&mut statement, at);
+    execute(db, &statement).await
+}
+
+/// Takes tag `name` off every task of the owner that carries it and all of `also`; how
+/// many tasks changed.
+pub async fn remove_tag(
+    db: impl PgExecutor<'_>,
+    owner: UserId,
+    name: &TagName,
+    also: &[&TagName],
+    at: DateTime<Utc>,
+) -> Result<u64, Failure> {
+    let all: Vec<&TagName> = std::iter::once(name).chain(also.iter().copied()).collect();
+    let mut statement = Query::update();
+    statement
+        .table(Tasks::Table)
+        .value(
+            Tasks::Tags,
+            Func::cust("array_remove")
+                .arg(Expr::col(Tasks::Tags))
+                .arg(name.as_str()),
+        )
+        .cond_where(carrying(owner, &all));
+    next_versions(&mut statement, at);
+    execute(db, &statement).await
+}
+
+/// How many of the owner's tasks carry tag `name` (spelled as stored).
+pub async fn count_carrying(
+    db: impl PgExecutor<'_>,
+    owner: UserId,
+    name: &TagName,
+) -> Result<i64, Failure> {
+    let statement = Query::select()
+        .expr(Expr::col(Tasks::Id).count())
+        .from(Tasks::Table)
+        .cond_where(carrying(owner, &[name]))
+        .to_owned();
+    let (sql, values) = build(&statement);
+    let (count,): (i64,) = sqlx::query_as_with(sql, values).fetch_one(db).await?;
+    Ok(count)
 }

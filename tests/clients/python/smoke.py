@@ -8,6 +8,7 @@ import time
 
 from taskapi_client import AuthenticatedClient, Client
 from taskapi_client.api.auth import login, register
+from taskapi_client.api.tags import list_tags, rename_tag
 from taskapi_client.api.tasks import (
     create_task,
     delete_task,
@@ -26,7 +27,11 @@ from taskapi_client.models import (
     TaskPage,
     TaskPatch,
     TaskPriority,
+    TaskSort,
     TaskStatus,
+    Tag,
+    TagPage,
+    TagRename,
     Token,
     User,
 )
@@ -114,6 +119,33 @@ def main() -> None:
     check(patched.parsed.description is None, "null cleared the description")
     check(patched.parsed.title == "Buy oat milk", "the title stayed")
     check(patched.headers.get("etag") == '"3"', "the third version")
+
+    # Tags, compared ignoring case; filters with repeated parameters; a sort; a tag rename.
+    errand_input = TaskInput(
+        title="Post the letter", priority=TaskPriority.URGENT, tags=["Errands", "post"]
+    )
+    errand = create_task.sync(client=client, body=errand_input, idempotency_key="smoke-errand")
+    assert isinstance(errand, Task), "created with tags"
+    check(errand.tags == ["Errands", "post"], "tags kept as typed, by name")
+    again = create_task.sync(client=client, body=errand_input, idempotency_key="smoke-errand")
+    check(isinstance(again, Task) and again.id == errand.id, "a retry creates nothing")
+    filtered = list_tasks.sync(
+        client=client,
+        status=[TaskStatus.TODO, TaskStatus.IN_PROGRESS],
+        tag=["ERRANDS"],
+        sort=TaskSort.PRIORITY_REVERSED,
+    )
+    assert isinstance(filtered, TaskPage), "a filtered page"
+    check([task.title for task in filtered.items] == ["Post the letter"], "one tagged task")
+    found = list_tasks.sync(client=client, q="lett")
+    assert isinstance(found, TaskPage), "a search page"
+    check(len(found.items) == 1, "a prefix search finds it")
+    renamed = rename_tag.sync(client=client, name="errands", body=TagRename(name="Chores"))
+    assert isinstance(renamed, Tag), "renamed"
+    check(renamed.name == "Chores" and renamed.task_count == 1, "tag renamed")
+    tags = list_tags.sync(client=client)
+    assert isinstance(tags, TagPage), "a tag page"
+    check([tag.name for tag in tags.items] == ["Chores", "post"], "tags listed by name")
 
     deleted = delete_task.sync_detailed(client=client, task_id=first.id)
     check(deleted.status_code == 204, "delete answers 204")

@@ -93,6 +93,32 @@ check(patched.data?.description === null, "null cleared the description");
 check(patched.data.title === "Buy oat milk", "the title stayed");
 check(patched.response.headers.get("etag") === '"3"', "the third version");
 
+// Tags, compared ignoring case; filters with repeated parameters; a sort; a tag rename.
+const errand = await client.POST("/tasks", {
+  body: { title: "Post the letter", priority: "urgent", tags: ["Errands", "post"] },
+  headers: { "Idempotency-Key": "smoke-errand" },
+});
+check(errand.data?.tags.join() === "Errands,post", "tags kept as typed, by name");
+const again = await client.POST("/tasks", {
+  body: { title: "Post the letter", priority: "urgent", tags: ["Errands", "post"] },
+  headers: { "Idempotency-Key": "smoke-errand" },
+});
+check(again.data?.id === errand.data.id, "a retry with the key creates nothing");
+const filtered = await client.GET("/tasks", {
+  params: { query: { status: ["todo", "in_progress"], tag: ["ERRANDS"], sort: "-priority" } },
+});
+check(filtered.data?.items.length === 1, "one open task tagged errands");
+check(filtered.data.items[0]?.title === "Post the letter", "the tagged task");
+const found = await client.GET("/tasks", { params: { query: { q: "lett" } } });
+check(found.data?.items.length === 1, "a prefix search finds it");
+const renamed = await client.PATCH("/tags/{name}", {
+  params: { path: { name: "errands" } },
+  body: { name: "Chores" },
+});
+check(renamed.data?.name === "Chores" && renamed.data.task_count === 1, "tag renamed");
+const tags = await client.GET("/tags", {});
+check(tags.data?.items.map((tag) => tag.name).join() === "Chores,post", "tags listed by name");
+
 const deleted = await client.DELETE("/tasks/{task_id}", {
   params: { path: { task_id: first.id } },
 });

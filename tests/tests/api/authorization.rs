@@ -39,6 +39,9 @@ const AUTHORIZATION: &[(&str, Access)] = &[
     ("replace_task", Access::Owner),
     ("update_task", Access::Owner),
     ("delete_task", Access::Owner),
+    ("list_tags", Access::Authenticated),
+    ("rename_tag", Access::Owner),
+    ("delete_tag", Access::Owner),
     ("get_liveness", Access::Public),
     ("get_readiness", Access::Public),
     ("admin_list_users", Access::Admin),
@@ -49,13 +52,17 @@ const AUTHORIZATION: &[(&str, Access)] = &[
     ("admin_end_user_sessions", Access::Admin),
 ];
 
-/// What the calls act on: an account, one of its tasks and its session.
+/// What the calls act on: an account, one of its tasks, that task's tag and its session.
 struct Target {
     user_id: Uuid,
     email: String,
     task_id: Uuid,
+    tag: String,
     session_id: Uuid,
 }
+
+/// The tag every target's task carries.
+const TAG: &str = "errands";
 
 /// Calls `operation` through the SDK and returns the HTTP status.
 async fn call(operation: &str, client: &Client, target: &Target) -> u16 {
@@ -128,6 +135,16 @@ async fn call(operation: &str, client: &Client, target: &Target) -> u16 {
         "create_task" => status_of(&client.create_task().body(task_titled("x")).send().await),
         "list_tasks" => status_of(&client.list_tasks().send().await),
         "get_task" => status_of(&client.get_task().task_id(task_id).send().await),
+        "list_tags" => status_of(&client.list_tags().send().await),
+        "rename_tag" => status_of(
+            &client
+                .rename_tag()
+                .name(target.tag.as_str())
+                .body(types::TagRename::builder().name("Renamed"))
+                .send()
+                .await,
+        ),
+        "delete_tag" => status_of(&client.delete_tag().name(target.tag.as_str()).send().await),
         "replace_task" => status_of(
             &client
                 .replace_task()
@@ -197,15 +214,24 @@ fn every_operation_has_an_authorization_entry_and_the_spec_agrees() {
     }
 }
 
+/// A task input with a title and [`TAG`].
+fn tagged(title: &str) -> types::TaskInput {
+    types::TaskInput {
+        tags: vec![TAG.try_into().expect("fits")],
+        ..task_titled(title)
+    }
+}
+
 /// A new user with a task, and the target that names them, their task and their session.
 async fn user_with_a_task(app: &TestApp) -> (TestUser, Target) {
     let user = app.signed_up_user().await;
-    let task = user.create_task("Theirs").await;
+    let task = user.create(tagged("Theirs")).await;
     let session_id = current_session(&user).await;
     let target = Target {
         user_id: user.id,
         email: user.email.clone(),
         task_id: task.id,
+        tag: TAG.to_owned(),
         session_id,
     };
     (user, target)
@@ -275,6 +301,7 @@ async fn another_users_things_look_exactly_like_missing_ones_even_to_an_admin() 
         user_id: Uuid::now_v7(),
         email: target.email.clone(),
         task_id: Uuid::now_v7(),
+        tag: "no such tag".to_owned(),
         session_id: Uuid::now_v7(),
     };
 
@@ -358,11 +385,12 @@ async fn admins_use_the_other_operations_as_themselves() {
             continue;
         }
         let admin = app.signed_up_admin().await;
-        let task = admin.create_task("The admin's own").await;
+        let task = admin.create(tagged("The admin's own")).await;
         let target = Target {
             user_id: admin.id,
             email: admin.email.clone(),
             task_id: task.id,
+            tag: TAG.to_owned(),
             session_id: current_session(&admin).await,
         };
         // Earlier rounds made other admins, so even deleting this one leaves an admin.

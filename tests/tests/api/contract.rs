@@ -46,6 +46,7 @@ fn takes_json(id: &str) -> bool {
             | "update_current_user"
             | "delete_current_user"
             | "change_password"
+            | "rename_tag"
     )
 }
 
@@ -67,18 +68,20 @@ fn provoke(context: &Context<'_>, operation: &Operation, status: u16) -> Option<
             .replace("{task_id}", value)
             .replace("{session_id}", value)
             .replace("{user_id}", value)
+            .replace("{name}", value)
     };
     let request = |path: String| match sender(id, status) {
         Sender::Anonymous => app.raw(operation.method.clone(), &path),
         Sender::Alice => alice.raw(operation.method.clone(), &path),
         Sender::Admin => admin.raw(operation.method.clone(), &path),
     };
-    let own_id = if id.starts_with("admin_") {
-        admin.id
+    let own = if id.starts_with("admin_") {
+        path_with(&admin.id.to_string())
+    } else if operation.path.contains("{name}") {
+        path_with(TAG)
     } else {
-        *task_id
+        path_with(&task_id.to_string())
     };
-    let own = path_with(&own_id.to_string());
     let json = |body: &str| {
         request(own.clone())
             .header(CONTENT_TYPE, "application/json")
@@ -89,12 +92,19 @@ fn provoke(context: &Context<'_>, operation: &Operation, status: u16) -> Option<
     let with_body = |builder: RequestBuilder| match id {
         "replace_task" => builder.json(&task_titled("ok")),
         "update_task" => builder.json(&serde_json::json!({"title": "ok"})),
+        "rename_tag" => builder.json(&serde_json::json!({"name": "ok"})),
         _ => builder,
     };
     let has_id = operation.path.contains('{');
-    let is_listing = matches!(id, "list_tasks" | "list_sessions" | "admin_list_users");
+    let is_listing = matches!(
+        id,
+        "list_tasks" | "list_sessions" | "admin_list_users" | "list_tags"
+    );
     let takes_body = takes_json(id) || id == "login";
     match status {
+        // Any text is a tag name: what is malformed is the encoding of the path.
+        400 if id == "delete_tag" => Some(request(path_with("%FF"))),
+        400 if id == "rename_tag" => Some(json("{\"name\": ")),
         400 if has_id => Some(with_body(request(path_with("not-a-uuid")))),
         400 if is_listing => Some(request(format!("{}?limit=abc", operation.path))),
         400 if takes_json(id) => Some(json("{\"title\": ")),
@@ -133,6 +143,10 @@ fn provoke(context: &Context<'_>, operation: &Operation, status: u16) -> Option<
             "current_password": PASSWORD,
         }))),
         409 if matches!(id, "admin_disable_user" | "admin_delete_user") => Some(request(own)),
+        409 if id == "rename_tag" => Some(json(&format!(
+            r#"{{"name": "{}"}}"#,
+            OTHER_TAG.to_uppercase()
+        ))),
         412 => Some(with_body(request(own)).header("if-match", "\"999\"")),
         413 if takes_body => Some(json(&format!("{{\"title\": \"{}\"}}", "x".repeat(70_000)))),
         415 if takes_body => Some(
@@ -150,19 +164,36 @@ fn provoke(context: &Context<'_>, operation: &Operation, status: u16) -> Option<
     }
 }
 
+/// The tags of Alice's task.
+const TAG: &str = "errands";
+const OTHER_TAG: &str = "home";
+
 /// Declared but not provokable here: failures of the server or its database (exercised in
 /// `unavailable.rs` and `tasks.rs`), rate limits, which need a server with small ones
 /// (every declared 429 is provoked in `rate_limits.rs`), a required `If-Match` (428, in
-/// `conditional.rs`), and a malformed login form, which any bytes are.
+/// `conditional.rs`), a create whose `Idempotency-Key` is in use by a request still
+/// running (409, in `idempotency.rs`), and a malformed login form, which any bytes are.
 fn unprovokable(operation: &Operation, status: u16) -> bool {
     // 428 needs a server that requires `If-Match` (conditional.rs starts one).
-    status >= 500 || status == 429 || status == 428 || (operation.id == "login" && status == 400)
+    status >= 500
+        || status == 429
+        || status == 428
+        || (operation.id == "create_task" && status == 409)
+        || (operation.id == "login" && status == 400)
 }
 
 #[tokio::test]
 async fn every_declared_client_error_is_real_and_a_problem_document() {
     let (app, alice) = TestApp::with_user().await;
-    let task = alice.create_task("Target").await;
+    let task = alice
+        .create(taskapi_client::types::TaskInput {
+            tags: vec![
+                TAG.try_into().expect("fits"),
+                OTHER_TAG.try_into().expect("fits"),
+            ],
+            ..task_titled("Target")
+        })
+        .await;
     let admin = app.signed_up_admin().await;
     let disabled = app.signed_up_user().await;
     admin
@@ -196,5 +227,5 @@ async fn every_declared_client_error_is_real_and_a_problem_document() {
             checked += 1;
         }
     }
-    assert!(checked >= 80, "only {checked} declared errors were checked");
+    assert!(checked >= 95, "only {checked} declared errors were checked");
 }

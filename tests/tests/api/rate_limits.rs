@@ -78,7 +78,8 @@ async fn every_operation_that_declares_429_gives_it_with_its_headers() {
             .path
             .replace("{task_id}", &task.id.to_string())
             .replace("{session_id}", &uuid::Uuid::now_v7().to_string())
-            .replace("{user_id}", &alice.id.to_string());
+            .replace("{user_id}", &alice.id.to_string())
+            .replace("{name}", "errands");
         match operation.id.as_str() {
             "register" => {
                 // Alice's registration was the first of two allowed.
@@ -105,6 +106,7 @@ async fn every_operation_that_declares_429_gives_it_with_its_headers() {
                     | "delete_current_user"
                     | "change_password"
                     | "update_task" => request.json(&serde_json::json!({})),
+                    "rename_tag" => request.json(&serde_json::json!({"name": "x"})),
                     _ => request,
                 };
                 let retry_after = expect_limited(request, "requests", 1).await;

@@ -11,7 +11,10 @@ use sqlx::PgPool;
 use strum::VariantArray;
 use taskapi_api::{
     security::UserAgent,
-    tasks::{DESCRIPTION_MAX_CHARS, TITLE_MAX_CHARS, TaskPriority, TaskStatus},
+    tasks::{
+        DESCRIPTION_MAX_CHARS, MAX_TAGS_PER_TASK, TAG_MAX_CHARS, TITLE_MAX_CHARS, TaskPriority,
+        TaskStatus,
+    },
     users::{EMAIL_MAX_CHARS, EMAIL_MIN_CHARS, Role},
 };
 use taskapi_server::{domain::Version, security::refresh::HASH_BYTES, store::revocations};
@@ -46,6 +49,9 @@ fn expected() -> Vec<(&'static str, States)> {
         ("tasks_priority_check", names(TaskPriority::VARIANTS)),
         ("tasks_completed_iff_done", names(&[TaskStatus::Done])),
         ("tasks.status default", names(&[TaskStatus::default()])),
+        ("tasks_tags_check", numbers(&[MAX_TAGS_PER_TASK])),
+        ("tasks.tags default", numbers(&[])),
+        ("tags_name_check", numbers(&[1, TAG_MAX_CHARS])),
         ("tasks.priority default", names(&[TaskPriority::default()])),
         (
             "users_email_check",

@@ -16,6 +16,7 @@ fn full_input(title: &str, status: TaskStatus) -> types::TaskInput {
         status: Some(status),
         priority: Some(TaskPriority::Urgent),
         due_at: Some("2030-05-01T12:00:00+02:00".parse().expect("timestamp")),
+        tags: vec!["errands".try_into().expect("fits")],
     }
 }
 
