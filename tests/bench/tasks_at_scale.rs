@@ -3,7 +3,7 @@
 //! server for both users, and `EXPLAIN (ANALYZE)`s the exact statement the server runs.
 //!
 //! ```text
-//! cargo run --release -p taskapi-tests --bin bench-tasks -- [--tasks N] [--requests N] [--out FILE]
+//! cargo run --release -p taskapi-tests --bin bench-tasks -- [--tasks N] [--requests N] [--out FILE] [--keep]
 //! ```
 //!
 //! Needs PostgreSQL (`TASKAPI_TEST_DATABASE_URL`, default `postgres://postgres@127.0.0.1:5432`);
@@ -34,6 +34,8 @@ struct Options {
     tasks: u64,
     requests: usize,
     out: Option<String>,
+    /// Keep the seeded database (its URL is printed) for a closer look.
+    keep: bool,
 }
 
 fn options() -> Options {
@@ -41,6 +43,7 @@ fn options() -> Options {
         tasks: 1_000_000,
         requests: 200,
         out: None,
+        keep: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -49,6 +52,7 @@ fn options() -> Options {
             "--tasks" => options.tasks = value().parse().expect("--tasks N"),
             "--requests" => options.requests = value().parse().expect("--requests N"),
             "--out" => options.out = Some(value()),
+            "--keep" => options.keep = true,
             other => panic!("unknown argument {other}"),
         }
     }
@@ -160,9 +164,9 @@ async fn main() {
     );
     let _ = writeln!(
         report,
-        "| Listing | big p50 | big p99 | small p50 | small p99 | big/small p50 | plan (big user) |"
+        "| Listing | big p50 | big p99 | small p50 | small p99 | big/small p50 | plan (big user) | plan (small user) |"
     );
-    let _ = writeln!(report, "|---|---:|---:|---:|---:|---:|---|");
+    let _ = writeln!(report, "|---|---:|---:|---:|---:|---:|---|---|");
     let mut failures = Vec::new();
     // Page 50 at full scale; fewer when a small seeding has fewer pages.
     let walk_page = usize::try_from(small_tasks / LIMIT)
@@ -170,7 +174,7 @@ async fn main() {
         .clamp(2, WALK_PAGE);
     for scenario in Scenario::ALL {
         let mut row = Vec::new();
-        let mut plan_summary = String::new();
+        let mut plans = Vec::new();
         for user in [&big, &small] {
             let cursor = match scenario {
                 Scenario::Page50 => Some(cursor_to_page(user, walk_page).await),
@@ -188,9 +192,7 @@ async fn main() {
                     scenario.label()
                 ));
             }
-            if std::ptr::eq(user, &big) {
-                plan_summary = summarize(&plan);
-            }
+            plans.push(summarize(&plan));
         }
         let ratio = row[0].0.as_secs_f64() / row[1].0.as_secs_f64();
         if ratio > 2.0 {
@@ -198,12 +200,14 @@ async fn main() {
         }
         let _ = writeln!(
             report,
-            "| {} | {} | {} | {} | {} | {ratio:.2} | {plan_summary} |",
+            "| {} | {} | {} | {} | {} | {ratio:.2} | {} | {} |",
             scenario.label(),
             ms(row[0].0),
             ms(row[0].1),
             ms(row[1].0),
             ms(row[1].1),
+            plans[0],
+            plans[1],
         );
     }
     let verdict = if failures.is_empty() {
@@ -217,7 +221,13 @@ async fn main() {
     if let Some(out) = options.out {
         std::fs::write(&out, &report).expect("write the report");
     }
-    drop(app);
+    if options.keep {
+        eprintln!("kept the database: {}", app.database_url);
+        // Not dropped: dropping the app drops its database.
+        std::mem::forget(app);
+    } else {
+        drop(app);
+    }
     if !failures.is_empty() {
         std::process::exit(1);
     }

@@ -3,12 +3,13 @@
 
 use std::{net::IpAddr, time::Duration};
 
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{
     Failure,
     limits::{LimitError, Limited, RateLimits},
+    now,
     passwords::{CheckError, Passwords, Verified},
     revocations::{RevocationSet, Revoker, Verdict},
 };
@@ -118,11 +119,6 @@ pub struct AuthService {
     sessions: SessionPolicy,
     revocations: RevocationSet,
     revoker: Revoker,
-}
-
-/// The time of a change, at the microsecond precision PostgreSQL keeps.
-fn now() -> DateTime<Utc> {
-    Utc::now().trunc_subsecs(6)
 }
 
 /// `at + duration`, saturating far in the future.

@@ -13,11 +13,18 @@ pub mod tags;
 pub mod tasks;
 pub mod users;
 
+use chrono::{DateTime, SubsecRound, Utc};
+
 pub use crate::failure::Failure;
 use crate::{
     security::{PasswordHasher, TokenIssuer},
     store::Database,
 };
+
+/// The time of a change, at the microsecond precision PostgreSQL keeps.
+fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
 
 /// Every service, sharing one database pool and one revocation set.
 pub struct Services {

@@ -2,9 +2,7 @@
 //! Every change to a tag changes each task that carries it, as a new version of that
 //! task, in one transaction.
 
-use chrono::{DateTime, SubsecRound, Utc};
-
-use super::Failure;
+use super::{Failure, now};
 use crate::{
     domain::{PageSize, TagCursor, TagName, TagPage, TagUse, UserId},
     store::{Database, tags, tasks},
@@ -38,11 +36,6 @@ impl From<Failure> for RenameError {
 #[derive(Clone)]
 pub struct TagService {
     db: Database,
-}
-
-/// The time of a change, at the microsecond precision PostgreSQL keeps.
-fn now() -> DateTime<Utc> {
-    Utc::now().trunc_subsecs(6)
 }
 
 impl TagService {

@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
-use super::Failure;
+use super::{Failure, now};
 use crate::{
     domain::{
         Condition, IdempotencyKey, Task, TaskChange, TaskDraft, TaskEdit, TaskId, TaskListing,
@@ -77,11 +77,6 @@ pub struct TaskPolicy {
 pub struct TaskService {
     db: Database,
     policy: TaskPolicy,
-}
-
-/// The time of a change, at the microsecond precision PostgreSQL keeps.
-fn now() -> DateTime<Utc> {
-    Utc::now().trunc_subsecs(6)
 }
 
 impl TaskService {

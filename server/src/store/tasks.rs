@@ -178,7 +178,16 @@ pub async fn list(
     limit: u64,
 ) -> Result<Vec<Task>, Failure> {
     let (sql, values) = build(&list_statement(owner, listing, tagged, limit));
-    let rows: Vec<TaskRow> = sqlx::query_as_with(sql, values).fetch_all(db).await?;
+    // How selective a tag or a search is decides the plan: walk the order's index until
+    // the page is full (a common tag or word), or collect the matches from the GIN index
+    // and sort them (a rare one). A prepared statement soon settles on one generic plan
+    // that cannot tell, so these listings go unprepared and are planned with their values
+    // (and the owner's, whose task count matters as much).
+    let by_value = !listing.filter.tags.is_empty() || listing.filter.search.is_some();
+    let rows: Vec<TaskRow> = sqlx::query_as_with(sql, values)
+        .persistent(!by_value)
+        .fetch_all(db)
+        .await?;
     rows.into_iter().map(Task::try_from).collect()
 }
 
