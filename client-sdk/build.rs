@@ -13,8 +13,7 @@ fn main() {
     treat_json_suffix_as_json(&mut document);
     let patch_bodies = merge_patch_bodies(&document);
     for name in &patch_bodies {
-        clearable_as_double_option(&mut document, name);
-        replaceable_arrays_as_option(&mut document, name);
+        patch_fields_as_options(&mut document, name);
     }
     let spec: openapiv3::OpenAPI =
         serde_json::from_value(document).expect("openapi.yaml is an OpenAPI 3.0 document");
@@ -70,12 +69,15 @@ fn merge_patch_bodies(document: &serde_json::Value) -> Vec<String> {
         .collect()
 }
 
-/// typify turns a field that is neither required nor non-nullable into one `Option`,
-/// skipped when `None`: it could not send the `null` that clears a field. In the copy fed
-/// to progenitor (the checked-in document is not changed), each such field of the merge
-/// patch `name` becomes `Option<Option<T>>` through `x-rust-type`: `None` leaves it out,
-/// `Some(None)` sends `null`, `Some(Some(v))` sends `v`. `session::Patch` builds them.
-fn clearable_as_double_option(document: &mut serde_json::Value, name: &str) {
+/// typify turns a field that is not required into one `Option`, skipped when `None` (an
+/// array into a `Vec`, skipped when empty): a merge patch could then send neither the
+/// `null` that clears a field nor the `[]` that empties one. In the copy fed to progenitor
+/// (the checked-in document is not changed), each such field of the merge patch `name`
+/// gets one more `Option` through `x-rust-type`: a nullable field becomes
+/// `Option<Option<T>>` (`None` leaves it out, `Some(None)` sends `null`, `Some(Some(v))`
+/// sends `v`; `patch::Patch` builds them), an array `Option<Vec<T>>` (`Some(vec![])`
+/// sends `[]`).
+fn patch_fields_as_options(document: &mut serde_json::Value, name: &str) {
     let schema = &mut document["components"]["schemas"][name];
     let required = schema["required"].as_array().cloned().unwrap_or_default();
     let Some(properties) = schema["properties"].as_object_mut() else {
@@ -83,7 +85,8 @@ fn clearable_as_double_option(document: &mut serde_json::Value, name: &str) {
     };
     for (field, property) in properties.iter_mut() {
         let nullable = property["nullable"] == serde_json::Value::Bool(true);
-        if !nullable || required.contains(&serde_json::Value::from(field.as_str())) {
+        let array = property["type"] == "array";
+        if !(nullable || array) || required.contains(&serde_json::Value::from(field.as_str())) {
             continue;
         }
         let mut inner = property.clone();
@@ -93,36 +96,6 @@ fn clearable_as_double_option(document: &mut serde_json::Value, name: &str) {
         inner_object.remove("nullable");
         inner_object.remove("description");
         // typify names constrained inner types by their title.
-        inner_object.insert("title".to_owned(), format!("{name}_{field}").into());
-        property["x-rust-type"] = serde_json::json!({
-            "crate": "std",
-            "version": "*",
-            "path": "std::option::Option",
-            "parameters": [inner],
-        });
-    }
-}
-
-/// typify turns an array that is not required into a `Vec` that is skipped when empty: a
-/// merge patch could not send the `[]` that empties it. In the copy fed to progenitor each
-/// such field of the merge patch `name` becomes `Option<Vec<T>>`: `None` leaves it out,
-/// `Some(vec![])` sends `[]`.
-fn replaceable_arrays_as_option(document: &mut serde_json::Value, name: &str) {
-    let schema = &mut document["components"]["schemas"][name];
-    let required = schema["required"].as_array().cloned().unwrap_or_default();
-    let Some(properties) = schema["properties"].as_object_mut() else {
-        return;
-    };
-    for (field, property) in properties.iter_mut() {
-        let array = property["type"] == "array";
-        if !array || required.contains(&serde_json::Value::from(field.as_str())) {
-            continue;
-        }
-        let mut inner = property.clone();
-        let Some(inner_object) = inner.as_object_mut() else {
-            continue;
-        };
-        inner_object.remove("description");
         inner_object.insert("title".to_owned(), format!("{name}_{field}").into());
         property["x-rust-type"] = serde_json::json!({
             "crate": "std",

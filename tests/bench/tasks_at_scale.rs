@@ -25,7 +25,7 @@ use taskapi_api::{
 use taskapi_client::{sort::TaskSort as SdkSort, types};
 use taskapi_server::{
     domain::{TaskListing, UserId},
-    store::{tags::spellings, tasks::list_statement},
+    store::tasks::{list_statement, spell},
 };
 use taskapi_tests::{TestApp, TestUser, test_settings};
 
@@ -350,14 +350,16 @@ async fn time(
 
 /// `EXPLAIN (ANALYZE, FORMAT JSON)` of the statement the server runs for `listing`.
 async fn explain(db: &PgPool, owner: UserId, listing: &TaskListing) -> Value {
-    let tagged = spellings(db, owner, &listing.filter.tags)
+    let mut connection = db.acquire().await.expect("a connection");
+    let spelled = spell(&mut connection, owner, &listing.filter)
         .await
-        .expect("spellings");
-    let statement = list_statement(owner, listing, &tagged, LIMIT + 1);
+        .expect("spelled")
+        .expect("the filter can match");
+    let statement = list_statement(owner, listing, &spelled, LIMIT + 1);
     let (sql, values) = statement.build_sqlx(PostgresQueryBuilder);
     let explain = format!("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {sql}");
     let (plan,): (Value,) = sqlx::query_as_with(AssertSqlSafe(explain), values)
-        .fetch_one(db)
+        .fetch_one(&mut *connection)
         .await
         .expect("explained");
     plan[0]["Plan"].clone()

@@ -15,7 +15,9 @@ use taskapi_api::{
 };
 use uuid::Uuid;
 
-use super::{FieldErrors, PageCursor, PageSize, TagKey, TagName, Task, reject_control_chars};
+use super::{
+    FieldErrors, PageCursor, PageSize, TagKey, TagName, Task, UserId, reject_control_chars,
+};
 
 /// The field a listing is ordered by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,13 +112,11 @@ pub struct TaskPosition {
     pub id: Uuid,
 }
 
-/// Words to search for, each matched against the start of words in a task's title,
-/// description and tags: letters and digits, in lower case, each once.
+/// What a listing searches for: text with at least one letter or digit, at most
+/// [`SEARCH_MAX_CHARS`] characters, no control characters. The database splits it into
+/// words as it splits the tasks' text; each word must start a word of the task.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SearchTerms(Vec<String>);
-
-/// Most words one search may hold.
-const MAX_SEARCH_WORDS: usize = 16;
+pub struct SearchTerms(String);
 
 impl SearchTerms {
     pub fn parse(raw: &str) -> Result<Self, String> {
@@ -124,28 +124,32 @@ impl SearchTerms {
             return Err(format!("must be at most {SEARCH_MAX_CHARS} characters"));
         }
         reject_control_chars(raw)?;
-        let mut words: Vec<String> = Vec::new();
-        for word in raw.split(|c: char| !c.is_alphanumeric()) {
-            let word = word.to_lowercase();
-            if !word.is_empty() && !words.contains(&word) {
-                words.push(word);
-            }
-        }
-        if words.is_empty() {
+        let text = raw.trim();
+        if !text.chars().any(char::is_alphanumeric) {
             return Err("must contain a letter or a digit".to_owned());
         }
-        if words.len() > MAX_SEARCH_WORDS {
-            return Err(format!("must hold at most {MAX_SEARCH_WORDS} words"));
-        }
-        Ok(Self(words))
+        Ok(Self(text.to_owned()))
     }
 
-    /// The search as a PostgreSQL `tsquery` text: every word as a quoted prefix. Words
-    /// hold only letters and digits, so nothing in them is `tsquery` syntax.
-    pub fn to_tsquery(&self) -> String {
-        let prefixes: Vec<String> = self.0.iter().map(|word| format!("'{word}':*")).collect();
-        prefixes.join(" & ")
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
+}
+
+/// A search for `words` (as the database split them) among the owner's tasks, as a
+/// PostgreSQL `tsquery`: every word a prefix, of the owner's words only (the search
+/// document stores each word as `<owner hex>_<word>`; see the migrations).
+pub fn owner_tsquery(owner: UserId, words: &[String]) -> String {
+    let owner = owner.0.simple();
+    let prefixes: Vec<String> = words
+        .iter()
+        .map(|word| {
+            // A quoted tsquery lexeme: quotes and backslashes are escaped by doubling.
+            let escaped = word.replace('\\', "\\\\").replace('\'', "''");
+            format!("'{owner}_{escaped}':*")
+        })
+        .collect();
+    prefixes.join(" & ")
 }
 
 /// Which tasks a listing shows: every condition given must hold.
@@ -196,7 +200,7 @@ impl TaskFilter {
             "q",
             self.search
                 .as_ref()
-                .map(|terms| terms.0.join(" "))
+                .map(|terms| terms.0.clone())
                 .unwrap_or_default(),
         );
         let digest = Sha256::digest(canonical.as_bytes());
@@ -440,22 +444,23 @@ mod tests {
     }
 
     #[test]
-    fn searches_become_prefix_queries_of_letters_and_digits() {
-        let terms = SearchTerms::parse("Dent  appt. O'Brien dent 2024").expect("valid");
+    fn searches_are_bounded_text_with_a_letter_or_digit() {
         assert_eq!(
-            terms.to_tsquery(),
-            "'dent':* & 'appt':* & 'o':* & 'brien':* & '2024':*"
+            SearchTerms::parse("  Dent appt. ").map(|t| t.0),
+            Ok("Dent appt.".to_owned())
         );
         assert!(SearchTerms::parse(" !?& ").is_err());
         assert!(SearchTerms::parse(&"0".repeat(SEARCH_MAX_CHARS + 1)).is_err());
         assert!(SearchTerms::parse("bell\u{7}").is_err());
-        assert!(SearchTerms::parse("a b c d e f g h i j k l m n o p q").is_err());
-        // Quotes, backslashes and tsquery operators never reach the query.
+    }
+
+    #[test]
+    fn owner_queries_prefix_every_word_and_escape_quotes() {
+        let owner = UserId(Uuid::from_u128(0xab));
+        let hex = "000000000000000000000000000000ab";
         assert_eq!(
-            SearchTerms::parse(r"x':*|!\ y")
-                .expect("valid")
-                .to_tsquery(),
-            "'x':* & 'y':*"
+            owner_tsquery(owner, &["dent".to_owned(), "o'brien\\x".to_owned()]),
+            format!("'{hex}_dent':* & '{hex}_o''brien\\\\x':*")
         );
     }
 

@@ -16,7 +16,8 @@ pub use email::Email;
 pub use etag::{Condition, EntityTag, Version};
 pub use idempotency::IdempotencyKey;
 pub use listing::{
-    SearchTerms, SortField, SortValue, TaskCursor, TaskFilter, TaskListing, TaskOrder, TaskPosition,
+    SearchTerms, SortField, SortValue, TaskCursor, TaskFilter, TaskListing, TaskOrder,
+    TaskPosition, owner_tsquery,
 };
 pub use page::{Page, PageCursor, PageSize};
 pub use password::{Password, normalized as normalized_password};

@@ -143,20 +143,14 @@ impl TaskService {
     /// A page of the owner's tasks, as `listing` asks.
     pub async fn list(&self, owner: UserId, listing: &TaskListing) -> Result<TaskPage, Failure> {
         let mut connection = self.db.acquire().await?;
-        let wanted = &listing.filter.tags;
-        let tagged = match wanted.is_empty() {
-            true => Vec::new(),
-            false => tags::spellings(&mut *connection, owner, wanted).await?,
-        };
-        if tagged.len() < wanted.len() {
-            // A tag the owner does not have: no task carries it.
+        let Some(spelled) = tasks::spell(&mut connection, owner, &listing.filter).await? else {
             return Ok(TaskPage {
                 items: Vec::new(),
                 next: None,
             });
-        }
+        };
         let lookahead = TaskPage::lookahead(listing.size);
-        let items = tasks::list(&mut *connection, owner, listing, &tagged, lookahead).await?;
+        let items = tasks::list(&mut *connection, owner, listing, &spelled, lookahead).await?;
         Ok(TaskPage::from_lookahead(items, listing.size, |task| {
             listing.cursor_after(task)
         }))

@@ -10,14 +10,14 @@ use sea_query::{
 };
 use sea_query_sqlx::SqlxBinder;
 use serde::{Deserialize, Serialize};
-use sqlx::{FromRow, PgExecutor};
+use sqlx::{FromRow, PgConnection, PgExecutor};
 use uuid::Uuid;
 
-use super::{build, execute};
+use super::{build, execute, tags};
 use crate::{
     domain::{
         SortField, SortValue, TagName, TagSet, Task, TaskChange, TaskDescription, TaskFilter,
-        TaskId, TaskListing, TaskPriority, TaskStatus, TaskTitle, UserId, Version,
+        TaskId, TaskListing, TaskPriority, TaskStatus, TaskTitle, UserId, Version, owner_tsquery,
     },
     failure::Failure,
 };
@@ -168,16 +168,65 @@ pub async fn insert(
     row.try_into()
 }
 
+/// A listing's filter in the owner's terms: the owner's spellings of its tags, and its
+/// search as a `tsquery` over the owner's words (see [`owner_tsquery`]).
+#[derive(Debug, Clone, Default)]
+pub struct Spelled {
+    pub tags: Vec<TagName>,
+    pub search: Option<String>,
+}
+
+/// What `filter` means for the owner's tasks; `None` when no task can match it (a tag the
+/// owner does not have, a search the database finds no words in).
+pub async fn spell(
+    db: &mut PgConnection,
+    owner: UserId,
+    filter: &TaskFilter,
+) -> Result<Option<Spelled>, Failure> {
+    let tags = match filter.tags.is_empty() {
+        true => Vec::new(),
+        false => tags::spellings(&mut *db, owner, &filter.tags).await?,
+    };
+    if tags.len() < filter.tags.len() {
+        return Ok(None);
+    }
+    let search = match &filter.search {
+        None => None,
+        Some(terms) => {
+            let words = search_words(&mut *db, terms.as_str()).await?;
+            if words.is_empty() {
+                return Ok(None);
+            }
+            Some(owner_tsquery(owner, &words))
+        }
+    };
+    Ok(Some(Spelled { tags, search }))
+}
+
+/// The words of `text` as the search document splits and lower-cases a task's text.
+async fn search_words(db: impl PgExecutor<'_>, text: &str) -> Result<Vec<String>, Failure> {
+    let document = Func::cust("to_tsvector")
+        .arg(Expr::cust("'simple'::regconfig"))
+        .arg(text);
+    let statement = Query::select()
+        .column("lexeme")
+        .from_function(Func::cust("unnest").arg(document), "word")
+        .to_owned();
+    let (sql, values) = build(&statement);
+    let words: Vec<(String,)> = sqlx::query_as_with(sql, values).fetch_all(db).await?;
+    Ok(words.into_iter().map(|(word,)| word).collect())
+}
+
 /// One page of the owner's tasks that `listing` asks for, in its order, at most `limit`;
-/// `tagged` are the owner's spellings of the tags the listing filters by.
+/// `spelled` is its filter in the owner's terms.
 pub async fn list(
     db: impl PgExecutor<'_>,
     owner: UserId,
     listing: &TaskListing,
-    tagged: &[TagName],
+    spelled: &Spelled,
     limit: u64,
 ) -> Result<Vec<Task>, Failure> {
-    let (sql, values) = build(&list_statement(owner, listing, tagged, limit));
+    let (sql, values) = build(&list_statement(owner, listing, spelled, limit));
     // How selective a tag or a search is decides the plan: walk the order's index until
     // the page is full (a common tag or word), or collect the matches from the GIN index
     // and sort them (a rare one). A prepared statement soon settles on one generic plan
@@ -195,7 +244,7 @@ pub async fn list(
 pub fn list_statement(
     owner: UserId,
     listing: &TaskListing,
-    tagged: &[TagName],
+    spelled: &Spelled,
     limit: u64,
 ) -> SelectStatement {
     let key = sort_key(listing.order.field);
@@ -210,7 +259,7 @@ pub fn list_statement(
         .columns(TASK_COLUMNS)
         .from(Tasks::Table)
         .and_where(Expr::col(Tasks::OwnerId).eq(owner.0))
-        .cond_where(filtered(&listing.filter, tagged))
+        .cond_where(filtered(&listing.filter, spelled))
         .apply_if(listing.after.as_ref(), |query, after| {
             // A row comparison keeps the keyset exact when sort values tie.
             let row = Expr::tuple([key.clone(), Expr::col(Tasks::Id)]);
@@ -258,11 +307,11 @@ fn priority_rank(priority: TaskPriority) -> i16 {
     }
 }
 
-/// The conditions of `filter`, all of which a listed task meets; its tags as `tagged`
-/// spells them. The spellings are bound as a value, not looked up in a subquery, so the
-/// planner sees them and weighs the tag's frequency: a common tag walks the sort order's
-/// index, a rare one takes the GIN index.
-fn filtered(filter: &TaskFilter, tagged: &[TagName]) -> Condition {
+/// The conditions of `filter`, all of which a listed task meets, with its tags and search
+/// as `spelled` has them. Both are bound as values, not looked up in a subquery, so the
+/// planner sees them and weighs how common they are: a common tag or word walks the sort
+/// order's index, a rare one takes the GIN index.
+fn filtered(filter: &TaskFilter, spelled: &Spelled) -> Condition {
     let done: &str = TaskStatus::Done.into();
     let overdue = || {
         Expr::col(Tasks::DueKey)
@@ -277,7 +326,7 @@ fn filtered(filter: &TaskFilter, tagged: &[TagName]) -> Condition {
             Expr::col(Tasks::Priority).is_in(filter.priorities.iter().map(|p| <&str>::from(*p)))
         }))
         .add_option((!filter.tags.is_empty()).then(|| {
-            let names: Vec<String> = tagged.iter().map(|t| t.as_str().to_owned()).collect();
+            let names: Vec<String> = spelled.tags.iter().map(|t| t.as_str().to_owned()).collect();
             Expr::col(Tasks::Tags).contains(Expr::val(names))
         }))
         .add_option(filter.due_before.map(|at| Expr::col(Tasks::DueAt).lt(at)))
@@ -299,13 +348,8 @@ fn filtered(filter: &TaskFilter, tagged: &[TagName]) -> Condition {
                 .updated_since
                 .map(|at| Expr::col(Tasks::UpdatedAt).gte(at)),
         )
-        .add_option(filter.search.as_ref().map(|terms| {
-            // The configuration as a constant: a bound text cast to `regconfig` would be
-            // looked up in the catalog again for every row the scan filters.
-            let query = Func::cust("to_tsquery")
-                .arg(Expr::cust("'simple'::regconfig"))
-                .arg(terms.to_tsquery());
-            Expr::col(Tasks::Search).matches(query)
+        .add_option(spelled.search.as_ref().map(|query| {
+            Expr::col(Tasks::Search).matches(Expr::val(query.as_str()).cast_as("tsquery"))
         }))
 }
 

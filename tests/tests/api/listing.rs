@@ -197,7 +197,7 @@ async fn updated_since_finds_what_changed_for_a_syncing_client() {
 
 #[tokio::test]
 async fn search_matches_word_prefixes_in_title_description_and_tags() {
-    let (_app, alice) = alice_with_tasks().await;
+    let (app, alice) = alice_with_tasks().await;
     alice
         .create(types::TaskInput {
             description: Some("Call the dentist's office first".try_into().expect("fits")),
@@ -224,6 +224,20 @@ async fn search_matches_word_prefixes_in_title_description_and_tags() {
         "prefixes, not substrings"
     );
     assert!(search("dentist zebra").await.is_empty());
+    // The search splits words as it splits the tasks' text: a path-like tag is one word.
+    alice
+        .create(input(
+            "Plant bulbs",
+            types::TaskStatus::Todo,
+            types::TaskPriority::Low,
+            None,
+            &["home/garden"],
+        ))
+        .await;
+    assert_eq!(titles(&search("HOME/gard").await), ["Plant bulbs"]);
+    // Only Alice's words are searched.
+    let bob = app.signed_up_user().await;
+    assert!(walk(&bob, 10, |r| r.q("dent")).await.is_empty());
     // Search combines with filters.
     let open = walk(&alice, 10, |r| {
         r.q("money").status(vec![types::TaskStatus::InProgress])

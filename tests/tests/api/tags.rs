@@ -132,6 +132,22 @@ async fn tags_are_listed_by_name_with_counts_a_page_at_a_time() {
     assert!(all_tags(&bob, 10).await.is_empty(), "Alice's tags are hers");
 }
 
+/// Renames `user`'s tag `from` to `to` (merging when `merge`), as the SDK answers.
+async fn rename(
+    user: &TestUser,
+    from: &str,
+    to: &str,
+    merge: bool,
+) -> Result<taskapi_client::ResponseValue<types::Tag>, taskapi_client::Error<types::Problem>> {
+    user.client
+        .rename_tag()
+        .name(from)
+        .merge(merge)
+        .body(types::TagRename::builder().name(to))
+        .send()
+        .await
+}
+
 fn etag(response: &taskapi_client::ResponseValue<types::Task>) -> String {
     response.headers()[ETAG].to_str().expect("ascii").to_owned()
 }
@@ -152,12 +168,7 @@ async fn renaming_a_tag_changes_every_task_that_carries_it_as_a_new_version() {
             .expect("read"),
     );
 
-    let renamed = alice
-        .client
-        .rename_tag()
-        .name("WORK")
-        .body(types::TagRename::builder().name(" Job "))
-        .send()
+    let renamed = rename(&alice, "WORK", " Job ", false)
         .await
         .expect("renamed")
         .into_inner();
@@ -181,12 +192,7 @@ async fn renaming_a_tag_changes_every_task_that_carries_it_as_a_new_version() {
     assert_eq!(alice.task(c.id).await.tags, ["home"], "untouched");
 
     // A respelling is a rename to the same tag.
-    let respelled = alice
-        .client
-        .rename_tag()
-        .name("job")
-        .body(types::TagRename::builder().name("JOB"))
-        .send()
+    let respelled = rename(&alice, "job", "JOB", false)
         .await
         .expect("respelled")
         .into_inner();
@@ -195,12 +201,7 @@ async fn renaming_a_tag_changes_every_task_that_carries_it_as_a_new_version() {
 
     // Tag names with slashes and spaces travel in the path.
     alice.create(tagged("d", &["home/garden x"])).await;
-    let slashed = alice
-        .client
-        .rename_tag()
-        .name("Home/Garden X")
-        .body(types::TagRename::builder().name("garden"))
-        .send()
+    let slashed = rename(&alice, "Home/Garden X", "garden", false)
         .await
         .expect("renamed")
         .into_inner();
@@ -208,14 +209,7 @@ async fn renaming_a_tag_changes_every_task_that_carries_it_as_a_new_version() {
 
     // Another user's tag of that name is not Alice's to rename.
     let bob = app.signed_up_user().await;
-    let refused = problem(
-        bob.client
-            .rename_tag()
-            .name("home")
-            .body(types::TagRename::builder().name("mine"))
-            .send()
-            .await,
-    );
+    let refused = problem(rename(&bob, "home", "mine", false).await);
     assert_eq!(refused.status().as_u16(), 404);
     assert_eq!(alice.task(c.id).await.tags, ["home"]);
 }
@@ -227,15 +221,7 @@ async fn renaming_onto_an_existing_tag_merges_only_when_asked() {
     let chores = alice.create(tagged("chores only", &["chores"])).await;
     let home = alice.create(tagged("home only", &["home"])).await;
 
-    let refused = problem(
-        alice
-            .client
-            .rename_tag()
-            .name("chores")
-            .body(types::TagRename::builder().name("HOME"))
-            .send()
-            .await,
-    );
+    let refused = problem(rename(&alice, "chores", "HOME", false).await);
     assert_eq!(refused.status().as_u16(), 409);
     assert_eq!(refused.type_, "urn:taskapi:problem:tag-exists");
     assert_eq!(
@@ -244,13 +230,7 @@ async fn renaming_onto_an_existing_tag_merges_only_when_asked() {
         "nothing changed"
     );
 
-    let merged = alice
-        .client
-        .rename_tag()
-        .name("chores")
-        .merge(true)
-        .body(types::TagRename::builder().name("HOME"))
-        .send()
+    let merged = rename(&alice, "chores", "HOME", true)
         .await
         .expect("merged")
         .into_inner();
