@@ -25,7 +25,8 @@ use taskapi_api::{
 use taskapi_client::{sort::TaskSort as SdkSort, types};
 use taskapi_server::{
     domain::{TaskListing, UserId},
-    store::tasks::{list_statement, spell},
+    service::tasks::spell,
+    store::tasks::list_statement,
 };
 use taskapi_tests::{TestApp, TestUser, test_settings};
 

@@ -10,14 +10,14 @@ use sea_query::{
 };
 use sea_query_sqlx::SqlxBinder;
 use serde::{Deserialize, Serialize};
-use sqlx::{FromRow, PgConnection, PgExecutor};
+use sqlx::{FromRow, PgExecutor};
 use uuid::Uuid;
 
-use super::{build, execute, tags};
+use super::{build, execute};
 use crate::{
     domain::{
         SortField, SortValue, TagName, TagSet, Task, TaskChange, TaskDescription, TaskFilter,
-        TaskId, TaskListing, TaskPriority, TaskStatus, TaskTitle, UserId, Version, owner_tsquery,
+        TaskId, TaskListing, TaskPriority, TaskStatus, TaskTitle, UserId, Version,
     },
     failure::Failure,
 };
@@ -169,42 +169,15 @@ pub async fn insert(
 }
 
 /// A listing's filter in the owner's terms: the owner's spellings of its tags, and its
-/// search as a `tsquery` over the owner's words (see [`owner_tsquery`]).
+/// search as a `tsquery` over the owner's words (see `domain::owner_tsquery`).
 #[derive(Debug, Clone, Default)]
 pub struct Spelled {
     pub tags: Vec<TagName>,
     pub search: Option<String>,
 }
 
-/// What `filter` means for the owner's tasks; `None` when no task can match it (a tag the
-/// owner does not have, a search the database finds no words in).
-pub async fn spell(
-    db: &mut PgConnection,
-    owner: UserId,
-    filter: &TaskFilter,
-) -> Result<Option<Spelled>, Failure> {
-    let tags = match filter.tags.is_empty() {
-        true => Vec::new(),
-        false => tags::spellings(&mut *db, owner, &filter.tags).await?,
-    };
-    if tags.len() < filter.tags.len() {
-        return Ok(None);
-    }
-    let search = match &filter.search {
-        None => None,
-        Some(terms) => {
-            let words = search_words(&mut *db, terms.as_str()).await?;
-            if words.is_empty() {
-                return Ok(None);
-            }
-            Some(owner_tsquery(owner, &words))
-        }
-    };
-    Ok(Some(Spelled { tags, search }))
-}
-
 /// The words of `text` as the search document splits and lower-cases a task's text.
-async fn search_words(db: impl PgExecutor<'_>, text: &str) -> Result<Vec<String>, Failure> {
+pub async fn search_words(db: impl PgExecutor<'_>, text: &str) -> Result<Vec<String>, Failure> {
     let document = Func::cust("to_tsvector")
         .arg(Expr::cust("'simple'::regconfig"))
         .arg(text);
