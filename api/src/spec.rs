@@ -69,6 +69,7 @@ fn document() -> Value {
     move_field_defaults_to_their_types(&mut document);
     declare_public_operations(&mut document);
     name_sort_orders(&mut document);
+    give_parameters_examples(&mut document);
     for_each_mapping(&mut document, &mut |mapping| {
         use_plain_json_media_type(mapping);
         drop_unsigned_formats(mapping);
@@ -213,6 +214,54 @@ fn spell_headers_as_http_does(mapping: &mut Mapping) {
     for header in headers.values_mut().filter_map(Value::as_mapping_mut) {
         if header.get("deprecated") == Some(&Value::Bool(false)) {
             header.remove("deprecated");
+        }
+    }
+}
+
+/// An example for each parameter, by name (the same name means the same thing in every
+/// operation), since poem-openapi renders none; Swagger UI offers them as starting values.
+/// `cursor` has none: only a cursor the API issued for the same listing is one.
+fn parameter_example(name: &str) -> Option<serde_json::Value> {
+    use serde_json::json;
+    let at = |days: i64| (crate::EXAMPLE_TIME + chrono::Duration::days(days)).to_rfc3339();
+    Some(match name {
+        "limit" => json!(20),
+        "task_id" | "session_id" | "user_id" => json!("0194b2a4-0000-7000-8000-000000000002"),
+        // Swagger UI sends examples as they stand: `*` changes whatever version is
+        // current, where a fixed tag would answer 412.
+        "If-Match" => json!("*"),
+        "If-None-Match" => json!("\"3\""),
+        "Idempotency-Key" => json!("\"7c0a9d3e-5b1f-4c2a-9e8d-3f6b2a1c4d5e\""),
+        "sort" => json!("-priority"),
+        "status" => json!(["todo", "in_progress"]),
+        "priority" => json!(["urgent", "high"]),
+        "tag" => json!(["Home"]),
+        "due_before" => json!(at(7)),
+        "due_after" | "updated_since" => json!(at(0)),
+        "overdue" | "has_due" | "merge" => json!(true),
+        "q" => json!("dent"),
+        "name" => json!("Home"),
+        "email_prefix" => json!("alice@example.com"),
+        _ => return None,
+    })
+}
+
+/// Gives every parameter its [`parameter_example`].
+fn give_parameters_examples(document: &mut Value) {
+    for operation in nested_mut(&mut document["paths"], None) {
+        let Some(parameters) = operation
+            .get_mut("parameters")
+            .and_then(Value::as_sequence_mut)
+        else {
+            continue;
+        };
+        for parameter in parameters.iter_mut().filter_map(Value::as_mapping_mut) {
+            let name = parameter.get("name").and_then(Value::as_str).unwrap_or("");
+            if let Some(example) = parameter_example(name) {
+                // JSON values are valid YAML values.
+                let example = serde_yaml::to_value(example).expect("JSON converts to YAML");
+                parameter.insert("example".into(), example);
+            }
         }
     }
 }
