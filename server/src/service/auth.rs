@@ -3,11 +3,10 @@
 
 use std::{net::IpAddr, time::Duration};
 
-use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{
-    Failure,
+    Failure, after,
     limits::{LimitError, Limited, RateLimits},
     now,
     passwords::{CheckError, Passwords, Verified},
@@ -119,14 +118,6 @@ pub struct AuthService {
     sessions: SessionPolicy,
     revocations: RevocationSet,
     revoker: Revoker,
-}
-
-/// `at + duration`, saturating far in the future.
-fn after(at: DateTime<Utc>, duration: Duration) -> DateTime<Utc> {
-    chrono::Duration::from_std(duration)
-        .ok()
-        .and_then(|duration| at.checked_add_signed(duration))
-        .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 impl AuthService {

@@ -13,6 +13,8 @@ pub mod tags;
 pub mod tasks;
 pub mod users;
 
+use std::time::Duration;
+
 use chrono::{DateTime, SubsecRound, Utc};
 
 pub use crate::failure::Failure;
@@ -24,6 +26,14 @@ use crate::{
 /// The time of a change, at the microsecond precision PostgreSQL keeps.
 fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
+}
+
+/// `at + duration`, saturating far in the future (a lifetime setting may be huge).
+fn after(at: DateTime<Utc>, duration: Duration) -> DateTime<Utc> {
+    chrono::Duration::from_std(duration)
+        .ok()
+        .and_then(|duration| at.checked_add_signed(duration))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 /// Every service, sharing one database pool and one revocation set.

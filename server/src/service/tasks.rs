@@ -6,7 +6,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
-use super::{Failure, now};
+use super::{Failure, after, now};
 use crate::{
     domain::{
         Condition, IdempotencyKey, Task, TaskChange, TaskDraft, TaskEdit, TaskFilter, TaskId,
@@ -129,7 +129,7 @@ impl TaskService {
             };
         }
         let task = insert(&mut transaction, owner, draft, at).await?;
-        let expires_at = at + self.policy.idempotency_ttl;
+        let expires_at = after(at, self.policy.idempotency_ttl);
         idempotency::remember(
             &mut *transaction,
             owner,
