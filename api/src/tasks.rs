@@ -382,6 +382,19 @@ error_set!(
     ReplaceTaskErrors: 400, 401, 404, 412, 413, 415, 422, 428, 429
 );
 
+/// A header's value as the client sent it. poem-openapi passes over a value that is not
+/// visible ASCII as if the header were absent; a condition or an idempotency key must not
+/// be ignored, so such a value is kept (decoded lossily) for the server to refuse, or to
+/// match no version.
+fn as_sent(request: &Request, name: &str, parsed: Header<Option<String>>) -> Option<String> {
+    parsed.0.or_else(|| {
+        request
+            .headers()
+            .get(name)
+            .map(|raw| String::from_utf8_lossy(raw.as_bytes()).into_owned())
+    })
+}
+
 pub struct TasksApi<B> {
     pub backend: Arc<B>,
 }
@@ -406,14 +419,7 @@ impl<B: TaskBackend> TasksApi<B> {
         body: JsonBody<TaskInput>,
     ) -> Result<CreateTaskResponse, Errors<CreateTaskErrors>> {
         let caller = self.backend.authenticate(auth).await?;
-        // poem-openapi passes over a header value that is not visible ASCII as if it were
-        // absent; a key must not be ignored, so the raw value goes on to be refused.
-        let idempotency_key = idempotency_key.0.or_else(|| {
-            request
-                .headers()
-                .get("idempotency-key")
-                .map(|raw| String::from_utf8_lossy(raw.as_bytes()).into_owned())
-        });
+        let idempotency_key = as_sent(request, "Idempotency-Key", idempotency_key);
         let TaggedTask { task, etag } = self
             .backend
             .create_task(caller, idempotency_key, body)
@@ -487,6 +493,7 @@ impl<B: TaskBackend> TasksApi<B> {
     #[oai(path = "/:task_id", method = "get", operation_id = "get_task")]
     async fn get(
         &self,
+        request: &Request,
         auth: BearerAuth,
         task_id: Path<Uuid>,
         /// Entity tags of copies the client holds (`"3"`, or `*`); weak tags compare too.
@@ -496,7 +503,11 @@ impl<B: TaskBackend> TasksApi<B> {
         let caller = self.backend.authenticate(auth).await?;
         let read = self
             .backend
-            .get_task(caller, task_id.0, if_none_match.0)
+            .get_task(
+                caller,
+                task_id.0,
+                as_sent(request, "If-None-Match", if_none_match),
+            )
             .await?;
         Ok(match read {
             TaskRead::Current(TaggedTask { task, etag }) => GetTaskResponse::Ok(Json(task), etag),
@@ -513,6 +524,7 @@ impl<B: TaskBackend> TasksApi<B> {
     #[oai(path = "/:task_id", method = "put", operation_id = "replace_task")]
     async fn replace(
         &self,
+        request: &Request,
         auth: BearerAuth,
         task_id: Path<Uuid>,
         /// The `ETag` of the version being replaced (`"3"`), or `*`; 428 without, if required.
@@ -523,7 +535,12 @@ impl<B: TaskBackend> TasksApi<B> {
         let caller = self.backend.authenticate(auth).await?;
         let TaggedTask { task, etag } = self
             .backend
-            .replace_task(caller, task_id.0, if_match.0, body)
+            .replace_task(
+                caller,
+                task_id.0,
+                as_sent(request, "If-Match", if_match),
+                body,
+            )
             .await?;
         Ok(TaskResponse::Ok(Json(task), etag))
     }
@@ -538,6 +555,7 @@ impl<B: TaskBackend> TasksApi<B> {
     #[oai(path = "/:task_id", method = "patch", operation_id = "update_task")]
     async fn update(
         &self,
+        request: &Request,
         auth: BearerAuth,
         task_id: Path<Uuid>,
         /// The `ETag` of the version being changed (`"3"`), or `*`; 428 without, if required.
@@ -548,7 +566,12 @@ impl<B: TaskBackend> TasksApi<B> {
         let caller = self.backend.authenticate(auth).await?;
         let TaggedTask { task, etag } = self
             .backend
-            .update_task(caller, task_id.0, if_match.0, body)
+            .update_task(
+                caller,
+                task_id.0,
+                as_sent(request, "If-Match", if_match),
+                body,
+            )
             .await?;
         Ok(TaskResponse::Ok(Json(task), etag))
     }
@@ -560,6 +583,7 @@ impl<B: TaskBackend> TasksApi<B> {
     #[oai(path = "/:task_id", method = "delete", operation_id = "delete_task")]
     async fn delete(
         &self,
+        request: &Request,
         auth: BearerAuth,
         task_id: Path<Uuid>,
         /// The `ETag` of the version being deleted (`"3"`), or `*`; 428 without, if required.
@@ -568,7 +592,7 @@ impl<B: TaskBackend> TasksApi<B> {
     ) -> Result<DeleteTaskResponse, Errors<DeleteTaskErrors>> {
         let caller = self.backend.authenticate(auth).await?;
         self.backend
-            .delete_task(caller, task_id.0, if_match.0)
+            .delete_task(caller, task_id.0, as_sent(request, "If-Match", if_match))
             .await?;
         Ok(DeleteTaskResponse::NoContent)
     }

@@ -242,3 +242,36 @@ async fn a_server_may_require_if_match_on_every_change() {
         .await
         .expect("deleted");
 }
+
+#[tokio::test]
+async fn an_if_match_that_is_not_ascii_fails_safe_rather_than_being_ignored() {
+    let (_app, alice) = TestApp::with_user().await;
+    let (id, etag) = tagged_task(&alice, "Kept").await;
+    let garbled = reqwest::header::HeaderValue::from_bytes(b"\"1\xff\"").expect("obs-text");
+    let path = format!("/tasks/{id}");
+    let replaced = alice
+        .raw(reqwest::Method::PUT, &path)
+        .header("if-match", garbled.clone())
+        .json(&task_titled("Overwritten"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(replaced.status(), StatusCode::PRECONDITION_FAILED);
+    let deleted = alice
+        .raw(reqwest::Method::DELETE, &path)
+        .header("if-match", garbled.clone())
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(deleted.status(), StatusCode::PRECONDITION_FAILED);
+    assert_eq!(alice.task(id).await.title, "Kept");
+    assert_eq!(current_etag(&alice, id).await, etag, "nothing changed");
+    // A garbled If-None-Match names no version the client holds: the task comes back.
+    let read = alice
+        .raw(reqwest::Method::GET, &path)
+        .header("if-none-match", garbled)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(read.status(), StatusCode::OK);
+}
