@@ -663,6 +663,21 @@ mod tests {
         assert!(TaskInput::parse_from_json(with_extra(task)).is_err());
     }
 
+    /// poem-openapi's validators take a literal; the schema must still say the constant.
+    #[test]
+    fn the_tag_limit_in_the_schema_is_the_constant() {
+        let document = parsed();
+        for body in ["TaskInput", "TaskPatch"] {
+            let tags = &document["components"]["schemas"][body]["properties"]["tags"];
+            let max_items = tags["maxItems"].as_u64().expect("maxItems");
+            assert_eq!(
+                usize::try_from(max_items).ok(),
+                Some(crate::tasks::MAX_TAGS_PER_TASK),
+                "{body}"
+            );
+        }
+    }
+
     /// What generators stumbled on before; tests/run shows three of them reading it cleanly.
     #[test]
     fn the_document_says_what_generators_need() {

@@ -79,12 +79,14 @@ async fn tags_are_trimmed_deduplicated_and_keep_their_first_spelling() {
 #[tokio::test]
 async fn invalid_tags_are_refused_by_name() {
     let (_app, alice) = TestApp::with_user().await;
+    let long = "x".repeat(51);
     let many: Vec<String> = (0..21).map(|i| format!("tag {i}")).collect();
     let many: Vec<&str> = many.iter().map(String::as_str).collect();
     for (tags, why) in [
         (many, "more than 20"),
         (vec!["two\nlines"], "a line break"),
         (vec!["   "], "blank"),
+        (vec![long.as_str()], "too long"),
     ] {
         let body = serde_json::json!({"title": "t", "tags": tags});
         let response = alice
@@ -101,15 +103,6 @@ async fn invalid_tags_are_refused_by_name() {
             "{why}: {problem}"
         );
     }
-    let long = "x".repeat(51);
-    let body = serde_json::json!({"title": "t", "tags": [long]});
-    let response = alice
-        .raw(reqwest::Method::POST, "/tasks")
-        .json(&body)
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(response.status().as_u16(), 422);
 }
 
 #[tokio::test]
