@@ -120,6 +120,19 @@ pub struct DatabaseSettings {
     /// (`lock_timeout`), so one stuck writer cannot hold up every request.
     #[arg(long, env = "TASKAPI_DB_LOCK_TIMEOUT_MS", default_value_t = DatabaseSettings::LOCK_TIMEOUT_MS)]
     pub db_lock_timeout_ms: u64,
+
+    /// Prepared statements each pooled connection keeps. `0` when `DATABASE_URL` is a
+    /// transaction-pooling proxy (PgBouncer's `pool_mode = transaction`): statements are
+    /// then unnamed and each runs in a transaction, so that none outlives the server
+    /// connection it was prepared on.
+    #[arg(long, env = "TASKAPI_DB_STATEMENT_CACHE", default_value_t = DatabaseSettings::STATEMENT_CACHE)]
+    pub db_statement_cache: usize,
+
+    /// PostgreSQL itself, when `DATABASE_URL` goes through a transaction-pooling proxy:
+    /// migrations (a session lock) and the revocation listener (`LISTEN`) need a session of
+    /// their own. Defaults to `DATABASE_URL`.
+    #[arg(long, env = "TASKAPI_DIRECT_DATABASE_URL", hide_env_values = true)]
+    pub direct_database_url: Option<String>,
 }
 
 impl DatabaseSettings {
@@ -127,6 +140,8 @@ impl DatabaseSettings {
     pub const ACQUIRE_TIMEOUT_MS: u64 = 2_000;
     pub const STATEMENT_TIMEOUT_MS: u64 = 5_000;
     pub const LOCK_TIMEOUT_MS: u64 = 2_000;
+    /// sqlx's own default.
+    pub const STATEMENT_CACHE: usize = 100;
 
     /// The settings for `database_url` with every default, as the flags give them.
     pub fn for_url(database_url: impl Into<String>) -> Self {
@@ -136,7 +151,21 @@ impl DatabaseSettings {
             db_acquire_timeout_ms: Self::ACQUIRE_TIMEOUT_MS,
             db_statement_timeout_ms: Self::STATEMENT_TIMEOUT_MS,
             db_lock_timeout_ms: Self::LOCK_TIMEOUT_MS,
+            db_statement_cache: Self::STATEMENT_CACHE,
+            direct_database_url: None,
         }
+    }
+
+    /// Where sessions that need PostgreSQL itself connect: migrations, the listener.
+    pub fn direct_url(&self) -> &str {
+        self.direct_database_url
+            .as_deref()
+            .unwrap_or(&self.database_url)
+    }
+
+    /// Whether `DATABASE_URL` is taken to be a transaction pooler (statement cache `0`).
+    pub fn through_transaction_pooler(&self) -> bool {
+        self.db_statement_cache == 0
     }
 }
 

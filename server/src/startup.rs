@@ -59,7 +59,7 @@ impl Application {
         };
         let hasher = PasswordHasher::new(concurrency).await?;
         let tokens = TokenIssuer::new(&secret, settings.token_ttl());
-        let db = Database::new(pool);
+        let db = Database::new(pool, &settings.database);
         let limits = RateLimits::new(db.clone(), &settings.rate_limits);
         let revocations = RevocationSet::default();
         let listener_pool =
@@ -166,6 +166,7 @@ async fn purge_expired(limits: RateLimits, db: Database) {
             let sessions = sessions::purge_expired(&mut *connection).await?;
             let revocations = revocations::purge_expired(&mut *connection).await?;
             let idempotency_keys = idempotency::purge_expired(&mut *connection).await?;
+            connection.release().await?;
             Ok::<_, crate::failure::Failure>((sessions, revocations, idempotency_keys))
         };
         match purged.await {
@@ -184,7 +185,7 @@ async fn purge_expired(limits: RateLimits, db: Database) {
 
 /// Creates the database if it is missing and applies pending migrations.
 async fn prepare_database(database: &DatabaseSettings) -> anyhow::Result<()> {
-    if migrations::ensure_database(&database.database_url)
+    if migrations::ensure_database(database.direct_url())
         .await
         .context("cannot create the database; is PostgreSQL running at DATABASE_URL?")?
     {
@@ -219,7 +220,7 @@ const OPERATOR_REVOCATION_WINDOW: Duration = Duration::from_secs(24 * 60 * 60);
 /// registration rules' password hashing.
 pub async fn operator(database: &DatabaseSettings) -> anyhow::Result<Operator> {
     prepare_database(database).await?;
-    let db = Database::new(connect(database).await?);
+    let db = Database::new(connect(database).await?, database);
     let hasher = PasswordHasher::new(1).await?;
     // The operator's commands count no failed logins; the limits are never consulted.
     let limits = RateLimits::new(db.clone(), &RateLimitSettings::default());

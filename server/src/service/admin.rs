@@ -173,12 +173,15 @@ impl Operator {
         password: &Password,
     ) -> Result<User, CreateAdminError> {
         let hash = self.passwords.hash(password).await?;
-        users::insert(&mut *self.db.acquire().await?, email, &hash, Role::Admin)
+        let mut db = self.db.acquire().await?;
+        let user = users::insert(&mut *db, email, &hash, Role::Admin)
             .await
             .map_err(|error| match error {
                 WriteUserError::EmailTaken => CreateAdminError::EmailTaken,
                 WriteUserError::Failed(failure) => failure.into(),
-            })
+            })?;
+        db.release().await?;
+        Ok(user)
     }
 
     /// `taskapi users set-role`: the account's new role, which its tokens state from their

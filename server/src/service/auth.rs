@@ -153,13 +153,15 @@ impl AuthService {
     ) -> Result<User, RegisterError> {
         self.limits.registration(client).await?;
         let hash = self.passwords.hash(&registration.password).await?;
-        let db = &mut *self.db.acquire().await?;
-        users::insert(db, &registration.email, &hash, Role::User)
+        let mut db = self.db.acquire().await?;
+        let user = users::insert(&mut *db, &registration.email, &hash, Role::User)
             .await
             .map_err(|error| match error {
                 WriteUserError::EmailTaken => RegisterError::EmailTaken,
                 WriteUserError::Failed(failure) => failure.into(),
-            })
+            })?;
+        db.release().await?;
+        Ok(user)
     }
 
     /// The OAuth2 token endpoint: a new session for a matching email and password, or the

@@ -132,14 +132,16 @@ impl RateLimits {
             return Ok(());
         }
         let (per_account, per_address) = login_buckets(client, account);
+        let mut db = self.db.acquire().await?;
         let counts = rate_limits::hit(
-            &mut *self.db.acquire().await?,
+            &mut *db,
             &[
                 (&per_account, self.failed_logins_per_account.window),
                 (&per_address, self.failed_logins_per_address.window),
             ],
         )
         .await?;
+        db.release().await?;
         let refused = counts.iter().find_map(|count| {
             if count.bucket == per_account {
                 self.failed_logins_per_account.refused(count)
@@ -190,7 +192,8 @@ impl RateLimits {
             Settled::Succeeded => rate_limits::clear(&mut *connection, &per_account).await?,
             Settled::Abandoned => rate_limits::take_back(&mut *connection, &per_account).await?,
         }
-        rate_limits::take_back(&mut *connection, &per_address).await
+        rate_limits::take_back(&mut *connection, &per_address).await?;
+        connection.release().await
     }
 
     /// Counts a registration from `client`; refused past the limit.
@@ -200,8 +203,9 @@ impl RateLimits {
             return Ok(());
         }
         let bucket = format!("register:{}", address_key(client));
-        let counts =
-            rate_limits::hit(&mut *self.db.acquire().await?, &[(&bucket, policy.window)]).await?;
+        let mut db = self.db.acquire().await?;
+        let counts = rate_limits::hit(&mut *db, &[(&bucket, policy.window)]).await?;
+        db.release().await?;
         match counts.iter().find_map(|count| policy.refused(count)) {
             Some(limited) => {
                 tracing::warn!(
@@ -242,7 +246,10 @@ impl RateLimits {
             requests.0.retain_recent();
             requests.0.shrink_to_fit();
         }
-        rate_limits::purge_expired(&mut *self.db.acquire().await?).await
+        let mut db = self.db.acquire().await?;
+        let purged = rate_limits::purge_expired(&mut *db).await?;
+        db.release().await?;
+        Ok(purged)
     }
 }
 

@@ -110,7 +110,10 @@ impl TaskService {
             if draft.tags.is_empty() {
                 // One statement: no transaction needed.
                 let change = TaskChange::create(draft, at);
-                return Ok(tasks::insert(&mut *self.db.acquire().await?, owner, &change).await?);
+                let mut db = self.db.acquire().await?;
+                let task = tasks::insert(&mut *db, owner, &change).await?;
+                db.release().await?;
+                return Ok(task);
             }
             let mut transaction = self.db.begin().await?;
             let task = insert(&mut transaction, owner, draft, at).await?;
@@ -240,7 +243,10 @@ impl TaskService {
         if_match: Option<Condition>,
     ) -> Result<(), ChangeError> {
         let Some(if_match) = self.precondition(if_match)? else {
-            return match tasks::delete(&mut *self.db.acquire().await?, owner, id).await? {
+            let mut db = self.db.acquire().await?;
+            let deleted = tasks::delete(&mut *db, owner, id).await?;
+            db.release().await?;
+            return match deleted {
                 true => Ok(()),
                 false => Err(TaskError::NotFound.into()),
             };

@@ -153,13 +153,16 @@ impl UserService {
     ) -> Result<User, ChangeEmailError> {
         self.confirmed(client, caller.user, &change.current_password)
             .await?;
-        users::update_email(&mut *self.db.acquire().await?, caller.user, &change.email)
+        let mut db = self.db.acquire().await?;
+        let user = users::update_email(&mut *db, caller.user, &change.email)
             .await
             .map_err(|error| match error {
                 WriteUserError::EmailTaken => ChangeEmailError::EmailTaken,
                 WriteUserError::Failed(failure) => failure.into(),
             })?
-            .ok_or(PasswordDenied::Gone.into())
+            .ok_or(PasswordDenied::Gone)?;
+        db.release().await?;
+        Ok(user)
     }
 
     /// Replaces the password and ends every other session of the account.

@@ -7,7 +7,7 @@ use sea_query::{Expr, ExprTrait, Func, Iden, OnConflict, Query};
 use sha2::{Digest, Sha256};
 use sqlx::PgExecutor;
 
-use super::{build, delete_expired, execute, tasks::TaskRow};
+use super::{delete_expired, execute, query_as, tasks::TaskRow};
 use crate::{
     domain::{IdempotencyKey, Task, UserId},
     failure::Failure,
@@ -45,8 +45,7 @@ pub async fn claim(
     let statement = Query::select()
         .expr(Func::cust("pg_try_advisory_xact_lock").arg(lock_id(owner, key)))
         .to_owned();
-    let (sql, values) = build(&statement);
-    let (claimed,): (bool,) = sqlx::query_as_with(sql, values).fetch_one(db).await?;
+    let (claimed,): (bool,) = query_as(&statement).fetch_one(db).await?;
     Ok(claimed)
 }
 
@@ -72,9 +71,7 @@ pub async fn find(
         .and_where(Expr::col(IdempotencyKeys::Key).eq(key.as_str()))
         .and_where(Expr::col(IdempotencyKeys::ExpiresAt).gt(Expr::current_timestamp()))
         .to_owned();
-    let (sql, values) = build(&statement);
-    let row: Option<(Vec<u8>, String)> =
-        sqlx::query_as_with(sql, values).fetch_optional(db).await?;
+    let row: Option<(Vec<u8>, String)> = query_as(&statement).fetch_optional(db).await?;
     let Some((fingerprint, response)) = row else {
         return Ok(None);
     };

@@ -104,8 +104,7 @@ pub async fn up_to_date(db: impl PgExecutor<'_>) -> Result<bool, Failure> {
         .from(Alias::new("_sqlx_migrations"))
         .and_where(Expr::col(Alias::new("success")).eq(true))
         .to_owned();
-    let (sql, values) = super::build(&statement);
-    let applied: HashSet<i64> = sqlx::query_scalar_with(sql, values)
+    let applied: HashSet<i64> = super::query_scalar(&statement)
         .fetch_all(db)
         .await?
         .into_iter()

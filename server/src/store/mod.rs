@@ -13,14 +13,21 @@ pub mod tags;
 pub mod tasks;
 pub mod users;
 
-use std::{str::FromStr, time::Duration};
+use std::{
+    ops::{Deref, DerefMut},
+    str::FromStr,
+    sync::atomic::{AtomicBool, Ordering},
+    time::Duration,
+};
 
 use sea_query::{Expr, ExprTrait, IntoColumnRef, IntoTableRef, PostgresQueryBuilder, Query};
 use sea_query_sqlx::{SqlxBinder, SqlxValues};
 use sqlx::{
-    AssertSqlSafe, PgExecutor, PgPool, Postgres, Transaction,
+    AssertSqlSafe, Connection as _, FromRow, PgConnection, PgExecutor, PgPool, Postgres,
+    Transaction,
     pool::PoolConnection,
-    postgres::{PgConnectOptions, PgPoolOptions},
+    postgres::{PgConnectOptions, PgPoolOptions, PgRow},
+    query::{Query as SqlxQuery, QueryAs, QueryScalar},
 };
 
 use crate::{config::DatabaseSettings, failure::Failure};
@@ -28,27 +35,49 @@ use crate::{config::DatabaseSettings, failure::Failure};
 /// The pool the services take connections from. A connection that cannot be had in time
 /// is told apart here: with every connection open and in use the server is busy; with
 /// fewer open, the database could not be reached.
+///
+/// Through a transaction pooler (`TASKAPI_DB_STATEMENT_CACHE=0`) every connection handed
+/// out is a transaction, begun with the request pool's timeouts: sqlx prepares a statement
+/// and runs it in two round trips, and only inside a transaction does a transaction pooler
+/// keep both on one server connection.
 #[derive(Debug, Clone)]
 pub struct Database {
     pool: PgPool,
+    /// `BEGIN` with the session settings a pooler cannot carry, when behind one.
+    pooled_begin: Option<String>,
 }
 
 impl Database {
-    pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+    pub fn new(pool: PgPool, settings: &DatabaseSettings) -> Self {
+        let pooled_begin = settings.through_transaction_pooler().then(|| {
+            format!(
+                "BEGIN; SET LOCAL statement_timeout = {}; SET LOCAL lock_timeout = {}",
+                settings.db_statement_timeout_ms, settings.db_lock_timeout_ms
+            )
+        });
+        Self { pool, pooled_begin }
     }
 
-    /// A connection for one statement or several; back to the pool when dropped.
-    pub async fn acquire(&self) -> Result<PoolConnection<Postgres>, Failure> {
-        self.pool
-            .acquire()
-            .await
-            .map_err(|error| self.failure(error))
+    /// A connection for one statement or several that need no transaction of their own;
+    /// back to the pool when dropped. [`Connection::release`] ends it; a writer must call
+    /// it, since behind a transaction pooler dropping it undoes the writes.
+    pub async fn acquire(&self) -> Result<Connection, Failure> {
+        if self.pooled_begin.is_some() {
+            return Ok(Connection::InTransaction(self.begin().await?));
+        }
+        let connection = self.pool.acquire().await;
+        Ok(Connection::Pooled(
+            connection.map_err(|error| self.failure(error))?,
+        ))
     }
 
     /// A transaction; rolled back unless committed.
     pub async fn begin(&self) -> Result<Transaction<'static, Postgres>, Failure> {
-        self.pool.begin().await.map_err(|error| self.failure(error))
+        let transaction = match &self.pooled_begin {
+            Some(begin) => self.pool.begin_with(AssertSqlSafe(begin.clone())).await,
+            None => self.pool.begin().await,
+        };
+        transaction.map_err(|error| self.failure(error))
     }
 
     fn failure(&self, error: sqlx::Error) -> Failure {
@@ -66,22 +95,91 @@ impl Database {
     }
 }
 
+/// A connection from [`Database::acquire`]: a pooled connection, or behind a transaction
+/// pooler a transaction of its own.
+pub enum Connection {
+    Pooled(PoolConnection<Postgres>),
+    InTransaction(Transaction<'static, Postgres>),
+}
+
+impl Connection {
+    /// Done with the connection: commits what it wrote when it is a transaction.
+    pub async fn release(self) -> Result<(), Failure> {
+        match self {
+            Self::Pooled(_) => Ok(()),
+            Self::InTransaction(transaction) => Ok(transaction.commit().await?),
+        }
+    }
+}
+
+impl Deref for Connection {
+    type Target = PgConnection;
+
+    fn deref(&self) -> &PgConnection {
+        match self {
+            Self::Pooled(connection) => connection,
+            Self::InTransaction(transaction) => transaction,
+        }
+    }
+}
+
+impl DerefMut for Connection {
+    fn deref_mut(&mut self) -> &mut PgConnection {
+        match self {
+            Self::Pooled(connection) => connection,
+            Self::InTransaction(transaction) => transaction,
+        }
+    }
+}
+
+/// Whether statements are prepared once per connection under a name and cached (the
+/// default), or prepared unnamed each time, as a transaction pooler needs. Unnamed once
+/// any pool of the process is behind a pooler: that is always correct, only slower.
+static NAMED_STATEMENTS: AtomicBool = AtomicBool::new(true);
+
 /// The pool requests use, opened lazily (connections are made on first use; start-up
 /// checks the database once, see `startup`). Every session bounds how long one
 /// statement may run and wait for a lock, so one slow table cannot hold up every request.
+/// Behind a transaction pooler, which passes no session options on, each transaction
+/// sets them instead (see [`Database`]).
 pub fn connect(settings: &DatabaseSettings) -> Result<PgPool, sqlx::Error> {
-    let options = PgConnectOptions::from_str(&settings.database_url)?.options([
-        (
-            "statement_timeout",
-            format!("{}ms", settings.db_statement_timeout_ms),
-        ),
-        ("lock_timeout", format!("{}ms", settings.db_lock_timeout_ms)),
-    ]);
+    let options = PgConnectOptions::from_str(&settings.database_url)?
+        .statement_cache_capacity(settings.db_statement_cache);
+    let options = if settings.through_transaction_pooler() {
+        NAMED_STATEMENTS.store(false, Ordering::Relaxed);
+        // PgBouncer refuses start-up parameters it does not know.
+        options.extra_float_digits(None)
+    } else {
+        options.options([
+            (
+                "statement_timeout",
+                format!("{}ms", settings.db_statement_timeout_ms),
+            ),
+            ("lock_timeout", format!("{}ms", settings.db_lock_timeout_ms)),
+        ])
+    };
     Ok(PgPoolOptions::new()
         .max_connections(settings.db_max_connections)
         .acquire_timeout(Duration::from_millis(settings.db_acquire_timeout_ms))
+        // sqlx would ping every connection it hands out: a round trip per request. It also
+        // pings each one it takes back, so a connection in use a moment ago is known to
+        // work; only one idle for a while is checked before use.
+        .test_before_acquire(false)
+        .before_acquire(|connection, metadata| {
+            Box::pin(async move {
+                if metadata.idle_for >= CHECK_IDLE_AFTER {
+                    connection.ping().await?;
+                }
+                Ok(true)
+            })
+        })
         .connect_lazy_with(options))
 }
+
+/// How long a pooled connection may sit idle and still be handed out unchecked. A
+/// connection the database ended within that time (a restart, a terminated backend) fails
+/// the one request that gets it, with 503 `unavailable`, and is closed.
+pub const CHECK_IDLE_AFTER: Duration = Duration::from_secs(1);
 
 /// `database_url` without its password, for messages.
 pub fn describe_url(database_url: &str) -> String {
@@ -106,7 +204,7 @@ pub const LISTENER_APPLICATION_NAME: &str = "taskapi-revocations";
 /// A pool of one connection for the revocation listener, which holds it for as long as it
 /// listens; request connections are not taken from the pool requests use.
 pub fn connect_for_listening(settings: &DatabaseSettings) -> Result<PgPool, sqlx::Error> {
-    let options = PgConnectOptions::from_str(&settings.database_url)?
+    let options = PgConnectOptions::from_str(settings.direct_url())?
         .application_name(LISTENER_APPLICATION_NAME);
     Ok(PgPoolOptions::new()
         .max_connections(1)
@@ -119,7 +217,7 @@ pub fn connect_for_listening(settings: &DatabaseSettings) -> Result<PgPool, sqlx
 pub fn connect_for_migrations(settings: &DatabaseSettings) -> Result<PgPool, sqlx::Error> {
     Ok(PgPoolOptions::new()
         .max_connections(1)
-        .connect_lazy_with(PgConnectOptions::from_str(&settings.database_url)?))
+        .connect_lazy_with(PgConnectOptions::from_str(settings.direct_url())?))
 }
 
 /// Renders a sea-query statement for PostgreSQL with its values bound separately.
@@ -129,13 +227,33 @@ fn build(statement: &impl SqlxBinder) -> (AssertSqlSafe<String>, SqlxValues) {
     (AssertSqlSafe(sql), values)
 }
 
+/// A statement ready to run; prepared as [`NAMED_STATEMENTS`] says.
+fn query(statement: &impl SqlxBinder) -> SqlxQuery<'static, Postgres, SqlxValues> {
+    let (sql, values) = build(statement);
+    sqlx::query_with(sql, values).persistent(NAMED_STATEMENTS.load(Ordering::Relaxed))
+}
+
+/// A statement whose rows are read as `T`.
+fn query_as<T>(statement: &impl SqlxBinder) -> QueryAs<'static, Postgres, T, SqlxValues>
+where
+    T: for<'r> FromRow<'r, PgRow>,
+{
+    let (sql, values) = build(statement);
+    sqlx::query_as_with(sql, values).persistent(NAMED_STATEMENTS.load(Ordering::Relaxed))
+}
+
+/// A statement whose rows are one column, read as `T`.
+fn query_scalar<T>(statement: &impl SqlxBinder) -> QueryScalar<'static, Postgres, T, SqlxValues>
+where
+    (T,): for<'r> FromRow<'r, PgRow>,
+{
+    let (sql, values) = build(statement);
+    sqlx::query_scalar_with(sql, values).persistent(NAMED_STATEMENTS.load(Ordering::Relaxed))
+}
+
 /// Runs a statement that returns no rows; how many rows it changed.
 async fn execute(db: impl PgExecutor<'_>, statement: &impl SqlxBinder) -> Result<u64, Failure> {
-    let (sql, values) = build(statement);
-    Ok(sqlx::query_with(sql, values)
-        .execute(db)
-        .await?
-        .rows_affected())
+    Ok(query(statement).execute(db).await?.rows_affected())
 }
 
 /// Deletes the rows of `table` whose time in `column` has passed; how many it deleted.

@@ -5,7 +5,7 @@ use std::time::Duration;
 use sea_query::{Alias, Expr, ExprTrait, Iden, LockBehavior, LockType, OnConflict, Query};
 use sqlx::{FromRow, PgExecutor};
 
-use super::{build, execute};
+use super::{execute, query_as};
 use crate::failure::Failure;
 
 #[derive(Iden)]
@@ -74,8 +74,7 @@ pub async fn hit(
                  AS resets_in_seconds",
             ),
         ]));
-    let (sql, values) = build(&insert);
-    Ok(sqlx::query_as_with(sql, values).fetch_all(db).await?)
+    Ok(query_as(&insert).fetch_all(db).await?)
 }
 
 /// Takes back one hit from `bucket` (an attempt that turned out not to count).

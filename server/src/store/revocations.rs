@@ -8,7 +8,7 @@ use sea_query::{Expr, ExprTrait, Func, Iden, OnConflict, Query};
 use sqlx::{FromRow, PgExecutor};
 use uuid::Uuid;
 
-use super::{build, delete_expired, execute};
+use super::{delete_expired, execute, query_as};
 use crate::failure::Failure;
 
 /// The channel the server listens on for revocations; no other program should use it.
@@ -218,8 +218,7 @@ pub async fn load(db: impl PgExecutor<'_>) -> Result<Vec<(Revoked, DateTime<Utc>
         .from(Revocations::Table)
         .and_where(Expr::col(Revocations::ExpiresAt).gt(Expr::current_timestamp()))
         .to_owned();
-    let (sql, values) = build(&statement);
-    let rows: Vec<RevocationRow> = sqlx::query_as_with(sql, values).fetch_all(db).await?;
+    let rows: Vec<RevocationRow> = query_as(&statement).fetch_all(db).await?;
     rows.into_iter()
         .map(|row| {
             Revoked::from_parts(&row.kind, row.subject)

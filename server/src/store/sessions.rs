@@ -8,7 +8,7 @@ use sea_query::{Expr, ExprTrait, Iden, IntoIden, LockType, Order, Query};
 use sqlx::{FromRow, PgExecutor};
 use uuid::Uuid;
 
-use super::{build, delete_expired, execute};
+use super::{delete_expired, execute, query_as, query_scalar};
 use crate::{
     domain::{PageCursor, Role, Session, SessionId, SessionOrigin, UserId},
     failure::Failure,
@@ -191,8 +191,7 @@ pub async fn find_by_token_for_update(
             ],
         )
         .to_owned();
-    let (sql, values) = build(&statement);
-    let row: Option<PresentedRow> = sqlx::query_as_with(sql, values).fetch_optional(db).await?;
+    let row: Option<PresentedRow> = query_as(&statement).fetch_optional(db).await?;
     row.map(|row| {
         let role = Role::from_str(&row.role).map_err(|_| {
             Failure::internal(
@@ -265,8 +264,7 @@ pub async fn list(
         .order_by(Sessions::Id, Order::Desc)
         .limit(limit)
         .to_owned();
-    let (sql, values) = build(&statement);
-    let rows: Vec<SessionRow> = sqlx::query_as_with(sql, values).fetch_all(db).await?;
+    let rows: Vec<SessionRow> = query_as(&statement).fetch_all(db).await?;
     Ok(rows.into_iter().map(Session::from).collect())
 }
 
@@ -293,8 +291,7 @@ pub async fn delete_all(
         .and_where_option(keep.map(|keep| Expr::col(Sessions::Id).ne(keep.0)))
         .returning(Query::returning().column(Sessions::Id))
         .to_owned();
-    let (sql, values) = build(&statement);
-    let ids: Vec<Uuid> = sqlx::query_scalar_with(sql, values).fetch_all(db).await?;
+    let ids: Vec<Uuid> = query_scalar(&statement).fetch_all(db).await?;
     Ok(ids.into_iter().map(SessionId).collect())
 }
 
@@ -318,8 +315,7 @@ pub async fn delete_all_but_newest(
         .and_where(Expr::col(Sessions::UserId).eq(user.0))
         .returning(Query::returning().column(Sessions::Id))
         .to_owned();
-    let (sql, values) = build(&statement);
-    let ids: Vec<Uuid> = sqlx::query_scalar_with(sql, values).fetch_all(db).await?;
+    let ids: Vec<Uuid> = query_scalar(&statement).fetch_all(db).await?;
     Ok(ids.into_iter().map(SessionId).collect())
 }
 
@@ -343,8 +339,7 @@ pub async fn is_live(
         .and_where(Expr::col((Users::Table, Users::DisabledAt)).is_null())
         .to_owned();
     let statement = Query::select().expr(Expr::exists(live)).to_owned();
-    let (sql, values) = build(&statement);
-    Ok(sqlx::query_scalar_with(sql, values).fetch_one(db).await?)
+    Ok(query_scalar(&statement).fetch_one(db).await?)
 }
 
 /// Deletes sessions whose refresh token has expired (their access tokens expired with it).

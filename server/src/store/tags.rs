@@ -6,7 +6,7 @@ use sea_query::extension::postgres::PgExpr;
 use sea_query::{Expr, ExprTrait, Func, Iden, LockType, OnConflict, Order, Query, SelectStatement};
 use sqlx::{FromRow, PgExecutor};
 
-use super::{build, execute, tasks::Tasks};
+use super::{execute, query_as, tasks::Tasks};
 use crate::{
     domain::{TagKey, TagName, TagSet, TagUse, UserId},
     failure::Failure,
@@ -56,8 +56,7 @@ pub async fn adopt(
                 .to_owned(),
         )
         .returning(Query::returning().columns([Tags::Key, Tags::Name]));
-    let (sql, values) = build(&insert);
-    let rows: Vec<TagRow> = sqlx::query_as_with(sql, values).fetch_all(db).await?;
+    let rows: Vec<TagRow> = query_as(&insert).fetch_all(db).await?;
     Ok(TagSet::stored(
         rows.into_iter().map(|row| row.name).collect(),
     ))
@@ -78,8 +77,7 @@ pub async fn find_for_update(
         .order_by(Tags::Key, Order::Asc)
         .lock(LockType::Update)
         .to_owned();
-    let (sql, values) = build(&statement);
-    let rows: Vec<TagRow> = sqlx::query_as_with(sql, values).fetch_all(db).await?;
+    let rows: Vec<TagRow> = query_as(&statement).fetch_all(db).await?;
     Ok(rows
         .into_iter()
         .map(|row| (TagKey::stored(row.key), TagName::stored(row.name)))
@@ -116,8 +114,7 @@ pub async fn delete(
         .and_where(Expr::col(Tags::Key).eq(key.as_str()))
         .returning(Query::returning().column(Tags::Name))
         .to_owned();
-    let (sql, values) = build(&statement);
-    let name: Option<(String,)> = sqlx::query_as_with(sql, values).fetch_optional(db).await?;
+    let name: Option<(String,)> = query_as(&statement).fetch_optional(db).await?;
     Ok(name.map(|(name,)| TagName::stored(name)))
 }
 
@@ -163,8 +160,7 @@ pub async fn list(
         .order_by(Tags::Key, Order::Asc)
         .limit(limit)
         .to_owned();
-    let (sql, values) = build(&statement);
-    let rows: Vec<TagUseRow> = sqlx::query_as_with(sql, values).fetch_all(db).await?;
+    let rows: Vec<TagUseRow> = query_as(&statement).fetch_all(db).await?;
     Ok(rows
         .into_iter()
         .map(|row| TagUse {
@@ -186,8 +182,7 @@ pub async fn spellings(
         .and_where(Expr::col(Tags::OwnerId).eq(owner.0))
         .and_where(Expr::col(Tags::Key).is_in(keys.iter().map(TagKey::as_str)))
         .to_owned();
-    let (sql, values) = build(&statement);
-    let names: Vec<(String,)> = sqlx::query_as_with(sql, values).fetch_all(db).await?;
+    let names: Vec<(String,)> = query_as(&statement).fetch_all(db).await?;
     Ok(names
         .into_iter()
         .map(|(name,)| TagName::stored(name))

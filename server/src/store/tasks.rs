@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::{FromRow, PgExecutor};
 use uuid::Uuid;
 
-use super::{build, execute};
+use super::{execute, query_as};
 use crate::{
     domain::{
         SortField, SortValue, TagName, TagSet, Task, TaskChange, TaskDescription, TaskFilter,
@@ -163,8 +163,7 @@ pub async fn insert(
         .values_panic(values)
         .returning(Query::returning().columns(TASK_COLUMNS))
         .to_owned();
-    let (sql, values) = build(&statement);
-    let row: TaskRow = sqlx::query_as_with(sql, values).fetch_one(db).await?;
+    let row: TaskRow = query_as(&statement).fetch_one(db).await?;
     row.try_into()
 }
 
@@ -185,8 +184,7 @@ pub async fn search_words(db: impl PgExecutor<'_>, text: &str) -> Result<Vec<Str
         .column("lexeme")
         .from_function(Func::cust("unnest").arg(document), "word")
         .to_owned();
-    let (sql, values) = build(&statement);
-    let words: Vec<(String,)> = sqlx::query_as_with(sql, values).fetch_all(db).await?;
+    let words: Vec<(String,)> = query_as(&statement).fetch_all(db).await?;
     Ok(words.into_iter().map(|(word,)| word).collect())
 }
 
@@ -199,17 +197,17 @@ pub async fn list(
     spelled: &Spelled,
     limit: u64,
 ) -> Result<Vec<Task>, Failure> {
-    let (sql, values) = build(&list_statement(owner, listing, spelled, limit));
     // How selective a tag or a search is decides the plan: walk the order's index until
     // the page is full (a common tag or word), or collect the matches from the GIN index
     // and sort them (a rare one). A prepared statement soon settles on one generic plan
     // that cannot tell, so these listings go unprepared and are planned with their values
     // (and the owner's, whose task count matters as much).
     let by_value = !listing.filter.tags.is_empty() || listing.filter.search.is_some();
-    let rows: Vec<TaskRow> = sqlx::query_as_with(sql, values)
-        .persistent(!by_value)
-        .fetch_all(db)
-        .await?;
+    let mut statement = query_as(&list_statement(owner, listing, spelled, limit));
+    if by_value {
+        statement = statement.persistent(false);
+    }
+    let rows: Vec<TaskRow> = statement.fetch_all(db).await?;
     rows.into_iter().map(Task::try_from).collect()
 }
 
@@ -341,8 +339,7 @@ async fn fetch_one_task(
     db: impl PgExecutor<'_>,
     statement: &impl SqlxBinder,
 ) -> Result<Option<Task>, Failure> {
-    let (sql, values) = build(statement);
-    let row: Option<TaskRow> = sqlx::query_as_with(sql, values).fetch_optional(db).await?;
+    let row: Option<TaskRow> = query_as(statement).fetch_optional(db).await?;
     row.map(Task::try_from).transpose()
 }
 
@@ -467,7 +464,6 @@ pub async fn count_carrying(
         .from(Tasks::Table)
         .cond_where(carrying(owner, &[name]))
         .to_owned();
-    let (sql, values) = build(&statement);
-    let (count,): (i64,) = sqlx::query_as_with(sql, values).fetch_one(db).await?;
+    let (count,): (i64,) = query_as(&statement).fetch_one(db).await?;
     Ok(count)
 }

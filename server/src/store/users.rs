@@ -8,7 +8,7 @@ use sea_query_sqlx::SqlxBinder;
 use sqlx::{FromRow, PgExecutor};
 use uuid::Uuid;
 
-use super::{build, execute, violated_unique_constraint};
+use super::{execute, query_as, query_scalar, violated_unique_constraint};
 use crate::{
     domain::{Email, PageCursor, Role, User, UserId},
     failure::Failure,
@@ -112,8 +112,7 @@ pub async fn insert(
         ])
         .returning(Query::returning().columns(USER_COLUMNS))
         .to_owned();
-    let (sql, values) = build(&statement);
-    let row: UserRow = sqlx::query_as_with(sql, values)
+    let row: UserRow = query_as(&statement)
         .fetch_one(db)
         .await
         .map_err(email_taken)?;
@@ -170,8 +169,7 @@ async fn fetch_credentials(
     db: impl PgExecutor<'_>,
     statement: &SelectStatement,
 ) -> Result<Option<(User, String)>, Failure> {
-    let (sql, values) = build(statement);
-    let row: Option<CredentialsRow> = sqlx::query_as_with(sql, values).fetch_optional(db).await?;
+    let row: Option<CredentialsRow> = query_as(statement).fetch_optional(db).await?;
     row.map(|row| Ok((row.user.try_into()?, row.password_hash)))
         .transpose()
 }
@@ -209,8 +207,7 @@ async fn fetch_user(
     db: impl PgExecutor<'_>,
     statement: &impl SqlxBinder,
 ) -> Result<Option<User>, Failure> {
-    let (sql, values) = build(statement);
-    let row: Option<UserRow> = sqlx::query_as_with(sql, values).fetch_optional(db).await?;
+    let row: Option<UserRow> = query_as(statement).fetch_optional(db).await?;
     row.map(User::try_from).transpose()
 }
 
@@ -226,8 +223,7 @@ pub async fn lock_enabled_admins(db: impl PgExecutor<'_>) -> Result<Vec<UserId>,
         .order_by(Users::Id, Order::Asc)
         .lock(LockType::Update)
         .to_owned();
-    let (sql, values) = build(&statement);
-    let ids: Vec<Uuid> = sqlx::query_scalar_with(sql, values).fetch_all(db).await?;
+    let ids: Vec<Uuid> = query_scalar(&statement).fetch_all(db).await?;
     Ok(ids.into_iter().map(UserId).collect())
 }
 
@@ -259,8 +255,7 @@ pub async fn list(
         .order_by(Users::Id, Order::Desc)
         .limit(limit)
         .to_owned();
-    let (sql, values) = build(&statement);
-    let rows: Vec<UserRow> = sqlx::query_as_with(sql, values).fetch_all(db).await?;
+    let rows: Vec<UserRow> = query_as(&statement).fetch_all(db).await?;
     rows.into_iter().map(User::try_from).collect()
 }
 
@@ -291,8 +286,7 @@ pub async fn update_email(
         .and_where(Expr::col(Users::Id).eq(id.0))
         .returning(Query::returning().columns(USER_COLUMNS))
         .to_owned();
-    let (sql, values) = build(&statement);
-    let row: Option<UserRow> = sqlx::query_as_with(sql, values)
+    let row: Option<UserRow> = query_as(&statement)
         .fetch_optional(db)
         .await
         .map_err(email_taken)?;
