@@ -10,6 +10,7 @@ pub mod admin;
 pub mod auth;
 pub mod body;
 pub mod health;
+pub mod json;
 pub mod paging;
 pub mod problem;
 pub mod security;

@@ -8,15 +8,16 @@ use poem::Request;
 use poem_openapi::{
     ApiResponse, Enum, Object, OpenApi,
     param::{Header, Path, Query},
-    payload::Json,
     types::{Example, MaybeUndefined},
 };
+use serde::Serialize;
 use strum::{EnumString, IntoStaticStr, VariantArray};
 use uuid::Uuid;
 
 use crate::{
     ApiTag,
     body::JsonBody,
+    json::{self, Serialized},
     paging::{Cursor, PageLimit},
     problem::{Errors, error_set},
     security::{Authenticate, BearerAuth},
@@ -118,24 +119,30 @@ pub struct TaskQuery {
 }
 
 /// A task, as stored.
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, Serialize)]
 #[oai(example)]
 pub struct Task {
     pub id: Uuid,
     pub title: String,
     #[oai(nullable)]
     pub description: Option<String>,
+    #[serde(serialize_with = "json::wire_name")]
     pub status: TaskStatus,
+    #[serde(serialize_with = "json::wire_name")]
     pub priority: TaskPriority,
     /// When the task is due, if ever.
     #[oai(nullable)]
+    #[serde(serialize_with = "json::rfc3339_or_null")]
     pub due_at: Option<DateTime<Utc>>,
     /// Set by the server when `status` becomes `done`; cleared when it leaves `done`.
     #[oai(nullable)]
+    #[serde(serialize_with = "json::rfc3339_or_null")]
     pub completed_at: Option<DateTime<Utc>>,
     /// The task's tags, in alphabetical order ignoring case.
     pub tags: Vec<String>,
+    #[serde(serialize_with = "json::rfc3339")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "json::rfc3339")]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -205,7 +212,7 @@ impl Example for TaskPatch {
 }
 
 /// One page of tasks, in the order the listing asked for.
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, Serialize)]
 #[oai(example)]
 pub struct TaskPage {
     pub items: Vec<Task>,
@@ -324,7 +331,7 @@ pub enum CreateTaskResponse {
     /// first response again); `Location` is its URL and `ETag` its version.
     #[oai(status = 201)]
     Created(
-        Json<Task>,
+        Serialized<Task>,
         #[oai(header = "Location")] String,
         #[oai(header = "ETag")] String,
     ),
@@ -334,7 +341,7 @@ pub enum CreateTaskResponse {
 pub enum GetTaskResponse {
     /// The task; `ETag` is its version.
     #[oai(status = 200)]
-    Ok(Json<Task>, #[oai(header = "ETag")] String),
+    Ok(Serialized<Task>, #[oai(header = "ETag")] String),
     /// `If-None-Match` names the current version: the client's copy is current.
     #[oai(status = 304)]
     NotModified(#[oai(header = "ETag")] String),
@@ -344,14 +351,14 @@ pub enum GetTaskResponse {
 pub enum TaskPageResponse {
     /// A page of the caller's tasks.
     #[oai(status = 200)]
-    Ok(Json<TaskPage>),
+    Ok(Serialized<TaskPage>),
 }
 
 #[derive(ApiResponse)]
 pub enum TaskResponse {
     /// The task as it is now; `ETag` is its new version.
     #[oai(status = 200)]
-    Ok(Json<Task>, #[oai(header = "ETag")] String),
+    Ok(Serialized<Task>, #[oai(header = "ETag")] String),
 }
 
 #[derive(ApiResponse)]
@@ -425,7 +432,11 @@ impl<B: TaskBackend> TasksApi<B> {
             .create_task(caller, idempotency_key, body)
             .await?;
         let location = format!("/tasks/{}", task.id);
-        Ok(CreateTaskResponse::Created(Json(task), location, etag))
+        Ok(CreateTaskResponse::Created(
+            Serialized(task),
+            location,
+            etag,
+        ))
     }
 
     /// List tasks
@@ -483,7 +494,7 @@ impl<B: TaskBackend> TasksApi<B> {
             q: q.0,
         };
         let page = self.backend.list_tasks(caller, query).await?;
-        Ok(TaskPageResponse::Ok(Json(page)))
+        Ok(TaskPageResponse::Ok(Serialized(page)))
     }
 
     /// Get a task
@@ -510,7 +521,9 @@ impl<B: TaskBackend> TasksApi<B> {
             )
             .await?;
         Ok(match read {
-            TaskRead::Current(TaggedTask { task, etag }) => GetTaskResponse::Ok(Json(task), etag),
+            TaskRead::Current(TaggedTask { task, etag }) => {
+                GetTaskResponse::Ok(Serialized(task), etag)
+            }
             TaskRead::NotModified { etag } => GetTaskResponse::NotModified(etag),
         })
     }
@@ -542,7 +555,7 @@ impl<B: TaskBackend> TasksApi<B> {
                 body,
             )
             .await?;
-        Ok(TaskResponse::Ok(Json(task), etag))
+        Ok(TaskResponse::Ok(Serialized(task), etag))
     }
 
     /// Change some fields of a task
@@ -573,7 +586,7 @@ impl<B: TaskBackend> TasksApi<B> {
                 body,
             )
             .await?;
-        Ok(TaskResponse::Ok(Json(task), etag))
+        Ok(TaskResponse::Ok(Serialized(task), etag))
     }
 
     /// Delete a task

@@ -10,12 +10,14 @@ use poem_openapi::{
     payload::Json,
     types::Example,
 };
+use serde::Serialize;
 use strum::{EnumString, IntoStaticStr, VariantArray};
 use uuid::Uuid;
 
 use crate::{
     ApiTag,
     body::JsonBody,
+    json::{self, Serialized},
     paging::{Cursor, PageLimit},
     problem::{Errors, error_set},
     security::{Authenticate, BearerAuth, ClientAddress},
@@ -47,14 +49,16 @@ pub enum Role {
 
 /// An account. Password material never leaves the server. A change of `role` reaches the
 /// account's access token at its next refresh.
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, Serialize)]
 #[oai(example)]
 pub struct User {
     pub id: Uuid,
     /// The email address as registered (trimmed).
     pub email: String,
     // No doc comment: on an enum-typed field it becomes an `allOf` some generators refuse.
+    #[serde(serialize_with = "json::wire_name")]
     pub role: Role,
+    #[serde(serialize_with = "json::rfc3339")]
     pub created_at: DateTime<Utc>,
 }
 
@@ -224,7 +228,7 @@ pub trait UserBackend: Authenticate {
 pub enum UserResponse {
     /// The caller's account.
     #[oai(status = 200)]
-    Ok(Json<User>),
+    Ok(Serialized<User>),
 }
 
 #[derive(ApiResponse)]
@@ -279,7 +283,7 @@ impl<B: UserBackend> UsersApi<B> {
     async fn me(&self, auth: BearerAuth) -> Result<UserResponse, Errors<CurrentUserErrors>> {
         let caller = self.backend.authenticate(auth).await?;
         let user = self.backend.current_user(caller).await?;
-        Ok(UserResponse::Ok(Json(user)))
+        Ok(UserResponse::Ok(Serialized(user)))
     }
 
     /// Change the email address
@@ -295,7 +299,7 @@ impl<B: UserBackend> UsersApi<B> {
     ) -> Result<UserResponse, Errors<ChangeEmailErrors>> {
         let caller = self.backend.authenticate(auth).await?;
         let user = self.backend.change_email(*client.0, caller, body).await?;
-        Ok(UserResponse::Ok(Json(user)))
+        Ok(UserResponse::Ok(Serialized(user)))
     }
 
     /// Delete the account

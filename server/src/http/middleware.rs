@@ -6,14 +6,15 @@ use std::{
     time::{Duration, Instant},
 };
 
+use bytes::{Bytes, BytesMut};
 use poem::{
     Body, Endpoint, IntoResponse, Request, Response, Result,
-    error::ReadBodyError,
     http::{HeaderValue, Method, StatusCode, header},
     middleware::Cors,
 };
 use serde_json::Value;
 use taskapi_api::problem::ApiError;
+use tokio::io::AsyncReadExt;
 
 use crate::config::CorsOrigin;
 use tracing::Instrument;
@@ -150,13 +151,18 @@ pub async fn limit_body<E: Endpoint>(
         .get(header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > max_bytes as u64) {
+    // A body up to twice the limit is read to its end before the refusal, so that the
+    // client (or a proxy still sending it) reads the 413 rather than a reset connection;
+    // a larger one is refused unread, and the connection closed.
+    let drain_bytes = max_bytes;
+    if declared.is_some_and(|length| length > (max_bytes + drain_bytes) as u64) {
         return Ok(too_large().into_response());
     }
     let body = request.take_body();
-    match tokio::time::timeout(limits.read_timeout, body.into_bytes_limit(max_bytes)).await {
-        Ok(Ok(bytes)) => request.set_body(Body::from(bytes)),
-        Ok(Err(ReadBodyError::PayloadTooLarge)) => return Ok(too_large().into_response()),
+    let read = read_bounded(body, max_bytes, drain_bytes);
+    match tokio::time::timeout(limits.read_timeout, read).await {
+        Ok(Ok(Some(bytes))) => request.set_body(Body::from(bytes)),
+        Ok(Ok(None)) => return Ok(too_large().into_response()),
         Ok(Err(error)) => {
             return Ok(ApiError::<400>::new(format!(
                 "The request body could not be read: {error}"
@@ -177,6 +183,32 @@ pub async fn limit_body<E: Endpoint>(
         }
     }
     Ok(endpoint.call(request).await?.into_response())
+}
+
+/// The body if it is at most `max_bytes`; `None` if it is longer, once up to
+/// `drain_bytes` more of it have been read and dropped.
+async fn read_bounded(
+    body: Body,
+    max_bytes: usize,
+    drain_bytes: usize,
+) -> std::io::Result<Option<Bytes>> {
+    let mut reader = body.into_async_read();
+    let mut buffer = BytesMut::new();
+    while buffer.len() <= max_bytes {
+        buffer.reserve(8 * 1024);
+        if reader.read_buf(&mut buffer).await? == 0 {
+            return Ok(Some(buffer.freeze()));
+        }
+    }
+    let mut read = buffer.len();
+    let mut sink = [0; 8 * 1024];
+    while read <= max_bytes + drain_bytes {
+        match reader.read(&mut sink).await? {
+            0 => break,
+            n => read += n,
+        }
+    }
+    Ok(None)
 }
 
 /// Browsers may call the API from `origins` (CORS): preflights are answered with the

@@ -103,24 +103,20 @@ fn verify_blocking(password: &str, hash: &str, memory: &mut Vec<Block>) -> bool 
 }
 
 impl PasswordHasher {
-    /// Builds the hasher; computes the dummy hash, so call it before serving.
+    /// Builds the hasher; computes the dummy hash, so call it before serving. A slot's
+    /// memory is allocated by its first hash and kept from then on: a server that hashes
+    /// nothing (one behind others that take the logins, say) holds none.
     pub async fn new(concurrency: usize) -> Result<Self, Failure> {
         let concurrency = concurrency.max(1);
         let hasher = Self {
             slots: Arc::new(Semaphore::new(concurrency)),
-            // Zeroed pages are committed only when a hash first writes them.
-            memory: Arc::new(Mutex::new(vec![
-                vec![
-                    Block::default();
-                    params().block_count()
-                ];
-                concurrency
-            ])),
+            memory: Arc::new(Mutex::new(vec![Vec::new(); concurrency])),
             queue_timeout: QUEUE_TIMEOUT,
             dummy_hash: Arc::from(""),
         };
+        // In memory of its own, returned when done.
         let dummy = hasher
-            .run(|memory| hash_blocking("dummy password that no account has", memory))
+            .run(|_| hash_blocking("dummy password that no account has", &mut Vec::new()))
             .await?
             .map_err(hashing_failed)?;
         Ok(Self {
