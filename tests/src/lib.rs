@@ -5,6 +5,7 @@
 mod proxy;
 mod scratch;
 mod spec;
+mod topology;
 
 use std::{net::SocketAddr, num::NonZeroU32};
 
@@ -25,6 +26,7 @@ use uuid::Uuid;
 pub use proxy::CutProxy;
 pub use scratch::{ScratchDatabase, database_server_url};
 pub use spec::{Operation, Spec};
+pub use topology::{Nginx, behind_nginx};
 
 /// The password every [`TestApp::signed_up_user`] has.
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -42,7 +44,10 @@ pub struct TestApp {
     pub client: Client,
     /// For the few requests the SDK cannot express (malformed bodies, forged headers).
     http: reqwest::Client,
-    shutdown: Option<oneshot::Sender<()>>,
+    /// One per server instance: two behind nginx (see [`topology`]), else one.
+    shutdown: Vec<oneshot::Sender<()>>,
+    /// The proxy in front of the instances, when there is one.
+    _nginx: Option<Nginx>,
 }
 
 /// A registered, logged-in user.
@@ -96,9 +101,14 @@ impl TestApp {
         (app, user)
     }
 
-    pub async fn spawn_with(settings: Settings) -> Self {
+    /// A server with `settings`, reached and reaching PostgreSQL as the environment asks
+    /// (see [`topology`]).
+    pub async fn spawn_with(mut settings: Settings) -> Self {
         if std::env::var_os("TEST_LOG").is_some() {
-            taskapi_server::telemetry::init(LogFormat::Pretty);
+            // One writer for the whole test process.
+            static LOGGING: std::sync::OnceLock<taskapi_server::telemetry::Logging> =
+                std::sync::OnceLock::new();
+            LOGGING.get_or_init(|| taskapi_server::telemetry::init(LogFormat::Pretty));
         }
         let jwt_secret = settings
             .jwt_secret
@@ -110,14 +120,32 @@ impl TestApp {
         let database = (!settings.no_migrate).then(|| ScratchDatabase {
             url: database_url.clone(),
         });
-        let application = Application::build(&settings)
-            .await
-            .expect("the server starts");
-        let address = application.address();
-        let (shutdown, stopped) = oneshot::channel::<()>();
-        tokio::spawn(application.run_until(async {
-            let _ = stopped.await;
-        }));
+        topology::route_database(&mut settings.database);
+        let nginx = behind_nginx();
+        if nginx {
+            // Clients are told apart by the address nginx forwards.
+            settings.rate_limits.trusted_proxies = vec!["127.0.0.1/32".parse().expect("a net")];
+        }
+        let mut addresses = Vec::new();
+        let mut shutdown = Vec::new();
+        for instance in 0..if nginx { 2 } else { 1 } {
+            let mut settings = settings.clone();
+            settings.no_migrate |= instance > 0;
+            let application = Application::build(&settings)
+                .await
+                .expect("the server starts");
+            addresses.push(application.address());
+            let (stop, stopped) = oneshot::channel::<()>();
+            tokio::spawn(application.run_until(async {
+                let _ = stopped.await;
+            }));
+            shutdown.push(stop);
+        }
+        let proxy = match nginx {
+            true => Some(Nginx::start(&addresses).await),
+            false => None,
+        };
+        let address = proxy.as_ref().map_or(addresses[0], |proxy| proxy.address);
         let base_url = format!("http://{address}");
         Self {
             address,
@@ -127,8 +155,14 @@ impl TestApp {
             database_url,
             _database: database,
             http: reqwest::Client::new(),
-            shutdown: Some(shutdown),
+            shutdown,
+            _nginx: proxy,
         }
+    }
+
+    /// How many server instances answer this app's requests (two behind nginx).
+    pub fn instances(&self) -> u64 {
+        self.shutdown.len() as u64
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -285,7 +319,7 @@ impl TestApp {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
+        for shutdown in self.shutdown.drain(..) {
             let _ = shutdown.send(());
         }
     }

@@ -2,7 +2,7 @@
 //! document with a 4xx status, never a 500 or a hang.
 
 use reqwest::{Body, Method, RequestBuilder, header::CONTENT_TYPE};
-use taskapi_tests::{TestApp, TestUser, expect_problem, problem_in};
+use taskapi_tests::{TestApp, TestUser, behind_nginx, expect_problem, problem_in};
 
 /// `POST /tasks` with `body` sent as JSON, whatever it holds.
 fn json_to_tasks(user: &TestUser, body: impl Into<Body>) -> RequestBuilder {
@@ -52,12 +52,15 @@ async fn unknown_routes_and_methods_are_problems_too() {
 #[tokio::test]
 async fn malformed_task_ids_are_bad_requests() {
     let (_app, alice) = TestApp::with_user().await;
-    for id in [
+    let ids = [
         "not-a-uuid",
         "1",
         "00000000-0000-0000-0000-00000000000g",
         "%00",
-    ] {
+    ];
+    // nginx refuses a NUL in a path itself, with a page of its own.
+    let reaching_the_server = if behind_nginx() { &ids[..3] } else { &ids[..] };
+    for id in reaching_the_server {
         for method in [Method::GET, Method::DELETE] {
             expect_problem(alice.raw(method, &format!("/tasks/{id}")), 400).await;
         }
