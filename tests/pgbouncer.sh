@@ -4,7 +4,8 @@
 #
 #   tests/pgbouncer.sh DIR [POOL_SIZE]
 #
-# Writes its configuration into DIR, picks a free port on 127.0.0.1, writes it to DIR/port
+# Writes its configuration into DIR (run as root, PgBouncer runs as postgres, which must be
+# able to reach DIR), picks a free port on 127.0.0.1, writes it to DIR/port
 # once PgBouncer accepts connections, and runs PgBouncer in the foreground until it is
 # stopped (SIGTERM or SIGINT). Every database name is passed through to PostgreSQL at
 # TASKAPI_TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432), trust auth.

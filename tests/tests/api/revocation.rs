@@ -185,18 +185,21 @@ async fn a_server_without_its_listener_checks_tokens_in_the_database_until_it_is
     );
 }
 
-/// `xact_commit` of `database`, as the statistics collector has it now.
+/// Transactions `database` has ended, committed or rolled back (behind a transaction
+/// pooler a read's own transaction is rolled back), as the statistics collector has it now.
 async fn commits(postgres: &PgPool, database: &str) -> i64 {
     // A fresh snapshot: within a transaction, statistics are otherwise cached.
     sqlx::query("SELECT pg_stat_clear_snapshot()")
         .execute(postgres)
         .await
         .expect("cleared");
-    sqlx::query_scalar("SELECT xact_commit FROM pg_stat_database WHERE datname = $1")
-        .bind(database)
-        .fetch_one(postgres)
-        .await
-        .expect("read")
+    sqlx::query_scalar(
+        "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = $1",
+    )
+    .bind(database)
+    .fetch_one(postgres)
+    .await
+    .expect("read")
 }
 
 /// Long enough for every backend to report its statistics: PostgreSQL 15 flushes a
