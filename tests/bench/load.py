@@ -376,7 +376,7 @@ class Bench:
         samples = self.references.get((scenario in WRITES, connections))
         return statistics.mean(samples) if samples else None
 
-    def case(self, scenario, connections, label=None, via=None, **overrides):
+    def case(self, scenario, connections, label=None, via=None, profile=False, **overrides):
         """One scenario against a fresh server: warm-up, then the measured run."""
         data = self.data_for(scenario)
         bouncer = None
@@ -394,9 +394,7 @@ class Bench:
             if scenario == "delete":
                 data = self.deletable()  # without the tasks the warm-up deleted
             cpu_before = server.cpu_seconds()
-            profiled = (scenario in self.args.perf and connections == max(self.args.connections)
-                        and label is None)
-            perf = self.perf_record(server, scenario) if profiled else None
+            perf = self.perf_record(server, scenario) if profile else None
             measured = wrk_result(wrk(server.url, scenario, data, connections,
                                       self.args.seconds))
             cpu = server.cpu_seconds() - cpu_before
@@ -566,6 +564,9 @@ class Bench:
                               TASKAPI_DB_MAX_CONNECTIONS=str(size))
             if "keepalive" not in skip:
                 self.case("get", self.args.keepalive, label="get, keep-alive")
+            # Profiled runs are separate: sampling stacks costs the server CPU time.
+            for scenario in sorted(self.args.perf):
+                self.case(scenario, top, label=f"{scenario}, under perf", profile=True)
             if "pgbouncer" not in skip:
                 for scenario in ("get", "create"):
                     self.case(scenario, top, label=f"{scenario} via PgBouncer",
