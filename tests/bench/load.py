@@ -216,6 +216,25 @@ def wrk_result(process):
     raise RuntimeError(f"wrk printed no summary: {stdout}")
 
 
+def library_of(dso, kind, symbol):
+    """What a sampled function belongs to: the kernel, a shared library, or the crate its
+    Rust path starts with (inside `<...>` for trait methods)."""
+    if kind == "k":
+        return "kernel"
+    if dso != "taskapi" and not dso.startswith("taskapi"):
+        return dso
+    path = symbol.lstrip("<&*").removeprefix("mut ").removeprefix("dyn ")
+    crate = re.match(r"[A-Za-z_][A-Za-z0-9_]*", path)
+    if crate is None:
+        return "other"
+    name = crate.group(0)
+    if name.startswith(("mi_", "_mi_")):
+        return "mimalloc"
+    if name in ("core", "alloc", "std"):
+        return "std"
+    return name
+
+
 class Bench:
     def __init__(self, args):
         self.args = args
@@ -430,20 +449,30 @@ class Bench:
         return process, path
 
     def perf_report(self, scenario, connections, process, path):
-        """The functions the server spent most of its samples in, by self time."""
+        """Where the server's samples fell, by self time: summed by library (the Rust crate a
+        function belongs to, the kernel, libc), and the top functions."""
         process.wait(timeout=self.args.seconds + 30)
         output = run(["perf", "report", "--stdio", "--no-children", "-g", "none",
-                      "--sort", "dso,symbol", "--percent-limit", "1.5", "-i", str(path)]).stdout
-        rows = []
+                      "--sort", "dso,symbol", "--percent-limit", "0", "-i", str(path)]).stdout
+        by_library, functions = {}, []
         for line in output.splitlines():
-            match = re.match(r"\s*([0-9.]+)%\s+(\S+)\s+\[.\]\s+(.*)", line)
-            if match:
-                symbol = match.group(3).strip()
-                rows.append(f"| {match.group(1)} % | `{match.group(2)}` | "
-                            f"`{symbol[:110]}` |")
+            match = re.match(r"\s*([0-9.]+)%\s+(\S+)\s+\[(.)\]\s+(.*)", line)
+            if not match:
+                continue
+            # perf pads the symbol column and may print more columns after it.
+            share, dso, kind, symbol = (float(match.group(1)), match.group(2),
+                                        match.group(3), re.split(r"\s{2,}", match.group(4))[0])
+            library = library_of(dso, kind, symbol)
+            by_library[library] = by_library.get(library, 0.0) + share
+            functions.append((share, symbol))
+        top = sorted(by_library.items(), key=lambda item: -item[1])[:12]
         self.notes += [f"### Where the server's CPU goes: {scenario} at {connections} "
                        "connections (perf, self time)", "",
-                       "| Samples | Object | Function |", "|---|---|---|"] + rows[:15] + [""]
+                       "| Library | Samples | | Function | Samples |", "|---|---|---|---|---|"]
+        for (library, share), (function_share, function) in zip(top, functions[:12]):
+            self.notes.append(f"| {library} | {share:.1f} % | | `{function[:90]}` | "
+                              f"{function_share:.1f} % |")
+        self.notes.append("")
 
     def mixed(self, reads, logins):
         """Logins and reads at once against one server: the reads' latency with hashing."""
