@@ -54,7 +54,8 @@ as_user=()
 # PgBouncer refuses to run as root.
 [ "$(id -u)" = 0 ] && as_user=(-u postgres) && chown postgres "$dir"
 
-pgbouncer "${as_user[@]}" "$dir/pgbouncer.ini" &
+# -q: the log goes to DIR/pgbouncer.log only, not to the caller's output.
+pgbouncer -q "${as_user[@]}" "$dir/pgbouncer.ini" &
 bouncer=$!
 trap 'kill "$bouncer" 2>/dev/null || true; wait "$bouncer" 2>/dev/null || true' EXIT
 trap 'exit 0' TERM INT
