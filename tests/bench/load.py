@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The load benchmark: taskapi against PostgreSQL's own limit, in one run.
 
-    tests/bench/load.py [--seconds 10] [--out FILE] [--binary PATH] [--smoke]
+    tests/bench/load.py [--seconds 10] [--out FILE] [--binary PATH] [--perf get,list]
+                        [--scenarios ...] [--connections 1,16,64] [--skip ...] [--smoke]
 
 Builds the release binary (unless --binary), creates a fresh database, starts the server on
 it and seeds users (through the API) and tasks (with SQL). Then, on loopback:
@@ -19,6 +20,10 @@ it and seeds users (through the API) and tasks (with SQL). Then, on loopback:
      (TASKAPI_DB_STATEMENT_CACHE=0), against the same scenarios direct;
   7. the reference again, so that drift during the run shows.
 
+With --perf, the named scenarios run once more at 64 connections under `perf record`
+(separate cases: sampling costs the server CPU), and the report adds where the server's
+samples fell, summed by library.
+
 Load comes from wrk (with tests/bench/load.lua), references from pgbench; both must be
 installed (Debian: wrk, postgresql-contrib's pgbench; pgbouncer for step 6). Every figure is
 also given as a ratio to the pgbench reference at the same connection count: reads against
@@ -26,9 +31,9 @@ also given as a ratio to the pgbench reference at the same connection count: rea
 on a shared 2-core machine move by a third from one day to the next; ratios are what to
 compare.
 
-Prints a markdown report and writes it to --out. --smoke runs the same steps for a fraction
-of a second each at 1 and 16 connections against the debug build, so that CI keeps the
-harness working; it asserts nothing about timings.
+Prints a markdown report and writes it to --out. --smoke runs the same steps for a second
+each at 1 and 16 connections against the debug build, so that CI keeps the harness
+working; it asserts nothing about timings.
 
 PostgreSQL comes from TASKAPI_TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432).
 Everything binds to 127.0.0.1, is bounded in time, and is stopped and dropped at the end.
