@@ -6,7 +6,7 @@
 //! type and `T`'s schema, and writes `T` with its `serde::Serialize`, which the hot
 //! response types derive to match their `ToJSON` exactly (tested below).
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use poem::{IntoResponse, Response, http::header};
 use poem_openapi::{
     ApiResponse,
@@ -15,6 +15,8 @@ use poem_openapi::{
     types::{ToJSON, Type},
 };
 use serde::{Serialize, Serializer};
+
+use crate::problem::ApiError;
 
 /// A JSON response body of type `T`, declared as poem-openapi's `Json<T>` is.
 #[derive(Debug, Clone)]
@@ -36,23 +38,19 @@ impl<T: Type> Payload for Serialized<T> {
     }
 }
 
-impl<T: Serialize + Send> IntoResponse for Serialized<T> {
+impl<T: Type + Serialize + Send> IntoResponse for Serialized<T> {
     fn into_response(self) -> Response {
         match serde_json::to_vec(&self.0) {
             Ok(body) => Response::builder()
-                .header(header::CONTENT_TYPE, "application/json; charset=utf-8")
+                .header(header::CONTENT_TYPE, Self::CONTENT_TYPE)
                 .body(body),
             // The response types hold no maps with non-string keys: this cannot happen.
-            Err(error) => poem::Error::from_string(
-                error.to_string(),
-                poem::http::StatusCode::INTERNAL_SERVER_ERROR,
-            )
-            .into_response(),
+            Err(_) => ApiError::internal().into_response(),
         }
     }
 }
 
-impl<T: ToJSON + Serialize + Send> ApiResponse for Serialized<T> {
+impl<T: Type + ToJSON + Serialize + Send> ApiResponse for Serialized<T> {
     fn meta() -> MetaResponses {
         <Json<T> as ApiResponse>::meta()
     }
@@ -64,7 +62,7 @@ impl<T: ToJSON + Serialize + Send> ApiResponse for Serialized<T> {
 
 /// A timestamp as poem-openapi writes one (`DateTime::to_rfc3339`).
 pub(crate) fn rfc3339<S: Serializer>(at: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.serialize_str(&at.to_rfc3339_opts(SecondsFormat::AutoSi, false))
+    serializer.serialize_str(&at.to_rfc3339())
 }
 
 /// An optional timestamp as poem-openapi writes one: `null` when absent.

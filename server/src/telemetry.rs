@@ -13,7 +13,9 @@ use crate::config::LogFormat;
 
 /// Keeps the writer thread: dropping it writes what is left and stops the thread.
 #[must_use = "dropping the guard stops the log writer"]
-pub struct Logging(#[allow(dead_code)] WorkerGuard);
+pub struct Logging {
+    _writer: WorkerGuard,
+}
 
 /// Installs the global subscriber; later calls (as in tests) leave the first in place.
 pub fn init(format: LogFormat) -> Logging {
@@ -32,5 +34,5 @@ pub fn init(format: LogFormat) -> Logging {
         LogFormat::Pretty => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),
     };
-    Logging(guard)
+    Logging { _writer: guard }
 }
