@@ -1,22 +1,12 @@
 //! `/admin`: managing every account. Only administrators may call these operations; anyone
 //! else gets 403.
 
-use std::{future::Future, sync::Arc};
-
 use chrono::{DateTime, Utc};
-use poem_openapi::{
-    ApiResponse, Object, OpenApi,
-    param::{Path, Query},
-    payload::Json,
-    types::Example,
-};
+use poem_openapi::{ApiResponse, Object, payload::Json, types::Example};
 use uuid::Uuid;
 
 use crate::{
-    ApiTag,
-    paging::{Cursor, PageLimit},
-    problem::{Errors, error_set},
-    security::{Authenticate, BearerAuth},
+    problem::error_set,
     text::{EmailChars, Text},
     users::{EMAIL_MAX_CHARS, Role},
 };
@@ -70,47 +60,6 @@ impl Example for AccountPage {
 /// The start of an email address to filter accounts by.
 pub type EmailPrefix = Text<1, EMAIL_MAX_CHARS, EmailChars>;
 
-/// What the server behind `/admin` does, on behalf of a caller who must be an administrator.
-pub trait AdminBackend: Authenticate {
-    fn list_accounts(
-        &self,
-        caller: Self::Caller,
-        limit: PageLimit,
-        cursor: Option<Cursor>,
-        email_prefix: Option<EmailPrefix>,
-    ) -> impl Future<Output = Result<AccountPage, Errors<ListAccountsErrors>>> + Send;
-
-    fn get_account(
-        &self,
-        caller: Self::Caller,
-        user_id: Uuid,
-    ) -> impl Future<Output = Result<Account, Errors<AccountByIdErrors>>> + Send;
-
-    fn disable_account(
-        &self,
-        caller: Self::Caller,
-        user_id: Uuid,
-    ) -> impl Future<Output = Result<Account, Errors<AccountChangeErrors>>> + Send;
-
-    fn enable_account(
-        &self,
-        caller: Self::Caller,
-        user_id: Uuid,
-    ) -> impl Future<Output = Result<Account, Errors<AccountByIdErrors>>> + Send;
-
-    fn delete_account(
-        &self,
-        caller: Self::Caller,
-        user_id: Uuid,
-    ) -> impl Future<Output = Result<(), Errors<AccountChangeErrors>>> + Send;
-
-    fn end_account_sessions(
-        &self,
-        caller: Self::Caller,
-        user_id: Uuid,
-    ) -> impl Future<Output = Result<(), Errors<AccountByIdErrors>>> + Send;
-}
-
 #[derive(ApiResponse)]
 pub enum AccountPageResponse {
     /// A page of accounts.
@@ -144,128 +93,3 @@ error_set!(
     /// Errors of disabling and deleting an account, which must leave an enabled admin.
     AccountChangeErrors: 400, 401, 403, 404, 409, 429
 );
-
-pub struct AdminApi<B> {
-    pub backend: Arc<B>,
-}
-
-#[OpenApi(prefix_path = "/admin", tag = "ApiTag::Admin")]
-impl<B: AdminBackend> AdminApi<B> {
-    /// List accounts
-    ///
-    /// Every account, newest first, one bounded page at a time; `email_prefix` keeps those
-    /// whose email starts with it (letter case ignored).
-    #[oai(path = "/users", method = "get", operation_id = "admin_list_users")]
-    async fn list(
-        &self,
-        auth: BearerAuth,
-        /// How many accounts the page holds.
-        #[oai(default)]
-        limit: Query<PageLimit>,
-        /// The previous page's `next_cursor` (only cursors this API issued); omit for page one.
-        cursor: Query<Option<Cursor>>,
-        /// Only accounts whose email starts with this, letter case ignored.
-        email_prefix: Query<Option<EmailPrefix>>,
-    ) -> Result<AccountPageResponse, Errors<ListAccountsErrors>> {
-        let caller = self.backend.authenticate(auth).await?;
-        let page = self
-            .backend
-            .list_accounts(caller, limit.0, cursor.0, email_prefix.0)
-            .await?;
-        Ok(AccountPageResponse::Ok(Json(page)))
-    }
-
-    /// Get an account
-    ///
-    /// One account by id, with its role and whether it is disabled.
-    #[oai(
-        path = "/users/:user_id",
-        method = "get",
-        operation_id = "admin_get_user"
-    )]
-    async fn get(
-        &self,
-        auth: BearerAuth,
-        user_id: Path<Uuid>,
-    ) -> Result<AccountResponse, Errors<AccountByIdErrors>> {
-        let caller = self.backend.authenticate(auth).await?;
-        let account = self.backend.get_account(caller, user_id.0).await?;
-        Ok(AccountResponse::Ok(Json(account)))
-    }
-
-    /// Disable an account
-    ///
-    /// The account can no longer log in or refresh, its sessions end, and its tokens stop
-    /// working at once on every server. Disabling a disabled account changes nothing. The
-    /// last enabled administrator cannot be disabled (409).
-    #[oai(
-        path = "/users/:user_id/disable",
-        method = "post",
-        operation_id = "admin_disable_user"
-    )]
-    async fn disable(
-        &self,
-        auth: BearerAuth,
-        user_id: Path<Uuid>,
-    ) -> Result<AccountResponse, Errors<AccountChangeErrors>> {
-        let caller = self.backend.authenticate(auth).await?;
-        let account = self.backend.disable_account(caller, user_id.0).await?;
-        Ok(AccountResponse::Ok(Json(account)))
-    }
-
-    /// Enable an account
-    ///
-    /// The account may log in again. Its sessions ended when it was disabled and stay ended.
-    #[oai(
-        path = "/users/:user_id/enable",
-        method = "post",
-        operation_id = "admin_enable_user"
-    )]
-    async fn enable(
-        &self,
-        auth: BearerAuth,
-        user_id: Path<Uuid>,
-    ) -> Result<AccountResponse, Errors<AccountByIdErrors>> {
-        let caller = self.backend.authenticate(auth).await?;
-        let account = self.backend.enable_account(caller, user_id.0).await?;
-        Ok(AccountResponse::Ok(Json(account)))
-    }
-
-    /// Delete an account
-    ///
-    /// Deletes the account with its tasks and sessions; its tokens stop working at once on
-    /// every server. The last enabled administrator cannot be deleted (409).
-    #[oai(
-        path = "/users/:user_id",
-        method = "delete",
-        operation_id = "admin_delete_user"
-    )]
-    async fn delete(
-        &self,
-        auth: BearerAuth,
-        user_id: Path<Uuid>,
-    ) -> Result<AdminDoneResponse, Errors<AccountChangeErrors>> {
-        let caller = self.backend.authenticate(auth).await?;
-        self.backend.delete_account(caller, user_id.0).await?;
-        Ok(AdminDoneResponse::NoContent)
-    }
-
-    /// End an account's sessions
-    ///
-    /// Ends every session of the account: their refresh tokens and access tokens stop
-    /// working at once on every server. The account itself stays enabled.
-    #[oai(
-        path = "/users/:user_id/sessions",
-        method = "delete",
-        operation_id = "admin_end_user_sessions"
-    )]
-    async fn end_sessions(
-        &self,
-        auth: BearerAuth,
-        user_id: Path<Uuid>,
-    ) -> Result<AdminDoneResponse, Errors<AccountByIdErrors>> {
-        let caller = self.backend.authenticate(auth).await?;
-        self.backend.end_account_sessions(caller, user_id.0).await?;
-        Ok(AdminDoneResponse::NoContent)
-    }
-}

@@ -1,15 +1,9 @@
 //! `/auth`: creating an account and exchanging credentials for a bearer token.
 
-use std::{future::Future, sync::Arc};
-
-use poem::web::Data;
-use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json, types::Example};
+use poem_openapi::{ApiResponse, Object, payload::Json, types::Example};
 
 use crate::{
-    ApiTag,
-    body::{FormBody, JsonBody},
-    problem::{Errors, error_set},
-    security::{Authenticate, BearerAuth, ClientAddress, UserAgent},
+    problem::error_set,
     text::{AnyText, EmailChars, Text},
     users::{EMAIL_MAX_CHARS, EMAIL_MIN_CHARS, PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS, User},
 };
@@ -102,28 +96,6 @@ impl Example for Token {
     }
 }
 
-/// What the server behind `/auth` does.
-pub trait AuthBackend: Authenticate {
-    fn register(
-        &self,
-        client: ClientAddress,
-        body: JsonBody<RegisterRequest>,
-    ) -> impl Future<Output = Result<User, Errors<RegisterErrors>>> + Send;
-
-    fn login(
-        &self,
-        client: ClientAddress,
-        user_agent: UserAgent,
-        form: FormBody<LoginForm>,
-    ) -> impl Future<Output = Result<Token, Errors<LoginErrors>>> + Send;
-
-    /// Ends the caller's session.
-    fn logout(
-        &self,
-        caller: Self::Caller,
-    ) -> impl Future<Output = Result<(), Errors<LogoutErrors>>> + Send;
-}
-
 #[derive(ApiResponse)]
 pub enum RegisterResponse {
     /// The account was created.
@@ -156,63 +128,4 @@ pub enum LogoutResponse {
     /// The session is over: its refresh token and access tokens no longer work.
     #[oai(status = 204)]
     NoContent,
-}
-
-pub struct AuthApi<B> {
-    pub backend: Arc<B>,
-}
-
-#[OpenApi(prefix_path = "/auth", tag = "ApiTag::Auth")]
-impl<B: AuthBackend> AuthApi<B> {
-    /// Create an account
-    ///
-    /// Registers an email address and password. The email is unique regardless of letter
-    /// case and look-alike spellings, and kept as typed; the password is stored only as an
-    /// argon2id hash. Registrations from one client address are limited per hour.
-    #[oai(path = "/register", method = "post", operation_id = "register")]
-    async fn register(
-        &self,
-        client: Data<&ClientAddress>,
-        body: JsonBody<RegisterRequest>,
-    ) -> Result<RegisterResponse, Errors<RegisterErrors>> {
-        let user = self.backend.register(*client.0, body).await?;
-        Ok(RegisterResponse::Created(Json(user)))
-    }
-
-    /// Log in, or refresh a session
-    ///
-    /// The OAuth2 token endpoint, with the form encoding of RFC 6749.
-    ///
-    /// With `grant_type=password` (or no `grant_type`), an email (`username`) and password
-    /// start a new session. A wrong password and an unknown email get the same answer; a
-    /// disabled account gets 403 once its password is right. Failed logins are limited per
-    /// account and client address, and per client address; past a limit, attempts are
-    /// refused with 429 until its window ends (a successful login clears the account's count
-    /// for that address).
-    ///
-    /// With `grant_type=refresh_token`, the session's latest refresh token gets a new access
-    /// token and a new refresh token, and stops working itself (rotation). Presenting a
-    /// refresh token that was already used is taken as theft: the whole session ends, and
-    /// the answer is 401 (`invalid_grant`). Refresh one session from one place at a time.
-    #[oai(path = "/login", method = "post", operation_id = "login")]
-    async fn login(
-        &self,
-        client: Data<&ClientAddress>,
-        user_agent: UserAgent,
-        form: FormBody<LoginForm>,
-    ) -> Result<LoginResponse, Errors<LoginErrors>> {
-        let token = self.backend.login(*client.0, user_agent, form).await?;
-        Ok(LoginResponse::Ok(Json(token)))
-    }
-
-    /// Log out
-    ///
-    /// Ends the caller's session: its refresh token stops working, and so does every access
-    /// token it issued, on every server at once.
-    #[oai(path = "/logout", method = "post", operation_id = "logout")]
-    async fn logout(&self, auth: BearerAuth) -> Result<LogoutResponse, Errors<LogoutErrors>> {
-        let caller = self.backend.authenticate(auth).await?;
-        self.backend.logout(caller).await?;
-        Ok(LogoutResponse::NoContent)
-    }
 }

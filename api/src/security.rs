@@ -1,6 +1,6 @@
 //! The one security scheme, an OAuth2 password-flow bearer token, and what checks it.
 
-use std::{future::Future, net::IpAddr};
+use std::net::IpAddr;
 
 use poem::{FromRequest, Request, RequestBody, http::header};
 use poem_openapi::{SecurityScheme, auth::Bearer};
@@ -77,16 +77,4 @@ impl<'a> FromRequest<'a> for UserAgent {
             .filter(|agent| !agent.is_empty());
         Ok(Self(agent))
     }
-}
-
-/// Turns bearer tokens into callers; the backend of every authenticated resource does.
-pub trait Authenticate: Send + Sync + 'static {
-    /// Who a valid token speaks for.
-    type Caller: Send;
-
-    /// The caller `auth` proves.
-    fn authenticate(
-        &self,
-        auth: BearerAuth,
-    ) -> impl Future<Output = Result<Self::Caller, Unauthenticated>> + Send;
 }

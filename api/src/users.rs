@@ -1,26 +1,14 @@
 //! `/users`: the account behind the bearer token, its sessions and its password.
 
-use std::{future::Future, sync::Arc};
-
 use chrono::{DateTime, Utc};
-use poem::web::Data;
-use poem_openapi::{
-    ApiResponse, Enum, Object, OpenApi,
-    param::{Path, Query},
-    payload::Json,
-    types::Example,
-};
+use poem_openapi::{ApiResponse, Enum, Object, payload::Json, types::Example};
 use serde::Serialize;
 use strum::{EnumString, IntoStaticStr, VariantArray};
 use uuid::Uuid;
 
 use crate::{
-    ApiTag,
-    body::JsonBody,
     json::{self, Serialized},
-    paging::{Cursor, PageLimit},
-    problem::{Errors, error_set},
-    security::{Authenticate, BearerAuth, ClientAddress},
+    problem::error_set,
     text::{AnyText, EmailChars, Text},
 };
 
@@ -181,49 +169,6 @@ impl Example for AccountDeletion {
     }
 }
 
-/// What the server behind `/users` does, always on behalf of one caller.
-pub trait UserBackend: Authenticate {
-    /// The caller's own account.
-    fn current_user(
-        &self,
-        caller: Self::Caller,
-    ) -> impl Future<Output = Result<User, Errors<CurrentUserErrors>>> + Send;
-
-    fn change_email(
-        &self,
-        client: ClientAddress,
-        caller: Self::Caller,
-        body: JsonBody<EmailChange>,
-    ) -> impl Future<Output = Result<User, Errors<ChangeEmailErrors>>> + Send;
-
-    fn delete_account(
-        &self,
-        client: ClientAddress,
-        caller: Self::Caller,
-        body: JsonBody<AccountDeletion>,
-    ) -> impl Future<Output = Result<(), Errors<DeleteAccountErrors>>> + Send;
-
-    fn change_password(
-        &self,
-        client: ClientAddress,
-        caller: Self::Caller,
-        body: JsonBody<PasswordChange>,
-    ) -> impl Future<Output = Result<(), Errors<ChangePasswordErrors>>> + Send;
-
-    fn list_sessions(
-        &self,
-        caller: Self::Caller,
-        limit: PageLimit,
-        cursor: Option<Cursor>,
-    ) -> impl Future<Output = Result<SessionPage, Errors<ListSessionsErrors>>> + Send;
-
-    fn end_session(
-        &self,
-        caller: Self::Caller,
-        session_id: Uuid,
-    ) -> impl Future<Output = Result<(), Errors<EndSessionErrors>>> + Send;
-}
-
 #[derive(ApiResponse)]
 pub enum UserResponse {
     /// The caller's account.
@@ -269,119 +214,3 @@ error_set!(
     /// Errors of `end_session`.
     EndSessionErrors: 400, 401, 404, 429
 );
-
-pub struct UsersApi<B> {
-    pub backend: Arc<B>,
-}
-
-#[OpenApi(prefix_path = "/users", tag = "ApiTag::Users")]
-impl<B: UserBackend> UsersApi<B> {
-    /// The current user
-    ///
-    /// Returns the account the bearer token belongs to.
-    #[oai(path = "/me", method = "get", operation_id = "get_current_user")]
-    async fn me(&self, auth: BearerAuth) -> Result<UserResponse, Errors<CurrentUserErrors>> {
-        let caller = self.backend.authenticate(auth).await?;
-        let user = self.backend.current_user(caller).await?;
-        Ok(UserResponse::Ok(Serialized(user)))
-    }
-
-    /// Change the email address
-    ///
-    /// Changes the caller's email, which must be unique as at registration. Needs the
-    /// current password; a wrong one is refused with 403 and counts as a failed login.
-    #[oai(path = "/me", method = "patch", operation_id = "update_current_user")]
-    async fn change_email(
-        &self,
-        auth: BearerAuth,
-        client: Data<&ClientAddress>,
-        body: JsonBody<EmailChange>,
-    ) -> Result<UserResponse, Errors<ChangeEmailErrors>> {
-        let caller = self.backend.authenticate(auth).await?;
-        let user = self.backend.change_email(*client.0, caller, body).await?;
-        Ok(UserResponse::Ok(Serialized(user)))
-    }
-
-    /// Delete the account
-    ///
-    /// Deletes the caller's account with all of its tasks and sessions; its tokens stop
-    /// working at once, on every server. Needs the current password (a wrong one is 403
-    /// and counts as a failed login). The last enabled administrator cannot delete their
-    /// account (409).
-    #[oai(path = "/me", method = "delete", operation_id = "delete_current_user")]
-    async fn delete_account(
-        &self,
-        auth: BearerAuth,
-        client: Data<&ClientAddress>,
-        body: JsonBody<AccountDeletion>,
-    ) -> Result<DoneResponse, Errors<DeleteAccountErrors>> {
-        let caller = self.backend.authenticate(auth).await?;
-        self.backend.delete_account(*client.0, caller, body).await?;
-        Ok(DoneResponse::NoContent)
-    }
-
-    /// Change the password
-    ///
-    /// Replaces the caller's password and ends every other session of the account; the
-    /// session making the request stays. The new password follows the registration rules;
-    /// a wrong current password is 403 and counts as a failed login.
-    #[oai(
-        path = "/me/password",
-        method = "post",
-        operation_id = "change_password"
-    )]
-    async fn change_password(
-        &self,
-        auth: BearerAuth,
-        client: Data<&ClientAddress>,
-        body: JsonBody<PasswordChange>,
-    ) -> Result<DoneResponse, Errors<ChangePasswordErrors>> {
-        let caller = self.backend.authenticate(auth).await?;
-        self.backend
-            .change_password(*client.0, caller, body)
-            .await?;
-        Ok(DoneResponse::NoContent)
-    }
-
-    /// List sessions
-    ///
-    /// The caller's live sessions, newest first, one bounded page at a time; the one making
-    /// the request has `current: true`.
-    #[oai(path = "/me/sessions", method = "get", operation_id = "list_sessions")]
-    async fn list_sessions(
-        &self,
-        auth: BearerAuth,
-        /// How many sessions the page holds.
-        #[oai(default)]
-        limit: Query<PageLimit>,
-        /// The previous page's `next_cursor` (only cursors this API issued); omit for page one.
-        cursor: Query<Option<Cursor>>,
-    ) -> Result<SessionPageResponse, Errors<ListSessionsErrors>> {
-        let caller = self.backend.authenticate(auth).await?;
-        let page = self
-            .backend
-            .list_sessions(caller, limit.0, cursor.0)
-            .await?;
-        Ok(SessionPageResponse::Ok(Json(page)))
-    }
-
-    /// End a session
-    ///
-    /// Ends one of the caller's sessions (the current one too): its refresh token and
-    /// access tokens stop working on every server at once. Another user's session is
-    /// reported exactly like a missing one (404).
-    #[oai(
-        path = "/me/sessions/:session_id",
-        method = "delete",
-        operation_id = "end_session"
-    )]
-    async fn end_session(
-        &self,
-        auth: BearerAuth,
-        session_id: Path<Uuid>,
-    ) -> Result<DoneResponse, Errors<EndSessionErrors>> {
-        let caller = self.backend.authenticate(auth).await?;
-        self.backend.end_session(caller, session_id.0).await?;
-        Ok(DoneResponse::NoContent)
-    }
-}

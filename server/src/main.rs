@@ -49,7 +49,7 @@ async fn run() -> anyhow::Result<()> {
             let _logging = telemetry::init(LogFormat::Pretty);
             users(&database, action).await?;
         }
-        Command::Openapi { output: None } => print!("{}", taskapi_api::spec_yaml()),
+        Command::Openapi { output: None } => print!("{}", taskapi_server::http::spec_yaml()),
         Command::Openapi { output: Some(path) } => write_spec(&path)?,
     }
     Ok(())
@@ -147,7 +147,7 @@ fn read_new_password() -> anyhow::Result<String> {
 /// leaves a truncated contract behind.
 fn write_spec(path: &std::path::Path) -> anyhow::Result<()> {
     let staging = path.with_extension("yaml.tmp");
-    std::fs::write(&staging, taskapi_api::spec_yaml())
+    std::fs::write(&staging, taskapi_server::http::spec_yaml())
         .with_context(|| format!("cannot write {}", staging.display()))?;
     std::fs::rename(&staging, path)
         .with_context(|| format!("cannot replace {}", path.display()))?;

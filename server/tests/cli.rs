@@ -40,7 +40,7 @@ fn openapi_output_writes_the_same_document_to_a_file() {
     );
     assert!(stdout(&output).contains("wrote"));
     let written = std::fs::read_to_string(&path).expect("written");
-    assert_eq!(written, taskapi_api::spec_yaml());
+    assert_eq!(written, taskapi_server::http::spec_yaml());
     std::fs::remove_file(&path).expect("cleaned up");
 }
 

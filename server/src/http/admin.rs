@@ -1,93 +1,160 @@
-//! Entry points of `/admin`.
+//! `/admin`: managing every account. Only administrators may call these operations; anyone
+//! else gets 403.
 
+use poem_openapi::{
+    OpenApi,
+    param::{Path, Query},
+    payload::Json,
+};
 use taskapi_api::{
+    ApiTag,
     admin::{
-        Account, AccountByIdErrors, AccountChangeErrors, AccountPage, AdminBackend, EmailPrefix,
-        ListAccountsErrors,
+        Account, AccountByIdErrors, AccountChangeErrors, AccountPage, AccountPageResponse,
+        AccountResponse, AdminDoneResponse, EmailPrefix, ListAccountsErrors,
     },
     paging::{Cursor, PageLimit},
-    problem::Errors,
+    problem::{Declares, ErrorSet, Errors},
+    security::BearerAuth,
 };
 use uuid::Uuid;
 
-use super::{AppState, page_request};
-use crate::domain::{Admin, Caller, PageCursor, UserId};
+use super::{Api, page_request};
+use crate::domain::{Admin, PageCursor, UserId};
 
-impl AdminBackend for AppState {
-    async fn list_accounts(
+/// The operations on `/admin`.
+pub enum Administration {}
+
+#[OpenApi(prefix_path = "/admin", tag = "ApiTag::Admin")]
+impl Api<Administration> {
+    /// List accounts
+    ///
+    /// Every account, newest first, one bounded page at a time; `email_prefix` keeps those
+    /// whose email starts with it (letter case ignored).
+    #[oai(path = "/users", method = "get", operation_id = "admin_list_users")]
+    async fn admin_list_users(
         &self,
-        caller: Caller,
-        limit: PageLimit,
-        cursor: Option<Cursor>,
-        email_prefix: Option<EmailPrefix>,
-    ) -> Result<AccountPage, Errors<ListAccountsErrors>> {
-        let (size, after) = page_request(limit, cursor)?;
-        let prefix = email_prefix.map(|prefix| prefix.as_str().trim().to_owned());
-        let page = self
-            .admin
-            .list(Admin::try_from(caller)?, prefix, size, after)
-            .await?;
-        Ok(AccountPage {
+        auth: BearerAuth,
+        /// How many accounts the page holds.
+        #[oai(default)]
+        limit: Query<PageLimit>,
+        /// The previous page's `next_cursor` (only cursors this API issued); omit for page one.
+        cursor: Query<Option<Cursor>>,
+        /// Only accounts whose email starts with this, letter case ignored.
+        email_prefix: Query<Option<EmailPrefix>>,
+    ) -> Result<AccountPageResponse, Errors<ListAccountsErrors>> {
+        let admin = self.administrator(auth).await?;
+        let (size, after) = page_request(limit.0, cursor.0, PageCursor::decode)?;
+        let prefix = email_prefix
+            .0
+            .map(|prefix| prefix.as_str().trim().to_owned());
+        let page = self.admin.list(admin, prefix, size, after).await?;
+        Ok(AccountPageResponse::Ok(Json(AccountPage {
             next_cursor: page.next.as_ref().map(PageCursor::encode),
             items: page.items.into_iter().map(Account::from).collect(),
-        })
+        })))
     }
 
-    async fn get_account(
+    /// Get an account
+    ///
+    /// One account by id, with its role and whether it is disabled.
+    #[oai(
+        path = "/users/:user_id",
+        method = "get",
+        operation_id = "admin_get_user"
+    )]
+    async fn admin_get_user(
         &self,
-        caller: Caller,
-        user_id: Uuid,
-    ) -> Result<Account, Errors<AccountByIdErrors>> {
-        Ok(self
-            .admin
-            .get(Admin::try_from(caller)?, UserId(user_id))
-            .await?
-            .into())
+        auth: BearerAuth,
+        user_id: Path<Uuid>,
+    ) -> Result<AccountResponse, Errors<AccountByIdErrors>> {
+        let admin = self.administrator(auth).await?;
+        let account = self.admin.get(admin, UserId(user_id.0)).await?;
+        Ok(AccountResponse::Ok(Json(account.into())))
     }
 
-    async fn disable_account(
+    /// Disable an account
+    ///
+    /// The account can no longer log in or refresh, its sessions end, and its tokens stop
+    /// working at once on every server. Disabling a disabled account changes nothing. The
+    /// last enabled administrator cannot be disabled (409).
+    #[oai(
+        path = "/users/:user_id/disable",
+        method = "post",
+        operation_id = "admin_disable_user"
+    )]
+    async fn admin_disable_user(
         &self,
-        caller: Caller,
-        user_id: Uuid,
-    ) -> Result<Account, Errors<AccountChangeErrors>> {
-        Ok(self
-            .admin
-            .disable(Admin::try_from(caller)?, UserId(user_id))
-            .await?
-            .into())
+        auth: BearerAuth,
+        user_id: Path<Uuid>,
+    ) -> Result<AccountResponse, Errors<AccountChangeErrors>> {
+        let admin = self.administrator(auth).await?;
+        let account = self.admin.disable(admin, UserId(user_id.0)).await?;
+        Ok(AccountResponse::Ok(Json(account.into())))
     }
 
-    async fn enable_account(
+    /// Enable an account
+    ///
+    /// The account may log in again. Its sessions ended when it was disabled and stay ended.
+    #[oai(
+        path = "/users/:user_id/enable",
+        method = "post",
+        operation_id = "admin_enable_user"
+    )]
+    async fn admin_enable_user(
         &self,
-        caller: Caller,
-        user_id: Uuid,
-    ) -> Result<Account, Errors<AccountByIdErrors>> {
-        Ok(self
-            .admin
-            .enable(Admin::try_from(caller)?, UserId(user_id))
-            .await?
-            .into())
+        auth: BearerAuth,
+        user_id: Path<Uuid>,
+    ) -> Result<AccountResponse, Errors<AccountByIdErrors>> {
+        let admin = self.administrator(auth).await?;
+        let account = self.admin.enable(admin, UserId(user_id.0)).await?;
+        Ok(AccountResponse::Ok(Json(account.into())))
     }
 
-    async fn delete_account(
+    /// Delete an account
+    ///
+    /// Deletes the account with its tasks and sessions; its tokens stop working at once on
+    /// every server. The last enabled administrator cannot be deleted (409).
+    #[oai(
+        path = "/users/:user_id",
+        method = "delete",
+        operation_id = "admin_delete_user"
+    )]
+    async fn admin_delete_user(
         &self,
-        caller: Caller,
-        user_id: Uuid,
-    ) -> Result<(), Errors<AccountChangeErrors>> {
-        Ok(self
-            .admin
-            .delete(Admin::try_from(caller)?, UserId(user_id))
-            .await?)
+        auth: BearerAuth,
+        user_id: Path<Uuid>,
+    ) -> Result<AdminDoneResponse, Errors<AccountChangeErrors>> {
+        let admin = self.administrator(auth).await?;
+        self.admin.delete(admin, UserId(user_id.0)).await?;
+        Ok(AdminDoneResponse::NoContent)
     }
 
-    async fn end_account_sessions(
+    /// End an account's sessions
+    ///
+    /// Ends every session of the account: their refresh tokens and access tokens stop
+    /// working at once on every server. The account itself stays enabled.
+    #[oai(
+        path = "/users/:user_id/sessions",
+        method = "delete",
+        operation_id = "admin_end_user_sessions"
+    )]
+    async fn admin_end_user_sessions(
         &self,
-        caller: Caller,
-        user_id: Uuid,
-    ) -> Result<(), Errors<AccountByIdErrors>> {
-        Ok(self
-            .admin
-            .end_sessions(Admin::try_from(caller)?, UserId(user_id))
-            .await?)
+        auth: BearerAuth,
+        user_id: Path<Uuid>,
+    ) -> Result<AdminDoneResponse, Errors<AccountByIdErrors>> {
+        let admin = self.administrator(auth).await?;
+        self.admin.end_sessions(admin, UserId(user_id.0)).await?;
+        Ok(AdminDoneResponse::NoContent)
+    }
+}
+
+impl Api<Administration> {
+    /// The caller, who must be an administrator: 401, 429 or 403 otherwise.
+    async fn administrator<S>(&self, auth: BearerAuth) -> Result<Admin, Errors<S>>
+    where
+        S: ErrorSet + Declares<401> + Declares<403> + Declares<429>,
+    {
+        Ok(Admin::try_from(self.authenticate(auth).await?)?)
     }
 }

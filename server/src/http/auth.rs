@@ -1,50 +1,88 @@
-//! Entry points of `/auth`, and the bearer-token check.
+//! `/auth`: creating an account and exchanging credentials for a bearer token; and the
+//! bearer-token check every authenticated operation starts with.
 
+use poem::web::Data;
+use poem_openapi::{OpenApi, payload::Json};
 use taskapi_api::{
+    ApiTag,
     auth::{
-        AuthBackend, LoginErrors, LoginForm, LogoutErrors, RegisterErrors, RegisterRequest, Token,
+        LoginErrors, LoginForm, LoginResponse, LogoutErrors, LogoutResponse, RegisterErrors,
+        RegisterRequest, RegisterResponse, Token,
     },
     body::{FormBody, JsonBody},
     problem::Errors,
-    security::{Authenticate, BearerAuth, ClientAddress, Unauthenticated, UserAgent},
-    users::User,
+    security::{BearerAuth, ClientAddress, Unauthenticated, UserAgent},
 };
 
-use super::AppState;
+use super::{Api, AppState};
 use crate::{
     domain::{Caller, Grant, Registration},
     service::auth::Tokens,
 };
 
-impl AuthBackend for AppState {
+/// The operations on `/auth`.
+pub enum Auth {}
+
+#[OpenApi(prefix_path = "/auth", tag = "ApiTag::Auth")]
+impl Api<Auth> {
+    /// Create an account
+    ///
+    /// Registers an email address and password. The email is unique regardless of letter
+    /// case and look-alike spellings, and kept as typed; the password is stored only as an
+    /// argon2id hash. Registrations from one client address are limited per hour.
+    #[oai(path = "/register", method = "post", operation_id = "register")]
     async fn register(
         &self,
-        client: ClientAddress,
+        client: Data<&ClientAddress>,
         body: JsonBody<RegisterRequest>,
-    ) -> Result<User, Errors<RegisterErrors>> {
+    ) -> Result<RegisterResponse, Errors<RegisterErrors>> {
         let registration: Registration = self.bodies.json(body)?.try_into()?;
-        Ok(self.auth.register(client.0, registration).await?.into())
+        let user = self.auth.register(client.0.0, registration).await?;
+        Ok(RegisterResponse::Created(Json(user.into())))
     }
 
+    /// Log in, or refresh a session
+    ///
+    /// The OAuth2 token endpoint, with the form encoding of RFC 6749.
+    ///
+    /// With `grant_type=password` (or no `grant_type`), an email (`username`) and password
+    /// start a new session. A wrong password and an unknown email get the same answer; a
+    /// disabled account gets 403 once its password is right. Failed logins are limited per
+    /// account and client address, and per client address; past a limit, attempts are
+    /// refused with 429 until its window ends (a successful login clears the account's count
+    /// for that address).
+    ///
+    /// With `grant_type=refresh_token`, the session's latest refresh token gets a new access
+    /// token and a new refresh token, and stops working itself (rotation). Presenting a
+    /// refresh token that was already used is taken as theft: the whole session ends, and
+    /// the answer is 401 (`invalid_grant`). Refresh one session from one place at a time.
+    #[oai(path = "/login", method = "post", operation_id = "login")]
     async fn login(
         &self,
-        client: ClientAddress,
+        client: Data<&ClientAddress>,
         user_agent: UserAgent,
         form: FormBody<LoginForm>,
-    ) -> Result<Token, Errors<LoginErrors>> {
+    ) -> Result<LoginResponse, Errors<LoginErrors>> {
         let grant: Grant = self.bodies.form(form)?.try_into()?;
-        Ok(self.auth.grant(client.0, user_agent.0, grant).await?.into())
+        let tokens = self.auth.grant(client.0.0, user_agent.0, grant).await?;
+        Ok(LoginResponse::Ok(Json(tokens.into())))
     }
 
-    async fn logout(&self, caller: Caller) -> Result<(), Errors<LogoutErrors>> {
-        Ok(self.auth.logout(caller).await?)
+    /// Log out
+    ///
+    /// Ends the caller's session: its refresh token stops working, and so does every access
+    /// token it issued, on every server at once.
+    #[oai(path = "/logout", method = "post", operation_id = "logout")]
+    async fn logout(&self, auth: BearerAuth) -> Result<LogoutResponse, Errors<LogoutErrors>> {
+        let caller = self.authenticate(auth).await?;
+        self.auth.logout(caller).await?;
+        Ok(LogoutResponse::NoContent)
     }
 }
 
-impl Authenticate for AppState {
-    type Caller = Caller;
-
-    async fn authenticate(&self, auth: BearerAuth) -> Result<Caller, Unauthenticated> {
+impl AppState {
+    /// The caller a bearer token proves: the first step of every authenticated operation.
+    pub(super) async fn authenticate(&self, auth: BearerAuth) -> Result<Caller, Unauthenticated> {
         Ok(self.auth.authenticate(auth.token()).await?)
     }
 }

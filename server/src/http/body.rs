@@ -406,7 +406,7 @@ mod tests {
 
     fn bodies() -> Bodies {
         let document: Value =
-            serde_json::from_str(&taskapi_api::spec_json()).expect("the spec is JSON");
+            serde_json::from_str(&crate::http::spec_json()).expect("the spec is JSON");
         Bodies::from_spec(&document)
     }
 

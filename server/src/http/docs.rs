@@ -82,7 +82,7 @@ fn between(page: &str, start: &str, end: &str) -> Option<Bytes> {
 
 /// The routes of `/docs` and `/redoc`.
 pub fn routes() -> (Route, Route) {
-    let (swagger_page, redoc_page) = taskapi_api::bundled_ui_pages();
+    let (swagger_page, redoc_page) = taskapi_api::bundled_ui_pages::<crate::http::Endpoints>();
     // poem-openapi's pages have had this shape since its UIs were added; a test pins it.
     let assets = Assets::from_pages(&swagger_page, &redoc_page)
         .expect("poem-openapi's UI pages hold their scripts and styles inline");
@@ -122,7 +122,7 @@ mod tests {
     /// fails here rather than in a browser.
     #[test]
     fn the_assets_come_out_of_poem_openapis_pages() {
-        let (swagger_page, redoc_page) = taskapi_api::bundled_ui_pages();
+        let (swagger_page, redoc_page) = taskapi_api::bundled_ui_pages::<crate::http::Endpoints>();
         let assets = Assets::from_pages(&swagger_page, &redoc_page)
             .expect("the pages have their assets inline");
         let text = |bytes: &Bytes| String::from_utf8_lossy(bytes).into_owned();

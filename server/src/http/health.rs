@@ -1,14 +1,36 @@
-//! Entry point of `/health/ready`.
+//! `/health`: probes for load balancers and orchestrators. Public, cheap, and not logged
+//! when all is well.
 
+use poem_openapi::OpenApi;
 use taskapi_api::{
-    health::{HealthBackend, ReadyErrors},
+    ApiTag,
+    health::{HealthResponse, LiveErrors, ReadyErrors},
     problem::Errors,
 };
 
-use super::AppState;
+use super::Api;
 
-impl HealthBackend for AppState {
-    async fn ready(&self) -> Result<(), Errors<ReadyErrors>> {
-        Ok(self.health.ready().await?)
+/// The operations on `/health`.
+pub enum Health {}
+
+#[OpenApi(prefix_path = "/health", tag = "ApiTag::Health")]
+impl Api<Health> {
+    /// Liveness
+    ///
+    /// Answers as long as the process serves requests; it checks nothing else, so a failing
+    /// database never gets a live server restarted.
+    #[oai(path = "/live", method = "get", operation_id = "get_liveness")]
+    async fn get_liveness(&self) -> Result<HealthResponse, Errors<LiveErrors>> {
+        Ok(HealthResponse::ok())
+    }
+
+    /// Readiness
+    ///
+    /// Answers 200 when the server can serve: its database answers and its schema is at the
+    /// latest migration; 503 otherwise, so a load balancer sends traffic elsewhere.
+    #[oai(path = "/ready", method = "get", operation_id = "get_readiness")]
+    async fn get_readiness(&self) -> Result<HealthResponse, Errors<ReadyErrors>> {
+        self.health.ready().await?;
+        Ok(HealthResponse::ok())
     }
 }

@@ -355,7 +355,7 @@ mod tests {
 
     #[test]
     fn allowed_methods_come_from_the_contract() {
-        let document = serde_json::from_str(&taskapi_api::spec_json()).expect("JSON");
+        let document = serde_json::from_str(&crate::http::spec_json()).expect("JSON");
         let allowed = AllowedMethods::from_spec(&document);
         let methods = |path: &str| {
             allowed

@@ -1,6 +1,8 @@
-//! Where requests enter: the route, its middleware, and the entry points that serve the
-//! contract in `taskapi-api`. An entry point decodes its inputs into domain values, calls
-//! one service function and converts the result; nothing else.
+//! Where requests enter: the route, its middleware, and the operations of the contract,
+//! each declared once as the entry point that serves it (one `#[OpenApi]` impl a resource:
+//! `auth.rs`, `users.rs`, `tasks.rs`, `tags.rs`, `health.rs`, `admin.rs`). An entry point
+//! decodes its inputs into domain values, calls one service function and converts the
+//! result; nothing else. Schemas, responses and error sets come from `taskapi-api`.
 
 mod admin;
 mod auth;
@@ -15,10 +17,11 @@ mod tags;
 mod tasks;
 mod users;
 
-use std::{sync::Arc, time::Duration};
+use std::{marker::PhantomData, ops::Deref, sync::Arc, time::Duration};
 
 use bytes::Bytes;
-use poem::{Endpoint, EndpointExt, Route, middleware::CatchPanic};
+use poem::{Endpoint, EndpointExt, Request, Route, middleware::CatchPanic};
+use poem_openapi::{OpenApiService, param::Header};
 use serde_json::Value;
 
 use ipnet::IpNet;
@@ -26,12 +29,57 @@ use taskapi_api::paging::{Cursor, PageLimit};
 
 use crate::{
     config::{CorsOrigin, ForwardedHeader},
-    domain::{FieldErrors, PageCursor, PageSize},
+    domain::{Condition, FieldErrors, PageSize},
     service::{
         Services, admin::AdminService, auth::AuthService, health::HealthService, tags::TagService,
         tasks::TaskService, users::UserService,
     },
 };
+
+/// Every operation of the API, one `#[OpenApi]` impl a resource.
+pub type Endpoints = (
+    Api<auth::Auth>,
+    Api<users::Users>,
+    Api<tasks::Tasks>,
+    Api<tags::Tags>,
+    Api<health::Health>,
+    Api<admin::Administration>,
+);
+
+/// The OpenAPI document as YAML: exactly what `openapi.yaml` at the repository root holds.
+/// Rendered from the endpoints' types alone: no state, no database.
+pub fn spec_yaml() -> String {
+    taskapi_api::spec_yaml::<Endpoints>()
+}
+
+/// The same document as JSON.
+pub fn spec_json() -> String {
+    taskapi_api::spec_json::<Endpoints>()
+}
+
+/// The operations of one resource `R` (a marker type of its module), served from the
+/// app's state.
+pub struct Api<R> {
+    app: Arc<AppState>,
+    resource: PhantomData<R>,
+}
+
+impl<R> Api<R> {
+    fn new(app: &Arc<AppState>) -> Self {
+        Self {
+            app: Arc::clone(app),
+            resource: PhantomData,
+        }
+    }
+}
+
+impl<R> Deref for Api<R> {
+    type Target = AppState;
+
+    fn deref(&self) -> &AppState {
+        &self.app
+    }
+}
 
 /// What every entry point reaches: the services, and the decoder for request bodies.
 pub struct AppState {
@@ -64,7 +112,7 @@ pub struct HttpSettings {
 /// The whole HTTP application: API, documents, Swagger UI, ReDoc and the middleware around
 /// them.
 pub fn app(services: Services, settings: &HttpSettings) -> impl Endpoint + 'static {
-    let spec_json = taskapi_api::spec_json();
+    let spec_json = spec_json();
     // The contract renders valid JSON; its own tests parse it.
     let document: Value = serde_json::from_str(&spec_json).expect("the contract is JSON");
     let Services {
@@ -84,7 +132,16 @@ pub fn app(services: Services, settings: &HttpSettings) -> impl Endpoint + 'stat
         tags,
         bodies: body::Bodies::from_spec(&document),
     };
-    let api = taskapi_api::openapi_service(Arc::new(state));
+    let state = Arc::new(state);
+    let endpoints: Endpoints = (
+        Api::new(&state),
+        Api::new(&state),
+        Api::new(&state),
+        Api::new(&state),
+        Api::new(&state),
+        Api::new(&state),
+    );
+    let api: OpenApiService<Endpoints, ()> = taskapi_api::described(endpoints);
     let allowed = Arc::new(middleware::AllowedMethods::from_spec(&document));
     let (swagger_ui, redoc) = docs::routes();
     let cors = middleware::cors(&settings.cors_origins);
@@ -109,7 +166,7 @@ pub fn app(services: Services, settings: &HttpSettings) -> impl Endpoint + 'stat
         )
         .at(
             "/openapi.yaml",
-            spec_endpoint(taskapi_api::spec_yaml(), "application/yaml"),
+            spec_endpoint(spec_yaml(), "application/yaml"),
         )
         .nest("/", api)
         .around(move |endpoint, request| middleware::limit_body(endpoint, request, body_limits))
@@ -143,18 +200,37 @@ fn spec_endpoint(document: String, content_type: &'static str) -> impl Endpoint 
 }
 
 /// The page a listing asks for: its size, and where it starts (after the previous page's
-/// cursor); each invalid parameter is named.
-fn page_request(
+/// cursor, which `decode` reads); each invalid parameter is named.
+fn page_request<C>(
     limit: PageLimit,
     cursor: Option<Cursor>,
-) -> Result<(PageSize, Option<PageCursor>), FieldErrors> {
+    decode: impl FnOnce(&str) -> Result<C, String>,
+) -> Result<(PageSize, Option<C>), FieldErrors> {
     let mut errors = FieldErrors::default();
     let size = errors.check("limit", PageSize::try_from(limit));
-    let after = errors.check_optional("cursor", cursor, |cursor| {
-        PageCursor::decode(cursor.as_str())
-    });
+    let after = errors.check_optional("cursor", cursor, |cursor| decode(cursor.as_str()));
     match (size, after) {
         (Some(size), Some(after)) => Ok((size, after)),
         _ => Err(errors),
     }
+}
+
+/// A header's value as the client sent it. poem-openapi passes over a value that is not
+/// visible ASCII as if the header were absent; a condition or an idempotency key must not
+/// be ignored, so such a value is kept (decoded lossily) for the server to refuse, or to
+/// match no version.
+fn as_sent(request: &Request, name: &str, parsed: Header<Option<String>>) -> Option<String> {
+    parsed.0.or_else(|| {
+        request
+            .headers()
+            .get(name)
+            .map(|raw| String::from_utf8_lossy(raw.as_bytes()).into_owned())
+    })
+}
+
+/// The condition of an `If-Match` or `If-None-Match` header, as sent.
+fn condition(request: &Request, name: &str, parsed: Header<Option<String>>) -> Option<Condition> {
+    as_sent(request, name, parsed)
+        .as_deref()
+        .map(Condition::parse)
 }

@@ -1,66 +1,103 @@
-//! Entry points of `/tags`.
+//! `/tags`: the caller's tag names, with how many tasks carry each. Tags are set on tasks
+//! (`tags` of `/tasks`); here they are listed, renamed and removed across every task at
+//! once. Another user's tags are indistinguishable from ones that do not exist.
 
+use poem_openapi::{
+    OpenApi,
+    param::{Path, Query},
+    payload::Json,
+};
 use taskapi_api::{
+    ApiTag,
     body::JsonBody,
     paging::{Cursor, PageLimit},
     problem::Errors,
-    tags::{DeleteTagErrors, ListTagsErrors, RenameTagErrors, Tag, TagBackend, TagPage, TagRename},
-    tasks::TagName as ApiTagName,
+    security::BearerAuth,
+    tags::{
+        DeleteTagErrors, DeleteTagResponse, ListTagsErrors, RenameTagErrors, Tag, TagPage,
+        TagPageResponse, TagRename, TagResponse,
+    },
+    tasks::TagName as WireTagName,
 };
 
-use super::AppState;
+use super::{Api, page_request};
 use crate::{
-    domain::{Caller, FieldErrors, PageSize, TagCursor, TagName, TagUse},
+    domain::{FieldErrors, TagCursor, TagName, TagUse},
     service::tags::TagError,
 };
 
-impl TagBackend for AppState {
+/// The operations on `/tags`.
+pub enum Tags {}
+
+#[OpenApi(prefix_path = "/tags", tag = "ApiTag::Tags")]
+impl Api<Tags> {
+    /// List tags
+    ///
+    /// The caller's tags with how many tasks carry each, alphabetically ignoring case, one
+    /// bounded page at a time. Follow `next_cursor` until it is `null`.
+    #[oai(path = "/", method = "get", operation_id = "list_tags")]
     async fn list_tags(
         &self,
-        caller: Caller,
-        limit: PageLimit,
-        cursor: Option<Cursor>,
-    ) -> Result<TagPage, Errors<ListTagsErrors>> {
-        let mut errors = FieldErrors::default();
-        let size = errors.check("limit", PageSize::try_from(limit));
-        let after = errors.check_optional("cursor", cursor, |cursor| {
-            TagCursor::decode(cursor.as_str())
-        });
-        let (Some(size), Some(after)) = (size, after) else {
-            return Err(errors.into());
-        };
+        auth: BearerAuth,
+        /// How many tags the page holds.
+        #[oai(default)]
+        limit: Query<PageLimit>,
+        /// The previous page's `next_cursor` (only cursors this API issued); omit for page one.
+        cursor: Query<Option<Cursor>>,
+    ) -> Result<TagPageResponse, Errors<ListTagsErrors>> {
+        let caller = self.authenticate(auth).await?;
+        let (size, after) = page_request(limit.0, cursor.0, TagCursor::decode)?;
         let page = self.tags.list(caller.user, size, after).await?;
-        Ok(TagPage {
+        Ok(TagPageResponse::Ok(Json(TagPage {
             items: page.items.into_iter().map(tag).collect(),
             next_cursor: page.next.as_ref().map(TagCursor::encode),
-        })
+        })))
     }
 
+    /// Rename a tag
+    ///
+    /// Renames the tag on every one of the caller's tasks at once. If the caller already
+    /// has a tag with the new name (ignoring case), the two are merged only with
+    /// `merge=true` (else 409): every task that carried either carries the survivor.
+    #[oai(path = "/:name", method = "patch", operation_id = "rename_tag")]
     async fn rename_tag(
         &self,
-        caller: Caller,
-        name: ApiTagName,
-        merge: bool,
+        auth: BearerAuth,
+        /// The tag's current name, compared ignoring case.
+        name: Path<WireTagName>,
+        /// Merge into an existing tag of the new name instead of refusing with 409.
+        #[oai(default)]
+        merge: Query<bool>,
         body: JsonBody<TagRename>,
-    ) -> Result<Tag, Errors<RenameTagErrors>> {
+    ) -> Result<TagResponse, Errors<RenameTagErrors>> {
+        let caller = self.authenticate(auth).await?;
         let rename = self.bodies.json(body)?;
         let to = TagName::parse(rename.name.as_str())
             .map_err(|message| FieldErrors::single("name", message))?;
-        let from = existing(&name)?;
-        Ok(tag(self.tags.rename(caller.user, from, to, merge).await?))
+        let from = existing(&name.0)?;
+        let renamed = self.tags.rename(caller.user, from, to, merge.0).await?;
+        Ok(TagResponse::Ok(Json(tag(renamed))))
     }
 
+    /// Delete a tag
+    ///
+    /// Removes the tag from every one of the caller's tasks (the tasks stay) and forgets
+    /// its spelling.
+    #[oai(path = "/:name", method = "delete", operation_id = "delete_tag")]
     async fn delete_tag(
         &self,
-        caller: Caller,
-        name: ApiTagName,
-    ) -> Result<(), Errors<DeleteTagErrors>> {
-        Ok(self.tags.delete(caller.user, existing(&name)?).await?)
+        auth: BearerAuth,
+        /// The tag's name, compared ignoring case.
+        name: Path<WireTagName>,
+    ) -> Result<DeleteTagResponse, Errors<DeleteTagErrors>> {
+        let caller = self.authenticate(auth).await?;
+        self.tags.delete(caller.user, existing(&name.0)?).await?;
+        Ok(DeleteTagResponse::NoContent)
     }
 }
 
 /// The tag a path names: one that is not a valid name cannot exist.
-fn existing(name: &ApiTagName) -> Result<TagName, TagError> {
+fn existing(name: &WireTagName) -> Result<TagName, TagError> {
     TagName::parse(name.as_str()).map_err(|_| TagError::NotFound)
 }
 

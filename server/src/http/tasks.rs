@@ -1,120 +1,236 @@
-//! Entry points of `/tasks`.
+//! `/tasks`: the caller's own tasks. Every operation is scoped to the caller; another
+//! user's task is indistinguishable from one that does not exist.
 
+use chrono::{DateTime, Utc};
+use poem::Request;
+use poem_openapi::{
+    OpenApi,
+    param::{Header, Path, Query},
+};
 use taskapi_api::{
+    ApiTag,
     body::JsonBody,
+    json::Serialized,
+    paging::{Cursor, PageLimit},
     problem::Errors,
+    security::BearerAuth,
     tasks::{
-        CreateTaskErrors, DeleteTaskErrors, GetTaskErrors, ListTasksErrors, ReplaceTaskErrors,
-        TaggedTask, TaskBackend, TaskInput, TaskPage, TaskPatch, TaskQuery, TaskRead,
+        CreateTaskErrors, CreateTaskResponse, DeleteTaskErrors, DeleteTaskResponse, GetTaskErrors,
+        GetTaskResponse, ListTasksErrors, ReplaceTaskErrors, SearchText, TagName, TaskInput,
+        TaskPageResponse, TaskPatch, TaskPriority, TaskQuery, TaskResponse, TaskSort, TaskStatus,
     },
 };
 use uuid::Uuid;
 
-use super::AppState;
+use super::{Api, as_sent, condition};
 use crate::{
-    domain::{
-        Caller, Condition, FieldErrors, IdempotencyKey, Task, TaskDraft, TaskEdit, TaskId,
-        TaskListing,
-    },
+    domain::{FieldErrors, IdempotencyKey, TaskDraft, TaskEdit, TaskId, TaskListing},
     service::tasks::Read,
 };
 
-impl TaskBackend for AppState {
+/// The operations on `/tasks`.
+pub enum Tasks {}
+
+#[OpenApi(prefix_path = "/tasks", tag = "ApiTag::Tasks")]
+impl Api<Tasks> {
+    /// Create a task
+    ///
+    /// Creates a task owned by the caller. With an `Idempotency-Key`, a retry of the same
+    /// request (same key, same body, within the key's lifetime, 24 hours by default) creates
+    /// nothing and gets the first response again; the same key with another body is refused
+    /// (422), and while the first request with a key is still running, a second one is
+    /// refused (409) and may be retried.
+    #[oai(path = "/", method = "post", operation_id = "create_task")]
     async fn create_task(
         &self,
-        caller: Caller,
-        idempotency_key: Option<String>,
+        request: &Request,
+        auth: BearerAuth,
+        /// A unique value per intended task (a UUID, say), 1 to 255 visible ASCII characters, bare or as a quoted string.
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: Header<Option<String>>,
         body: JsonBody<TaskInput>,
-    ) -> Result<TaggedTask, Errors<CreateTaskErrors>> {
-        let key = idempotency_key
+    ) -> Result<CreateTaskResponse, Errors<CreateTaskErrors>> {
+        let caller = self.authenticate(auth).await?;
+        let key = as_sent(request, "Idempotency-Key", idempotency_key)
             .map(|key| IdempotencyKey::parse(&key))
             .transpose()
             .map_err(|message| FieldErrors::single("Idempotency-Key", message))?;
         let draft: TaskDraft = self.bodies.json(body)?.try_into()?;
-        Ok(tagged(self.tasks.create(caller.user, draft, key).await?))
+        let task = self.tasks.create(caller.user, draft, key).await?;
+        let (etag, location) = (task.version.etag(), format!("/tasks/{}", task.id.0));
+        Ok(CreateTaskResponse::Created(
+            Serialized(task.into()),
+            location,
+            etag,
+        ))
     }
 
+    /// List tasks
+    ///
+    /// The caller's tasks that match every filter given, in the order `sort` names, one
+    /// bounded page at a time. Follow `next_cursor` (with the same filters and sort) until
+    /// it is `null`: a task that exists throughout the walk and keeps its place in the
+    /// order appears exactly once, whatever is created, changed or deleted in between; a
+    /// task whose sort field changes moves to its new place. Repeat a parameter to give
+    /// several values (`status=todo&status=in_progress`).
+    // poem-openapi declares a parameter per argument (it has no extractor for a struct of
+    // query parameters); they are gathered into one `TaskQuery` at once.
+    #[oai(path = "/", method = "get", operation_id = "list_tasks")]
+    #[allow(clippy::too_many_arguments)]
     async fn list_tasks(
         &self,
-        caller: Caller,
-        query: TaskQuery,
-    ) -> Result<TaskPage, Errors<ListTasksErrors>> {
+        auth: BearerAuth,
+        /// How many tasks the page holds.
+        #[oai(default)]
+        limit: Query<PageLimit>,
+        /// The previous page's `next_cursor`, with the same filters and sort; omit for page one.
+        cursor: Query<Option<Cursor>>,
+        /// The order; `-` in front reverses it. See the `TaskSort` schema for each order.
+        sort: Query<Option<TaskSort>>,
+        /// Only tasks with one of these statuses.
+        status: Query<Option<Vec<TaskStatus>>>,
+        /// Only tasks with one of these priorities.
+        priority: Query<Option<Vec<TaskPriority>>>,
+        /// Only tasks carrying every one of these tags (compared ignoring case).
+        tag: Query<Option<Vec<TagName>>>,
+        /// Only tasks due before this time (RFC 3339).
+        due_before: Query<Option<DateTime<Utc>>>,
+        /// Only tasks due at or after this time (RFC 3339).
+        due_after: Query<Option<DateTime<Utc>>>,
+        /// `true`: only tasks past their due time and not done; `false`: only the others.
+        overdue: Query<Option<bool>>,
+        /// `true`: only tasks with a due time; `false`: only tasks without one.
+        has_due: Query<Option<bool>>,
+        /// Only tasks changed (or created) at or after this time (RFC 3339), for syncing.
+        updated_since: Query<Option<DateTime<Utc>>>,
+        /// Words to find in the title, description or tags: each must start a word there, ignoring case (`dent` finds `Dentist`).
+        q: Query<Option<SearchText>>,
+    ) -> Result<TaskPageResponse, Errors<ListTasksErrors>> {
+        let caller = self.authenticate(auth).await?;
+        let query = TaskQuery {
+            limit: limit.0,
+            cursor: cursor.0,
+            sort: sort.0.unwrap_or_default(),
+            status: status.0.unwrap_or_default(),
+            priority: priority.0.unwrap_or_default(),
+            tag: tag.0.unwrap_or_default(),
+            due_before: due_before.0,
+            due_after: due_after.0,
+            overdue: overdue.0,
+            has_due: has_due.0,
+            updated_since: updated_since.0,
+            q: q.0,
+        };
         let listing = TaskListing::try_from(query)?;
-        Ok(self.tasks.list(caller.user, &listing).await?.into())
+        let page = self.tasks.list(caller.user, &listing).await?;
+        Ok(TaskPageResponse::Ok(Serialized(page.into())))
     }
 
+    /// Get a task
+    ///
+    /// One of the caller's tasks, by id, with its version as `ETag`. With `If-None-Match`
+    /// naming the current version, the answer is 304 and no body.
+    #[oai(path = "/:task_id", method = "get", operation_id = "get_task")]
     async fn get_task(
         &self,
-        caller: Caller,
-        task_id: Uuid,
-        if_none_match: Option<String>,
-    ) -> Result<TaskRead, Errors<GetTaskErrors>> {
-        let condition = if_none_match.as_deref().map(Condition::parse);
-        Ok(
-            match self
-                .tasks
-                .get(caller.user, TaskId(task_id), condition)
-                .await?
-            {
-                Read::Current(task) => TaskRead::Current(tagged(task)),
-                Read::NotModified(version) => TaskRead::NotModified {
-                    etag: version.etag(),
-                },
-            },
-        )
+        request: &Request,
+        auth: BearerAuth,
+        task_id: Path<Uuid>,
+        /// Entity tags of copies the client holds (`"3"`, or `*`); weak tags compare too.
+        #[oai(name = "If-None-Match")]
+        if_none_match: Header<Option<String>>,
+    ) -> Result<GetTaskResponse, Errors<GetTaskErrors>> {
+        let caller = self.authenticate(auth).await?;
+        let condition = condition(request, "If-None-Match", if_none_match);
+        let read = self
+            .tasks
+            .get(caller.user, TaskId(task_id.0), condition)
+            .await?;
+        Ok(match read {
+            Read::Current(task) => {
+                let etag = task.version.etag();
+                GetTaskResponse::Ok(Serialized(task.into()), etag)
+            }
+            Read::NotModified(version) => GetTaskResponse::NotModified(version.etag()),
+        })
     }
 
+    /// Replace a task
+    ///
+    /// Replaces every client-writable field; omitted optional fields take their defaults.
+    /// `completed_at` is set when `status` becomes `done` and cleared when it leaves it.
+    /// With `If-Match`, the task is replaced only if it is still at that version (else
+    /// 412, with the current `ETag`), so two clients cannot overwrite each other unseen.
+    #[oai(path = "/:task_id", method = "put", operation_id = "replace_task")]
     async fn replace_task(
         &self,
-        caller: Caller,
-        task_id: Uuid,
-        if_match: Option<String>,
+        request: &Request,
+        auth: BearerAuth,
+        task_id: Path<Uuid>,
+        /// The `ETag` of the version being replaced (`"3"`), or `*`; 428 without, if required.
+        #[oai(name = "If-Match")]
+        if_match: Header<Option<String>>,
         body: JsonBody<TaskInput>,
-    ) -> Result<TaggedTask, Errors<ReplaceTaskErrors>> {
+    ) -> Result<TaskResponse, Errors<ReplaceTaskErrors>> {
+        let caller = self.authenticate(auth).await?;
         let draft: TaskDraft = self.bodies.json(body)?.try_into()?;
-        let condition = if_match.as_deref().map(Condition::parse);
+        let condition = condition(request, "If-Match", if_match);
         let task = self
             .tasks
-            .replace(caller.user, TaskId(task_id), draft, condition)
+            .replace(caller.user, TaskId(task_id.0), draft, condition)
             .await?;
-        Ok(tagged(task))
+        let etag = task.version.etag();
+        Ok(TaskResponse::Ok(Serialized(task.into()), etag))
     }
 
+    /// Change some fields of a task
+    ///
+    /// A JSON Merge Patch (RFC 7396; `application/merge-patch+json` or `application/json`):
+    /// fields left out keep their value, fields given are set, and `null` clears
+    /// `description` or `due_at`. Every value follows the rules of `PUT`, and so does
+    /// `completed_at`. With `If-Match`, only if the task is still at that version (else 412,
+    /// with the current `ETag`).
+    #[oai(path = "/:task_id", method = "patch", operation_id = "update_task")]
     async fn update_task(
         &self,
-        caller: Caller,
-        task_id: Uuid,
-        if_match: Option<String>,
+        request: &Request,
+        auth: BearerAuth,
+        task_id: Path<Uuid>,
+        /// The `ETag` of the version being changed (`"3"`), or `*`; 428 without, if required.
+        #[oai(name = "If-Match")]
+        if_match: Header<Option<String>>,
         body: JsonBody<TaskPatch>,
-    ) -> Result<TaggedTask, Errors<ReplaceTaskErrors>> {
+    ) -> Result<TaskResponse, Errors<ReplaceTaskErrors>> {
+        let caller = self.authenticate(auth).await?;
         let edit: TaskEdit = self.bodies.json(body)?.try_into()?;
-        let condition = if_match.as_deref().map(Condition::parse);
+        let condition = condition(request, "If-Match", if_match);
         let task = self
             .tasks
-            .update(caller.user, TaskId(task_id), edit, condition)
+            .update(caller.user, TaskId(task_id.0), edit, condition)
             .await?;
-        Ok(tagged(task))
+        let etag = task.version.etag();
+        Ok(TaskResponse::Ok(Serialized(task.into()), etag))
     }
 
+    /// Delete a task
+    ///
+    /// Deletes one of the caller's tasks for good. With `If-Match`, only if it is still at
+    /// that version (else 412, with the current `ETag`).
+    #[oai(path = "/:task_id", method = "delete", operation_id = "delete_task")]
     async fn delete_task(
         &self,
-        caller: Caller,
-        task_id: Uuid,
-        if_match: Option<String>,
-    ) -> Result<(), Errors<DeleteTaskErrors>> {
-        let condition = if_match.as_deref().map(Condition::parse);
-        Ok(self
-            .tasks
-            .delete(caller.user, TaskId(task_id), condition)
-            .await?)
-    }
-}
-
-/// A task with the entity tag of its version.
-fn tagged(task: Task) -> TaggedTask {
-    let etag = task.version.etag();
-    TaggedTask {
-        task: task.into(),
-        etag,
+        request: &Request,
+        auth: BearerAuth,
+        task_id: Path<Uuid>,
+        /// The `ETag` of the version being deleted (`"3"`), or `*`; 428 without, if required.
+        #[oai(name = "If-Match")]
+        if_match: Header<Option<String>>,
+    ) -> Result<DeleteTaskResponse, Errors<DeleteTaskErrors>> {
+        let caller = self.authenticate(auth).await?;
+        let condition = condition(request, "If-Match", if_match);
+        self.tasks
+            .delete(caller.user, TaskId(task_id.0), condition)
+            .await?;
+        Ok(DeleteTaskResponse::NoContent)
     }
 }

@@ -1,79 +1,148 @@
-//! Entry points of `/users`.
+//! `/users`: the account behind the bearer token, its sessions and its password.
 
+use poem::web::Data;
+use poem_openapi::{
+    OpenApi,
+    param::{Path, Query},
+    payload::Json,
+};
 use taskapi_api::{
+    ApiTag,
     body::JsonBody,
+    json::Serialized,
     paging::{Cursor, PageLimit},
     problem::Errors,
-    security::ClientAddress,
+    security::{BearerAuth, ClientAddress},
     users::{
         AccountDeletion, ChangeEmailErrors, ChangePasswordErrors, CurrentUserErrors,
-        DeleteAccountErrors, EmailChange, EndSessionErrors, ListSessionsErrors, PasswordChange,
-        SessionPage, User, UserBackend,
+        DeleteAccountErrors, DoneResponse, EmailChange, EndSessionErrors, ListSessionsErrors,
+        PasswordChange, SessionPageResponse, UserResponse,
     },
 };
 use uuid::Uuid;
 
-use super::{AppState, page_request};
-use crate::domain::{Caller, DeletionConfirmation, NewEmail, NewPassword, SessionId};
+use super::{Api, page_request};
+use crate::domain::{DeletionConfirmation, NewEmail, NewPassword, PageCursor, SessionId};
 
-impl UserBackend for AppState {
-    async fn current_user(&self, caller: Caller) -> Result<User, Errors<CurrentUserErrors>> {
-        Ok(self.users.get(caller.user).await?.into())
+/// The operations on `/users`.
+pub enum Users {}
+
+#[OpenApi(prefix_path = "/users", tag = "ApiTag::Users")]
+impl Api<Users> {
+    /// The current user
+    ///
+    /// Returns the account the bearer token belongs to.
+    #[oai(path = "/me", method = "get", operation_id = "get_current_user")]
+    async fn get_current_user(
+        &self,
+        auth: BearerAuth,
+    ) -> Result<UserResponse, Errors<CurrentUserErrors>> {
+        let caller = self.authenticate(auth).await?;
+        let user = self.users.get(caller.user).await?;
+        Ok(UserResponse::Ok(Serialized(user.into())))
     }
 
-    async fn change_email(
+    /// Change the email address
+    ///
+    /// Changes the caller's email, which must be unique as at registration. Needs the
+    /// current password; a wrong one is refused with 403 and counts as a failed login.
+    #[oai(path = "/me", method = "patch", operation_id = "update_current_user")]
+    async fn update_current_user(
         &self,
-        client: ClientAddress,
-        caller: Caller,
+        auth: BearerAuth,
+        client: Data<&ClientAddress>,
         body: JsonBody<EmailChange>,
-    ) -> Result<User, Errors<ChangeEmailErrors>> {
+    ) -> Result<UserResponse, Errors<ChangeEmailErrors>> {
+        let caller = self.authenticate(auth).await?;
         let change: NewEmail = self.bodies.json(body)?.try_into()?;
-        Ok(self
-            .users
-            .change_email(client.0, caller, change)
-            .await?
-            .into())
+        let user = self.users.change_email(client.0.0, caller, change).await?;
+        Ok(UserResponse::Ok(Serialized(user.into())))
     }
 
-    async fn delete_account(
+    /// Delete the account
+    ///
+    /// Deletes the caller's account with all of its tasks and sessions; its tokens stop
+    /// working at once, on every server. Needs the current password (a wrong one is 403
+    /// and counts as a failed login). The last enabled administrator cannot delete their
+    /// account (409).
+    #[oai(path = "/me", method = "delete", operation_id = "delete_current_user")]
+    async fn delete_current_user(
         &self,
-        client: ClientAddress,
-        caller: Caller,
+        auth: BearerAuth,
+        client: Data<&ClientAddress>,
         body: JsonBody<AccountDeletion>,
-    ) -> Result<(), Errors<DeleteAccountErrors>> {
+    ) -> Result<DoneResponse, Errors<DeleteAccountErrors>> {
+        let caller = self.authenticate(auth).await?;
         let confirmation = DeletionConfirmation::from(self.bodies.json(body)?);
-        Ok(self.users.delete(client.0, caller, confirmation).await?)
+        self.users.delete(client.0.0, caller, confirmation).await?;
+        Ok(DoneResponse::NoContent)
     }
 
+    /// Change the password
+    ///
+    /// Replaces the caller's password and ends every other session of the account; the
+    /// session making the request stays. The new password follows the registration rules;
+    /// a wrong current password is 403 and counts as a failed login.
+    #[oai(
+        path = "/me/password",
+        method = "post",
+        operation_id = "change_password"
+    )]
     async fn change_password(
         &self,
-        client: ClientAddress,
-        caller: Caller,
+        auth: BearerAuth,
+        client: Data<&ClientAddress>,
         body: JsonBody<PasswordChange>,
-    ) -> Result<(), Errors<ChangePasswordErrors>> {
+    ) -> Result<DoneResponse, Errors<ChangePasswordErrors>> {
+        let caller = self.authenticate(auth).await?;
         let change: NewPassword = self.bodies.json(body)?.try_into()?;
-        Ok(self.users.change_password(client.0, caller, change).await?)
+        self.users
+            .change_password(client.0.0, caller, change)
+            .await?;
+        Ok(DoneResponse::NoContent)
     }
 
+    /// List sessions
+    ///
+    /// The caller's live sessions, newest first, one bounded page at a time; the one making
+    /// the request has `current: true`.
+    #[oai(path = "/me/sessions", method = "get", operation_id = "list_sessions")]
     async fn list_sessions(
         &self,
-        caller: Caller,
-        limit: PageLimit,
-        cursor: Option<Cursor>,
-    ) -> Result<SessionPage, Errors<ListSessionsErrors>> {
-        let (size, after) = page_request(limit, cursor)?;
+        auth: BearerAuth,
+        /// How many sessions the page holds.
+        #[oai(default)]
+        limit: Query<PageLimit>,
+        /// The previous page's `next_cursor` (only cursors this API issued); omit for page one.
+        cursor: Query<Option<Cursor>>,
+    ) -> Result<SessionPageResponse, Errors<ListSessionsErrors>> {
+        let caller = self.authenticate(auth).await?;
+        let (size, after) = page_request(limit.0, cursor.0, PageCursor::decode)?;
         let page = self.users.sessions(caller, size, after).await?;
-        Ok(page.into_contract(caller.session))
+        Ok(SessionPageResponse::Ok(Json(
+            page.into_contract(caller.session),
+        )))
     }
 
+    /// End a session
+    ///
+    /// Ends one of the caller's sessions (the current one too): its refresh token and
+    /// access tokens stop working on every server at once. Another user's session is
+    /// reported exactly like a missing one (404).
+    #[oai(
+        path = "/me/sessions/:session_id",
+        method = "delete",
+        operation_id = "end_session"
+    )]
     async fn end_session(
         &self,
-        caller: Caller,
-        session_id: Uuid,
-    ) -> Result<(), Errors<EndSessionErrors>> {
-        Ok(self
-            .users
-            .end_session(caller, SessionId(session_id))
-            .await?)
+        auth: BearerAuth,
+        session_id: Path<Uuid>,
+    ) -> Result<DoneResponse, Errors<EndSessionErrors>> {
+        let caller = self.authenticate(auth).await?;
+        self.users
+            .end_session(caller, SessionId(session_id.0))
+            .await?;
+        Ok(DoneResponse::NoContent)
     }
 }

@@ -9,17 +9,17 @@ const REFRESH: &str =
 #[test]
 fn checked_in_spec_matches_the_code() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../openapi.yaml");
-    let rendered = taskapi_api::spec_yaml();
+    let rendered = taskapi_server::http::spec_yaml();
     let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
     if rendered == checked_in {
         return;
     }
     let diff = line_diff(&checked_in, &rendered);
     panic!(
-        "openapi.yaml is out of date with the code in api/.\n\
+        "openapi.yaml is out of date with the code (api/ and server/src/http/).\n\
          Refresh it from the repository root with:\n\n    {REFRESH}\n\n\
          then rebuild (the SDK is generated from it) and commit both.\n\n\
-         --- openapi.yaml (checked in)\n+++ rendered from api/\n{diff}"
+         --- openapi.yaml (checked in)\n+++ rendered from the code\n{diff}"
     );
 }
 
