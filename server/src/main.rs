@@ -68,7 +68,8 @@ async fn migrate(database: &DatabaseSettings, action: MigrateAction) -> anyhow::
     {
         println!("created the database");
     }
-    let pool = store::connect_for_migrations(database).context("invalid DATABASE_URL")?;
+    let pool =
+        store::connect_for_migrations(database.direct_url()).context("invalid DATABASE_URL")?;
     match action {
         MigrateAction::Up => {
             migrations::up(&pool).await?;

@@ -10,14 +10,14 @@ use tokio::net::TcpListener;
 use sqlx::{PgPool, postgres::PgListener};
 
 use crate::{
-    config::{DatabaseSettings, JwtSecret, RateLimitSettings, Settings},
+    config::{DatabaseSettings, RateLimitSettings, Settings},
     http::{HttpSettings, app},
-    security::{PasswordHasher, TokenIssuer},
+    security::{JwtSecret, PasswordHasher, TokenIssuer},
     service::{
         Services,
         admin::Operator,
         auth::SessionPolicy,
-        limits::RateLimits,
+        limits::{Quotas, RateLimits},
         passwords::Passwords,
         revocations::{RevocationSet, Revoker},
         tasks::TaskPolicy,
@@ -59,11 +59,14 @@ impl Application {
         };
         let hasher = PasswordHasher::new(concurrency).await?;
         let tokens = TokenIssuer::new(&secret, settings.token_ttl());
-        let db = Database::new(pool, &settings.database);
-        let limits = RateLimits::new(db.clone(), &settings.rate_limits);
+        let db = Database::new(pool, &pool_settings(&settings.database));
+        let limits = RateLimits::new(db.clone(), &quotas(&settings.rate_limits));
         let revocations = RevocationSet::default();
-        let listener_pool =
-            store::connect_for_listening(&settings.database).context("invalid DATABASE_URL")?;
+        let listener_pool = store::connect_for_listening(
+            settings.database.direct_url(),
+            Duration::from_millis(settings.database.db_acquire_timeout_ms),
+        )
+        .context("invalid DATABASE_URL")?;
         // Not fatal: until the listener connects, tokens are checked against the database.
         let revocation_listener = revocations
             .connect(&listener_pool)
@@ -191,7 +194,8 @@ async fn prepare_database(database: &DatabaseSettings) -> anyhow::Result<()> {
     {
         tracing::info!("created the database");
     }
-    let migrator = store::connect_for_migrations(database).context("invalid DATABASE_URL")?;
+    let migrator =
+        store::connect_for_migrations(database.direct_url()).context("invalid DATABASE_URL")?;
     migrations::up(&migrator)
         .await
         .context("cannot apply migrations")?;
@@ -202,7 +206,7 @@ async fn prepare_database(database: &DatabaseSettings) -> anyhow::Result<()> {
 /// The request pool, checked once: a wrong host, database or role stops the process here
 /// rather than failing every request.
 async fn connect(database: &DatabaseSettings) -> anyhow::Result<PgPool> {
-    let pool = store::connect(database).context("invalid DATABASE_URL")?;
+    let pool = store::connect(&pool_settings(database)).context("invalid DATABASE_URL")?;
     pool.acquire().await.with_context(|| {
         format!(
             "cannot connect to the database at {}",
@@ -220,17 +224,17 @@ const OPERATOR_REVOCATION_WINDOW: Duration = Duration::from_secs(24 * 60 * 60);
 /// registration rules' password hashing.
 pub async fn operator(database: &DatabaseSettings) -> anyhow::Result<Operator> {
     prepare_database(database).await?;
-    let db = Database::new(connect(database).await?, database);
+    let db = Database::new(connect(database).await?, &pool_settings(database));
     let hasher = PasswordHasher::new(1).await?;
     // The operator's commands count no failed logins; the limits are never consulted.
-    let limits = RateLimits::new(db.clone(), &RateLimitSettings::default());
+    let limits = RateLimits::new(db.clone(), &quotas(&RateLimitSettings::default()));
     let revoker = Revoker::new(RevocationSet::default(), OPERATOR_REVOCATION_WINDOW);
     Ok(Operator::new(db, Passwords::new(hasher, limits), revoker))
 }
 
 fn jwt_secret(settings: &Settings) -> anyhow::Result<JwtSecret> {
     if let Some(input) = &settings.jwt_secret {
-        return JwtSecret::try_from(input)
+        return JwtSecret::new(input.expose().as_bytes().to_vec())
             .map_err(|reason| anyhow::anyhow!("TASKAPI_JWT_SECRET {reason}"));
     }
     if !settings.dev {
@@ -244,4 +248,28 @@ fn jwt_secret(settings: &Settings) -> anyhow::Result<JwtSecret> {
     let mut bytes = vec![0; 48];
     OsRng.fill_bytes(&mut bytes);
     JwtSecret::new(bytes).map_err(anyhow::Error::msg)
+}
+
+/// The request pool's settings, as the flags give them.
+fn pool_settings(database: &DatabaseSettings) -> store::PoolSettings {
+    store::PoolSettings {
+        url: database.database_url.clone(),
+        max_connections: database.db_max_connections,
+        acquire_timeout: Duration::from_millis(database.db_acquire_timeout_ms),
+        statement_timeout: Duration::from_millis(database.db_statement_timeout_ms),
+        lock_timeout: Duration::from_millis(database.db_lock_timeout_ms),
+        statement_cache: database.db_statement_cache,
+    }
+}
+
+/// The rate limits, as the flags give them.
+fn quotas(limits: &RateLimitSettings) -> Quotas {
+    Quotas {
+        login_failures_per_account: limits.login_failures_per_account,
+        login_failures_per_address: limits.login_failures_per_address,
+        login_window: Duration::from_secs(limits.login_window_seconds),
+        registrations_per_address: limits.registrations_per_address,
+        registration_window: Duration::from_secs(limits.registration_window_seconds),
+        requests_per_minute: limits.requests_per_minute,
+    }
 }

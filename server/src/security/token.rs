@@ -1,7 +1,7 @@
 //! Access tokens: HS256 JWTs with every registered claim checked, naming the account
 //! (`sub`), its session (`sid`) and its role.
 
-use std::{str::FromStr, time::Duration};
+use std::{fmt, str::FromStr, time::Duration};
 
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -9,7 +9,6 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::{
-    config::JwtSecret,
     domain::{Caller, Role, SessionId, UserId},
     failure::Failure,
 };
@@ -19,6 +18,37 @@ const ISSUER: &str = "taskapi";
 const AUDIENCE: &str = "taskapi";
 /// Clock skew tolerated between servers, in seconds.
 const LEEWAY_SECONDS: u64 = 5;
+
+/// The secret that signs and checks access tokens (HS256). Never printed.
+#[derive(Clone)]
+pub struct JwtSecret(Vec<u8>);
+
+impl JwtSecret {
+    /// HS256 needs a key at least as long as its hash (RFC 7518 §3.2).
+    pub const MIN_BYTES: usize = 32;
+
+    /// The secret, if it is long enough; the refusal never repeats it.
+    pub fn new(bytes: Vec<u8>) -> Result<Self, String> {
+        if bytes.len() < Self::MIN_BYTES {
+            return Err(format!(
+                "must be at least {} bytes (got {}); generate one with `openssl rand -base64 48`",
+                Self::MIN_BYTES,
+                bytes.len()
+            ));
+        }
+        Ok(Self(bytes))
+    }
+
+    fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for JwtSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("JwtSecret(<redacted>)")
+    }
+}
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Claims {
@@ -156,6 +186,14 @@ mod tests {
 
     fn far_future() -> DateTime<Utc> {
         Utc::now() + chrono::Duration::days(30)
+    }
+
+    #[test]
+    fn short_secrets_are_refused_without_being_echoed() {
+        let error = JwtSecret::new(b"too short".to_vec()).expect_err("short");
+        assert!(!error.contains("too short"), "{error}");
+        let secret = JwtSecret::new(b"s3cr3t-s3cr3t-s3cr3t-s3cr3t-s3cr3t".to_vec()).expect("valid");
+        assert!(!format!("{secret:?}").contains("s3cr3t"));
     }
 
     #[test]
