@@ -7,7 +7,7 @@ use ipnet::IpNet;
 use rand_core::{OsRng, RngCore};
 use tokio::net::TcpListener;
 
-use sqlx::{PgPool, postgres::PgListener};
+use sqlx::PgPool;
 
 use crate::{
     config::{DatabaseSettings, RateLimitSettings, Settings},
@@ -22,7 +22,9 @@ use crate::{
         revocations::{RevocationSet, Revoker},
         tasks::TaskPolicy,
     },
-    store::{self, Database, idempotency, migrations, revocations, sessions},
+    store::{
+        self, Database, idempotency, migrations, revocations::Feed as RevocationFeed, sessions,
+    },
     transport::{self, Limits},
 };
 
@@ -36,9 +38,9 @@ pub struct Application {
     services: Services,
     db: Database,
     revocations: RevocationSet,
-    /// The revocation listener's pool, and its first connection (made before serving, so
-    /// that the revocation set is trusted from the first request).
-    listening: (PgPool, Option<PgListener>),
+    /// What keeps the revocation set current; connected before serving (when the database
+    /// allows), so that the set is trusted from the first request.
+    revocation_feed: RevocationFeed,
     http: HttpSettings,
     limits: Limits,
     /// Trusted proxies: exempt from the per-address connection cap.
@@ -67,12 +69,11 @@ impl Application {
             Duration::from_millis(settings.database.db_acquire_timeout_ms),
         )
         .context("invalid DATABASE_URL")?;
+        let mut revocation_feed = RevocationFeed::new(listener_pool);
         // Not fatal: until the listener connects, tokens are checked against the database.
-        let revocation_listener = revocations
-            .connect(&listener_pool)
-            .await
-            .inspect_err(|error| tracing::warn!(?error, "cannot start the revocation listener"))
-            .ok();
+        if let Err(error) = revocations.connect(&mut revocation_feed).await {
+            tracing::warn!(?error, "cannot start the revocation listener");
+        }
         let sessions = SessionPolicy {
             refresh_ttl: settings.refresh_ttl(),
             max_lifetime: settings.session_max_lifetime(),
@@ -103,7 +104,7 @@ impl Application {
             services,
             db,
             revocations,
-            listening: (listener_pool, revocation_listener),
+            revocation_feed,
             http: HttpSettings {
                 max_body_bytes: settings.max_body_bytes,
                 body_read_timeout: Duration::from_millis(transport.body_read_timeout_ms),
@@ -139,8 +140,7 @@ impl Application {
             self.services.auth.limits().clone(),
             self.db.clone(),
         ));
-        let (listener_pool, listener) = self.listening;
-        let listening = tokio::spawn(self.revocations.listen(listener_pool, listener));
+        let listening = tokio::spawn(self.revocations.listen(self.revocation_feed));
         let app = app(self.services, &self.http);
         transport::serve(self.listener, app, self.limits, self.proxies, shutdown).await;
         purging.abort();
@@ -167,7 +167,7 @@ async fn purge_expired(limits: RateLimits, db: Database) {
         let purged = async {
             let mut connection = db.acquire().await?;
             let sessions = sessions::purge_expired(&mut *connection).await?;
-            let revocations = revocations::purge_expired(&mut *connection).await?;
+            let revocations = store::revocations::purge_expired(&mut *connection).await?;
             let idempotency_keys = idempotency::purge_expired(&mut *connection).await?;
             connection.release().await?;
             Ok::<_, crate::failure::Failure>((sessions, revocations, idempotency_keys))
