@@ -5,12 +5,13 @@ use std::{future::Future, net::SocketAddr, time::Duration};
 use anyhow::Context;
 use ipnet::IpNet;
 use rand_core::{OsRng, RngCore};
-use tokio::net::TcpListener;
+use tokio::{net::TcpListener, task::JoinHandle};
 
 use sqlx::PgPool;
 
 use crate::{
     config::{DatabaseSettings, RateLimitSettings, Settings},
+    failure::Failure,
     http::{HttpSettings, app},
     security::{JwtSecret, PasswordHasher, TokenIssuer},
     service::{
@@ -22,9 +23,7 @@ use crate::{
         revocations::{RevocationSet, Revoker},
         tasks::TaskPolicy,
     },
-    store::{
-        self, Database, idempotency, migrations, revocations::Feed as RevocationFeed, sessions,
-    },
+    store::{self, Database, migrations, revocations::Feed as RevocationFeed},
     transport::{self, Limits},
 };
 
@@ -36,7 +35,6 @@ pub struct Application {
     listener: TcpListener,
     address: SocketAddr,
     services: Services,
-    db: Database,
     revocations: RevocationSet,
     /// What keeps the revocation set current; connected before serving (when the database
     /// allows), so that the set is trusted from the first request.
@@ -80,7 +78,7 @@ impl Application {
             max_per_user: settings.max_sessions_per_user,
         };
         let services = Services::new(
-            db.clone(),
+            db,
             hasher,
             tokens,
             limits,
@@ -102,7 +100,6 @@ impl Application {
             listener,
             address,
             services,
-            db,
             revocations,
             revocation_feed,
             http: HttpSettings {
@@ -136,14 +133,13 @@ impl Application {
     /// Serves until `shutdown` completes, then lets in-flight requests finish.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) {
         tracing::info!(address = %self.address, "listening");
-        let purging = tokio::spawn(purge_expired(
-            self.services.auth.limits().clone(),
-            self.db.clone(),
-        ));
+        let jobs = start_jobs(&self.services);
         let listening = tokio::spawn(self.revocations.listen(self.revocation_feed));
         let app = app(self.services, &self.http);
         transport::serve(self.listener, app, self.limits, self.proxies, shutdown).await;
-        purging.abort();
+        for job in jobs {
+            job.abort();
+        }
         listening.abort();
         tracing::info!("stopped");
     }
@@ -153,37 +149,55 @@ impl Application {
 /// deleted.
 const PURGE_INTERVAL: Duration = Duration::from_secs(60);
 
-/// Deletes expired rate-limit counters, sessions, revocations and idempotency keys every
-/// [`PURGE_INTERVAL`], for as long as it runs.
-async fn purge_expired(limits: RateLimits, db: Database) {
-    let mut ticks = tokio::time::interval(PURGE_INTERVAL);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        ticks.tick().await;
-        match limits.purge_expired().await {
-            Ok(purged) => tracing::debug!(purged, "purged expired rate-limit counters"),
-            Err(error) => tracing::warn!(%error, "cannot purge expired rate-limit counters"),
-        }
-        let purged = async {
-            let mut connection = db.acquire().await?;
-            let sessions = sessions::purge_expired(&mut *connection).await?;
-            let revocations = store::revocations::purge_expired(&mut *connection).await?;
-            let idempotency_keys = idempotency::purge_expired(&mut *connection).await?;
-            connection.release().await?;
-            Ok::<_, crate::failure::Failure>((sessions, revocations, idempotency_keys))
-        };
-        match purged.await {
-            Ok((sessions, revocations, idempotency_keys)) => {
-                tracing::debug!(
-                    sessions,
-                    revocations,
-                    idempotency_keys,
-                    "purged expired sessions, revocations and idempotency keys"
-                );
+/// Starts every periodic job of the server, each a service method; they run until their
+/// handles are aborted. A new job is one more entry here.
+fn start_jobs(services: &Services) -> Vec<JoinHandle<()>> {
+    vec![
+        spawn_periodic(
+            "purge expired rate-limit counters",
+            PURGE_INTERVAL,
+            services.auth.limits().clone(),
+            |limits| async move { limits.purge_expired().await },
+        ),
+        spawn_periodic(
+            "purge expired sessions and revocations",
+            PURGE_INTERVAL,
+            services.auth.clone(),
+            |auth| async move { auth.purge_expired().await },
+        ),
+        spawn_periodic(
+            "purge expired idempotency keys",
+            PURGE_INTERVAL,
+            services.tasks.clone(),
+            |tasks| async move { tasks.purge_expired_keys().await },
+        ),
+    ]
+}
+
+/// Runs `job` on (a clone of) `service` every `period`, the first time at once, for as long
+/// as the task runs. A failure is logged, and the next period tries again.
+fn spawn_periodic<Service, Job, Run>(
+    name: &'static str,
+    period: Duration,
+    service: Service,
+    job: Job,
+) -> JoinHandle<()>
+where
+    Service: Clone + Send + 'static,
+    Job: Fn(Service) -> Run + Send + 'static,
+    Run: Future<Output = Result<u64, Failure>> + Send,
+{
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(period);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            match job(service.clone()).await {
+                Ok(done) => tracing::debug!(job = name, done, "periodic job ran"),
+                Err(error) => tracing::warn!(job = name, %error, "periodic job failed"),
             }
-            Err(error) => tracing::warn!(%error, "cannot purge expired sessions"),
         }
-    }
+    })
 }
 
 /// Creates the database if it is missing and applies pending migrations.

@@ -141,9 +141,19 @@ impl AuthService {
         }
     }
 
-    /// The rate limits, for the background task that purges their expired counters.
+    /// The rate limits, for the periodic job that purges their expired counters.
     pub fn limits(&self) -> &RateLimits {
         &self.limits
+    }
+
+    /// Deletes sessions whose refresh token has expired, and revocations whose access
+    /// tokens all have (a periodic job); how many rows it deleted.
+    pub async fn purge_expired(&self) -> Result<u64, Failure> {
+        let mut db = self.db.acquire().await?;
+        let sessions = sessions::purge_expired(&mut *db).await?;
+        let revocations = crate::store::revocations::purge_expired(&mut *db).await?;
+        db.release().await?;
+        Ok(sessions + revocations)
     }
 
     pub async fn register(

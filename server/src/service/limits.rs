@@ -253,7 +253,8 @@ impl RateLimits {
         })
     }
 
-    /// Forgets counters whose window has ended, in PostgreSQL and in memory.
+    /// Forgets counters whose window has ended, in PostgreSQL and in memory (a periodic
+    /// job); how many rows it deleted.
     pub async fn purge_expired(&self) -> Result<u64, Failure> {
         if let Some(requests) = &self.requests {
             requests.0.retain_recent();
