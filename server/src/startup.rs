@@ -5,6 +5,7 @@ use std::{future::Future, net::SocketAddr, time::Duration};
 use anyhow::Context;
 use ipnet::IpNet;
 use rand_core::{OsRng, RngCore};
+use secrecy::ExposeSecret;
 use tokio::{net::TcpListener, task::JoinHandle};
 
 use sqlx::PgPool;
@@ -248,7 +249,7 @@ pub async fn operator(database: &DatabaseSettings) -> anyhow::Result<Operator> {
 
 fn jwt_secret(settings: &Settings) -> anyhow::Result<JwtSecret> {
     if let Some(input) = &settings.jwt_secret {
-        return JwtSecret::new(input.expose().as_bytes().to_vec())
+        return JwtSecret::new(input.expose_secret().as_bytes().to_vec())
             .map_err(|reason| anyhow::anyhow!("TASKAPI_JWT_SECRET {reason}"));
     }
     if !settings.dev {

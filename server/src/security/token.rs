@@ -1,10 +1,11 @@
 //! Access tokens: HS256 JWTs with every registered claim checked, naming the account
 //! (`sub`), its session (`sid`) and its role.
 
-use std::{fmt, str::FromStr, time::Duration};
+use std::{str::FromStr, time::Duration};
 
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use secrecy::{ExposeSecret, SecretSlice};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -20,8 +21,8 @@ const AUDIENCE: &str = "taskapi";
 const LEEWAY_SECONDS: u64 = 5;
 
 /// The secret that signs and checks access tokens (HS256). Never printed.
-#[derive(Clone)]
-pub struct JwtSecret(Vec<u8>);
+#[derive(Clone, Debug)]
+pub struct JwtSecret(SecretSlice<u8>);
 
 impl JwtSecret {
     /// HS256 needs a key at least as long as its hash (RFC 7518 §3.2).
@@ -36,17 +37,7 @@ impl JwtSecret {
                 bytes.len()
             ));
         }
-        Ok(Self(bytes))
-    }
-
-    fn expose(&self) -> &[u8] {
-        &self.0
-    }
-}
-
-impl fmt::Debug for JwtSecret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("JwtSecret(<redacted>)")
+        Ok(Self(bytes.into()))
     }
 }
 
@@ -101,8 +92,8 @@ impl TokenIssuer {
         validation.validate_nbf = true;
         validation.leeway = LEEWAY_SECONDS;
         Self {
-            encoding: EncodingKey::from_secret(secret.expose()),
-            decoding: DecodingKey::from_secret(secret.expose()),
+            encoding: EncodingKey::from_secret(secret.0.expose_secret()),
+            decoding: DecodingKey::from_secret(secret.0.expose_secret()),
             validation,
             ttl,
         }
