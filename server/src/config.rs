@@ -478,6 +478,9 @@ impl Cli {
 }
 
 #[cfg(test)]
+mod settings_table;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
