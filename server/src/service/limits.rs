@@ -56,6 +56,17 @@ pub enum LimitError {
     Failed(#[from] Failure),
 }
 
+impl LimitError {
+    /// The same outcome as the error of an operation that ran into a limit: `limited`
+    /// makes its case for it, a failure stays one.
+    pub fn into_error<E: From<Failure>>(self, limited: impl FnOnce(Limited) -> E) -> E {
+        match self {
+            Self::Limited(limit) => limited(limit),
+            Self::Failed(failure) => failure.into(),
+        }
+    }
+}
+
 /// How a counted login attempt ended, when it did not fail.
 #[derive(Debug, Clone, Copy)]
 enum Settled {

@@ -277,6 +277,19 @@ where
     sqlx::query_scalar_with(sql, values).persistent(NAMED_STATEMENTS.load(Ordering::Relaxed))
 }
 
+/// Runs a statement that yields at most one row, read as `Row` and checked into `T`.
+async fn fetch_optional<Row, T>(
+    db: impl PgExecutor<'_>,
+    statement: &impl SqlxBinder,
+) -> Result<Option<T>, Failure>
+where
+    Row: for<'r> FromRow<'r, PgRow> + Send + Unpin,
+    T: TryFrom<Row, Error = Failure>,
+{
+    let row: Option<Row> = query_as(statement).fetch_optional(db).await?;
+    row.map(T::try_from).transpose()
+}
+
 /// Runs a statement that returns no rows; how many rows it changed.
 async fn execute(db: impl PgExecutor<'_>, statement: &impl SqlxBinder) -> Result<u64, Failure> {
     Ok(query(statement).execute(db).await?.rows_affected())
