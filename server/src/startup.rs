@@ -5,24 +5,26 @@ use std::{future::Future, net::SocketAddr, time::Duration};
 use anyhow::Context;
 use ipnet::IpNet;
 use rand_core::{OsRng, RngCore};
-use tokio::net::TcpListener;
+use secrecy::ExposeSecret;
+use tokio::{net::TcpListener, task::JoinHandle};
 
-use sqlx::{PgPool, postgres::PgListener};
+use sqlx::PgPool;
 
 use crate::{
-    config::{DatabaseSettings, JwtSecret, RateLimitSettings, Settings},
+    config::{DatabaseSettings, RateLimitSettings, Settings},
+    failure::Failure,
     http::{HttpSettings, app},
-    security::{PasswordHasher, TokenIssuer},
+    security::{JwtSecret, PasswordHasher, TokenIssuer},
     service::{
         Services,
         admin::Operator,
         auth::SessionPolicy,
-        limits::RateLimits,
+        limits::{Quotas, RateLimits},
         passwords::Passwords,
         revocations::{RevocationSet, Revoker},
         tasks::TaskPolicy,
     },
-    store::{self, Database, idempotency, migrations, revocations, sessions},
+    store::{self, Database, migrations, revocations::Feed as RevocationFeed},
     transport::{self, Limits},
 };
 
@@ -34,11 +36,10 @@ pub struct Application {
     listener: TcpListener,
     address: SocketAddr,
     services: Services,
-    db: Database,
     revocations: RevocationSet,
-    /// The revocation listener's pool, and its first connection (made before serving, so
-    /// that the revocation set is trusted from the first request).
-    listening: (PgPool, Option<PgListener>),
+    /// What keeps the revocation set current; connected before serving (when the database
+    /// allows), so that the set is trusted from the first request.
+    revocation_feed: RevocationFeed,
     http: HttpSettings,
     limits: Limits,
     /// Trusted proxies: exempt from the per-address connection cap.
@@ -59,24 +60,26 @@ impl Application {
         };
         let hasher = PasswordHasher::new(concurrency).await?;
         let tokens = TokenIssuer::new(&secret, settings.token_ttl());
-        let db = Database::new(pool, &settings.database);
-        let limits = RateLimits::new(db.clone(), &settings.rate_limits);
+        let db = Database::new(pool, &pool_settings(&settings.database));
+        let limits = RateLimits::new(db.clone(), &quotas(&settings.rate_limits));
         let revocations = RevocationSet::default();
-        let listener_pool =
-            store::connect_for_listening(&settings.database).context("invalid DATABASE_URL")?;
+        let listener_pool = store::connect_for_listening(
+            settings.database.direct_url(),
+            Duration::from_millis(settings.database.db_acquire_timeout_ms),
+        )
+        .context("invalid DATABASE_URL")?;
+        let mut revocation_feed = RevocationFeed::new(listener_pool);
         // Not fatal: until the listener connects, tokens are checked against the database.
-        let revocation_listener = revocations
-            .connect(&listener_pool)
-            .await
-            .inspect_err(|error| tracing::warn!(?error, "cannot start the revocation listener"))
-            .ok();
+        if let Err(error) = revocations.connect(&mut revocation_feed).await {
+            tracing::warn!(?error, "cannot start the revocation listener");
+        }
         let sessions = SessionPolicy {
             refresh_ttl: settings.refresh_ttl(),
             max_lifetime: settings.session_max_lifetime(),
             max_per_user: settings.max_sessions_per_user,
         };
         let services = Services::new(
-            db.clone(),
+            db,
             hasher,
             tokens,
             limits,
@@ -98,9 +101,8 @@ impl Application {
             listener,
             address,
             services,
-            db,
             revocations,
-            listening: (listener_pool, revocation_listener),
+            revocation_feed,
             http: HttpSettings {
                 max_body_bytes: settings.max_body_bytes,
                 body_read_timeout: Duration::from_millis(transport.body_read_timeout_ms),
@@ -132,15 +134,13 @@ impl Application {
     /// Serves until `shutdown` completes, then lets in-flight requests finish.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) {
         tracing::info!(address = %self.address, "listening");
-        let purging = tokio::spawn(purge_expired(
-            self.services.auth.limits().clone(),
-            self.db.clone(),
-        ));
-        let (listener_pool, listener) = self.listening;
-        let listening = tokio::spawn(self.revocations.listen(listener_pool, listener));
+        let jobs = start_jobs(&self.services);
+        let listening = tokio::spawn(self.revocations.listen(self.revocation_feed));
         let app = app(self.services, &self.http);
         transport::serve(self.listener, app, self.limits, self.proxies, shutdown).await;
-        purging.abort();
+        for job in jobs {
+            job.abort();
+        }
         listening.abort();
         tracing::info!("stopped");
     }
@@ -150,37 +150,55 @@ impl Application {
 /// deleted.
 const PURGE_INTERVAL: Duration = Duration::from_secs(60);
 
-/// Deletes expired rate-limit counters, sessions, revocations and idempotency keys every
-/// [`PURGE_INTERVAL`], for as long as it runs.
-async fn purge_expired(limits: RateLimits, db: Database) {
-    let mut ticks = tokio::time::interval(PURGE_INTERVAL);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        ticks.tick().await;
-        match limits.purge_expired().await {
-            Ok(purged) => tracing::debug!(purged, "purged expired rate-limit counters"),
-            Err(error) => tracing::warn!(%error, "cannot purge expired rate-limit counters"),
-        }
-        let purged = async {
-            let mut connection = db.acquire().await?;
-            let sessions = sessions::purge_expired(&mut *connection).await?;
-            let revocations = revocations::purge_expired(&mut *connection).await?;
-            let idempotency_keys = idempotency::purge_expired(&mut *connection).await?;
-            connection.release().await?;
-            Ok::<_, crate::failure::Failure>((sessions, revocations, idempotency_keys))
-        };
-        match purged.await {
-            Ok((sessions, revocations, idempotency_keys)) => {
-                tracing::debug!(
-                    sessions,
-                    revocations,
-                    idempotency_keys,
-                    "purged expired sessions, revocations and idempotency keys"
-                );
+/// Starts every periodic job of the server, each a service method; they run until their
+/// handles are aborted. A new job is one more entry here.
+fn start_jobs(services: &Services) -> Vec<JoinHandle<()>> {
+    vec![
+        spawn_periodic(
+            "purge expired rate-limit counters",
+            PURGE_INTERVAL,
+            services.auth.limits().clone(),
+            |limits| async move { limits.purge_expired().await },
+        ),
+        spawn_periodic(
+            "purge expired sessions and revocations",
+            PURGE_INTERVAL,
+            services.auth.clone(),
+            |auth| async move { auth.purge_expired().await },
+        ),
+        spawn_periodic(
+            "purge expired idempotency keys",
+            PURGE_INTERVAL,
+            services.tasks.clone(),
+            |tasks| async move { tasks.purge_expired_keys().await },
+        ),
+    ]
+}
+
+/// Runs `job` on (a clone of) `service` every `period`, the first time at once, for as long
+/// as the task runs. A failure is logged, and the next period tries again.
+fn spawn_periodic<Service, Job, Run>(
+    name: &'static str,
+    period: Duration,
+    service: Service,
+    job: Job,
+) -> JoinHandle<()>
+where
+    Service: Clone + Send + 'static,
+    Job: Fn(Service) -> Run + Send + 'static,
+    Run: Future<Output = Result<u64, Failure>> + Send,
+{
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(period);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            match job(service.clone()).await {
+                Ok(done) => tracing::debug!(job = name, done, "periodic job ran"),
+                Err(error) => tracing::warn!(job = name, %error, "periodic job failed"),
             }
-            Err(error) => tracing::warn!(%error, "cannot purge expired sessions"),
         }
-    }
+    })
 }
 
 /// Creates the database if it is missing and applies pending migrations.
@@ -191,7 +209,8 @@ async fn prepare_database(database: &DatabaseSettings) -> anyhow::Result<()> {
     {
         tracing::info!("created the database");
     }
-    let migrator = store::connect_for_migrations(database).context("invalid DATABASE_URL")?;
+    let migrator =
+        store::connect_for_migrations(database.direct_url()).context("invalid DATABASE_URL")?;
     migrations::up(&migrator)
         .await
         .context("cannot apply migrations")?;
@@ -202,7 +221,7 @@ async fn prepare_database(database: &DatabaseSettings) -> anyhow::Result<()> {
 /// The request pool, checked once: a wrong host, database or role stops the process here
 /// rather than failing every request.
 async fn connect(database: &DatabaseSettings) -> anyhow::Result<PgPool> {
-    let pool = store::connect(database).context("invalid DATABASE_URL")?;
+    let pool = store::connect(&pool_settings(database)).context("invalid DATABASE_URL")?;
     pool.acquire().await.with_context(|| {
         format!(
             "cannot connect to the database at {}",
@@ -220,17 +239,17 @@ const OPERATOR_REVOCATION_WINDOW: Duration = Duration::from_secs(24 * 60 * 60);
 /// registration rules' password hashing.
 pub async fn operator(database: &DatabaseSettings) -> anyhow::Result<Operator> {
     prepare_database(database).await?;
-    let db = Database::new(connect(database).await?, database);
+    let db = Database::new(connect(database).await?, &pool_settings(database));
     let hasher = PasswordHasher::new(1).await?;
     // The operator's commands count no failed logins; the limits are never consulted.
-    let limits = RateLimits::new(db.clone(), &RateLimitSettings::default());
+    let limits = RateLimits::new(db.clone(), &quotas(&RateLimitSettings::default()));
     let revoker = Revoker::new(RevocationSet::default(), OPERATOR_REVOCATION_WINDOW);
     Ok(Operator::new(db, Passwords::new(hasher, limits), revoker))
 }
 
 fn jwt_secret(settings: &Settings) -> anyhow::Result<JwtSecret> {
     if let Some(input) = &settings.jwt_secret {
-        return JwtSecret::try_from(input)
+        return JwtSecret::new(input.expose_secret().as_bytes().to_vec())
             .map_err(|reason| anyhow::anyhow!("TASKAPI_JWT_SECRET {reason}"));
     }
     if !settings.dev {
@@ -244,4 +263,28 @@ fn jwt_secret(settings: &Settings) -> anyhow::Result<JwtSecret> {
     let mut bytes = vec![0; 48];
     OsRng.fill_bytes(&mut bytes);
     JwtSecret::new(bytes).map_err(anyhow::Error::msg)
+}
+
+/// The request pool's settings, as the flags give them.
+fn pool_settings(database: &DatabaseSettings) -> store::PoolSettings {
+    store::PoolSettings {
+        url: database.database_url.clone(),
+        max_connections: database.db_max_connections,
+        acquire_timeout: Duration::from_millis(database.db_acquire_timeout_ms),
+        statement_timeout: Duration::from_millis(database.db_statement_timeout_ms),
+        lock_timeout: Duration::from_millis(database.db_lock_timeout_ms),
+        statement_cache: database.db_statement_cache,
+    }
+}
+
+/// The rate limits, as the flags give them.
+fn quotas(limits: &RateLimitSettings) -> Quotas {
+    Quotas {
+        login_failures_per_account: limits.login_failures_per_account,
+        login_failures_per_address: limits.login_failures_per_address,
+        login_window: Duration::from_secs(limits.login_window_seconds),
+        registrations_per_address: limits.registrations_per_address,
+        registration_window: Duration::from_secs(limits.registration_window_seconds),
+        requests_per_minute: limits.requests_per_minute,
+    }
 }

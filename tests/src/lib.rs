@@ -11,12 +11,11 @@ use std::{net::SocketAddr, num::NonZeroU32};
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::{Method, RequestBuilder, header::CONTENT_TYPE};
+use secrecy::ExposeSecret;
 use sqlx::PgPool;
 use taskapi_client::{Client, ResponseValue, session, types};
 use taskapi_server::{
-    config::{
-        DatabaseSettings, LogFormat, RateLimitSettings, SecretInput, Settings, TransportSettings,
-    },
+    config::{DatabaseSettings, LogFormat, RateLimitSettings, Settings, TransportSettings},
     domain::{Email, Password},
     startup::{self, Application},
 };
@@ -71,7 +70,7 @@ pub fn test_settings() -> Settings {
     Settings {
         database: DatabaseSettings::for_url(ScratchDatabase::fresh_url()),
         bind: "127.0.0.1:0".parse().expect("valid address"),
-        jwt_secret: Some(SecretInput::new(secret)),
+        jwt_secret: Some(secret.into()),
         token_ttl_seconds: 1800,
         refresh_ttl_seconds: Settings::REFRESH_TTL_SECONDS,
         session_max_lifetime_seconds: Settings::SESSION_MAX_LIFETIME_SECONDS,
@@ -113,7 +112,7 @@ impl TestApp {
         let jwt_secret = settings
             .jwt_secret
             .as_ref()
-            .map(|secret| secret.expose().to_owned())
+            .map(|secret| secret.expose_secret().to_owned())
             .unwrap_or_default();
         let database_url = settings.database.database_url.clone();
         // A server that migrates creates its database; the guard drops it.

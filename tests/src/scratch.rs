@@ -3,10 +3,7 @@
 use std::time::Duration;
 
 use sqlx::{PgPool, Postgres, migrate::MigrateDatabase};
-use taskapi_server::{
-    config::DatabaseSettings,
-    store::{self, migrations},
-};
+use taskapi_server::store::{self, migrations};
 use uuid::Uuid;
 
 /// The PostgreSQL server the test databases live on: `TASKAPI_TEST_DATABASE_URL`, a URL
@@ -59,8 +56,7 @@ impl ScratchDatabase {
 
     /// A small pool on this database, as the server opens it.
     pub fn pool(&self) -> PgPool {
-        store::connect_for_migrations(&DatabaseSettings::for_url(self.url.clone()))
-            .expect("a valid database URL")
+        store::connect_for_migrations(&self.url).expect("a valid database URL")
     }
 }
 

@@ -21,7 +21,7 @@ pub fn normalized(raw: &str) -> String {
 /// characters counted after NFC, no composition rules, and not one of the most common
 /// passwords (compared ignoring letter case). Kept in NFC; its `Debug` never shows the text.
 #[derive(Clone)]
-pub struct Password(String);
+pub struct Password(secrecy::SecretString);
 
 impl Password {
     pub fn parse(raw: String) -> Result<Self, String> {
@@ -39,11 +39,11 @@ impl Password {
                     .to_owned(),
             );
         }
-        Ok(Self(password))
+        Ok(Self(password.into()))
     }
 
     pub fn expose(&self) -> &str {
-        &self.0
+        secrecy::ExposeSecret::expose_secret(&self.0)
     }
 }
 

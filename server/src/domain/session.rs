@@ -12,17 +12,17 @@ pub struct SessionId(pub Uuid);
 
 /// A refresh token as a client holds it: an opaque string. Its `Debug` never shows it, and
 /// the server stores only its hash.
-#[derive(Clone, PartialEq, Eq)]
-pub struct RefreshToken(String);
+#[derive(Clone)]
+pub struct RefreshToken(secrecy::SecretString);
 
 impl RefreshToken {
     /// A token a client presented, not yet checked.
     pub fn presented(token: String) -> Self {
-        Self(token)
+        Self(token.into())
     }
 
     pub fn expose(&self) -> &str {
-        &self.0
+        secrecy::ExposeSecret::expose_secret(&self.0)
     }
 }
 

@@ -19,6 +19,7 @@ use argon2::{
     password_hash::{self, Output, ParamsString, PasswordHash, SaltString},
 };
 use rand_core::OsRng;
+use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Semaphore;
 
 use crate::{
@@ -126,8 +127,9 @@ impl PasswordHasher {
     }
 
     pub async fn hash(&self, password: &Password) -> Result<String, Failure> {
-        let password = password.expose().to_owned();
-        self.run(move |memory| hash_blocking(&password, memory))
+        // A copy of its own for the blocking pool, zeroed when dropped like the original.
+        let password = password.clone();
+        self.run(move |memory| hash_blocking(password.expose(), memory))
             .await?
             .map_err(hashing_failed)
     }
@@ -138,14 +140,16 @@ impl PasswordHasher {
     /// before passwords were normalised matches the password as typed, so a password typed
     /// otherwise than NFC is also compared as it is.
     pub async fn verify(&self, password: &str, stored: Option<&str>) -> Result<bool, Failure> {
-        let normalized = normalized_password(password);
-        let as_typed = (normalized != password).then(|| password.to_owned());
+        let normalized = SecretString::from(normalized_password(password));
+        let as_typed =
+            (normalized.expose_secret() != password).then(|| SecretString::from(password));
         let exists = stored.is_some();
         let hash = stored.map_or_else(|| self.dummy_hash.to_string(), str::to_owned);
         let matches = self
             .run(move |memory| {
-                verify_blocking(&normalized, &hash, memory)
-                    || as_typed.is_some_and(|typed| verify_blocking(&typed, &hash, memory))
+                verify_blocking(normalized.expose_secret(), &hash, memory)
+                    || as_typed
+                        .is_some_and(|typed| verify_blocking(typed.expose_secret(), &hash, memory))
             })
             .await?;
         Ok(exists && matches)

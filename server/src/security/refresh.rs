@@ -40,7 +40,7 @@ mod tests {
     fn tokens_are_unique_full_entropy_and_stored_as_their_hash() {
         let (first, first_hash) = generate();
         let (second, second_hash) = generate();
-        assert_ne!(first, second);
+        assert_ne!(first.expose(), second.expose());
         assert_ne!(first_hash, second_hash);
         assert_eq!(
             URL_SAFE_NO_PAD

@@ -5,11 +5,11 @@ use std::{str::FromStr, time::Duration};
 
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use secrecy::{ExposeSecret, SecretSlice};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::{
-    config::JwtSecret,
     domain::{Caller, Role, SessionId, UserId},
     failure::Failure,
 };
@@ -19,6 +19,27 @@ const ISSUER: &str = "taskapi";
 const AUDIENCE: &str = "taskapi";
 /// Clock skew tolerated between servers, in seconds.
 const LEEWAY_SECONDS: u64 = 5;
+
+/// The secret that signs and checks access tokens (HS256). Never printed.
+#[derive(Clone, Debug)]
+pub struct JwtSecret(SecretSlice<u8>);
+
+impl JwtSecret {
+    /// HS256 needs a key at least as long as its hash (RFC 7518 §3.2).
+    pub const MIN_BYTES: usize = 32;
+
+    /// The secret, if it is long enough; the refusal never repeats it.
+    pub fn new(bytes: Vec<u8>) -> Result<Self, String> {
+        if bytes.len() < Self::MIN_BYTES {
+            return Err(format!(
+                "must be at least {} bytes (got {}); generate one with `openssl rand -base64 48`",
+                Self::MIN_BYTES,
+                bytes.len()
+            ));
+        }
+        Ok(Self(bytes.into()))
+    }
+}
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Claims {
@@ -71,8 +92,8 @@ impl TokenIssuer {
         validation.validate_nbf = true;
         validation.leeway = LEEWAY_SECONDS;
         Self {
-            encoding: EncodingKey::from_secret(secret.expose()),
-            decoding: DecodingKey::from_secret(secret.expose()),
+            encoding: EncodingKey::from_secret(secret.0.expose_secret()),
+            decoding: DecodingKey::from_secret(secret.0.expose_secret()),
             validation,
             ttl,
         }
@@ -156,6 +177,14 @@ mod tests {
 
     fn far_future() -> DateTime<Utc> {
         Utc::now() + chrono::Duration::days(30)
+    }
+
+    #[test]
+    fn short_secrets_are_refused_without_being_echoed() {
+        let error = JwtSecret::new(b"too short".to_vec()).expect_err("short");
+        assert!(!error.contains("too short"), "{error}");
+        let secret = JwtSecret::new(b"s3cr3t-s3cr3t-s3cr3t-s3cr3t-s3cr3t".to_vec()).expect("valid");
+        assert!(!format!("{secret:?}").contains("s3cr3t"));
     }
 
     #[test]

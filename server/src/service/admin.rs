@@ -63,6 +63,26 @@ pub async fn lock_unless_last_admin(
     Ok(target)
 }
 
+/// A new account with `role` and `password` (hashed first); `None` when the email is
+/// taken. Registration and the command line's `create-admin` both create accounts so.
+pub async fn create_account(
+    db: &Database,
+    passwords: &Passwords,
+    email: &Email,
+    password: &Password,
+    role: Role,
+) -> Result<Option<User>, Failure> {
+    let hash = passwords.hash(password).await?;
+    let mut connection = db.acquire().await?;
+    let user = match users::insert(&mut *connection, email, &hash, role).await {
+        Ok(user) => user,
+        Err(WriteUserError::EmailTaken) => return Ok(None),
+        Err(WriteUserError::Failed(failure)) => return Err(failure),
+    };
+    connection.release().await?;
+    Ok(Some(user))
+}
+
 /// One page of accounts.
 pub type AccountPage = Page<User>;
 
@@ -172,16 +192,9 @@ impl Operator {
         email: &Email,
         password: &Password,
     ) -> Result<User, CreateAdminError> {
-        let hash = self.passwords.hash(password).await?;
-        let mut db = self.db.acquire().await?;
-        let user = users::insert(&mut *db, email, &hash, Role::Admin)
-            .await
-            .map_err(|error| match error {
-                WriteUserError::EmailTaken => CreateAdminError::EmailTaken,
-                WriteUserError::Failed(failure) => failure.into(),
-            })?;
-        db.release().await?;
-        Ok(user)
+        create_account(&self.db, &self.passwords, email, password, Role::Admin)
+            .await?
+            .ok_or(CreateAdminError::EmailTaken)
     }
 
     /// `taskapi users set-role`: the account's new role, which its tokens state from their

@@ -6,7 +6,9 @@ use std::{net::IpAddr, time::Duration};
 use uuid::Uuid;
 
 use super::{
-    Failure, after,
+    Failure,
+    admin::create_account,
+    after,
     limits::{LimitError, Limited, RateLimits},
     now,
     passwords::{CheckError, Passwords, Verified},
@@ -21,7 +23,7 @@ use crate::{
     store::{
         Database,
         sessions::{self, Presented},
-        users::{self, WriteUserError},
+        users,
     },
 };
 
@@ -57,10 +59,7 @@ pub enum LoginError {
 
 impl From<LimitError> for RegisterError {
     fn from(error: LimitError) -> Self {
-        match error {
-            LimitError::Limited(limited) => Self::Limited(limited),
-            LimitError::Failed(failure) => Self::Failed(failure),
-        }
+        error.into_error(Self::Limited)
     }
 }
 
@@ -141,9 +140,19 @@ impl AuthService {
         }
     }
 
-    /// The rate limits, for the background task that purges their expired counters.
+    /// The rate limits, for the periodic job that purges their expired counters.
     pub fn limits(&self) -> &RateLimits {
         &self.limits
+    }
+
+    /// Deletes sessions whose refresh token has expired, and revocations whose access
+    /// tokens all have (a periodic job); how many rows it deleted.
+    pub async fn purge_expired(&self) -> Result<u64, Failure> {
+        let mut db = self.db.acquire().await?;
+        let sessions = sessions::purge_expired(&mut *db).await?;
+        let revocations = crate::store::revocations::purge_expired(&mut *db).await?;
+        db.release().await?;
+        Ok(sessions + revocations)
     }
 
     pub async fn register(
@@ -152,16 +161,10 @@ impl AuthService {
         registration: Registration,
     ) -> Result<User, RegisterError> {
         self.limits.registration(client).await?;
-        let hash = self.passwords.hash(&registration.password).await?;
-        let mut db = self.db.acquire().await?;
-        let user = users::insert(&mut *db, &registration.email, &hash, Role::User)
-            .await
-            .map_err(|error| match error {
-                WriteUserError::EmailTaken => RegisterError::EmailTaken,
-                WriteUserError::Failed(failure) => failure.into(),
-            })?;
-        db.release().await?;
-        Ok(user)
+        let Registration { email, password } = &registration;
+        create_account(&self.db, &self.passwords, email, password, Role::User)
+            .await?
+            .ok_or(RegisterError::EmailTaken)
     }
 
     /// The OAuth2 token endpoint: a new session for a matching email and password, or the

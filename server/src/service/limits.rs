@@ -18,10 +18,24 @@ use uuid::Uuid;
 
 use super::Failure;
 use crate::{
-    config::RateLimitSettings,
     domain::UserId,
     store::{Database, rate_limits},
 };
+
+/// The limits' quotas and windows. A quota of 0 turns its limit off.
+#[derive(Debug, Clone, Copy)]
+pub struct Quotas {
+    /// Failed logins per account and client address in a login window.
+    pub login_failures_per_account: u32,
+    /// Failed logins per client address, whatever the account, in a login window.
+    pub login_failures_per_address: u32,
+    /// Starts with the first failure.
+    pub login_window: Duration,
+    pub registrations_per_address: u32,
+    pub registration_window: Duration,
+    /// Authenticated requests per user and minute, in this process.
+    pub requests_per_minute: u32,
+}
 
 /// A limit a request ran into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +54,17 @@ pub enum LimitError {
     Limited(Limited),
     #[error(transparent)]
     Failed(#[from] Failure),
+}
+
+impl LimitError {
+    /// The same outcome as the error of an operation that ran into a limit: `limited`
+    /// makes its case for it, a failure stays one.
+    pub fn into_error<E: From<Failure>>(self, limited: impl FnOnce(Limited) -> E) -> E {
+        match self {
+            Self::Limited(limit) => limited(limit),
+            Self::Failed(failure) => failure.into(),
+        }
+    }
 }
 
 /// How a counted login attempt ended, when it did not fail.
@@ -81,9 +106,8 @@ pub struct RateLimits {
 }
 
 impl RateLimits {
-    pub fn new(db: Database, settings: &RateLimitSettings) -> Self {
-        let login_window = Duration::from_secs(settings.login_window_seconds);
-        let requests = NonZeroU32::new(settings.requests_per_minute).map(|per_minute| {
+    pub fn new(db: Database, quotas: &Quotas) -> Self {
+        let requests = NonZeroU32::new(quotas.requests_per_minute).map(|per_minute| {
             let limited = Limited {
                 policy: "requests",
                 quota: per_minute.get(),
@@ -96,18 +120,18 @@ impl RateLimits {
             db,
             failed_logins_per_account: Policy {
                 name: "failed-logins-per-account",
-                quota: settings.login_failures_per_account,
-                window: login_window,
+                quota: quotas.login_failures_per_account,
+                window: quotas.login_window,
             },
             failed_logins_per_address: Policy {
                 name: "failed-logins-per-address",
-                quota: settings.login_failures_per_address,
-                window: login_window,
+                quota: quotas.login_failures_per_address,
+                window: quotas.login_window,
             },
             registrations_per_address: Policy {
                 name: "registrations-per-address",
-                quota: settings.registrations_per_address,
-                window: Duration::from_secs(settings.registration_window_seconds),
+                quota: quotas.registrations_per_address,
+                window: quotas.registration_window,
             },
             requests,
         }
@@ -240,7 +264,8 @@ impl RateLimits {
         })
     }
 
-    /// Forgets counters whose window has ended, in PostgreSQL and in memory.
+    /// Forgets counters whose window has ended, in PostgreSQL and in memory (a periodic
+    /// job); how many rows it deleted.
     pub async fn purge_expired(&self) -> Result<u64, Failure> {
         if let Some(requests) = &self.requests {
             requests.0.retain_recent();

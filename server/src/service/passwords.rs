@@ -28,10 +28,7 @@ pub enum CheckError {
 
 impl From<LimitError> for CheckError {
     fn from(error: LimitError) -> Self {
-        match error {
-            LimitError::Limited(limited) => Self::Limited(limited),
-            LimitError::Failed(failure) => Self::Failed(failure),
-        }
+        error.into_error(Self::Limited)
     }
 }
 

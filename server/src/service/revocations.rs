@@ -2,12 +2,11 @@
 //! they expire, held in memory by every server so that accepting a token costs no database
 //! query.
 //!
-//! It is loaded at start-up and kept current by PostgreSQL `LISTEN/NOTIFY` on
-//! [`revocations::CHANNEL`]: a revocation is written and announced in the transaction that
-//! makes it, and every server (this one included) applies the notification when it
-//! arrives. While the listening connection is down the set may have missed something, so it
-//! is not trusted: callers check the database instead, until the listener has reconnected
-//! and reloaded the set.
+//! It is loaded at start-up and kept current by the store's [`Feed`]: a revocation is
+//! written and announced in the transaction that makes it, and every server (this one
+//! included) applies the change when it arrives. While the feed is disconnected the set may
+//! have missed something, so it is not trusted: callers check the database instead, until
+//! the feed is back and the set has been reloaded.
 
 use std::{
     collections::HashMap,
@@ -19,23 +18,13 @@ use std::{
 };
 
 use chrono::{DateTime, Utc};
-use sqlx::{PgConnection, PgPool, Postgres, Transaction, postgres::PgListener};
+use sqlx::{PgConnection, Postgres, Transaction};
 
 use super::Failure;
 use crate::{
     domain::{Caller, SessionId, UserId},
-    store::revocations::{self, Change, Revoked},
+    store::revocations::{self, Change, Event, Feed, Loaded, Revoked},
 };
-
-/// Longest wait between attempts to reconnect the listener.
-const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(5);
-/// How often the set is reloaded even when nothing seems lost, which also forgets
-/// revocations whose access tokens have all expired.
-const RELOAD_INTERVAL: Duration = Duration::from_secs(300);
-/// How long the listening connection may stay silent before it must answer a round trip.
-const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(10);
-/// Longest a round trip on the listening connection may take before it counts as lost.
-const ROUND_TRIP_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The in-memory revocation set, shared by every request of this server.
 #[derive(Clone, Default)]
@@ -96,30 +85,36 @@ impl RevocationSet {
         self.inner.trusted.load(Ordering::Acquire)
     }
 
-    /// Starts listening and loads the set; once this returns `Ok`, the set is trusted.
-    pub async fn connect(&self, pool: &PgPool) -> Result<PgListener, Failure> {
-        let mut listener = PgListener::connect_with(pool).await?;
-        // A lost connection is reported, not silently replaced: the set must be reloaded.
-        listener.eager_reconnect(false);
-        tokio::time::timeout(ROUND_TRIP_TIMEOUT, listener.listen(revocations::CHANNEL))
-            .await
-            .map_err(|_| Failure::Busy("LISTEN took too long"))??;
-        // Loaded after LISTEN: whatever is committed from now on is either in the load or
-        // in a notification still to come.
-        self.reload(&mut listener).await?;
-        self.inner.trusted.store(true, Ordering::Release);
-        Ok(listener)
+    /// Connects `feed` and loads the set; once this returns `Ok`, the set is trusted.
+    pub async fn connect(&self, feed: &mut Feed) -> Result<(), Failure> {
+        let loaded = feed.connect().await?;
+        self.reload(loaded);
+        Ok(())
     }
 
-    /// Brings the set in line with what the database holds, read over the listening
-    /// connection (the listener's pool has no other), within [`ROUND_TRIP_TIMEOUT`].
-    /// Ended sessions this server already knows of stay, even if the read came before
-    /// their commit (a session is never revived); an account stays revoked only if the
-    /// database still says so, since enabling an account lifts its revocation.
-    async fn reload(&self, listener: &mut PgListener) -> Result<(), Failure> {
-        let loaded = tokio::time::timeout(ROUND_TRIP_TIMEOUT, revocations::load(&mut *listener))
-            .await
-            .map_err(|_| Failure::Busy("the revocation set took too long to load"))??;
+    /// Keeps the set current for as long as it runs: applies every change `feed` reports,
+    /// distrusts the set while the feed is lost, and reloads it when the feed is back.
+    pub async fn listen(self, mut feed: Feed) {
+        loop {
+            match feed.next().await {
+                Event::Loaded(loaded) => self.reload(loaded),
+                Event::Changed(changes) => self.apply(&changes),
+                Event::Lost => {
+                    self.inner.trusted.store(false, Ordering::Release);
+                    tracing::warn!(
+                        "revocation listener lost its connection; checking tokens against the \
+                         database until it is back"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Brings the set in line with what the database holds, and trusts it. Ended sessions
+    /// this server already knows of stay, even if the read came before their commit (a
+    /// session is never revived); an account stays revoked only if the database still says
+    /// so, since enabling an account lifts its revocation.
+    fn reload(&self, loaded: Loaded) {
         let mut loaded: HashMap<Revoked, DateTime<Utc>> = loaded.into_iter().collect();
         let mut revoked = self.write();
         let now = Utc::now();
@@ -130,87 +125,7 @@ impl RevocationSet {
             }
         }
         *revoked = loaded;
-        Ok(())
-    }
-
-    /// Whether the listening connection still answers, within [`ROUND_TRIP_TIMEOUT`]: a
-    /// connection cut without a word (a partition, a failover) would otherwise wait for
-    /// notifications forever while the set is trusted.
-    async fn answers(listener: &mut PgListener) -> bool {
-        matches!(
-            tokio::time::timeout(ROUND_TRIP_TIMEOUT, revocations::ping(&mut *listener)).await,
-            Ok(Ok(()))
-        )
-    }
-
-    /// Keeps the set current for as long as it runs: applies every notification, and when
-    /// the connection is lost, distrusts the set, reconnects and reloads it.
-    pub async fn listen(self, pool: PgPool, mut listener: Option<PgListener>) {
-        let mut delay = Duration::from_millis(100);
-        loop {
-            let current = match listener.take() {
-                Some(listener) => listener,
-                None => match self.connect(&pool).await {
-                    Ok(listener) => {
-                        tracing::info!("revocation listener reconnected; set reloaded");
-                        delay = Duration::from_millis(100);
-                        listener
-                    }
-                    Err(error) => {
-                        tracing::warn!(%error, "cannot reconnect the revocation listener");
-                        tokio::time::sleep(delay).await;
-                        delay = (delay * 2).min(MAX_RECONNECT_DELAY);
-                        continue;
-                    }
-                },
-            };
-            listener = self.follow(current).await;
-            if listener.is_none() {
-                self.inner.trusted.store(false, Ordering::Release);
-                tracing::warn!(
-                    "revocation listener lost its connection; checking tokens against the \
-                     database until it is back"
-                );
-            }
-        }
-    }
-
-    /// Applies notifications until the connection is lost (`None`), or until it is time
-    /// for a periodic reload (`Some`, the listener to keep using). Every
-    /// [`HEARTBEAT_INTERVAL`] of silence, the connection must answer a round trip.
-    async fn follow(&self, mut listener: PgListener) -> Option<PgListener> {
-        let reload_at = tokio::time::Instant::now() + RELOAD_INTERVAL;
-        loop {
-            let received = tokio::select! {
-                received = listener.try_recv() => received,
-                () = tokio::time::sleep(HEARTBEAT_INTERVAL) => {
-                    if Self::answers(&mut listener).await {
-                        continue;
-                    }
-                    tracing::warn!("the revocation listener's connection stopped answering");
-                    return None;
-                }
-                () = tokio::time::sleep_until(reload_at) => {
-                    return match self.reload(&mut listener).await {
-                        Ok(()) => Some(listener),
-                        Err(error) => {
-                            tracing::warn!(%error, "cannot reload the revocation set");
-                            None
-                        }
-                    };
-                }
-            };
-            match received {
-                Ok(Some(notification)) => {
-                    self.apply(&Change::decode_all(notification.payload()));
-                }
-                Ok(None) => return None,
-                Err(error) => {
-                    tracing::warn!(%error, "revocation listener failed");
-                    return None;
-                }
-            }
-        }
+        self.inner.trusted.store(true, Ordering::Release);
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<Revoked, DateTime<Utc>>> {

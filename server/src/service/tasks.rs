@@ -87,6 +87,14 @@ impl TaskService {
         Self { db, policy }
     }
 
+    /// Deletes idempotency keys whose lifetime has passed (a periodic job); how many.
+    pub async fn purge_expired_keys(&self) -> Result<u64, Failure> {
+        let mut db = self.db.acquire().await?;
+        let purged = idempotency::purge_expired(&mut *db).await?;
+        db.release().await?;
+        Ok(purged)
+    }
+
     /// The condition a change was sent with, unless this server requires one and it has
     /// none.
     fn precondition(&self, if_match: Option<Condition>) -> Result<Option<Condition>, ChangeError> {

@@ -30,7 +30,7 @@ use sqlx::{
     query::{Query as SqlxQuery, QueryAs, QueryScalar},
 };
 
-use crate::{config::DatabaseSettings, failure::Failure};
+use crate::failure::Failure;
 
 /// The pool the services take connections from. A connection that cannot be had in time
 /// is told apart here: with every connection open and in use the server is busy; with
@@ -48,11 +48,12 @@ pub struct Database {
 }
 
 impl Database {
-    pub fn new(pool: PgPool, settings: &DatabaseSettings) -> Self {
+    pub fn new(pool: PgPool, settings: &PoolSettings) -> Self {
         let pooled_begin = settings.through_transaction_pooler().then(|| {
             format!(
                 "BEGIN; SET LOCAL statement_timeout = {}; SET LOCAL lock_timeout = {}",
-                settings.db_statement_timeout_ms, settings.db_lock_timeout_ms
+                settings.statement_timeout.as_millis(),
+                settings.lock_timeout.as_millis()
             )
         });
         Self { pool, pooled_begin }
@@ -132,6 +133,28 @@ impl DerefMut for Connection {
     }
 }
 
+/// How the request pool reaches PostgreSQL, and the bounds on its sessions.
+#[derive(Debug, Clone)]
+pub struct PoolSettings {
+    /// PostgreSQL, or a transaction pooler in front of it.
+    pub url: String,
+    pub max_connections: u32,
+    /// Longest a request waits for a connection.
+    pub acquire_timeout: Duration,
+    /// Longest one statement may run (`statement_timeout`).
+    pub statement_timeout: Duration,
+    /// Longest a statement waits for a row or table lock (`lock_timeout`).
+    pub lock_timeout: Duration,
+    /// Prepared statements each connection keeps; `0` says `url` is a transaction pooler.
+    pub statement_cache: usize,
+}
+
+impl PoolSettings {
+    fn through_transaction_pooler(&self) -> bool {
+        self.statement_cache == 0
+    }
+}
+
 /// Whether statements are prepared once per connection under a name and cached (the
 /// default), or prepared unnamed each time, as a transaction pooler needs. Unnamed once
 /// any pool of the process is behind a pooler: that is always correct, only slower.
@@ -142,9 +165,9 @@ static NAMED_STATEMENTS: AtomicBool = AtomicBool::new(true);
 /// statement may run and wait for a lock, so one slow table cannot hold up every request.
 /// Behind a transaction pooler, which passes no session options on, each transaction
 /// sets them instead (see [`Database`]).
-pub fn connect(settings: &DatabaseSettings) -> Result<PgPool, sqlx::Error> {
-    let options = PgConnectOptions::from_str(&settings.database_url)?
-        .statement_cache_capacity(settings.db_statement_cache);
+pub fn connect(settings: &PoolSettings) -> Result<PgPool, sqlx::Error> {
+    let options = PgConnectOptions::from_str(&settings.url)?
+        .statement_cache_capacity(settings.statement_cache);
     let options = if settings.through_transaction_pooler() {
         NAMED_STATEMENTS.store(false, Ordering::Relaxed);
         // PgBouncer refuses start-up parameters it does not know.
@@ -153,14 +176,17 @@ pub fn connect(settings: &DatabaseSettings) -> Result<PgPool, sqlx::Error> {
         options.options([
             (
                 "statement_timeout",
-                format!("{}ms", settings.db_statement_timeout_ms),
+                format!("{}ms", settings.statement_timeout.as_millis()),
             ),
-            ("lock_timeout", format!("{}ms", settings.db_lock_timeout_ms)),
+            (
+                "lock_timeout",
+                format!("{}ms", settings.lock_timeout.as_millis()),
+            ),
         ])
     };
     Ok(PgPoolOptions::new()
-        .max_connections(settings.db_max_connections)
-        .acquire_timeout(Duration::from_millis(settings.db_acquire_timeout_ms))
+        .max_connections(settings.max_connections)
+        .acquire_timeout(settings.acquire_timeout)
         // sqlx would ping every connection it hands out: a round trip per request. It also
         // pings each one it takes back, so a connection in use a moment ago is known to
         // work; only one idle for a while is checked before use.
@@ -201,23 +227,23 @@ pub fn describe_url(database_url: &str) -> String {
 /// operator can tell it apart in `pg_stat_activity`.
 pub const LISTENER_APPLICATION_NAME: &str = "taskapi-revocations";
 
-/// A pool of one connection for the revocation listener, which holds it for as long as it
-/// listens; request connections are not taken from the pool requests use.
-pub fn connect_for_listening(settings: &DatabaseSettings) -> Result<PgPool, sqlx::Error> {
-    let options = PgConnectOptions::from_str(settings.direct_url())?
-        .application_name(LISTENER_APPLICATION_NAME);
+/// A pool of one connection to PostgreSQL itself (`url`, never a transaction pooler) for
+/// the revocation listener, which holds it for as long as it listens; request connections
+/// are not taken from the pool requests use.
+pub fn connect_for_listening(url: &str, acquire_timeout: Duration) -> Result<PgPool, sqlx::Error> {
+    let options = PgConnectOptions::from_str(url)?.application_name(LISTENER_APPLICATION_NAME);
     Ok(PgPoolOptions::new()
         .max_connections(1)
-        .acquire_timeout(Duration::from_millis(settings.db_acquire_timeout_ms))
+        .acquire_timeout(acquire_timeout)
         .connect_lazy_with(options))
 }
 
-/// A small pool for migrations, whose statements (an index on a large table, say) may run
-/// longer than any request's.
-pub fn connect_for_migrations(settings: &DatabaseSettings) -> Result<PgPool, sqlx::Error> {
+/// A small pool on PostgreSQL itself (`url`) for migrations, whose statements (an index on
+/// a large table, say) may run longer than any request's.
+pub fn connect_for_migrations(url: &str) -> Result<PgPool, sqlx::Error> {
     Ok(PgPoolOptions::new()
         .max_connections(1)
-        .connect_lazy_with(PgConnectOptions::from_str(settings.direct_url())?))
+        .connect_lazy_with(PgConnectOptions::from_str(url)?))
 }
 
 /// Renders a sea-query statement for PostgreSQL with its values bound separately.
@@ -249,6 +275,19 @@ where
 {
     let (sql, values) = build(statement);
     sqlx::query_scalar_with(sql, values).persistent(NAMED_STATEMENTS.load(Ordering::Relaxed))
+}
+
+/// Runs a statement that yields at most one row, read as `Row` and checked into `T`.
+async fn fetch_optional<Row, T>(
+    db: impl PgExecutor<'_>,
+    statement: &impl SqlxBinder,
+) -> Result<Option<T>, Failure>
+where
+    Row: for<'r> FromRow<'r, PgRow> + Send + Unpin,
+    T: TryFrom<Row, Error = Failure>,
+{
+    let row: Option<Row> = query_as(statement).fetch_optional(db).await?;
+    row.map(T::try_from).transpose()
 }
 
 /// Runs a statement that returns no rows; how many rows it changed.

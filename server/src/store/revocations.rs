@@ -1,11 +1,14 @@
-//! SQL for the `revocations` table, and the notifications that carry each change to every
-//! server at once.
+//! SQL for the `revocations` table, the notifications that carry each change to every
+//! server at once, and the [`Feed`] that receives them: a connection that `LISTEN`s,
+//! reconnects when it is lost and reads the table again whenever it may have missed a
+//! notification.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sea_query::{Expr, ExprTrait, Func, Iden, OnConflict, Query};
-use sqlx::{FromRow, PgExecutor};
+use sqlx::{FromRow, PgExecutor, PgPool, postgres::PgListener};
+use tokio::time::{Instant, sleep, sleep_until, timeout};
 use uuid::Uuid;
 
 use super::{delete_expired, execute, query_as};
@@ -25,6 +28,19 @@ const MAX_PAYLOAD_BYTES: usize = 7_000;
 const ROWS_PER_INSERT: usize = 1_000;
 /// Notifications sent by one statement.
 const PAYLOADS_PER_STATEMENT: usize = 1_000;
+
+/// How often a [`Feed`] reads the table again even when nothing seems lost, which also
+/// lets its reader forget revocations whose access tokens have all expired.
+const RELOAD_INTERVAL: Duration = Duration::from_secs(300);
+/// The first wait after a failed attempt to reconnect the feed; it doubles with each
+/// failure after that.
+const FIRST_RECONNECT_DELAY: Duration = Duration::from_millis(100);
+/// Longest wait between attempts to reconnect the feed.
+const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(5);
+/// How long the listening connection may stay silent before it must answer a round trip.
+const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(10);
+/// Longest a round trip on the listening connection may take before it counts as lost.
+const ROUND_TRIP_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[derive(Iden)]
 enum Revocations {
@@ -83,7 +99,7 @@ impl Change {
     }
 
     /// The changes in a payload; lines that do not parse are skipped (and reported).
-    pub fn decode_all(payload: &str) -> Vec<Self> {
+    fn decode_all(payload: &str) -> Vec<Self> {
         payload
             .lines()
             .filter_map(|line| {
@@ -195,7 +211,7 @@ async fn notify(db: &mut sqlx::PgConnection, changes: &[Change]) -> Result<(), F
 }
 
 /// A round trip on `db` (the listener's connection), to find out that it is still alive.
-pub async fn ping(db: impl PgExecutor<'_>) -> Result<(), Failure> {
+async fn ping(db: impl PgExecutor<'_>) -> Result<(), Failure> {
     execute(db, &Query::select().expr(Expr::val(1)).to_owned()).await?;
     Ok(())
 }
@@ -208,7 +224,7 @@ struct RevocationRow {
 }
 
 /// Every revocation still in force.
-pub async fn load(db: impl PgExecutor<'_>) -> Result<Vec<(Revoked, DateTime<Utc>)>, Failure> {
+async fn load(db: impl PgExecutor<'_>) -> Result<Vec<(Revoked, DateTime<Utc>)>, Failure> {
     let statement = Query::select()
         .columns([
             Revocations::Kind,
@@ -231,6 +247,145 @@ pub async fn load(db: impl PgExecutor<'_>) -> Result<Vec<(Revoked, DateTime<Utc>
 /// Deletes revocations whose access tokens have all expired.
 pub async fn purge_expired(db: impl PgExecutor<'_>) -> Result<u64, Failure> {
     delete_expired(db, Revocations::Table, Revocations::ExpiresAt).await
+}
+
+/// Every revocation in force, with when each ends.
+pub type Loaded = Vec<(Revoked, DateTime<Utc>)>;
+
+/// What a [`Feed`] reports.
+#[derive(Debug)]
+pub enum Event {
+    /// Every revocation in force, read after listening began: a change committed since is
+    /// in it or in a [`Event::Changed`] still to come. Reported on every (re)connection
+    /// and every [`RELOAD_INTERVAL`].
+    Loaded(Loaded),
+    /// Changes some server (this one included) committed.
+    Changed(Vec<Change>),
+    /// The connection is lost: changes may go unreported until the next
+    /// [`Event::Loaded`].
+    Lost,
+}
+
+/// The revocation changes every server announces on [`CHANNEL`], received over one
+/// connection to PostgreSQL itself. A connection cut without a word (a partition, a
+/// failover) is found out by a round trip after each [`HEARTBEAT_INTERVAL`] of silence.
+pub struct Feed {
+    /// A pool of one connection, which the listener holds.
+    pool: PgPool,
+    listener: Option<PgListener>,
+    reload_at: Instant,
+}
+
+impl Feed {
+    /// A feed over `pool` (see [`super::connect_for_listening`]); not connected yet.
+    pub fn new(pool: PgPool) -> Self {
+        Self {
+            pool,
+            listener: None,
+            reload_at: Instant::now() + RELOAD_INTERVAL,
+        }
+    }
+
+    /// Starts listening, then reads every revocation in force: one attempt.
+    pub async fn connect(&mut self) -> Result<Loaded, Failure> {
+        let mut listener = PgListener::connect_with(&self.pool).await?;
+        // A lost connection is reported, not silently replaced: the table must be read again.
+        listener.eager_reconnect(false);
+        timeout(ROUND_TRIP_TIMEOUT, listener.listen(CHANNEL))
+            .await
+            .map_err(|_| Failure::Busy("LISTEN took too long"))??;
+        // Read after LISTEN: whatever is committed from now on is either in the read or in
+        // a notification still to come.
+        let loaded = load_within(&mut listener).await?;
+        self.listener = Some(listener);
+        self.reload_at = Instant::now() + RELOAD_INTERVAL;
+        Ok(loaded)
+    }
+
+    /// The next event; never ends. While the connection is lost, it reconnects, waiting
+    /// longer after each failure (up to [`MAX_RECONNECT_DELAY`]), and reports
+    /// [`Event::Loaded`] once it is back.
+    pub async fn next(&mut self) -> Event {
+        let Some(listener) = self.listener.as_mut() else {
+            return Event::Loaded(self.reconnect().await);
+        };
+        let event = follow(listener, self.reload_at).await;
+        match event {
+            Event::Lost => self.listener = None,
+            Event::Loaded(_) => self.reload_at = Instant::now() + RELOAD_INTERVAL,
+            Event::Changed(_) => {}
+        }
+        event
+    }
+
+    async fn reconnect(&mut self) -> Loaded {
+        let mut delay = FIRST_RECONNECT_DELAY;
+        loop {
+            match self.connect().await {
+                Ok(loaded) => {
+                    tracing::info!("revocation listener reconnected");
+                    return loaded;
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "cannot reconnect the revocation listener");
+                    sleep(delay).await;
+                    delay = (delay * 2).min(MAX_RECONNECT_DELAY);
+                }
+            }
+        }
+    }
+}
+
+/// Waits on `listener` for a notification, a reload at `reload_at`, or the loss of its
+/// connection, whichever comes first. Every [`HEARTBEAT_INTERVAL`] of silence, the
+/// connection must answer a round trip.
+async fn follow(listener: &mut PgListener, reload_at: Instant) -> Event {
+    loop {
+        let received = tokio::select! {
+            received = listener.try_recv() => received,
+            () = sleep(HEARTBEAT_INTERVAL) => {
+                if answers(listener).await {
+                    continue;
+                }
+                tracing::warn!("the revocation listener's connection stopped answering");
+                return Event::Lost;
+            }
+            () = sleep_until(reload_at) => {
+                return match load_within(listener).await {
+                    Ok(loaded) => Event::Loaded(loaded),
+                    Err(error) => {
+                        tracing::warn!(%error, "cannot reload the revocation set");
+                        Event::Lost
+                    }
+                };
+            }
+        };
+        return match received {
+            Ok(Some(notification)) => Event::Changed(Change::decode_all(notification.payload())),
+            // The connection closed.
+            Ok(None) => Event::Lost,
+            Err(error) => {
+                tracing::warn!(%error, "revocation listener failed");
+                Event::Lost
+            }
+        };
+    }
+}
+
+/// Every revocation in force, read over the listening connection (its pool has no other)
+/// within [`ROUND_TRIP_TIMEOUT`].
+async fn load_within(listener: &mut PgListener) -> Result<Loaded, Failure> {
+    timeout(ROUND_TRIP_TIMEOUT, load(&mut *listener))
+        .await
+        .map_err(|_| Failure::Busy("the revocation set took too long to load"))?
+}
+
+/// Whether the listening connection still answers, within [`ROUND_TRIP_TIMEOUT`].
+async fn answers(listener: &mut PgListener) -> bool {
+    matches!(
+        timeout(ROUND_TRIP_TIMEOUT, ping(&mut *listener)).await,
+        Ok(Ok(()))
+    )
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
-use sea_query::{Expr, ExprTrait, Iden, IntoIden, LockType, Order, Query};
+use sea_query::{DeleteStatement, Expr, ExprTrait, Iden, IntoIden, LockType, Order, Query};
 use sqlx::{FromRow, PgExecutor};
 use uuid::Uuid;
 
@@ -289,10 +289,8 @@ pub async fn delete_all(
         .from_table(Sessions::Table)
         .and_where(Expr::col(Sessions::UserId).eq(user.0))
         .and_where_option(keep.map(|keep| Expr::col(Sessions::Id).ne(keep.0)))
-        .returning(Query::returning().column(Sessions::Id))
         .to_owned();
-    let ids: Vec<Uuid> = query_scalar(&statement).fetch_all(db).await?;
-    Ok(ids.into_iter().map(SessionId).collect())
+    delete_returning_ids(db, statement).await
 }
 
 /// Ends every session of the user but the `keep` newest; returns the ids of those it ended.
@@ -313,8 +311,16 @@ pub async fn delete_all_but_newest(
         .from_table(Sessions::Table)
         .and_where(Expr::col(Sessions::Id).in_subquery(older))
         .and_where(Expr::col(Sessions::UserId).eq(user.0))
-        .returning(Query::returning().column(Sessions::Id))
         .to_owned();
+    delete_returning_ids(db, statement).await
+}
+
+/// Runs a delete of sessions; the ids of those it deleted.
+async fn delete_returning_ids(
+    db: impl PgExecutor<'_>,
+    mut statement: DeleteStatement,
+) -> Result<Vec<SessionId>, Failure> {
+    statement.returning(Query::returning().column(Sessions::Id));
     let ids: Vec<Uuid> = query_scalar(&statement).fetch_all(db).await?;
     Ok(ids.into_iter().map(SessionId).collect())
 }

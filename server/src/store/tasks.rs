@@ -5,15 +5,14 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use sea_query::{
-    Cond, Condition, Expr, ExprTrait, Func, Iden, LockType, Order, Query, SelectStatement,
-    extension::postgres::PgExpr,
+    Cond, Condition, Expr, ExprTrait, Func, FunctionCall, Iden, LockType, Order, Query,
+    SelectStatement, extension::postgres::PgExpr,
 };
-use sea_query_sqlx::SqlxBinder;
 use serde::{Deserialize, Serialize};
 use sqlx::{FromRow, PgExecutor};
 use uuid::Uuid;
 
-use super::{execute, query_as};
+use super::{execute, fetch_optional, query_as};
 use crate::{
     domain::{
         SortField, SortValue, TagName, TagSet, Task, TaskChange, TaskDescription, TaskFilter,
@@ -334,21 +333,12 @@ fn one(owner: UserId, id: TaskId) -> SelectStatement {
         .to_owned()
 }
 
-/// Runs a statement that yields at most one task row.
-async fn fetch_one_task(
-    db: impl PgExecutor<'_>,
-    statement: &impl SqlxBinder,
-) -> Result<Option<Task>, Failure> {
-    let row: Option<TaskRow> = query_as(statement).fetch_optional(db).await?;
-    row.map(Task::try_from).transpose()
-}
-
 pub async fn find(
     db: impl PgExecutor<'_>,
     owner: UserId,
     id: TaskId,
 ) -> Result<Option<Task>, Failure> {
-    fetch_one_task(db, &one(owner, id)).await
+    fetch_optional::<TaskRow, _>(db, &one(owner, id)).await
 }
 
 /// Like [`find`], and locks the row until the transaction `db` belongs to ends, so that
@@ -358,7 +348,7 @@ pub async fn find_for_update(
     owner: UserId,
     id: TaskId,
 ) -> Result<Option<Task>, Failure> {
-    fetch_one_task(db, &*one(owner, id).lock(LockType::Update)).await
+    fetch_optional::<TaskRow, _>(db, &*one(owner, id).lock(LockType::Update)).await
 }
 
 /// Writes `change` over the owner's task, as its next version; `None` when there is no
@@ -377,7 +367,7 @@ pub async fn update(
         .and_where(Expr::col(Tasks::OwnerId).eq(owner.0))
         .returning(Query::returning().columns(TASK_COLUMNS))
         .to_owned();
-    fetch_one_task(db, &statement).await
+    fetch_optional::<TaskRow, _>(db, &statement).await
 }
 
 /// Deletes the owner's task; `false` when there is no such task.
@@ -398,13 +388,6 @@ fn carrying(owner: UserId, names: &[&TagName]) -> Condition {
         .add(Expr::col(Tasks::Tags).contains(Expr::val(names)))
 }
 
-/// Writes each changed task as its next version, changed `at`.
-fn next_versions(statement: &mut sea_query::UpdateStatement, at: DateTime<Utc>) {
-    statement
-        .value(Tasks::Version, Expr::col(Tasks::Version).add(1))
-        .value(Tasks::UpdatedAt, Expr::val(at));
-}
-
 /// Respells or renames tag `from` to `to` on every task of the owner that carries it; how
 /// many tasks changed. The caller makes sure no task carries both.
 pub async fn rename_tag(
@@ -414,19 +397,11 @@ pub async fn rename_tag(
     to: &TagName,
     at: DateTime<Utc>,
 ) -> Result<u64, Failure> {
-    let mut statement = Query::update();
-    statement
-        .table(Tasks::Table)
-        .value(
-            Tasks::Tags,
-            Func::cust("array_replace")
-                .arg(Expr::col(Tasks::Tags))
-                .arg(from.as_str())
-                .arg(to.as_str()),
-        )
-        .cond_where(carrying(owner, &[from]));
-    next_versions(&mut statement, at);
-    execute(db, &statement).await
+    let tags = Func::cust("array_replace")
+        .arg(Expr::col(Tasks::Tags))
+        .arg(from.as_str())
+        .arg(to.as_str());
+    rewrite_tags(db, owner, &[from], tags, at).await
 }
 
 /// Takes tag `name` off every task of the owner that carries it and all of `also`; how
@@ -439,17 +414,29 @@ pub async fn remove_tag(
     at: DateTime<Utc>,
 ) -> Result<u64, Failure> {
     let all: Vec<&TagName> = std::iter::once(name).chain(also.iter().copied()).collect();
-    let mut statement = Query::update();
-    statement
+    let tags = Func::cust("array_remove")
+        .arg(Expr::col(Tasks::Tags))
+        .arg(name.as_str());
+    rewrite_tags(db, owner, &all, tags, at).await
+}
+
+/// Sets the tags of every task of the owner that carries all of `names` to `tags` (an
+/// expression over the current ones), each as its next version, changed `at`; how many
+/// tasks changed.
+async fn rewrite_tags(
+    db: impl PgExecutor<'_>,
+    owner: UserId,
+    names: &[&TagName],
+    tags: FunctionCall,
+    at: DateTime<Utc>,
+) -> Result<u64, Failure> {
+    let statement = Query::update()
         .table(Tasks::Table)
-        .value(
-            Tasks::Tags,
-            Func::cust("array_remove")
-                .arg(Expr::col(Tasks::Tags))
-                .arg(name.as_str()),
-        )
-        .cond_where(carrying(owner, &all));
-    next_versions(&mut statement, at);
+        .value(Tasks::Tags, tags)
+        .value(Tasks::Version, Expr::col(Tasks::Version).add(1))
+        .value(Tasks::UpdatedAt, Expr::val(at))
+        .cond_where(carrying(owner, names))
+        .to_owned();
     execute(db, &statement).await
 }
 

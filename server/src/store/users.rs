@@ -4,11 +4,10 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use sea_query::{Expr, ExprTrait, Func, Iden, LikeExpr, LockType, Order, Query, SelectStatement};
-use sea_query_sqlx::SqlxBinder;
 use sqlx::{FromRow, PgExecutor};
 use uuid::Uuid;
 
-use super::{execute, query_as, query_scalar, violated_unique_constraint};
+use super::{execute, fetch_optional, query_as, query_scalar, violated_unique_constraint};
 use crate::{
     domain::{Email, PageCursor, Role, User, UserId},
     failure::Failure,
@@ -175,12 +174,12 @@ async fn fetch_credentials(
 }
 
 pub async fn find(db: impl PgExecutor<'_>, id: UserId) -> Result<Option<User>, Failure> {
-    fetch_user(db, &by_id(id)).await
+    fetch_optional::<UserRow, _>(db, &by_id(id)).await
 }
 
 /// Like [`find`], and locks the row until the transaction `db` belongs to ends.
 pub async fn find_for_update(db: impl PgExecutor<'_>, id: UserId) -> Result<Option<User>, Failure> {
-    fetch_user(db, &*by_id(id).lock(LockType::Update)).await
+    fetch_optional::<UserRow, _>(db, &*by_id(id).lock(LockType::Update)).await
 }
 
 pub async fn find_by_email(
@@ -192,7 +191,7 @@ pub async fn find_by_email(
         .from(Users::Table)
         .and_where(Expr::col(Users::EmailKey).eq(email.key()))
         .to_owned();
-    fetch_user(db, &statement).await
+    fetch_optional::<UserRow, _>(db, &statement).await
 }
 
 fn by_id(id: UserId) -> SelectStatement {
@@ -201,14 +200,6 @@ fn by_id(id: UserId) -> SelectStatement {
         .from(Users::Table)
         .and_where(Expr::col(Users::Id).eq(id.0))
         .to_owned()
-}
-
-async fn fetch_user(
-    db: impl PgExecutor<'_>,
-    statement: &impl SqlxBinder,
-) -> Result<Option<User>, Failure> {
-    let row: Option<UserRow> = query_as(statement).fetch_optional(db).await?;
-    row.map(User::try_from).transpose()
 }
 
 /// Every enabled administrator's id, locked until the transaction `db` belongs to ends:
@@ -324,7 +315,7 @@ pub async fn set_disabled(
         .and_where(Expr::col(Users::Id).eq(id.0))
         .returning(Query::returning().columns(USER_COLUMNS))
         .to_owned();
-    fetch_user(db, &statement).await
+    fetch_optional::<UserRow, _>(db, &statement).await
 }
 
 pub async fn set_role(
@@ -339,7 +330,7 @@ pub async fn set_role(
         .and_where(Expr::col(Users::Id).eq(id.0))
         .returning(Query::returning().columns(USER_COLUMNS))
         .to_owned();
-    fetch_user(db, &statement).await
+    fetch_optional::<UserRow, _>(db, &statement).await
 }
 
 /// Deletes the account; its tasks and sessions go with it (foreign keys cascade). `false`
