@@ -183,12 +183,11 @@ impl Bodies {
     /// rule becomes a message.
     fn message(&self, error: &ValidationError) -> String {
         let value = error.instance();
-        let mismatch =
-            |expected: &dyn fmt::Display| format!("must be {expected}, got {}", describe(value));
+        let mismatch = |expected: String| format!("must be {expected}, got {}", describe(value));
         match error.kind() {
-            ValidationErrorKind::Type { kind } => mismatch(&TypeWords(kind)),
-            ValidationErrorKind::Enum { options } => mismatch(&OneOf(options)),
-            ValidationErrorKind::Format { format } => mismatch(&format_words(format)),
+            ValidationErrorKind::Type { kind } => mismatch(type_words(kind)),
+            ValidationErrorKind::Enum { options } => mismatch(one_of(options)),
+            ValidationErrorKind::Format { format } => mismatch(format_words(format)),
             ValidationErrorKind::MinLength { limit } => domain::too_short(count(*limit)),
             ValidationErrorKind::MaxLength { limit } => domain::too_long(count(*limit)),
             ValidationErrorKind::Pattern { pattern } => {
@@ -268,7 +267,8 @@ fn json_schema(schema: &Value, patterns: &mut BTreeSet<String>) -> Value {
         converted.remove("type");
     }
     if openapi.get("nullable") == Some(&Value::Bool(true)) {
-        // As OpenAPI 3.0.3 has it, `nullable` without a `type` changes nothing.
+        // `null` joins the values or the type; with neither, `nullable` changes nothing
+        // (OpenAPI 3.0.3).
         if let Some(Value::Array(values)) = converted.get_mut("enum") {
             values.push(Value::Null);
         } else if let Some(Value::String(kind)) = converted.get("type") {
@@ -452,51 +452,43 @@ fn count(limit: u64) -> usize {
 }
 
 /// The JSON types a value may have, in words: `a string or null`.
-struct TypeWords<'k>(&'k TypeKind);
-
-impl fmt::Display for TypeWords<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        let kinds: Vec<JsonType> = match self.0 {
-            TypeKind::Single(kind) => vec![*kind],
-            TypeKind::Multiple(kinds) => kinds.iter().collect(),
-        };
-        let mut words: Vec<&str> = kinds
-            .iter()
-            .filter(|kind| **kind != JsonType::Null)
-            .map(|kind| match kind {
-                JsonType::Array => "an array",
-                JsonType::Boolean => "a boolean",
-                JsonType::Integer => "an integer",
-                JsonType::Number => "a number",
-                JsonType::Object => "a JSON object",
-                JsonType::String => "a string",
-                JsonType::Null => "null",
-            })
-            .collect();
-        if kinds.contains(&JsonType::Null) {
-            words.push("null");
-        }
-        f.write_str(&words.join(" or "))
+fn type_words(kind: &TypeKind) -> String {
+    let kinds: Vec<JsonType> = match kind {
+        TypeKind::Single(kind) => vec![*kind],
+        TypeKind::Multiple(kinds) => kinds.iter().collect(),
+    };
+    let mut words: Vec<&str> = kinds
+        .iter()
+        .filter_map(|kind| match kind {
+            JsonType::Array => Some("an array"),
+            JsonType::Boolean => Some("a boolean"),
+            JsonType::Integer => Some("an integer"),
+            JsonType::Number => Some("a number"),
+            JsonType::Object => Some("a JSON object"),
+            JsonType::String => Some("a string"),
+            JsonType::Null => None,
+        })
+        .collect();
+    if kinds.contains(&JsonType::Null) {
+        words.push("null");
     }
+    words.join(" or ")
 }
 
 /// The values an `enum` allows, in words: `one of "low", "high" or null`.
-struct OneOf<'v>(&'v Value);
-
-impl fmt::Display for OneOf<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        let options = self.0.as_array().map(Vec::as_slice).unwrap_or_default();
-        let named: Vec<String> = options
-            .iter()
-            .filter(|option| !option.is_null())
-            .map(Value::to_string)
-            .collect();
-        write!(f, "one of {}", named.join(", "))?;
-        if options.contains(&Value::Null) {
-            f.write_str(" or null")?;
-        }
-        Ok(())
-    }
+fn one_of(options: &Value) -> String {
+    let options = options.as_array().map(Vec::as_slice).unwrap_or_default();
+    let named: Vec<String> = options
+        .iter()
+        .filter(|option| !option.is_null())
+        .map(Value::to_string)
+        .collect();
+    let or_null = if options.contains(&Value::Null) {
+        " or null"
+    } else {
+        ""
+    };
+    format!("one of {}{or_null}", named.join(", "))
 }
 
 /// A string of `format`, in words.
