@@ -121,7 +121,7 @@ pub struct SearchTerms(String);
 impl SearchTerms {
     pub fn parse(raw: &str) -> Result<Self, String> {
         if raw.chars().count() > SEARCH_MAX_CHARS {
-            return Err(format!("must be at most {SEARCH_MAX_CHARS} characters"));
+            return Err(super::too_long(SEARCH_MAX_CHARS));
         }
         reject_control_chars(raw)?;
         let text = raw.trim();

@@ -84,10 +84,10 @@ impl FieldErrors {
 fn trimmed_line(raw: &str, max_chars: usize) -> Result<&str, String> {
     let text = raw.trim();
     if text.is_empty() {
-        return Err("must not be empty".to_owned());
+        return Err(too_short(1));
     }
     if text.chars().count() > max_chars {
-        return Err(format!("must be at most {max_chars} characters"));
+        return Err(too_long(max_chars));
     }
     reject_control_chars(text)?;
     Ok(text)
@@ -100,12 +100,34 @@ fn reject_control_chars(text: &str) -> Result<(), String> {
         .chars()
         .find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
     {
-        Some(c) => Err(format!(
-            "must not contain control characters (found U+{:04X})",
-            u32::from(c)
-        )),
+        Some(c) => Err(control_character(c)),
         None => Ok(()),
     }
+}
+
+// The wording of the rules a request body's schema states and the domain checks again for
+// values from elsewhere (query parameters, the command line): one message per rule,
+// whichever check finds the problem.
+
+/// Text shorter than `min_chars` characters.
+pub fn too_short(min_chars: usize) -> String {
+    match min_chars {
+        1 => "must not be empty".to_owned(),
+        min => format!("must be at least {min} characters"),
+    }
+}
+
+/// Text longer than `max_chars` characters.
+pub fn too_long(max_chars: usize) -> String {
+    format!("must be at most {max_chars} characters")
+}
+
+/// Text holding the control character `c`, which its rule refuses.
+pub fn control_character(c: char) -> String {
+    format!(
+        "must not contain control characters (found U+{:04X})",
+        u32::from(c)
+    )
 }
 
 #[cfg(test)]

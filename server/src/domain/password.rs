@@ -27,10 +27,11 @@ impl Password {
     pub fn parse(raw: String) -> Result<Self, String> {
         let password = normalized(&raw);
         let chars = password.chars().count();
-        if !(PASSWORD_MIN_CHARS..=PASSWORD_MAX_CHARS).contains(&chars) {
-            return Err(format!(
-                "must be {PASSWORD_MIN_CHARS} to {PASSWORD_MAX_CHARS} characters"
-            ));
+        if chars < PASSWORD_MIN_CHARS {
+            return Err(super::too_short(PASSWORD_MIN_CHARS));
+        }
+        if chars > PASSWORD_MAX_CHARS {
+            return Err(super::too_long(PASSWORD_MAX_CHARS));
         }
         if COMMON_PASSWORDS.contains(password.to_lowercase().as_str()) {
             return Err(

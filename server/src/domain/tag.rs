@@ -21,8 +21,8 @@ pub struct TagKey(String);
 impl TagName {
     pub fn parse(raw: &str) -> Result<Self, String> {
         let name = trimmed_line(raw, TAG_MAX_CHARS)?;
-        if name.chars().any(char::is_control) {
-            return Err("must not contain tabs or line breaks".to_owned());
+        if let Some(c) = name.chars().find(|c| c.is_control()) {
+            return Err(super::control_character(c));
         }
         Ok(Self(name.to_owned()))
     }

@@ -36,9 +36,7 @@ pub struct TaskDescription(String);
 impl TaskDescription {
     pub fn parse(raw: String) -> Result<Self, String> {
         if raw.chars().count() > DESCRIPTION_MAX_CHARS {
-            return Err(format!(
-                "must be at most {DESCRIPTION_MAX_CHARS} characters"
-            ));
+            return Err(super::too_long(DESCRIPTION_MAX_CHARS));
         }
         reject_control_chars(&raw)?;
         Ok(Self(raw))

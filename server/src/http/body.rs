@@ -1,25 +1,34 @@
 //! Request bodies, decoded against the contract's own schemas.
 //!
 //! The contract hands bodies over undecoded ([`JsonBody`], [`FormBody`]); entry points
-//! decode them here, once the caller is authenticated. A body is first checked against the
-//! schema the published document gives its type, every field at once, so that a 422 names
-//! each invalid field and what is wrong with it; only a body that passes goes to
-//! poem-openapi's decoder. The schemas are compiled once, when the app is built, from the
-//! same document clients are generated from: what the server accepts is what it publishes.
+//! decode them here, once the caller is authenticated. A body is parsed (refusing an object
+//! key given twice), then checked against the schema the published document gives its type
+//! by the `jsonschema` crate, every field at once, so that a 422 names each invalid field
+//! and what is wrong with it; only a body that passes goes to poem-openapi's decoder. The
+//! schemas are compiled once, when the app is built, from the same document clients are
+//! generated from: what the server accepts is what it publishes.
 
-use std::collections::HashMap;
+use std::{
+    collections::{BTreeSet, HashMap},
+    fmt,
+};
 
 use chrono::{DateTime, Utc};
+use jsonschema::{
+    Draft, PatternOptions, ValidationError, Validator, error::TypeKind, error::ValidationErrorKind,
+    types::JsonType,
+};
 use poem_openapi::{
     registry::MetaSchemaRef,
     types::{ParseFromJSON, Type},
 };
 use regex::Regex;
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 use taskapi_api::body::{FormBody, JsonBody};
 use uuid::Uuid;
 
-use crate::domain::FieldErrors;
+use crate::domain::{self, FieldErrors};
 
 /// Why a body was refused.
 #[derive(Debug)]
@@ -35,63 +44,103 @@ pub enum BodyError {
 /// The error key of a problem with the body as a whole rather than one field.
 const WHOLE_BODY: &str = "body";
 
-/// `$ref`s nested deeper than this are not followed (the contract has no recursive schema).
-const MAX_DEPTH: usize = 16;
+/// A field (of a form or of a JSON object at any depth) given more than once: refused
+/// rather than guessed at, since a proxy or a client may have read the other one.
+const GIVEN_ONCE: &str = "must be given once";
+
+/// The formats a decoder relies on, each checked with the parser the decoder uses
+/// (`str::parse`, as poem-openapi does). Other formats only describe a value here: an
+/// `email` is the domain's to parse, with its own reasons.
+const FORMATS: [(&str, FormatCheck); 2] = [
+    ("date-time", |text| text.parse::<DateTime<Utc>>().is_ok()),
+    ("uuid", |text| text.parse::<Uuid>().is_ok()),
+];
+
+/// Whether a string is of a format.
+type FormatCheck = fn(&str) -> bool;
 
 /// Decodes request bodies; holds the compiled schema of every component of the contract.
 pub struct Bodies {
-    schemas: HashMap<String, Schema>,
+    validators: HashMap<String, Validator>,
+    /// The contract's `pattern`s, to name the character a text must not contain.
+    patterns: HashMap<String, Regex>,
 }
 
 impl Bodies {
     /// Compiles every component schema of the OpenAPI `document`.
     pub fn from_spec(document: &Value) -> Self {
-        let components = &document["components"]["schemas"];
-        let schemas = components
+        let mut patterns = BTreeSet::new();
+        let definitions: Map<String, Value> = document["components"]["schemas"]
             .as_object()
             .into_iter()
             .flatten()
-            .map(|(name, schema)| (name.clone(), Schema::compile(schema, components, 0)))
+            .map(|(name, schema)| (name.clone(), json_schema(schema, &mut patterns)))
             .collect();
-        Self { schemas }
+        let options = FORMATS
+            .into_iter()
+            .fold(jsonschema::options(), |options, (name, check)| {
+                options.with_format(name, check)
+            })
+            .with_draft(Draft::Draft202012)
+            .should_validate_formats(true)
+            // Linear-time matching: the patterns run on untrusted text.
+            .with_pattern_options(PatternOptions::regex());
+        let validators = definitions
+            .keys()
+            .map(|name| {
+                let root = serde_json::json!({
+                    "$ref": format!("#/$defs/{name}"),
+                    "$defs": definitions,
+                });
+                // The contract's schemas are constants; a test below compiles every one.
+                let validator = options
+                    .build(&root)
+                    .unwrap_or_else(|error| panic!("the schema {name} compiles: {error}"));
+                (name.clone(), validator)
+            })
+            .collect();
+        let patterns = patterns
+            .into_iter()
+            .filter_map(|pattern| Some((pattern.clone(), Regex::new(&pattern).ok()?)))
+            .collect();
+        Self {
+            validators,
+            patterns,
+        }
     }
 
     pub fn json<T: ParseFromJSON>(&self, body: JsonBody<T>) -> Result<T, BodyError> {
         let value = if body.bytes.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&body.bytes).map_err(|error| {
-                BodyError::Malformed(format!("The body is not valid JSON: {error}."))
-            })?
+            parse_json(&body.bytes)?
         };
         self.decode(value)
     }
 
-    /// Decodes a form as the object of its fields, each a string; a field given twice is
-    /// refused rather than guessed at.
+    /// Decodes a form as the object of its fields, each a string.
     pub fn form<T: ParseFromJSON>(&self, body: FormBody<T>) -> Result<T, BodyError> {
         let mut fields = Map::new();
-        let mut errors = FieldErrors::default();
+        let mut repeated = BTreeSet::new();
         for (name, value) in form_urlencoded::parse(&body.bytes) {
             if fields
                 .insert(name.to_string(), Value::String(value.into_owned()))
                 .is_some()
             {
-                errors.add(&name, "must be given once");
+                repeated.insert(name.into_owned());
             }
         }
-        if !errors.is_empty() {
-            return Err(BodyError::Invalid(errors));
+        if !repeated.is_empty() {
+            return Err(given_once(repeated));
         }
         self.decode(Value::Object(fields))
     }
 
     fn decode<T: ParseFromJSON>(&self, value: Value) -> Result<T, BodyError> {
-        let schema = self
-            .schema_of::<T>()
+        let validator = self
+            .validator_of::<T>()
             .ok_or(BodyError::Unchecked(std::any::type_name::<T>()))?;
-        let mut errors = FieldErrors::default();
-        schema.check(&value, "", &mut errors);
+        let errors = self.field_errors(validator, &value);
         if !errors.is_empty() {
             return Err(BodyError::Invalid(errors));
         }
@@ -102,279 +151,353 @@ impl Bodies {
         })
     }
 
-    fn schema_of<T: Type>(&self) -> Option<&Schema> {
+    fn validator_of<T: Type>(&self) -> Option<&Validator> {
         match T::schema_ref() {
-            MetaSchemaRef::Reference(name) => self.schemas.get(&name),
+            MetaSchemaRef::Reference(name) => self.validators.get(&name),
             MetaSchemaRef::Inline(_) => None,
         }
     }
-}
 
-/// One schema of the contract, compiled for checking values.
-#[derive(Debug, Default)]
-struct Schema {
-    kind: Kind,
-    nullable: bool,
-    /// The values an `enum` allows; empty for any.
-    allowed: Vec<Value>,
-    /// `allOf`: schemas the value must also match.
-    all_of: Vec<Schema>,
-}
-
-#[derive(Debug, Default)]
-enum Kind {
-    #[default]
-    Any,
-    Object {
-        properties: Vec<(String, Schema)>,
-        required: Vec<String>,
-        closed: bool,
-    },
-    Array {
-        items: Box<Schema>,
-        max_items: Option<usize>,
-    },
-    String {
-        min_chars: Option<usize>,
-        max_chars: Option<usize>,
-        pattern: Option<Regex>,
-        format: Option<String>,
-    },
-    Integer {
-        minimum: Option<f64>,
-        maximum: Option<f64>,
-    },
-    Number,
-    Boolean,
-}
-
-impl Schema {
-    fn compile(schema: &Value, components: &Value, depth: usize) -> Self {
-        if depth > MAX_DEPTH {
-            return Self::default();
+    /// Everything `validator` finds wrong with `body`, by field.
+    fn field_errors(&self, validator: &Validator, body: &Value) -> FieldErrors {
+        let mut errors = FieldErrors::default();
+        for error in validator.iter_errors(body) {
+            let at = field_at(body, error.instance_path().as_str());
+            match error.kind() {
+                ValidationErrorKind::Required { property } => {
+                    let name = property.as_str().unwrap_or_default();
+                    errors.add(&member(&at, name), "is required");
+                }
+                ValidationErrorKind::AdditionalProperties { unexpected } => {
+                    for name in unexpected {
+                        errors.add(&member(&at, name), "is not a field of this request");
+                    }
+                }
+                _ => errors.add(or_whole_body(&at), self.message(&error)),
+            }
         }
-        if let Some(name) = schema["$ref"]
-            .as_str()
-            .and_then(|reference| reference.strip_prefix("#/components/schemas/"))
-        {
-            return Self::compile(&components[name], components, depth + 1);
+        errors
+    }
+
+    /// What is wrong with the value `error` is about, in words: the one place a schema's
+    /// rule becomes a message.
+    fn message(&self, error: &ValidationError) -> String {
+        let value = error.instance();
+        let mismatch = |expected: String| format!("must be {expected}, got {}", describe(value));
+        match error.kind() {
+            ValidationErrorKind::Type { kind } => mismatch(type_words(kind)),
+            ValidationErrorKind::Enum { options } => mismatch(one_of(options)),
+            ValidationErrorKind::Format { format } => mismatch(format_words(format)),
+            ValidationErrorKind::MinLength { limit } => domain::too_short(count(*limit)),
+            ValidationErrorKind::MaxLength { limit } => domain::too_long(count(*limit)),
+            ValidationErrorKind::Pattern { pattern } => {
+                self.pattern_mismatch(pattern, value.as_str().unwrap_or_default())
+            }
+            ValidationErrorKind::MinItems { limit } => format!("must hold at least {limit} items"),
+            ValidationErrorKind::MaxItems { limit } => format!("must hold at most {limit} items"),
+            ValidationErrorKind::Minimum { limit } => format!("must be at least {limit}"),
+            ValidationErrorKind::Maximum { limit } => format!("must be at most {limit}"),
+            ValidationErrorKind::ExclusiveMinimum { limit } => format!("must be more than {limit}"),
+            ValidationErrorKind::ExclusiveMaximum { limit } => format!("must be less than {limit}"),
+            // Keywords the contract does not use today: the message still names the rule.
+            other => format!("must satisfy the schema's `{}`", other.keyword()),
         }
-        let compile = |value: &Value| Self::compile(value, components, depth + 1);
-        let kind = match schema["type"].as_str() {
-            Some("object") => Kind::Object {
-                properties: schema["properties"]
+    }
+
+    /// Names the first character the pattern refuses on its own, which for the
+    /// character-class patterns of this contract is the one to remove.
+    fn pattern_mismatch(&self, pattern: &str, text: &str) -> String {
+        let refused = self.patterns.get(pattern).and_then(|regex| {
+            text.chars()
+                .find(|c| !regex.is_match(c.encode_utf8(&mut [0; 4])))
+        });
+        match refused {
+            Some(c) if c.is_control() => domain::control_character(c),
+            _ => format!("must match the pattern {pattern}"),
+        }
+    }
+}
+
+/// An OpenAPI 3.0 schema as the JSON Schema (2020-12) it means: `nullable` becomes `null`
+/// among the allowed types or values, `$ref`s point into `$defs`, `example` and the formats
+/// not in [`FORMATS`] go. Records each `pattern` in `patterns`.
+fn json_schema(schema: &Value, patterns: &mut BTreeSet<String>) -> Value {
+    let Value::Object(openapi) = schema else {
+        return schema.clone();
+    };
+    let mut converted = Map::new();
+    for (keyword, value) in openapi {
+        let value = match keyword.as_str() {
+            "nullable" | "example" => continue,
+            "format" if !FORMATS.iter().any(|(name, _)| value == name) => continue,
+            "$ref" => match value
+                .as_str()
+                .and_then(|to| to.strip_prefix("#/components/schemas/"))
+            {
+                Some(name) => Value::String(format!("#/$defs/{name}")),
+                None => value.clone(),
+            },
+            "properties" => Value::Object(
+                value
                     .as_object()
                     .into_iter()
                     .flatten()
-                    .map(|(name, property)| (name.clone(), compile(property)))
+                    .map(|(name, property)| (name.clone(), json_schema(property, patterns)))
                     .collect(),
-                required: strings(&schema["required"]),
-                closed: schema["additionalProperties"] == Value::Bool(false),
-            },
-            Some("array") => Kind::Array {
-                items: Box::new(compile(&schema["items"])),
-                max_items: count(&schema["maxItems"]),
-            },
-            Some("string") => Kind::String {
-                min_chars: count(&schema["minLength"]),
-                max_chars: count(&schema["maxLength"]),
-                // The contract's patterns are constants; the tests below compile each one.
-                pattern: schema["pattern"]
-                    .as_str()
-                    .map(|pattern| Regex::new(pattern).expect("the contract's patterns compile")),
-                format: schema["format"].as_str().map(str::to_owned),
-            },
-            Some("integer") => Kind::Integer {
-                minimum: schema["minimum"].as_f64(),
-                maximum: schema["maximum"].as_f64(),
-            },
-            Some("number") => Kind::Number,
-            Some("boolean") => Kind::Boolean,
-            _ => Kind::Any,
+            ),
+            "items" | "additionalProperties" | "not" => json_schema(value, patterns),
+            "allOf" | "anyOf" | "oneOf" => Value::Array(
+                value
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|member| json_schema(member, patterns))
+                    .collect(),
+            ),
+            "pattern" => {
+                patterns.extend(value.as_str().map(str::to_owned));
+                value.clone()
+            }
+            _ => value.clone(),
         };
-        Self {
-            kind,
-            nullable: schema["nullable"] == Value::Bool(true),
-            allowed: schema["enum"].as_array().cloned().unwrap_or_default(),
-            all_of: schema["allOf"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(compile)
-                .collect(),
+        converted.insert(keyword.clone(), value);
+    }
+    // An `enum` says the type as well: one error naming the allowed values, not two.
+    if converted.contains_key("enum") {
+        converted.remove("type");
+    }
+    if openapi.get("nullable") == Some(&Value::Bool(true)) {
+        // `null` joins the values or the type; with neither, `nullable` changes nothing
+        // (OpenAPI 3.0.3).
+        if let Some(Value::Array(values)) = converted.get_mut("enum") {
+            values.push(Value::Null);
+        } else if let Some(Value::String(kind)) = converted.get("type") {
+            let kinds = serde_json::json!([kind, "null"]);
+            converted.insert("type".to_owned(), kinds);
         }
     }
+    Value::Object(converted)
+}
 
-    /// Records in `errors`, under `path`, everything wrong with `value`.
-    fn check(&self, value: &Value, path: &str, errors: &mut FieldErrors) {
-        let key = if path.is_empty() { WHOLE_BODY } else { path };
-        if value.is_null() {
-            if !self.nullable {
-                errors.add(key, self.mismatch(value));
-            }
-            return;
-        }
-        if !self.allowed.is_empty() && !self.allowed.contains(value) {
-            errors.add(key, self.mismatch(value));
-            return;
-        }
-        for member in &self.all_of {
-            member.check(value, path, errors);
-        }
-        match (&self.kind, value) {
-            (Kind::Any, _) => {}
-            (Kind::Object { .. }, Value::Object(object)) => self.check_object(object, path, errors),
-            (Kind::Array { items, max_items }, Value::Array(values)) => {
-                if let Some(max) = max_items.filter(|max| values.len() > *max) {
-                    errors.add(key, format!("must hold at most {max} items"));
-                }
-                for (index, item) in values.iter().enumerate() {
-                    items.check(item, &format!("{key}[{index}]"), errors);
-                }
-            }
-            (Kind::String { .. }, Value::String(text)) => {
-                if let Some(problem) = self.text_problem(text) {
-                    errors.add(key, problem);
-                }
-            }
-            (Kind::Integer { minimum, maximum }, Value::Number(number))
-                if number.is_i64() || number.is_u64() =>
-            {
-                let number = number.as_f64().unwrap_or_default();
-                if let Some(minimum) = minimum.filter(|minimum| number < *minimum) {
-                    errors.add(key, format!("must be at least {minimum}"));
-                }
-                if let Some(maximum) = maximum.filter(|maximum| number > *maximum) {
-                    errors.add(key, format!("must be at most {maximum}"));
-                }
-            }
-            (Kind::Number, Value::Number(_)) | (Kind::Boolean, Value::Bool(_)) => {}
-            _ => errors.add(key, self.mismatch(value)),
-        }
+/// Parses JSON, refusing an object that gives one key twice (at any depth): JSON leaves
+/// what that means to each parser, and a parser in front of this one may have read the
+/// other value.
+fn parse_json(bytes: &[u8]) -> Result<Value, BodyError> {
+    let malformed = |error: serde_json::Error| {
+        BodyError::Malformed(format!("The body is not valid JSON: {error}."))
+    };
+    let mut repeated = BTreeSet::new();
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = Node {
+        place: Place::Body,
+        repeated: &mut repeated,
     }
-
-    fn check_object(&self, object: &Map<String, Value>, path: &str, errors: &mut FieldErrors) {
-        let Kind::Object {
-            properties,
-            required,
-            closed,
-        } = &self.kind
-        else {
-            return;
-        };
-        let field = |name: &str| {
-            if path.is_empty() {
-                name.to_owned()
-            } else {
-                format!("{path}.{name}")
-            }
-        };
-        for name in required.iter().filter(|name| !object.contains_key(*name)) {
-            errors.add(&field(name), "is required");
-        }
-        for (name, value) in object {
-            match properties.iter().find(|(property, _)| property == name) {
-                Some((_, schema)) => schema.check(value, &field(name), errors),
-                None if *closed => errors.add(&field(name), "is not a field of this request"),
-                None => {}
-            }
-        }
+    .deserialize(&mut deserializer)
+    .map_err(malformed)?;
+    deserializer.end().map_err(malformed)?;
+    if !repeated.is_empty() {
+        return Err(given_once(repeated));
     }
+    Ok(value)
+}
 
-    /// What is wrong with a string, if anything.
-    fn text_problem(&self, text: &str) -> Option<String> {
-        let Kind::String {
-            min_chars,
-            max_chars,
-            pattern,
-            format,
-        } = &self.kind
-        else {
-            return None;
-        };
-        // The same parsers poem-openapi's decoder uses for these formats.
-        let well_formed = match format.as_deref() {
-            Some("date-time") => text.parse::<DateTime<Utc>>().is_ok(),
-            Some("uuid") => text.parse::<Uuid>().is_ok(),
-            _ => true,
-        };
-        if !well_formed {
-            return Some(self.mismatch(&Value::String(text.to_owned())));
-        }
-        let chars = text.chars().count();
-        if let Some(min) = min_chars.filter(|min| chars < *min) {
-            return Some(format!("must be at least {min} characters long"));
-        }
-        if let Some(max) = max_chars.filter(|max| chars > *max) {
-            return Some(format!("must be at most {max} characters long"));
-        }
-        let pattern = pattern.as_ref().filter(|pattern| !pattern.is_match(text))?;
-        Some(pattern_mismatch(pattern, text))
-    }
+/// A JSON value being parsed at `place`; the field keys of repeated object keys go to
+/// `repeated`.
+struct Node<'p, 'r> {
+    place: Place<'p>,
+    repeated: &'r mut BTreeSet<String>,
+}
 
-    /// `must be <what this schema admits>, got <what value is>`.
-    fn mismatch(&self, value: &Value) -> String {
-        format!("must be {}, got {}", self.expectation(), describe(value))
-    }
+/// Where a value sits in the body, spelled as a field key only when one is repeated.
+#[derive(Clone, Copy)]
+enum Place<'p> {
+    Body,
+    Member(&'p Place<'p>, &'p str),
+    Item(&'p Place<'p>, usize),
+}
 
-    /// What a valid value looks like, in words.
-    fn expectation(&self) -> String {
-        let or_null = if self.nullable { " or null" } else { "" };
-        if !self.allowed.is_empty() {
-            let items: Vec<String> = self.allowed.iter().map(Value::to_string).collect();
-            return format!("one of {}{or_null}", items.join(", "));
+impl Place<'_> {
+    fn key(&self) -> String {
+        match self {
+            Place::Body => String::new(),
+            Place::Member(parent, name) => member(&parent.key(), name),
+            Place::Item(parent, index) => item(&parent.key(), *index),
         }
-        let kind = match &self.kind {
-            Kind::Any => {
-                return self
-                    .all_of
-                    .iter()
-                    .map(Schema::expectation)
-                    .find(|expectation| expectation != "any value")
-                    .map_or_else(|| "any value".to_owned(), |e| format!("{e}{or_null}"));
-            }
-            Kind::Object { .. } => "a JSON object",
-            Kind::Array { .. } => "an array",
-            Kind::String { format, .. } => match format.as_deref() {
-                Some("date-time") => "an RFC 3339 timestamp such as \"2026-03-01T17:00:00Z\"",
-                Some("uuid") => "a UUID",
-                _ => "a string",
-            },
-            Kind::Integer { .. } => "an integer",
-            Kind::Number => "a number",
-            Kind::Boolean => "a boolean",
-        };
-        format!("{kind}{or_null}")
     }
 }
 
-/// Names the first character the pattern refuses on its own, which for the character-class
-/// patterns of this contract is the one to remove.
-fn pattern_mismatch(pattern: &Regex, text: &str) -> String {
-    let mut single = String::new();
-    let refused = text.chars().find(|c| {
-        single.clear();
-        single.push(*c);
-        !pattern.is_match(&single)
-    });
-    match refused {
-        Some(c) => format!("must not contain the character U+{:04X}", u32::from(c)),
-        None => format!("must match the pattern {}", pattern.as_str()),
+impl<'de> DeserializeSeed<'de> for Node<'_, '_> {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
     }
 }
 
-fn strings(value: &Value) -> Vec<String> {
-    value
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .map(str::to_owned)
-        .collect()
+impl<'de> Visitor<'de> for Node<'_, '_> {
+    type Value = Value;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        formatter.write_str("a JSON value")
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_bool<E>(self, value: bool) -> Result<Value, E> {
+        Ok(Value::Bool(value))
+    }
+
+    fn visit_i64<E>(self, value: i64) -> Result<Value, E> {
+        Ok(Value::from(value))
+    }
+
+    fn visit_u64<E>(self, value: u64) -> Result<Value, E> {
+        Ok(Value::from(value))
+    }
+
+    fn visit_f64<E>(self, value: f64) -> Result<Value, E> {
+        Ok(Value::from(value))
+    }
+
+    fn visit_str<E>(self, value: &str) -> Result<Value, E> {
+        Ok(Value::String(value.to_owned()))
+    }
+
+    fn visit_string<E>(self, value: String) -> Result<Value, E> {
+        Ok(Value::String(value))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        loop {
+            let node = Node {
+                place: Place::Item(&self.place, items.len()),
+                repeated: &mut *self.repeated,
+            };
+            match seq.next_element_seed(node)? {
+                Some(value) => items.push(value),
+                None => return Ok(Value::Array(items)),
+            }
+        }
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = Map::new();
+        while let Some(name) = map.next_key::<String>()? {
+            let place = Place::Member(&self.place, &name);
+            let value = map.next_value_seed(Node {
+                place,
+                repeated: &mut *self.repeated,
+            })?;
+            if object.contains_key(&name) {
+                self.repeated.insert(place.key());
+            }
+            object.insert(name, value);
+        }
+        Ok(Value::Object(object))
+    }
 }
 
-fn count(value: &Value) -> Option<usize> {
-    value.as_u64().and_then(|n| usize::try_from(n).ok())
+/// The refusal of the fields given more than once.
+fn given_once(keys: BTreeSet<String>) -> BodyError {
+    let mut errors = FieldErrors::default();
+    for key in keys {
+        errors.add(or_whole_body(&key), GIVEN_ONCE);
+    }
+    BodyError::Invalid(errors)
+}
+
+/// The field key of the value at `pointer`, a JSON pointer into `body`.
+fn field_at(body: &Value, pointer: &str) -> String {
+    let mut key = String::new();
+    let mut node = Some(body);
+    for segment in pointer.split('/').skip(1) {
+        let name = segment.replace("~1", "/").replace("~0", "~");
+        match (node, name.parse::<usize>()) {
+            (Some(Value::Array(items)), Ok(index)) => {
+                key = item(&key, index);
+                node = items.get(index);
+            }
+            (parent, _) => {
+                node = parent.and_then(|parent| parent.get(&name));
+                key = member(&key, &name);
+            }
+        }
+    }
+    key
+}
+
+/// The field key of member `name` of the object at `parent`: `title`, `inner.n`.
+fn member(parent: &str, name: &str) -> String {
+    if parent.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{parent}.{name}")
+    }
+}
+
+/// The field key of item `index` of the array at `parent`: `tags[1]`.
+fn item(parent: &str, index: usize) -> String {
+    format!("{parent}[{index}]")
+}
+
+fn or_whole_body(key: &str) -> &str {
+    if key.is_empty() { WHOLE_BODY } else { key }
+}
+
+fn count(limit: u64) -> usize {
+    usize::try_from(limit).unwrap_or(usize::MAX)
+}
+
+/// The JSON types a value may have, in words: `a string or null`.
+fn type_words(kind: &TypeKind) -> String {
+    let kinds: Vec<JsonType> = match kind {
+        TypeKind::Single(kind) => vec![*kind],
+        TypeKind::Multiple(kinds) => kinds.iter().collect(),
+    };
+    let mut words: Vec<&str> = kinds
+        .iter()
+        .filter_map(|kind| match kind {
+            JsonType::Array => Some("an array"),
+            JsonType::Boolean => Some("a boolean"),
+            JsonType::Integer => Some("an integer"),
+            JsonType::Number => Some("a number"),
+            JsonType::Object => Some("a JSON object"),
+            JsonType::String => Some("a string"),
+            JsonType::Null => None,
+        })
+        .collect();
+    if kinds.contains(&JsonType::Null) {
+        words.push("null");
+    }
+    words.join(" or ")
+}
+
+/// The values an `enum` allows, in words: `one of "low", "high" or null`.
+fn one_of(options: &Value) -> String {
+    let options = options.as_array().map(Vec::as_slice).unwrap_or_default();
+    let named: Vec<String> = options
+        .iter()
+        .filter(|option| !option.is_null())
+        .map(Value::to_string)
+        .collect();
+    let or_null = if options.contains(&Value::Null) {
+        " or null"
+    } else {
+        ""
+    };
+    format!("one of {}{or_null}", named.join(", "))
+}
+
+/// A string of `format`, in words.
+fn format_words(format: &str) -> String {
+    match format {
+        "date-time" => "an RFC 3339 timestamp such as \"2026-03-01T17:00:00Z\"".to_owned(),
+        "uuid" => "a UUID".to_owned(),
+        other => format!("a string of the format {other}"),
+    }
 }
 
 /// A short description of a JSON value, for an error message.
@@ -396,10 +519,13 @@ fn describe(value: &Value) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use serde_json::json;
     use taskapi_api::{
         auth::{LoginForm, RegisterRequest},
         tasks::{TITLE_MAX_CHARS, TaskInput, TaskStatus},
+        text::{PLAIN_TEXT_PATTERN, SINGLE_LINE_PATTERN},
     };
 
     use super::*;
@@ -410,18 +536,22 @@ mod tests {
         Bodies::from_spec(&document)
     }
 
-    fn task_errors(body: Value) -> std::collections::BTreeMap<String, Vec<String>> {
-        match bodies().json::<TaskInput>(JsonBody::new(body.to_string())) {
+    fn invalid<T: std::fmt::Debug>(refused: Result<T, BodyError>) -> BTreeMap<String, Vec<String>> {
+        match refused {
             Err(BodyError::Invalid(errors)) => errors.into_inner(),
             other => panic!("expected field errors, got {other:?}"),
         }
+    }
+
+    fn task_errors(body: Value) -> BTreeMap<String, Vec<String>> {
+        invalid(bodies().json::<TaskInput>(JsonBody::new(body.to_string())))
     }
 
     #[test]
     fn a_valid_body_decodes() {
         let task = bodies()
             .json::<TaskInput>(JsonBody::new(
-                r#"{"title": "Buy milk", "description": null}"#,
+                r#"{"title": "Buy milk", "description": null, "due_at": "2026-03-01T17:00:00Z"}"#,
             ))
             .expect("valid");
         assert_eq!(task.title.as_str(), "Buy milk");
@@ -455,27 +585,40 @@ mod tests {
         assert_eq!(
             errors["due_at"],
             [
-                r#"must be an RFC 3339 timestamp such as "2026-03-01T17:00:00Z" or null, got the string "tomorrow""#
+                r#"must be an RFC 3339 timestamp such as "2026-03-01T17:00:00Z", got the string "tomorrow""#
             ]
         );
         assert_eq!(errors["owner_id"], ["is not a field of this request"]);
+        assert_eq!(
+            task_errors(json!({"title": "t", "status": 3}))["status"],
+            [r#"must be one of "todo", "in_progress", "done", got a number"#]
+        );
     }
 
     #[test]
-    fn missing_fields_lengths_and_patterns_are_named() {
+    fn missing_fields_lengths_and_patterns_are_named_as_the_domain_names_them() {
         assert_eq!(task_errors(json!({}))["title"], ["is required"]);
         assert_eq!(
             task_errors(json!({"title": ""}))["title"],
-            ["must be at least 1 characters long"]
+            [domain::too_short(1)]
         );
         assert_eq!(
             task_errors(json!({"title": "t".repeat(TITLE_MAX_CHARS + 1)}))["title"],
-            [format!("must be at most {TITLE_MAX_CHARS} characters long")]
+            [domain::too_long(TITLE_MAX_CHARS)]
         );
         assert_eq!(
-            task_errors(json!({"title": "bell\u{7}"}))["title"],
-            ["must not contain the character U+0007"]
+            task_errors(json!({"title": "tab\tthen bell\u{7}"}))["title"],
+            [domain::control_character('\u{7}')]
         );
+        // A tag is one line: the tab a title may hold is refused there.
+        assert_eq!(
+            task_errors(json!({"title": "t", "tags": ["ok", "two\tparts"]}))["tags[1]"],
+            [domain::control_character('\t')]
+        );
+        let register = bodies().json::<RegisterRequest>(JsonBody::new(
+            r#"{"email": "n@example.com", "password": "short"}"#,
+        ));
+        assert_eq!(invalid(register)["password"], [domain::too_short(8)]);
     }
 
     #[test]
@@ -484,10 +627,15 @@ mod tests {
             task_errors(json!([1]))["body"],
             ["must be a JSON object, got an array"]
         );
-        let empty = bodies().json::<TaskInput>(JsonBody::new(""));
-        assert!(matches!(empty, Err(BodyError::Invalid(_))), "{empty:?}");
+        let empty = invalid(bodies().json::<TaskInput>(JsonBody::new("")));
+        assert_eq!(empty["body"], ["must be a JSON object, got null"]);
         let broken = bodies().json::<TaskInput>(JsonBody::new("{\"title\": "));
         assert!(matches!(broken, Err(BodyError::Malformed(_))), "{broken:?}");
+        let trailing = bodies().json::<TaskInput>(JsonBody::new(r#"{"title": "a"} {}"#));
+        assert!(
+            matches!(trailing, Err(BodyError::Malformed(_))),
+            "{trailing:?}"
+        );
     }
 
     #[test]
@@ -495,13 +643,36 @@ mod tests {
         let refused = bodies().json::<RegisterRequest>(JsonBody::new(
             r#"{"email": "n@example.com", "password": 1234567890}"#,
         ));
-        let Err(BodyError::Invalid(errors)) = refused else {
-            panic!("expected field errors, got {refused:?}");
-        };
         assert_eq!(
-            errors.into_inner()["password"],
+            invalid(refused)["password"],
             ["must be a string, got a number"]
         );
+    }
+
+    /// An email address is the domain's to parse, with reasons a format check would not give.
+    #[test]
+    fn emails_pass_the_schema_for_the_domain_to_parse() {
+        let register = bodies()
+            .json::<RegisterRequest>(JsonBody::new(
+                r#"{"email": "no at sign", "password": "long enough"}"#,
+            ))
+            .expect("the schema does not judge addresses");
+        assert_eq!(register.email.as_str(), "no at sign");
+    }
+
+    #[test]
+    fn a_key_given_twice_is_refused_at_any_depth() {
+        let top = bodies().json::<TaskInput>(JsonBody::new(r#"{"title": "a", "title": "b"}"#));
+        assert_eq!(invalid(top)["title"], [GIVEN_ONCE]);
+        let same = bodies().json::<TaskInput>(JsonBody::new(r#"{"title": "a", "title": "a"}"#));
+        assert_eq!(invalid(same)["title"], [GIVEN_ONCE]);
+        let nested = bodies().json::<TaskInput>(JsonBody::new(
+            r#"{"title": "a", "x": [{"y": 1}, {"y": {"z": 1, "z": 2, "z": 3}}], "w": 1, "w": 2}"#,
+        ));
+        let errors = invalid(nested);
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert_eq!(errors["x[1].y.z"], [GIVEN_ONCE]);
+        assert_eq!(errors["w"], [GIVEN_ONCE]);
     }
 
     #[test]
@@ -515,34 +686,46 @@ mod tests {
         assert_eq!(form.password.as_deref(), Some("p w"));
 
         let refused = bodies().form::<LoginForm>(FormBody::new("username=a&username=b"));
-        let Err(BodyError::Invalid(errors)) = refused else {
-            panic!("expected field errors, got {refused:?}");
-        };
-        let errors = errors.into_inner();
-        assert_eq!(errors["username"], ["must be given once"]);
+        assert_eq!(invalid(refused)["username"], [GIVEN_ONCE]);
     }
 
     /// Kinds no request body of today's contract has, checked on a schema made up for it.
     #[test]
     fn integers_arrays_booleans_and_nested_objects_are_checked_too() {
-        let document = json!({"components": {"schemas": {"Sample": {
-            "type": "object",
-            "required": ["count"],
-            "properties": {
-                "count": {"type": "integer", "minimum": 1, "maximum": 3},
-                "tags": {"type": "array", "items": {"type": "string", "maxLength": 2}},
-                "flag": {"type": "boolean"},
-                "inner": {"type": "object", "properties": {"n": {"type": "number"}}},
+        let document = json!({"components": {"schemas": {
+            "Sample": {
+                "type": "object",
+                "required": ["count"],
+                "properties": {
+                    "count": {"type": "integer", "minimum": 1, "maximum": 3},
+                    "tags": {"type": "array", "items": {"type": "string", "maxLength": 2}},
+                    "flag": {"type": "boolean"},
+                    "inner": {"$ref": "#/components/schemas/Inner"},
+                    "id": {"type": "string", "format": "uuid", "nullable": true},
+                    "level": {"type": "string", "enum": ["low", "high"], "nullable": true},
+                },
+                "example": {"count": 1},
             },
-        }}}});
+            "Inner": {
+                "type": "object",
+                "required": ["n"],
+                "properties": {"n": {"type": "number"}},
+                "additionalProperties": false,
+            },
+        }}});
         let bodies = Bodies::from_spec(&document);
-        let schema = bodies.schemas.get("Sample").expect("compiled");
-        let mut errors = FieldErrors::default();
-        let body = json!({"count": 4, "tags": ["ok", "long"], "flag": "yes", "inner": {"n": "x"}});
-        schema.check(&body, "", &mut errors);
-        let errors = errors.into_inner();
+        let validator = &bodies.validators["Sample"];
+        let check = |body: Value| bodies.field_errors(validator, &body).into_inner();
+        let errors = check(json!({
+            "count": 4,
+            "tags": ["ok", "long"],
+            "flag": "yes",
+            "inner": {"n": "x", "m": 1},
+            "id": "not-a-uuid",
+            "level": "mid",
+        }));
         assert_eq!(errors["count"], ["must be at most 3"]);
-        assert_eq!(errors["tags[1]"], ["must be at most 2 characters long"]);
+        assert_eq!(errors["tags[1]"], [domain::too_long(2)]);
         assert_eq!(
             errors["flag"],
             [r#"must be a boolean, got the string "yes""#]
@@ -551,19 +734,41 @@ mod tests {
             errors["inner.n"],
             [r#"must be a number, got the string "x""#]
         );
-        let mut errors = FieldErrors::default();
-        schema.check(&json!({"count": 1.5}), "", &mut errors);
+        assert_eq!(errors["inner.m"], ["is not a field of this request"]);
         assert_eq!(
-            errors.into_inner()["count"],
-            ["must be an integer, got a number"]
+            errors["id"],
+            [r#"must be a UUID, got the string "not-a-uuid""#]
         );
+        assert_eq!(
+            errors["level"],
+            [r#"must be one of "low", "high" or null, got the string "mid""#]
+        );
+        assert_eq!(errors.len(), 7, "{errors:?}");
+
+        let errors = check(json!({"count": 1.5, "inner": {}, "id": 7}));
+        assert_eq!(errors["count"], ["must be an integer, got a number"]);
+        assert_eq!(errors["inner.n"], ["is required"]);
+        assert_eq!(errors["id"], ["must be a string or null, got a number"]);
+        assert!(check(json!({"count": 1, "id": null, "level": null})).is_empty());
+        let id = json!({"count": 1, "id": "0194b2a4-0000-7000-8000-000000000001"});
+        assert!(check(id).is_empty());
     }
 
     #[test]
-    fn every_request_body_of_the_contract_has_a_compiled_schema() {
-        let bodies = bodies();
-        assert!(bodies.schema_of::<TaskInput>().is_some());
-        assert!(bodies.schema_of::<RegisterRequest>().is_some());
-        assert!(bodies.schema_of::<LoginForm>().is_some());
+    fn every_component_schema_of_the_contract_compiles() {
+        let document: Value =
+            serde_json::from_str(&taskapi_api::spec_json()).expect("the spec is JSON");
+        let bodies = Bodies::from_spec(&document);
+        let components = document["components"]["schemas"]
+            .as_object()
+            .expect("components");
+        assert_eq!(bodies.validators.len(), components.len());
+        assert!(bodies.validator_of::<TaskInput>().is_some());
+        assert!(bodies.validator_of::<RegisterRequest>().is_some());
+        assert!(bodies.validator_of::<LoginForm>().is_some());
+        // The character rules' patterns compiled for naming characters as well.
+        for pattern in [PLAIN_TEXT_PATTERN, SINGLE_LINE_PATTERN] {
+            assert!(bodies.patterns.contains_key(pattern), "{pattern}");
+        }
     }
 }

@@ -99,6 +99,34 @@ async fn text_postgres_cannot_store_is_refused_before_it_gets_there() {
     expect_problem(register, 422).await;
 }
 
+/// JSON leaves a repeated key to each parser (the first wins in some, the last in others),
+/// so a proxy in front may have read another value than the server would: refused, by name.
+#[tokio::test]
+async fn a_key_given_twice_is_refused_not_guessed_at() {
+    let (_app, alice) = TestApp::with_user().await;
+    let problem = expect_problem(
+        json_to_tasks(&alice, r#"{"title": "a", "title": "b"}"#),
+        422,
+    )
+    .await;
+    assert_eq!(
+        problem["type"], "urn:taskapi:problem:validation",
+        "{problem}"
+    );
+    assert_eq!(
+        problem["errors"],
+        serde_json::json!({"title": ["must be given once"]})
+    );
+    // At any depth, even inside a field the schema would refuse anyway.
+    let nested = r#"{"title": "a", "extra": [{"k": 1, "k": 2}]}"#;
+    let problem = expect_problem(json_to_tasks(&alice, nested), 422).await;
+    assert_eq!(
+        problem["errors"],
+        serde_json::json!({"extra[0].k": ["must be given once"]})
+    );
+    assert!(alice.has_no_tasks().await);
+}
+
 /// The order of checks: route, then media type and path and query syntax, then credentials,
 /// then the body and the fields. A malformed id answers 400 whatever the token; a missing
 /// token is noticed before the id is read.
