@@ -13,6 +13,8 @@ pub struct Operation {
     pub statuses: Vec<u16>,
     /// Whether the operation requires credentials (`security: []` says it does not).
     pub secured: bool,
+    /// The names of its header parameters (`If-Match`, …).
+    pub header_parameters: Vec<String>,
 }
 
 /// The operations of a document.
@@ -53,6 +55,13 @@ impl Spec {
                     secured: operation["security"]
                         .as_sequence()
                         .is_some_and(|requirements| !requirements.is_empty()),
+                    header_parameters: operation["parameters"]
+                        .as_sequence()
+                        .into_iter()
+                        .flatten()
+                        .filter(|parameter| parameter["in"] == "header")
+                        .map(|parameter| parameter["name"].as_str().expect("a name").to_owned())
+                        .collect(),
                 });
             }
         }

@@ -2,6 +2,7 @@
 //! CORS, and the `Allow` header of a 405.
 
 use std::{
+    collections::BTreeSet,
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -212,34 +213,17 @@ async fn read_bounded(
 }
 
 /// Browsers may call the API from `origins` (CORS): preflights are answered with the
-/// methods and request headers the API uses, and responses expose the headers a client
-/// reads. No origins, no CORS: only same-origin pages.
-pub fn cors(origins: &[CorsOrigin]) -> Option<Cors> {
+/// methods and request headers the contract's operations use, and responses expose the
+/// headers they declare. No origins, no CORS: only same-origin pages.
+pub fn cors(origins: &[CorsOrigin], document: &Value) -> Option<Cors> {
     if origins.is_empty() {
         return None;
     }
+    let lists = CorsLists::from_spec(document);
     let cors = Cors::new()
-        .allow_methods([
-            Method::GET,
-            Method::POST,
-            Method::PUT,
-            Method::PATCH,
-            Method::DELETE,
-        ])
-        .allow_headers([
-            "authorization",
-            "content-type",
-            "if-match",
-            "idempotency-key",
-        ])
-        .expose_headers([
-            "location",
-            "etag",
-            "ratelimit",
-            "ratelimit-policy",
-            "retry-after",
-            "x-request-id",
-        ])
+        .allow_methods(lists.methods.iter().map(String::as_str))
+        .allow_headers(lists.request_headers.iter().map(String::as_str))
+        .expose_headers(lists.exposed_headers.iter().map(String::as_str))
         .max_age(600);
     // Bearer tokens travel in a header, never in cookies: no credentials, so `*` is safe.
     let cors = cors.allow_credentials(false);
@@ -277,6 +261,59 @@ pub async fn same_origin_is_not_cross_origin<E: Endpoint>(
 const OPERATION_KEYS: [&str; 8] = [
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
 ];
+
+/// What a page of another origin may send and read, as the contract states it: the methods
+/// of its operations (the only ones a preflight asks about: `OPTIONS` is the preflight, and
+/// `HEAD` needs none), their header parameters with `Authorization` (the bearer scheme)
+/// and `Content-Type` (a JSON body's is not CORS-safelisted), and the headers their responses declare with
+/// the request id every response carries. Header names are lower case.
+#[derive(Debug)]
+struct CorsLists {
+    methods: BTreeSet<String>,
+    request_headers: BTreeSet<String>,
+    exposed_headers: BTreeSet<String>,
+}
+
+impl CorsLists {
+    fn from_spec(document: &Value) -> Self {
+        let mut lists = Self {
+            methods: BTreeSet::new(),
+            request_headers: BTreeSet::from(["authorization".into(), "content-type".into()]),
+            exposed_headers: BTreeSet::from([REQUEST_ID.into()]),
+        };
+        for (method, operation) in operations(document) {
+            lists.methods.insert(method.to_uppercase());
+            let parameters = operation["parameters"].as_array().into_iter().flatten();
+            lists.request_headers.extend(
+                parameters
+                    .filter(|parameter| parameter["in"] == "header")
+                    .filter_map(|parameter| parameter["name"].as_str())
+                    .map(str::to_ascii_lowercase),
+            );
+            let responses = operation["responses"].as_object().into_iter().flatten();
+            lists.exposed_headers.extend(
+                responses
+                    .filter_map(|(_, response)| response["headers"].as_object())
+                    .flat_map(|headers| headers.keys())
+                    .map(|name| name.to_ascii_lowercase()),
+            );
+        }
+        lists
+    }
+}
+
+/// Every operation of the contract, with its method as the document spells it.
+fn operations(document: &Value) -> impl Iterator<Item = (&str, &Value)> {
+    document["paths"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(_, item)| item.as_object())
+        .flatten()
+        // A path item also holds `parameters`, `summary`, …: only operations count.
+        .filter(|(key, _)| OPERATION_KEYS.contains(&key.as_str()))
+        .map(|(key, operation)| (key.as_str(), operation))
+}
 
 /// The methods each path of the contract accepts, for the `Allow` header RFC 9110 requires
 /// on a 405. Read from the OpenAPI document, so it cannot drift from the routes.
@@ -350,6 +387,41 @@ mod tests {
         assert_eq!(
             response.content_type(),
             Some(taskapi_api::problem::PROBLEM_JSON)
+        );
+    }
+
+    #[test]
+    fn cors_lists_come_from_the_contract() {
+        let document = serde_json::from_str(&taskapi_api::spec_json()).expect("JSON");
+        let lists = CorsLists::from_spec(&document);
+        fn names(list: &BTreeSet<String>) -> Vec<&str> {
+            list.iter().map(String::as_str).collect()
+        }
+        assert_eq!(
+            names(&lists.methods),
+            ["DELETE", "GET", "PATCH", "POST", "PUT"]
+        );
+        assert_eq!(
+            names(&lists.request_headers),
+            [
+                "authorization",
+                "content-type",
+                "idempotency-key",
+                "if-match",
+                "if-none-match"
+            ]
+        );
+        assert_eq!(
+            names(&lists.exposed_headers),
+            [
+                "etag",
+                "location",
+                "ratelimit",
+                "ratelimit-policy",
+                "retry-after",
+                "www-authenticate",
+                "x-request-id"
+            ]
         );
     }
 

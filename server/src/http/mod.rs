@@ -144,7 +144,7 @@ pub fn app(services: Services, settings: &HttpSettings) -> impl Endpoint + 'stat
     let api: OpenApiService<Endpoints, ()> = taskapi_api::described(endpoints);
     let allowed = Arc::new(middleware::AllowedMethods::from_spec(&document));
     let (swagger_ui, redoc) = docs::routes();
-    let cors = middleware::cors(&settings.cors_origins);
+    let cors = middleware::cors(&settings.cors_origins, &document);
     let body_limits = middleware::BodyLimits {
         max_bytes: settings.max_body_bytes,
         read_timeout: settings.body_read_timeout,
