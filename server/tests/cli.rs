@@ -4,11 +4,18 @@ use std::process::{Command, Output};
 
 use taskapi_tests::{ScratchDatabase, database_server_url};
 
-fn taskapi(args: &[&str], database_url: &str) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_taskapi"))
+/// `taskapi` with `args`, against `database_url`, with no secret from the environment.
+fn taskapi_command(args: &[&str], database_url: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_taskapi"));
+    command
         .args(args)
         .env("DATABASE_URL", database_url)
-        .env_remove("TASKAPI_JWT_SECRET")
+        .env_remove("TASKAPI_JWT_SECRET");
+    command
+}
+
+fn taskapi(args: &[&str], database_url: &str) -> Output {
+    taskapi_command(args, database_url)
         .output()
         .expect("taskapi runs")
 }
@@ -50,18 +57,13 @@ fn serve_refuses_to_start_without_a_secret_outside_dev_mode() {
         &["serve", "--no-migrate", "--bind", "127.0.0.1:0"],
         "postgres://unused",
     );
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("TASKAPI_JWT_SECRET is not set"), "{stderr}");
+    failed_with(&output, "TASKAPI_JWT_SECRET is not set");
 
-    let short = Command::new(env!("CARGO_BIN_EXE_taskapi"))
-        .args(["serve", "--no-migrate"])
+    let short = taskapi_command(&["serve", "--no-migrate"], "postgres://unused")
         .env("TASKAPI_JWT_SECRET", "too-short")
         .output()
         .expect("taskapi runs");
-    assert!(!short.status.success());
-    let stderr = String::from_utf8_lossy(&short.stderr);
-    assert!(stderr.contains("at least 32 bytes"), "{stderr}");
+    let stderr = failed_with(&short, "at least 32 bytes");
     assert!(
         !stderr.contains("too-short"),
         "the secret is not echoed: {stderr}"
@@ -126,20 +128,19 @@ fn migrate_new_writes_an_empty_reversible_pair() {
     std::fs::remove_dir_all(&dir).expect("cleaned up");
 }
 
+/// `serve` in development mode, on any free port, without migrating.
+const DEV_SERVE: [&str; 5] = ["serve", "--dev", "--no-migrate", "--bind", "127.0.0.1:0"];
+
 #[test]
 fn logs_are_plain_text_when_stderr_is_not_a_terminal() {
     // An unreachable database makes `serve` stop right after its first log lines.
-    let output = Command::new(env!("CARGO_BIN_EXE_taskapi"))
-        .args(["serve", "--dev", "--no-migrate", "--bind", "127.0.0.1:0"])
-        .env("DATABASE_URL", "postgres://postgres@127.0.0.1:1/unused")
+    let unreachable = "postgres://postgres@127.0.0.1:1/unused";
+    let output = taskapi_command(&DEV_SERVE, unreachable)
         .env("TASKAPI_DB_ACQUIRE_TIMEOUT_MS", "200")
-        .env_remove("TASKAPI_JWT_SECRET")
         .env_remove("RUST_LOG")
         .output()
         .expect("taskapi runs");
-    assert!(!output.status.success(), "the database is unreachable");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("ephemeral secret"), "{stderr}");
+    let stderr = failed_with(&output, "ephemeral secret");
     assert!(
         !stderr.contains('\u{1b}'),
         "no ANSI escape codes: {stderr:?}"
@@ -161,18 +162,9 @@ fn serve_refuses_to_start_against_a_wrong_database_or_role() {
             r#"role "taskapi_no_such_role" does not exist"#,
         ),
     ] {
-        let output = Command::new(env!("CARGO_BIN_EXE_taskapi"))
-            .args(["serve", "--dev", "--no-migrate", "--bind", "127.0.0.1:0"])
-            .env("DATABASE_URL", &database_url)
-            .env_remove("TASKAPI_JWT_SECRET")
-            .output()
-            .expect("taskapi runs");
-        assert!(!output.status.success(), "{database_url} was accepted");
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(
-            stderr.contains("cannot connect to the database at") && stderr.contains(reason),
-            "{stderr}"
-        );
+        let output = taskapi(&DEV_SERVE, &database_url);
+        let stderr = failed_with(&output, "cannot connect to the database at");
+        assert!(stderr.contains(reason), "{database_url}: {stderr}");
     }
 }
 
@@ -197,10 +189,12 @@ fn users(args: &[&str], stdin: &str, database_url: &str) -> Output {
     child.wait_with_output().expect("taskapi ends")
 }
 
-fn failed_with(output: &Output, words: &str) {
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!output.status.success(), "should have failed");
+/// Checks that a run failed saying `words`; returns all it said on standard error.
+fn failed_with(output: &Output, words: &str) -> String {
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(!output.status.success(), "should have failed: {stderr}");
     assert!(stderr.contains(words), "{stderr}");
+    stderr
 }
 
 async fn role_of(database_url: &str, email: &str) -> Option<String> {

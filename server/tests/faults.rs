@@ -14,12 +14,17 @@ use std::{
 
 use taskapi_tests::{PASSWORD, ScratchDatabase};
 
+/// The account [`Server::with_account`] registers.
+const EMAIL: &str = "alice@example.com";
+
 /// A `taskapi serve` process with its own database; killed when dropped.
 struct Server {
     child: Child,
     address: SocketAddr,
     log: PathBuf,
     _database: ScratchDatabase,
+    /// For requests through the HTTP API.
+    http: reqwest::Client,
 }
 
 impl Server {
@@ -83,12 +88,53 @@ impl Server {
             address,
             log,
             _database: database,
+            http: reqwest::Client::new(),
         };
         while server.get("/health/ready").0 != 200 {
             assert!(Instant::now() < deadline, "not ready: {}", server.log());
             std::thread::sleep(Duration::from_millis(100));
         }
         server
+    }
+
+    /// Starts the binary as [`Server::start`] does, with the account [`EMAIL`] registered.
+    async fn with_account(env: &[(&str, &str)]) -> Self {
+        let server = Self::start(env);
+        server
+            .http
+            .post(server.url("/auth/register"))
+            .json(&serde_json::json!({"email": EMAIL, "password": PASSWORD}))
+            .send()
+            .await
+            .expect("registered");
+        server
+    }
+
+    /// Posts `form` to the token endpoint: a password login or a refresh.
+    async fn token_request(&self, form: &[(&str, &str)]) -> reqwest::Result<reqwest::Response> {
+        let request = self.http.post(self.url("/auth/login")).form(form);
+        request.send().await
+    }
+
+    /// The tokens the token endpoint answers `form` with.
+    async fn tokens(&self, form: &[(&str, &str)]) -> serde_json::Value {
+        let response = self.token_request(form).await.expect("sent");
+        response.json().await.expect("tokens")
+    }
+
+    /// Logs [`EMAIL`] in; the access token, or the status that refused it (0 when the
+    /// request failed, 1 when the answer was not JSON).
+    async fn log_in(&self) -> Result<String, u16> {
+        let form = [("username", EMAIL), ("password", PASSWORD)];
+        let response = self.token_request(&form).await.map_err(|_| 0_u16)?;
+        if !response.status().is_success() {
+            return Err(response.status().as_u16());
+        }
+        let token: serde_json::Value = response.json().await.map_err(|_| 1_u16)?;
+        Ok(token["access_token"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned())
     }
 
     fn pid(&self) -> u32 {
@@ -115,14 +161,7 @@ impl Server {
 
     /// Resident memory, in MiB.
     fn rss_mib(&self) -> f64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
-            .expect("the server's status");
-        let kib: f64 = status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
-            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
-            .expect("VmRSS");
-        kib / 1024.0
+        rss_mib_of(self.pid()).expect("the server's VmRSS")
     }
 
     /// CPU time used so far (user + system), in seconds.
@@ -437,33 +476,14 @@ fn malformed_and_oversized_requests_are_refused_and_logged() {
     assert!(lines >= 7, "one log line per rejection: {log}");
 }
 
-/// Registers an account and logs it in through the HTTP API; returns the bearer token.
-async fn token(server: &Server, email: &str) -> String {
-    let client = reqwest::Client::new();
-    client
-        .post(server.url("/auth/register"))
-        .json(&serde_json::json!({"email": email, "password": PASSWORD}))
-        .send()
-        .await
-        .expect("registered");
-    log_in(&client, server, email).await.expect("logged in")
-}
-
-async fn log_in(client: &reqwest::Client, server: &Server, email: &str) -> Result<String, u16> {
-    let response = client
-        .post(server.url("/auth/login"))
-        .form(&[("username", email), ("password", PASSWORD)])
-        .send()
-        .await
-        .map_err(|_| 0_u16)?;
-    if !response.status().is_success() {
-        return Err(response.status().as_u16());
-    }
-    let token: serde_json::Value = response.json().await.map_err(|_| 1_u16)?;
-    Ok(token["access_token"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned())
+/// The resident memory of process `pid`, in MiB; `None` once it has gone.
+fn rss_mib_of(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kib: f64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())?;
+    Some(kib / 1024.0)
 }
 
 /// Samples the server's RSS every 20 ms while `work` runs; returns the peak, in MiB.
@@ -477,20 +497,8 @@ async fn peak_rss_during<T>(
         let mut peak: f64 = 0.0;
         let mut stopped = stopped;
         loop {
-            if let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status"))
-                && let Some(kib) = status
-                    .lines()
-                    .find_map(|line| line.strip_prefix("VmRSS:"))
-                    .and_then(|value| {
-                        value
-                            .trim()
-                            .trim_end_matches("kB")
-                            .trim()
-                            .parse::<f64>()
-                            .ok()
-                    })
-            {
-                peak = peak.max(kib / 1024.0);
+            if let Some(rss) = rss_mib_of(pid) {
+                peak = peak.max(rss);
             }
             tokio::select! {
                 _ = &mut stopped => return peak,
@@ -507,11 +515,12 @@ async fn peak_rss_during<T>(
 async fn an_http2_client_opening_10000_streams_stays_within_the_memory_bound() {
     // No quota, and a long wait for a pooled connection: this test is about memory, and a
     // debug build sharing two cores with other tests can be slow to serve 100 at once.
-    let server = Server::start(&[
+    let server = Server::with_account(&[
         ("TASKAPI_REQUESTS_PER_MINUTE", "0"),
         ("TASKAPI_DB_ACQUIRE_TIMEOUT_MS", "30000"),
-    ]);
-    let token = token(&server, "h2@example.com").await;
+    ])
+    .await;
+    let token = server.log_in().await.expect("logged in");
     let idle = server.rss_mib();
     let tcp = tokio::net::TcpStream::connect(server.address)
         .await
@@ -592,20 +601,18 @@ async fn an_http2_client_opening_10000_streams_stays_within_the_memory_bound() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_login_flood_keeps_memory_within_the_hashing_bound() {
     // Two hashing slots: the bound is 2 × 19 MiB + 64 MiB.
-    let server = Server::start(&[
+    let server = Server::with_account(&[
         ("TASKAPI_LOGIN_FAILURES_PER_ACCOUNT", "0"),
         ("TASKAPI_LOGIN_FAILURES_PER_ADDRESS", "0"),
-    ]);
-    let email = "flood@example.com";
-    token(&server, email).await;
+    ])
+    .await;
     let idle = server.rss_mib();
-    let client = reqwest::Client::new();
     let flood = async {
         let deadline = Instant::now() + Duration::from_secs(4);
         let workers = (0..16).map(|_| async {
             let mut succeeded = 0;
             while Instant::now() < deadline {
-                if log_in(&client, &server, email).await.is_ok() {
+                if server.log_in().await.is_ok() {
                     succeeded += 1;
                 }
             }
@@ -632,14 +639,11 @@ async fn a_login_flood_keeps_memory_within_the_hashing_bound() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_lets_in_flight_requests_finish() {
-    let server = Server::start(&[("TASKAPI_HASH_CONCURRENCY", "1")]);
-    let email = "drain@example.com";
-    token(&server, email).await;
-    let client = reqwest::Client::new();
+    let server = Server::with_account(&[("TASKAPI_HASH_CONCURRENCY", "1")]).await;
     // One hashing slot: eight logins queue behind each other for a good fraction of a second.
     let signalled = std::sync::Mutex::new(None::<Instant>);
     let logins = (0..8).map(|_| async {
-        let result = log_in(&client, &server, email).await;
+        let result = server.log_in().await;
         (result, Instant::now())
     });
     let signal = async {
@@ -684,36 +688,15 @@ async fn sigterm_lets_in_flight_requests_finish() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_token_or_password_reaches_the_log_even_at_trace_level() {
-    let server = Server::start(&[("RUST_LOG", "trace")]);
-    let email = "quiet@example.com";
-    token(&server, email).await;
-    let client = reqwest::Client::new();
-    let login: serde_json::Value = client
-        .post(server.url("/auth/login"))
-        .form(&[("username", email), ("password", PASSWORD)])
-        .send()
-        .await
-        .expect("logged in")
-        .json()
-        .await
-        .expect("tokens");
+    let server = Server::with_account(&[("RUST_LOG", "trace")]).await;
+    let login = server
+        .tokens(&[("username", EMAIL), ("password", PASSWORD)])
+        .await;
     let refresh = login["refresh_token"].as_str().expect("a refresh token");
-    let rotated: serde_json::Value = client
-        .post(server.url("/auth/login"))
-        .form(&[("grant_type", "refresh_token"), ("refresh_token", refresh)])
-        .send()
-        .await
-        .expect("refreshed")
-        .json()
-        .await
-        .expect("tokens");
+    let refresh_form = [("grant_type", "refresh_token"), ("refresh_token", refresh)];
+    let rotated = server.tokens(&refresh_form).await;
     // A replay ends the session, with a security warning, but no token in it.
-    let replay = client
-        .post(server.url("/auth/login"))
-        .form(&[("grant_type", "refresh_token"), ("refresh_token", refresh)])
-        .send()
-        .await
-        .expect("sent");
+    let replay = server.token_request(&refresh_form).await.expect("sent");
     assert_eq!(replay.status(), 401);
     tokio::time::sleep(Duration::from_millis(200)).await;
 

@@ -2,6 +2,7 @@
 //! PostgreSQL database created for that one test and dropped when the test ends; a
 //! [`TestUser`] is a registered, logged-in account whose helpers read like what a user does.
 
+mod administration;
 mod proxy;
 mod scratch;
 mod spec;
@@ -47,6 +48,8 @@ pub struct TestApp {
     shutdown: Vec<oneshot::Sender<()>>,
     /// The proxy in front of the instances, when there is one.
     _nginx: Option<Nginx>,
+    /// What this app was started with, for [`TestApp::another_instance`].
+    settings: Settings,
 }
 
 /// A registered, logged-in user.
@@ -93,6 +96,13 @@ impl TestApp {
         Self::spawn_with(test_settings()).await
     }
 
+    /// A server with the [`test_settings`] as `configure` changes them.
+    pub async fn configured(configure: impl FnOnce(&mut Settings)) -> Self {
+        let mut settings = test_settings();
+        configure(&mut settings);
+        Self::spawn_with(settings).await
+    }
+
     /// A fresh app with one signed-up user, Alice in most stories.
     pub async fn with_user() -> (Self, TestUser) {
         let app = Self::spawn().await;
@@ -103,6 +113,7 @@ impl TestApp {
     /// A server with `settings`, reached and reaching PostgreSQL as the environment asks
     /// (see [`topology`]).
     pub async fn spawn_with(mut settings: Settings) -> Self {
+        let started_with = settings.clone();
         if std::env::var_os("TEST_LOG").is_some() {
             // One writer for the whole test process.
             static LOGGING: std::sync::OnceLock<taskapi_server::telemetry::Logging> =
@@ -156,7 +167,16 @@ impl TestApp {
             http: reqwest::Client::new(),
             shutdown,
             _nginx: proxy,
+            settings: started_with,
         }
+    }
+
+    /// Another server on this app's database, started as this one was but without
+    /// migrating, as a second instance behind a load balancer is.
+    pub async fn another_instance(&self) -> Self {
+        let mut settings = self.settings.clone();
+        settings.no_migrate = true;
+        Self::spawn_with(settings).await
     }
 
     /// How many server instances answer this app's requests (two behind nginx).
@@ -216,6 +236,15 @@ impl TestApp {
     ) -> Result<types::Token, taskapi_client::Error<types::Problem>> {
         let (_, token) = session::log_in(&self.base_url, username, password).await?;
         Ok(token)
+    }
+
+    /// The status of a password login, success or declared error.
+    pub async fn login_status(&self, email: &str, password: &str) -> u16 {
+        match self.log_in(email, password).await {
+            Ok(_) => 200,
+            Err(taskapi_client::Error::ErrorResponse(problem)) => problem.status().as_u16(),
+            Err(other) => panic!("expected a response, got {other:?}"),
+        }
     }
 
     /// Registers a new user with a unique email and logs them in.
@@ -305,6 +334,20 @@ impl TestApp {
             .await
     }
 
+    /// The tokens a refresh with `refresh_token` returns; the refresh must succeed.
+    pub async fn refreshed(&self, refresh_token: &str) -> types::Token {
+        self.refresh(refresh_token)
+            .await
+            .expect("refreshed")
+            .into_inner()
+    }
+
+    /// The status `GET /users/me` answers to `token`, sent as it is (never refreshed).
+    pub async fn token_status(&self, token: &str) -> u16 {
+        let client = self.client_with_token(token);
+        status_of(&client.get_current_user().send().await)
+    }
+
     /// A token with `claims`, signed with this server's secret.
     pub fn forge(&self, claims: &serde_json::Value) -> String {
         sign(claims, &self.jwt_secret)
@@ -341,13 +384,17 @@ impl TestUser {
     }
 
     pub async fn task(&self, id: Uuid) -> types::Task {
+        self.task_response(id).await.into_inner()
+    }
+
+    /// The task as the server answers it, headers (its `ETag`) included.
+    pub async fn task_response(&self, id: Uuid) -> ResponseValue<types::Task> {
         self.client
             .get_task()
             .task_id(id)
             .send()
             .await
             .expect("the task is there")
-            .into_inner()
     }
 
     pub async fn replace(&self, id: Uuid, input: types::TaskInput) -> types::Task {
@@ -402,6 +449,21 @@ impl TestUser {
         self.all_pages(100).await.into_iter().flatten().collect()
     }
 
+    /// The first page of this user's sessions, default size.
+    pub async fn sessions(&self) -> types::SessionPage {
+        self.client
+            .list_sessions()
+            .send()
+            .await
+            .expect("listed")
+            .into_inner()
+    }
+
+    /// Ends this login's session.
+    pub async fn log_out(&self) {
+        self.client.logout().send().await.expect("logged out");
+    }
+
     /// A request with this user's token, for what the SDK cannot send.
     pub fn raw(&self, method: Method, path: &str) -> RequestBuilder {
         self.http
@@ -441,6 +503,16 @@ pub fn task_titled(title: &str) -> types::TaskInput {
         .title(title)
         .try_into()
         .expect("title fits the schema")
+}
+
+/// The strong `ETag` a response names its task's version with.
+pub fn etag_of<T>(response: &ResponseValue<T>) -> String {
+    response
+        .headers()
+        .get(reqwest::header::ETAG)
+        .and_then(|value| value.to_str().ok())
+        .expect("an ETag")
+        .to_owned()
 }
 
 /// Sends a raw request that must fail with a problem document of `status`; returns it.

@@ -19,13 +19,7 @@ async fn admins_list_accounts_newest_first_filtered_by_email_prefix() {
         app.signed_up_user_with(&format!("{name}@example.com"), PASSWORD)
             .await;
     }
-    let all = admin
-        .client
-        .admin_list_users()
-        .send()
-        .await
-        .expect("listed")
-        .into_inner();
+    let all = admin.accounts().await;
     assert_eq!(all.items.len(), 5);
     assert!(
         all.items
@@ -87,14 +81,7 @@ async fn a_disabled_account_cannot_log_in_or_refresh_and_its_tokens_stop_at_once
     let alice = app.signed_up_user().await;
     let task = alice.create_task("Mine").await;
 
-    let disabled = admin
-        .client
-        .admin_disable_user()
-        .user_id(alice.id)
-        .send()
-        .await
-        .expect("disabled")
-        .into_inner();
+    let disabled = admin.disable_account(alice.id).await;
     assert!(disabled.disabled_at.is_some());
 
     let original = app.client_with_token(&alice.token);
@@ -103,50 +90,19 @@ async fn a_disabled_account_cannot_log_in_or_refresh_and_its_tokens_stop_at_once
         401
     );
     assert_eq!(status_of(&app.refresh(&alice.refresh_token).await), 401);
-    let login = problem(
-        app.client
-            .login()
-            .body(types::LoginForm {
-                username: Some(alice.email.clone()),
-                password: Some(PASSWORD.to_owned()),
-                grant_type: None,
-                refresh_token: None,
-                scope: None,
-            })
-            .send()
-            .await,
-    );
+    let login = problem(app.log_in(&alice.email, PASSWORD).await);
     assert_eq!(login.status().as_u16(), 403);
     assert_eq!(login.type_, "urn:taskapi:problem:account-disabled");
     // A wrong password is still just wrong: the answer does not reveal the state.
-    let wrong = problem(
-        app.client
-            .login()
-            .body(types::LoginForm {
-                username: Some(alice.email.clone()),
-                password: Some("not the password".to_owned()),
-                grant_type: None,
-                refresh_token: None,
-                scope: None,
-            })
-            .send()
-            .await,
-    );
+    let wrong = problem(app.log_in(&alice.email, "not the password").await);
     assert_eq!(wrong.status().as_u16(), 401);
 
     // Enabled again, Alice logs in anew; the old session stays ended.
-    let enabled = admin
-        .client
-        .admin_enable_user()
-        .user_id(alice.id)
-        .send()
-        .await
-        .expect("enabled")
-        .into_inner();
+    let enabled = admin.enable_account(alice.id).await;
     assert!(enabled.disabled_at.is_none());
     let again = app.logged_in(&alice.email, PASSWORD).await;
     assert_eq!(again.task(task.id).await.title, "Mine");
-    assert_eq!(status_of(&original.get_current_user().send().await), 401);
+    assert_eq!(app.token_status(&alice.token).await, 401);
 }
 
 #[tokio::test]
@@ -156,29 +112,16 @@ async fn admins_end_every_session_of_an_account_and_delete_accounts() {
     let alice = app.signed_up_user().await;
     let second = app.logged_in(&alice.email, PASSWORD).await;
 
-    admin
-        .client
-        .admin_end_user_sessions()
-        .user_id(alice.id)
-        .send()
-        .await
-        .expect("ended");
+    admin.end_sessions_of(alice.id).await;
     for user in [&alice, &second] {
-        let client = app.client_with_token(&user.token);
-        assert_eq!(status_of(&client.get_current_user().send().await), 401);
+        assert_eq!(app.token_status(&user.token).await, 401);
         assert_eq!(status_of(&app.refresh(&user.refresh_token).await), 401);
     }
     // The account itself is fine.
     let back = app.logged_in(&alice.email, PASSWORD).await;
     back.create_task("Still here").await;
 
-    admin
-        .client
-        .admin_delete_user()
-        .user_id(alice.id)
-        .send()
-        .await
-        .expect("deleted");
+    admin.delete_account(alice.id).await;
     assert_eq!(status_of(&back.client.get_current_user().send().await), 401);
     let gone = admin.client.admin_get_user().user_id(alice.id).send().await;
     assert_eq!(status_of(&gone), 404);
@@ -188,31 +131,14 @@ async fn admins_end_every_session_of_an_account_and_delete_accounts() {
 async fn the_last_enabled_admin_cannot_be_disabled_deleted_or_demoted() {
     let app = TestApp::spawn().await;
     let root = app.signed_up_admin().await;
+    let disable_root = || root.client.admin_disable_user().user_id(root.id).send();
+    let delete_root = || root.client.admin_delete_user().user_id(root.id).send();
+    let leave = types::AccountDeletion::builder().current_password(PASSWORD);
+    let left = root.client.delete_current_user().body(leave).send().await;
     for refused in [
-        status_of(
-            &root
-                .client
-                .admin_disable_user()
-                .user_id(root.id)
-                .send()
-                .await,
-        ),
-        status_of(
-            &root
-                .client
-                .admin_delete_user()
-                .user_id(root.id)
-                .send()
-                .await,
-        ),
-        status_of(
-            &root
-                .client
-                .delete_current_user()
-                .body(types::AccountDeletion::builder().current_password(PASSWORD))
-                .send()
-                .await,
-        ),
+        status_of(&disable_root().await),
+        status_of(&delete_root().await),
+        status_of(&left),
     ] {
         assert_eq!(refused, 409);
     }
@@ -225,41 +151,11 @@ async fn the_last_enabled_admin_cannot_be_disabled_deleted_or_demoted() {
 
     // With a second admin, the first may go.
     let second = app.signed_up_admin().await;
-    root.client
-        .admin_disable_user()
-        .user_id(second.id)
-        .send()
-        .await
-        .expect("one of two disabled");
+    root.disable_account(second.id).await;
     // Now root is the only enabled one again.
-    assert_eq!(
-        status_of(
-            &root
-                .client
-                .admin_delete_user()
-                .user_id(root.id)
-                .send()
-                .await
-        ),
-        409
-    );
-    second_admin_enabled(&root, second.id).await;
-    root.client
-        .admin_delete_user()
-        .user_id(root.id)
-        .send()
-        .await
-        .expect("deleted, another admin remains");
-}
-
-async fn second_admin_enabled(admin: &taskapi_tests::TestUser, id: uuid::Uuid) {
-    admin
-        .client
-        .admin_enable_user()
-        .user_id(id)
-        .send()
-        .await
-        .expect("enabled");
+    assert_eq!(status_of(&delete_root().await), 409);
+    root.enable_account(second.id).await;
+    delete_root().await.expect("deleted, another admin remains");
 }
 
 #[tokio::test]
@@ -307,13 +203,7 @@ async fn disable_all_but(admin: &taskapi_tests::TestUser, keep: &[uuid::Uuid]) {
             && account.disabled_at.is_none()
             && !keep.contains(&account.id)
         {
-            admin
-                .client
-                .admin_disable_user()
-                .user_id(account.id)
-                .send()
-                .await
-                .expect("disabled");
+            admin.disable_account(account.id).await;
         }
     }
 }

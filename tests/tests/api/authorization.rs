@@ -5,9 +5,7 @@
 use std::collections::BTreeSet;
 
 use taskapi_client::{Client, types};
-use taskapi_tests::{
-    PASSWORD, Spec, TestApp, TestUser, claims, sign, status_of, task_titled, test_settings,
-};
+use taskapi_tests::{PASSWORD, Spec, TestApp, TestUser, claims, sign, status_of, task_titled};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -238,14 +236,8 @@ async fn user_with_a_task(app: &TestApp) -> (TestUser, Target) {
 }
 
 async fn current_session(user: &TestUser) -> Uuid {
-    let sessions = user
-        .client
-        .list_sessions()
-        .send()
+    user.sessions()
         .await
-        .expect("listed")
-        .into_inner();
-    sessions
         .items
         .iter()
         .find(|session| session.current)
@@ -327,9 +319,7 @@ async fn another_users_things_look_exactly_like_missing_ones_even_to_an_admin() 
 
 /// A server that lets these tests register a user per operation.
 async fn roomy_app() -> TestApp {
-    let mut settings = test_settings();
-    settings.rate_limits.registrations_per_address = 0;
-    TestApp::spawn_with(settings).await
+    TestApp::configured(|settings| settings.rate_limits.registrations_per_address = 0).await
 }
 
 #[tokio::test]

@@ -4,29 +4,12 @@
 
 use reqwest::{StatusCode, header::ETAG};
 use taskapi_client::{ResponseValue, types};
-use taskapi_tests::{TestApp, TestUser, problem, status_of, task_titled, test_settings};
+use taskapi_tests::{TestApp, TestUser, etag_of, problem, status_of, task_titled};
 use uuid::Uuid;
-
-fn etag_of<T>(response: &ResponseValue<T>) -> String {
-    response
-        .headers()
-        .get(ETAG)
-        .and_then(|value| value.to_str().ok())
-        .expect("an ETag")
-        .to_owned()
-}
 
 /// The `ETag` a plain `GET` of the task answers with.
 async fn current_etag(user: &TestUser, id: Uuid) -> String {
-    etag_of(
-        &user
-            .client
-            .get_task()
-            .task_id(id)
-            .send()
-            .await
-            .expect("read"),
-    )
+    etag_of(&user.task_response(id).await)
 }
 
 /// A task of `user`'s and its current `ETag`.
@@ -52,6 +35,19 @@ async fn replace(
         .replace_task()
         .task_id(id)
         .body(task_titled(title));
+    if let Some(tag) = if_match {
+        request = request.if_match(tag);
+    }
+    request.send().await
+}
+
+/// Deletes the task, with `If-Match` when given, as the SDK answers.
+async fn delete(
+    user: &TestUser,
+    id: Uuid,
+    if_match: Option<&str>,
+) -> Result<ResponseValue<()>, taskapi_client::Error<types::Problem>> {
+    let mut request = user.client.delete_task().task_id(id);
     if let Some(tag) = if_match {
         request = request.if_match(tag);
     }
@@ -143,8 +139,8 @@ async fn a_change_based_on_a_stale_version_is_refused_with_the_current_etag() {
     assert_eq!(refused.status().as_u16(), 412);
     assert_eq!(refused.type_, "urn:taskapi:problem:precondition-failed");
     assert_eq!(
-        refused.headers().get(ETAG).and_then(|v| v.to_str().ok()),
-        Some(second.as_str()),
+        etag_of(&refused),
+        second,
         "the 412 names the current version"
     );
     assert_eq!(
@@ -169,23 +165,10 @@ async fn a_change_based_on_a_stale_version_is_refused_with_the_current_etag() {
         .await
         .expect("replaced");
 
-    let stale_delete = alice
-        .client
-        .delete_task()
-        .task_id(id)
-        .if_match(second.as_str())
-        .send()
-        .await;
+    let stale_delete = delete(&alice, id, Some(&second)).await;
     assert_eq!(status_of(&stale_delete), 412);
     let current = current_etag(&alice, id).await;
-    alice
-        .client
-        .delete_task()
-        .task_id(id)
-        .if_match(current.as_str())
-        .send()
-        .await
-        .expect("deleted");
+    delete(&alice, id, Some(&current)).await.expect("deleted");
 }
 
 #[tokio::test]
@@ -211,9 +194,7 @@ async fn of_two_writers_with_the_same_version_exactly_one_wins() {
 
 #[tokio::test]
 async fn a_server_may_require_if_match_on_every_change() {
-    let mut settings = test_settings();
-    settings.require_if_match = true;
-    let app = TestApp::spawn_with(settings).await;
+    let app = TestApp::configured(|settings| settings.require_if_match = true).await;
     let alice = app.signed_up_user().await;
     let (id, etag) = tagged_task(&alice, "Guarded").await;
 
@@ -223,7 +204,7 @@ async fn a_server_may_require_if_match_on_every_change() {
         unconditional.type_,
         "urn:taskapi:problem:precondition-required"
     );
-    let blind_delete = alice.client.delete_task().task_id(id).send().await;
+    let blind_delete = delete(&alice, id, None).await;
     assert_eq!(status_of(&blind_delete), 428);
     assert_eq!(alice.task(id).await.title, "Guarded");
 
@@ -233,14 +214,7 @@ async fn a_server_may_require_if_match_on_every_change() {
             .await
             .expect("ok"),
     );
-    alice
-        .client
-        .delete_task()
-        .task_id(id)
-        .if_match(etag.as_str())
-        .send()
-        .await
-        .expect("deleted");
+    delete(&alice, id, Some(&etag)).await.expect("deleted");
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@ use futures::future::join_all;
 use reqwest::header::{ETAG, LOCATION};
 use taskapi_client::{ResponseValue, types};
 use taskapi_server::{domain::IdempotencyKey, store::idempotency::lock_id};
-use taskapi_tests::{TestApp, TestUser, problem, status_of, task_titled, test_settings};
+use taskapi_tests::{TestApp, TestUser, problem, status_of, task_titled};
 
 async fn create_with_key(
     user: &TestUser,
@@ -130,9 +130,7 @@ async fn a_twin_still_in_flight_is_told_to_retry_and_twins_create_one_task() {
 
 #[tokio::test]
 async fn a_key_expires_and_the_server_forgets_it() {
-    let mut settings = test_settings();
-    settings.idempotency_key_ttl_seconds = 1;
-    let app = TestApp::spawn_with(settings).await;
+    let app = TestApp::configured(|settings| settings.idempotency_key_ttl_seconds = 1).await;
     let alice = app.signed_up_user().await;
     create_with_key(&alice, "short-lived", task_titled("First"))
         .await

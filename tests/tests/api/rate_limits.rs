@@ -30,6 +30,18 @@ async fn attempt(app: &TestApp, email: &str, password: &str) -> u16 {
     status_of(login(app, email, password, None)).await
 }
 
+/// A server that refuses an account's logins once `failures` of them have failed.
+async fn locking_after(failures: u32) -> TestApp {
+    TestApp::configured(|settings| settings.rate_limits.login_failures_per_account = failures).await
+}
+
+/// Fails `times` logins to `email` with a wrong password; each must be a plain 401.
+async fn fail_logins(app: &TestApp, email: &str, times: usize) {
+    for _ in 0..times {
+        assert_eq!(attempt(app, email, "wrong").await, 401);
+    }
+}
+
 /// Sends `request`, expects a 429 from `policy`, and returns its `Retry-After`.
 async fn expect_limited(request: RequestBuilder, policy: &str, quota: u32) -> u64 {
     let response = request.send().await.expect("sent");
@@ -57,13 +69,26 @@ async fn expect_limited(request: RequestBuilder, policy: &str, quota: u32) -> u6
     retry_after
 }
 
+/// Sends the right password for `email` from `client`, expects the per-account failed-login
+/// limit of `quota` to refuse it, and returns its `Retry-After`.
+async fn expect_account_locked(
+    app: &TestApp,
+    email: &str,
+    client: Option<&str>,
+    quota: u32,
+) -> u64 {
+    let request = login(app, email, PASSWORD, client);
+    expect_limited(request, "failed-logins-per-account", quota).await
+}
+
 #[tokio::test]
 async fn every_operation_that_declares_429_gives_it_with_its_headers() {
-    let mut settings = test_settings();
-    settings.rate_limits.requests_per_minute = 1;
-    settings.rate_limits.registrations_per_address = 2;
-    settings.rate_limits.login_failures_per_account = 1;
-    let app = TestApp::spawn_with(settings).await;
+    let app = TestApp::configured(|settings| {
+        settings.rate_limits.requests_per_minute = 1;
+        settings.rate_limits.registrations_per_address = 2;
+        settings.rate_limits.login_failures_per_account = 1;
+    })
+    .await;
     let alice = app.signed_up_user().await;
     let task = alice
         .create_task("Uses alice's one request this minute")
@@ -92,9 +117,8 @@ async fn every_operation_that_declares_429_gives_it_with_its_headers() {
                 expect_limited(again, "registrations-per-address", 2).await;
             }
             "login" => {
-                assert_eq!(attempt(&app, &alice.email, "wrong").await, 401);
-                let again = login(&app, &alice.email, PASSWORD, None);
-                expect_limited(again, "failed-logins-per-account", 1).await;
+                fail_logins(&app, &alice.email, 1).await;
+                expect_account_locked(&app, &alice.email, None, 1).await;
             }
             _ => {
                 let request = alice.raw(operation.method.clone(), &path);
@@ -120,47 +144,28 @@ async fn every_operation_that_declares_429_gives_it_with_its_headers() {
 
 #[tokio::test]
 async fn failed_logins_are_limited_per_account_and_address_and_a_success_clears_the_count() {
-    let mut settings = test_settings();
-    settings.rate_limits.login_failures_per_account = 3;
-    let app = TestApp::spawn_with(settings).await;
+    let app = locking_after(3).await;
     let alice = app.signed_up_user().await;
 
-    for _ in 0..2 {
-        assert_eq!(attempt(&app, &alice.email, "wrong").await, 401);
-    }
+    fail_logins(&app, &alice.email, 2).await;
     // A success clears the count: three more failures are allowed.
     assert_eq!(attempt(&app, &alice.email, PASSWORD).await, 200);
-    for _ in 0..3 {
-        assert_eq!(attempt(&app, &alice.email, "wrong").await, 401);
-    }
+    fail_logins(&app, &alice.email, 3).await;
     // Past the limit even the right password is refused: no guessing continues.
-    let retry_after = expect_limited(
-        login(&app, &alice.email, PASSWORD, None),
-        "failed-logins-per-account",
-        3,
-    )
-    .await;
+    let retry_after = expect_account_locked(&app, &alice.email, None, 3).await;
     assert!(retry_after <= 15 * 60, "Retry-After: {retry_after}");
     // Another account from the same address is not affected.
     let bob = app.signed_up_user().await;
     assert_eq!(attempt(&app, &bob.email, PASSWORD).await, 200);
     // Unknown and malformed accounts are counted too.
-    for _ in 0..3 {
-        assert_eq!(attempt(&app, "nobody@example.com", "x").await, 401);
-    }
-    expect_limited(
-        login(&app, "NOBODY@example.com", "x", None),
-        "failed-logins-per-account",
-        3,
-    )
-    .await;
+    fail_logins(&app, "nobody@example.com", 3).await;
+    expect_account_locked(&app, "NOBODY@example.com", None, 3).await;
 }
 
 #[tokio::test]
 async fn failed_logins_per_address_cover_every_account() {
-    let mut settings = test_settings();
-    settings.rate_limits.login_failures_per_address = 4;
-    let app = TestApp::spawn_with(settings).await;
+    let app =
+        TestApp::configured(|settings| settings.rate_limits.login_failures_per_address = 4).await;
     let alice = app.signed_up_user().await;
     for n in 0..4 {
         let email = format!("guess{n}@example.com");
@@ -176,18 +181,14 @@ async fn failed_logins_per_address_cover_every_account() {
 
 #[tokio::test]
 async fn a_window_ends_and_the_limit_lifts() {
-    let mut settings = test_settings();
-    settings.rate_limits.login_failures_per_account = 1;
-    settings.rate_limits.login_window_seconds = 2;
-    let app = TestApp::spawn_with(settings).await;
-    let alice = app.signed_up_user().await;
-    assert_eq!(attempt(&app, &alice.email, "wrong").await, 401);
-    let retry_after = expect_limited(
-        login(&app, &alice.email, PASSWORD, None),
-        "failed-logins-per-account",
-        1,
-    )
+    let app = TestApp::configured(|settings| {
+        settings.rate_limits.login_failures_per_account = 1;
+        settings.rate_limits.login_window_seconds = 2;
+    })
     .await;
+    let alice = app.signed_up_user().await;
+    fail_logins(&app, &alice.email, 1).await;
+    let retry_after = expect_account_locked(&app, &alice.email, None, 1).await;
     assert!((1..=2).contains(&retry_after), "Retry-After: {retry_after}");
     tokio::time::sleep(Duration::from_secs(retry_after) + Duration::from_millis(100)).await;
     assert_eq!(attempt(&app, &alice.email, PASSWORD).await, 200);
@@ -195,21 +196,13 @@ async fn a_window_ends_and_the_limit_lifts() {
 
 #[tokio::test]
 async fn login_counters_survive_a_restart_and_are_shared_by_instances() {
-    let mut settings = test_settings();
-    settings.rate_limits.login_failures_per_account = 1;
-    let first = TestApp::spawn_with(settings.clone()).await;
+    let first = locking_after(1).await;
     let alice = first.signed_up_user().await;
-    assert_eq!(attempt(&first, &alice.email, "wrong").await, 401);
+    fail_logins(&first, &alice.email, 1).await;
 
     // A second instance on the same database: started after the failure, it still knows.
-    settings.no_migrate = true;
-    let second = TestApp::spawn_with(settings).await;
-    expect_limited(
-        login(&second, &alice.email, PASSWORD, None),
-        "failed-logins-per-account",
-        1,
-    )
-    .await;
+    let second = first.another_instance().await;
+    expect_account_locked(&second, &alice.email, None, 1).await;
 }
 
 #[tokio::test]
@@ -229,12 +222,7 @@ async fn forwarded_addresses_count_only_from_trusted_proxies() {
         .await,
         401
     );
-    expect_limited(
-        login(&untrusting, &alice.email, PASSWORD, Some("203.0.113.2")),
-        "failed-logins-per-account",
-        1,
-    )
-    .await;
+    expect_account_locked(&untrusting, &alice.email, Some("203.0.113.2"), 1).await;
 
     settings.rate_limits.trusted_proxies = vec!["127.0.0.1/32".parse().expect("a range")];
     let proxied = TestApp::spawn_with(settings).await;
@@ -243,12 +231,7 @@ async fn forwarded_addresses_count_only_from_trusted_proxies() {
         status_of(login(&proxied, &bob.email, "wrong", Some("203.0.113.1"))).await,
         401
     );
-    expect_limited(
-        login(&proxied, &bob.email, PASSWORD, Some("203.0.113.1")),
-        "failed-logins-per-account",
-        1,
-    )
-    .await;
+    expect_account_locked(&proxied, &bob.email, Some("203.0.113.1"), 1).await;
     // Behind the trusted proxy, another client is another address.
     assert_eq!(
         status_of(login(&proxied, &bob.email, PASSWORD, Some("203.0.113.2"))).await,
@@ -258,9 +241,7 @@ async fn forwarded_addresses_count_only_from_trusted_proxies() {
 
 #[tokio::test]
 async fn the_request_quota_is_per_user() {
-    let mut settings = test_settings();
-    settings.rate_limits.requests_per_minute = 3;
-    let app = TestApp::spawn_with(settings).await;
+    let app = TestApp::configured(|settings| settings.rate_limits.requests_per_minute = 3).await;
     let alice = app.signed_up_user().await;
     let bob = app.signed_up_user().await;
     for _ in 0..3 {

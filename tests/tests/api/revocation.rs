@@ -5,24 +5,21 @@
 use std::time::{Duration, Instant};
 
 use sqlx::PgPool;
-use taskapi_tests::{TestApp, TestUser, database_server_url, status_of, test_settings};
+use taskapi_tests::{TestApp, TestUser, database_server_url};
 
 /// Two servers on one database, as behind a load balancer.
 async fn two_servers() -> (TestApp, TestApp) {
-    let settings = test_settings();
-    let first = TestApp::spawn_with(settings.clone()).await;
-    let mut second = settings;
-    second.no_migrate = true;
-    (first, TestApp::spawn_with(second).await)
+    let first = TestApp::spawn().await;
+    let second = first.another_instance().await;
+    (first, second)
 }
 
 /// How long until `user`'s original access token is refused by `app` (polling), or
 /// `None` if it is still accepted after `within`.
 async fn refused_within(app: &TestApp, user: &TestUser, within: Duration) -> Option<Duration> {
-    let client = app.client_with_token(&user.token);
     let started = Instant::now();
     while started.elapsed() < within {
-        if status_of(&client.get_current_user().send().await) == 401 {
+        if app.token_status(&user.token).await == 401 {
             return Some(started.elapsed());
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -34,15 +31,10 @@ async fn refused_within(app: &TestApp, user: &TestUser, within: Duration) -> Opt
 async fn a_logout_on_one_server_is_seen_by_another_within_a_second() {
     let (first, second) = two_servers().await;
     let alice = first.signed_up_user().await;
-    let other = second.client_with_token(&alice.token);
-    assert_eq!(status_of(&other.get_current_user().send().await), 200);
+    assert_eq!(second.token_status(&alice.token).await, 200);
 
-    alice
-        .client
-        .logout()
-        .send()
-        .await
-        .expect("logged out on the first");
+    // Logged out on the first.
+    alice.log_out().await;
     let seen = refused_within(&second, &alice, Duration::from_secs(1)).await;
     assert!(seen.is_some(), "the second server still accepts the token");
 }
@@ -54,23 +46,10 @@ async fn disabling_and_deleting_on_one_server_reach_the_other_within_a_second() 
     let alice = first.signed_up_user().await;
     let bob = first.signed_up_user().await;
     for user in [&alice, &bob] {
-        let client = second.client_with_token(&user.token);
-        assert_eq!(status_of(&client.get_current_user().send().await), 200);
+        assert_eq!(second.token_status(&user.token).await, 200);
     }
-    admin
-        .client
-        .admin_disable_user()
-        .user_id(alice.id)
-        .send()
-        .await
-        .expect("disabled");
-    admin
-        .client
-        .admin_delete_user()
-        .user_id(bob.id)
-        .send()
-        .await
-        .expect("deleted");
+    admin.disable_account(alice.id).await;
+    admin.delete_account(bob.id).await;
     for user in [&alice, &bob] {
         let seen = refused_within(&second, user, Duration::from_secs(1)).await;
         assert!(seen.is_some(), "{}: still accepted", user.email);
@@ -124,17 +103,13 @@ pub(crate) async fn allow_connections(postgres: &PgPool, database: &str, allow: 
 async fn a_server_without_its_listener_checks_tokens_in_the_database_until_it_is_back() {
     // One pooled connection each: while new connections are refused below, every request
     // waits for that one instead of trying to open another.
-    let mut settings = test_settings();
-    settings.database.db_max_connections = 1;
-    let first = TestApp::spawn_with(settings.clone()).await;
-    settings.no_migrate = true;
-    let second = TestApp::spawn_with(settings).await;
+    let first = TestApp::configured(|settings| settings.database.db_max_connections = 1).await;
+    let second = first.another_instance().await;
     let alice = first.signed_up_user().await;
     let bob = first.signed_up_user().await;
     // Both servers have a pooled connection open, which outlives what follows.
     for user in [&alice, &bob] {
-        let client = second.client_with_token(&user.token);
-        assert_eq!(status_of(&client.get_current_user().send().await), 200);
+        assert_eq!(second.token_status(&user.token).await, 200);
     }
     let postgres = PgPool::connect(&format!("{}/postgres", database_server_url()))
         .await
@@ -148,18 +123,12 @@ async fn a_server_without_its_listener_checks_tokens_in_the_database_until_it_is
         2 * first.instances(),
         "one listener per server instance"
     );
-    alice
-        .client
-        .logout()
-        .send()
-        .await
-        .expect("logged out over an open connection");
+    // Over an open connection.
+    alice.log_out().await;
     assert_eq!(listeners(&postgres, &name).await, 0, "still no listener");
     // The second server learns it from the database, on the request itself.
-    let refused = second.client_with_token(&alice.token);
-    assert_eq!(status_of(&refused.get_current_user().send().await), 401);
-    let accepted = second.client_with_token(&bob.token);
-    assert_eq!(status_of(&accepted.get_current_user().send().await), 200);
+    assert_eq!(second.token_status(&alice.token).await, 401);
+    assert_eq!(second.token_status(&bob.token).await, 200);
 
     // Connections allowed again, the listeners return and reload; a later revocation
     // arrives by notification.
@@ -172,7 +141,7 @@ async fn a_server_without_its_listener_checks_tokens_in_the_database_until_it_is
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    bob.client.logout().send().await.expect("logged out");
+    bob.log_out().await;
     assert!(
         refused_within(&second, &bob, Duration::from_secs(1))
             .await
@@ -217,13 +186,9 @@ async fn reading_a_task_costs_one_transaction_and_authentication_none() {
     let (app, alice) = TestApp::with_user().await;
     let task = alice.create_task("Counted").await;
     let client = app.client_with_token(&alice.token);
+    let read = || client.get_task().task_id(task.id).send();
     // Warm: the pool's connection is open, the revocation set loaded.
-    client
-        .get_task()
-        .task_id(task.id)
-        .send()
-        .await
-        .expect("read");
+    read().await.expect("read");
     let postgres = PgPool::connect(&format!("{}/postgres", database_server_url()))
         .await
         .expect("connect");
@@ -236,12 +201,7 @@ async fn reading_a_task_costs_one_transaction_and_authentication_none() {
         tokio::time::sleep(STATS_FLUSH).await;
         let before = commits(&postgres, &name).await;
         for _ in 0..READS {
-            client
-                .get_task()
-                .task_id(task.id)
-                .send()
-                .await
-                .expect("read");
+            read().await.expect("read");
         }
         tokio::time::sleep(STATS_FLUSH).await;
         deltas.push(commits(&postgres, &name).await - before);

@@ -3,17 +3,7 @@
 
 use sqlx::Row;
 use taskapi_client::{ClientInfo, session};
-use taskapi_tests::{PASSWORD, TestApp, TestUser, problem, status_of, test_settings};
-
-/// The status of `GET /users/me` with `user`'s original access token, sent as it is.
-async fn original_token_status(app: &TestApp, user: &TestUser) -> u16 {
-    status_of(
-        &app.client_with_token(&user.token)
-            .get_current_user()
-            .send()
-            .await,
-    )
-}
+use taskapi_tests::{PASSWORD, TestApp, problem, status_of};
 
 #[tokio::test]
 async fn a_login_returns_a_short_lived_access_token_and_a_refresh_token() {
@@ -33,29 +23,16 @@ async fn a_login_returns_a_short_lived_access_token_and_a_refresh_token() {
 #[tokio::test]
 async fn a_refresh_rotates_the_refresh_token_and_keeps_the_session() {
     let (app, alice) = TestApp::with_user().await;
-    let first = app
-        .refresh(&alice.refresh_token)
-        .await
-        .expect("refreshed")
-        .into_inner();
+    let first = app.refreshed(&alice.refresh_token).await;
     assert_ne!(first.refresh_token, alice.refresh_token);
     let refreshed = app.client_with_token(&first.access_token);
     let me = refreshed.get_current_user().send().await.expect("accepted");
     assert_eq!(me.id, alice.id);
 
     // The new refresh token works once more; the session is still one session.
-    let second = app
-        .refresh(&first.refresh_token)
-        .await
-        .expect("refreshed again")
-        .into_inner();
-    let sessions = app
-        .client_with_token(&second.access_token)
-        .list_sessions()
-        .send()
-        .await
-        .expect("listed")
-        .into_inner();
+    let second = app.refreshed(&first.refresh_token).await;
+    let latest = app.client_with_token(&second.access_token);
+    let sessions = latest.list_sessions().send().await.expect("listed");
     assert_eq!(sessions.items.len(), 1);
     assert!(sessions.items[0].current);
     assert!(sessions.items[0].last_used_at > sessions.items[0].created_at);
@@ -64,11 +41,7 @@ async fn a_refresh_rotates_the_refresh_token_and_keeps_the_session() {
 #[tokio::test]
 async fn presenting_a_used_refresh_token_ends_the_whole_session() {
     let (app, alice) = TestApp::with_user().await;
-    let rotated = app
-        .refresh(&alice.refresh_token)
-        .await
-        .expect("refreshed")
-        .into_inner();
+    let rotated = app.refreshed(&alice.refresh_token).await;
 
     // Someone replays the first refresh token: taken as theft.
     let replay = problem(app.refresh(&alice.refresh_token).await);
@@ -78,14 +51,11 @@ async fn presenting_a_used_refresh_token_ends_the_whole_session() {
     // The whole family is gone: the latest refresh token and every access token of it.
     let latest = problem(app.refresh(&rotated.refresh_token).await);
     assert_eq!(latest.status().as_u16(), 401);
-    assert_eq!(original_token_status(&app, &alice).await, 401);
-    let newest = app.client_with_token(&rotated.access_token);
-    assert_eq!(status_of(&newest.get_current_user().send().await), 401);
+    assert_eq!(app.token_status(&alice.token).await, 401);
+    assert_eq!(app.token_status(&rotated.access_token).await, 401);
 
     // Alice can still log in again.
-    app.log_in(&alice.email, PASSWORD)
-        .await
-        .expect("a new session");
+    assert_eq!(app.login_status(&alice.email, PASSWORD).await, 200);
 }
 
 #[tokio::test]
@@ -127,16 +97,12 @@ async fn logout_ends_the_session_at_once() {
         .log_in(&alice.email, PASSWORD)
         .await
         .expect("a second session");
-    alice.client.logout().send().await.expect("logged out");
+    alice.log_out().await;
 
-    assert_eq!(original_token_status(&app, &alice).await, 401);
+    assert_eq!(app.token_status(&alice.token).await, 401);
     assert_eq!(status_of(&app.refresh(&alice.refresh_token).await), 401);
     // The other session is untouched.
-    let other_client = app.client_with_token(&other.access_token);
-    assert_eq!(
-        status_of(&other_client.get_current_user().send().await),
-        200
-    );
+    assert_eq!(app.token_status(&other.access_token).await, 200);
 }
 
 #[tokio::test]
@@ -189,16 +155,8 @@ async fn sessions_are_listed_newest_first_and_can_be_ended_one_by_one() {
         .send()
         .await
         .expect("ended");
-    let newest_client = app.client_with_token(&others[2].access_token);
-    assert_eq!(
-        status_of(&newest_client.get_current_user().send().await),
-        401
-    );
-    let older_client = app.client_with_token(&others[1].access_token);
-    assert_eq!(
-        status_of(&older_client.get_current_user().send().await),
-        200
-    );
+    assert_eq!(app.token_status(&others[2].access_token).await, 401);
+    assert_eq!(app.token_status(&others[1].access_token).await, 200);
     assert_eq!(status_of(&app.refresh(&others[2].refresh_token).await), 401);
 
     // Twice is not found; so is someone else's.
@@ -207,10 +165,7 @@ async fn sessions_are_listed_newest_first_and_can_be_ended_one_by_one() {
     let bob = app.signed_up_user().await;
     let foreign = bob.client.end_session().session_id(all[1].id).send().await;
     assert_eq!(status_of(&foreign), 404);
-    assert_eq!(
-        status_of(&older_client.get_current_user().send().await),
-        200
-    );
+    assert_eq!(app.token_status(&others[1].access_token).await, 200);
 }
 
 #[tokio::test]
@@ -224,13 +179,7 @@ async fn the_session_records_the_user_agent_of_its_login() {
         .await
         .expect("sent");
     assert_eq!(response.status(), 200);
-    let sessions = alice
-        .client
-        .list_sessions()
-        .send()
-        .await
-        .expect("listed")
-        .into_inner();
+    let sessions = alice.sessions().await;
     let agents: Vec<_> = sessions
         .items
         .iter()
@@ -244,11 +193,7 @@ async fn the_session_records_the_user_agent_of_its_login() {
 #[tokio::test]
 async fn refresh_tokens_are_stored_only_as_hashes() {
     let (app, alice) = TestApp::with_user().await;
-    let rotated = app
-        .refresh(&alice.refresh_token)
-        .await
-        .expect("refreshed")
-        .into_inner();
+    let rotated = app.refreshed(&alice.refresh_token).await;
     let pool = app.database().await;
     let dump: String =
         sqlx::query("SELECT string_agg(t::text, ' ') FROM (SELECT * FROM refresh_tokens) t")
@@ -285,10 +230,8 @@ fn hex(bytes: &[u8]) -> String {
 
 #[tokio::test]
 async fn the_sdk_refreshes_an_expired_access_token_by_itself() {
-    let mut settings = test_settings();
     // Access tokens live 1 s (the SDK refreshes 10 s early, so every request refreshes).
-    settings.token_ttl_seconds = 1;
-    let app = TestApp::spawn_with(settings).await;
+    let app = TestApp::configured(|settings| settings.token_ttl_seconds = 1).await;
     let alice = app.signed_up_user().await;
     let first = alice.client.inner().tokens().await.expect("a session");
     for _ in 0..3 {
@@ -302,14 +245,7 @@ async fn the_sdk_refreshes_an_expired_access_token_by_itself() {
     let after = alice.client.inner().tokens().await.expect("a session");
     assert_ne!(after.refresh_token, first.refresh_token, "it refreshed");
     // Still one session.
-    let sessions = alice
-        .client
-        .list_sessions()
-        .send()
-        .await
-        .expect("listed")
-        .into_inner();
-    assert_eq!(sessions.items.len(), 1);
+    assert_eq!(alice.sessions().await.items.len(), 1);
 }
 
 #[tokio::test]
@@ -352,7 +288,7 @@ async fn the_sdk_gives_up_with_the_401_when_the_session_has_ended() {
         alice.client.inner().tokens().await.expect("a session"),
     )
     .expect("a client");
-    alice.client.logout().send().await.expect("logged out");
+    alice.log_out().await;
     // Refused, and the refresh refused too: the 401 stands.
     let refused = problem(second.get_current_user().send().await);
     assert_eq!(refused.status().as_u16(), 401);
@@ -360,29 +296,24 @@ async fn the_sdk_gives_up_with_the_401_when_the_session_has_ended() {
 
 #[tokio::test]
 async fn a_login_past_the_session_cap_ends_the_oldest_session() {
-    let mut settings = test_settings();
-    settings.max_sessions_per_user = 2;
-    let app = TestApp::spawn_with(settings).await;
+    let app = TestApp::configured(|settings| settings.max_sessions_per_user = 2).await;
     let alice = app.signed_up_user().await;
     let second = app.logged_in(&alice.email, PASSWORD).await;
-    assert_eq!(original_token_status(&app, &alice).await, 200);
+    assert_eq!(app.token_status(&alice.token).await, 200);
 
     let third = app.logged_in(&alice.email, PASSWORD).await;
     // The first session is over: access and refresh token alike.
-    assert_eq!(original_token_status(&app, &alice).await, 401);
+    assert_eq!(app.token_status(&alice.token).await, 401);
     assert_eq!(status_of(&app.refresh(&alice.refresh_token).await), 401);
     for user in [&second, &third] {
-        assert_eq!(original_token_status(&app, user).await, 200);
+        assert_eq!(app.token_status(&user.token).await, 200);
     }
-    let sessions = third.client.list_sessions().send().await.expect("listed");
-    assert_eq!(sessions.items.len(), 2);
+    assert_eq!(third.sessions().await.items.len(), 2);
 }
 
 #[tokio::test]
 async fn concurrent_logins_at_the_session_cap_all_succeed_and_keep_the_cap() {
-    let mut settings = test_settings();
-    settings.max_sessions_per_user = 2;
-    let app = TestApp::spawn_with(settings).await;
+    let app = TestApp::configured(|settings| settings.max_sessions_per_user = 2).await;
     let alice = app.signed_up_user().await;
     let logins = (0..6).map(|_| app.log_in(&alice.email, PASSWORD));
     for login in futures::future::join_all(logins).await {

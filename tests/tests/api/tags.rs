@@ -1,9 +1,8 @@
 //! Tags: set on tasks, compared ignoring case per user, listed with counts, renamed,
 //! merged and deleted across every task at once.
 
-use reqwest::header::ETAG;
 use taskapi_client::types;
-use taskapi_tests::{TestApp, TestUser, problem, task_titled};
+use taskapi_tests::{TestApp, TestUser, etag_of, problem, task_titled};
 
 fn tagged(title: &str, tags: &[&str]) -> types::TaskInput {
     types::TaskInput {
@@ -141,40 +140,22 @@ async fn rename(
         .await
 }
 
-fn etag(response: &taskapi_client::ResponseValue<types::Task>) -> String {
-    response.headers()[ETAG].to_str().expect("ascii").to_owned()
-}
-
 #[tokio::test]
 async fn renaming_a_tag_changes_every_task_that_carries_it_as_a_new_version() {
     let (app, alice) = TestApp::with_user().await;
     let a = alice.create(tagged("a", &["Work", "home"])).await;
     let b = alice.create(tagged("b", &["work"])).await;
     let c = alice.create(tagged("c", &["home"])).await;
-    let before = etag(
-        &alice
-            .client
-            .get_task()
-            .task_id(a.id)
-            .send()
-            .await
-            .expect("read"),
-    );
+    let before = etag_of(&alice.task_response(a.id).await);
 
     let renamed = rename(&alice, "WORK", " Job ", false)
         .await
         .expect("renamed")
         .into_inner();
     assert_eq!((renamed.name.as_str(), renamed.task_count), ("Job", 2));
-    let after = alice
-        .client
-        .get_task()
-        .task_id(a.id)
-        .send()
-        .await
-        .expect("read");
+    let after = alice.task_response(a.id).await;
     assert_ne!(
-        etag(&after),
+        etag_of(&after),
         before,
         "a changed representation is a new version"
     );

@@ -85,9 +85,7 @@ async fn a_held_task(
 /// is served as usual.
 #[tokio::test]
 async fn a_locked_row_is_busy_and_everything_else_goes_on() {
-    let mut settings = test_settings();
-    settings.database.db_lock_timeout_ms = 300;
-    let app = TestApp::spawn_with(settings).await;
+    let app = TestApp::configured(|settings| settings.database.db_lock_timeout_ms = 300).await;
     let (alice, task, holder) = a_held_task(&app).await;
 
     let started = Instant::now();
@@ -122,9 +120,7 @@ async fn a_locked_row_is_busy_and_everything_else_goes_on() {
 /// acknowledged is there afterwards.
 #[tokio::test]
 async fn killed_database_connections_under_writes_lose_no_acknowledged_write() {
-    let mut settings = test_settings();
-    settings.rate_limits.requests_per_minute = 0;
-    let app = TestApp::spawn_with(settings).await;
+    let app = TestApp::configured(|settings| settings.rate_limits.requests_per_minute = 0).await;
     let alice = app.signed_up_user().await;
     let admin = app.database().await;
     let database_name = app
@@ -225,11 +221,12 @@ async fn killed_database_connections_under_writes_lose_no_acknowledged_write() {
 /// is busy, not that the database is unavailable.
 #[tokio::test]
 async fn a_full_pool_is_busy_not_unavailable() {
-    let mut settings = test_settings();
-    settings.database.db_max_connections = 1;
-    settings.database.db_acquire_timeout_ms = 300;
-    settings.database.db_lock_timeout_ms = 3_000;
-    let app = TestApp::spawn_with(settings).await;
+    let app = TestApp::configured(|settings| {
+        settings.database.db_max_connections = 1;
+        settings.database.db_acquire_timeout_ms = 300;
+        settings.database.db_lock_timeout_ms = 3_000;
+    })
+    .await;
     let (alice, task, holder) = a_held_task(&app).await;
 
     // This replace takes the pool's one connection and waits on the row.
