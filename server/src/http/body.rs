@@ -757,7 +757,7 @@ mod tests {
     #[test]
     fn every_component_schema_of_the_contract_compiles() {
         let document: Value =
-            serde_json::from_str(&taskapi_api::spec_json()).expect("the spec is JSON");
+            serde_json::from_str(&crate::http::spec_json()).expect("the spec is JSON");
         let bodies = Bodies::from_spec(&document);
         let components = document["components"]["schemas"]
             .as_object()

@@ -392,7 +392,7 @@ mod tests {
 
     #[test]
     fn cors_lists_come_from_the_contract() {
-        let document = serde_json::from_str(&taskapi_api::spec_json()).expect("JSON");
+        let document = serde_json::from_str(&crate::http::spec_json()).expect("JSON");
         let lists = CorsLists::from_spec(&document);
         fn names(list: &BTreeSet<String>) -> Vec<&str> {
             list.iter().map(String::as_str).collect()
