@@ -30,10 +30,7 @@ use taskapi_api::paging::{Cursor, PageLimit};
 use crate::{
     config::{CorsOrigin, ForwardedHeader},
     domain::{Condition, FieldErrors, PageSize},
-    service::{
-        Services, admin::AdminService, auth::AuthService, health::HealthService, tags::TagService,
-        tasks::TaskService, users::UserService,
-    },
+    service::Services,
 };
 
 /// Every operation of the API, one `#[OpenApi]` impl a resource.
@@ -83,13 +80,17 @@ impl<R> Deref for Api<R> {
 
 /// What every entry point reaches: the services, and the decoder for request bodies.
 pub struct AppState {
-    admin: AdminService,
-    auth: AuthService,
-    health: HealthService,
-    users: UserService,
-    tasks: TaskService,
-    tags: TagService,
+    services: Services,
     bodies: body::Bodies,
+}
+
+/// An entry point reaches a service as `self.tasks`, through its `Api` and this.
+impl Deref for AppState {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.services
+    }
 }
 
 /// What the HTTP application is configured with.
@@ -115,24 +116,10 @@ pub fn app(services: Services, settings: &HttpSettings) -> impl Endpoint + 'stat
     let spec_json = spec_json();
     // The contract renders valid JSON; its own tests parse it.
     let document: Value = serde_json::from_str(&spec_json).expect("the contract is JSON");
-    let Services {
-        admin,
-        auth,
-        health,
-        users,
-        tasks,
-        tags,
-    } = services;
-    let state = AppState {
-        admin,
-        auth,
-        health,
-        users,
-        tasks,
-        tags,
+    let state = Arc::new(AppState {
+        services,
         bodies: body::Bodies::from_spec(&document),
-    };
-    let state = Arc::new(state);
+    });
     let endpoints: Endpoints = (
         Api::new(&state),
         Api::new(&state),

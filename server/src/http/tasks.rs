@@ -24,7 +24,7 @@ use uuid::Uuid;
 
 use super::{Api, as_sent, condition};
 use crate::{
-    domain::{FieldErrors, IdempotencyKey, TaskDraft, TaskEdit, TaskId, TaskListing},
+    domain::{FieldErrors, IdempotencyKey, Task, TaskDraft, TaskEdit, TaskId, TaskListing},
     service::tasks::Read,
 };
 
@@ -179,8 +179,7 @@ impl Api<Tasks> {
             .tasks
             .replace(caller.user, TaskId(task_id.0), draft, condition)
             .await?;
-        let etag = task.version.etag();
-        Ok(TaskResponse::Ok(Serialized(task.into()), etag))
+        Ok(changed(task))
     }
 
     /// Change some fields of a task
@@ -208,8 +207,7 @@ impl Api<Tasks> {
             .tasks
             .update(caller.user, TaskId(task_id.0), edit, condition)
             .await?;
-        let etag = task.version.etag();
-        Ok(TaskResponse::Ok(Serialized(task.into()), etag))
+        Ok(changed(task))
     }
 
     /// Delete a task
@@ -233,4 +231,10 @@ impl Api<Tasks> {
             .await?;
         Ok(DeleteTaskResponse::NoContent)
     }
+}
+
+/// A task as a change left it, with its new version.
+fn changed(task: Task) -> TaskResponse {
+    let etag = task.version.etag();
+    TaskResponse::Ok(Serialized(task.into()), etag)
 }
