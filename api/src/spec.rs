@@ -1,5 +1,6 @@
 //! The OpenAPI document: rendered from the endpoints' types, then completed where
-//! poem-openapi falls short of OpenAPI 3.0.
+//! poem-openapi's rendering falls short of what a reader needs. Each completion names the
+//! reader that needs it; none of them can be asked of poem-openapi 5.
 
 use std::{collections::HashMap, marker::PhantomData};
 
@@ -37,53 +38,196 @@ fn document<T: OpenApi>() -> Value {
     // poem-openapi's own output is valid YAML.
     let mut document: Value = serde_yaml::from_str(&described::<T>().spec_yaml())
         .expect("poem-openapi renders valid YAML");
-    add_empty_oauth_scopes(&mut document);
-    close_json_request_bodies(&mut document);
-    require_always_sent_fields(&mut document);
-    move_field_defaults_to_their_types(&mut document);
-    declare_public_operations(&mut document);
-    name_sort_orders(&mut document);
-    give_parameters_examples(&mut document);
-    order_tags_as_declared(&mut document);
-    for_each_mapping(&mut document, &mut |mapping| {
-        use_plain_json_media_type(mapping);
-        drop_unsigned_formats(mapping);
-        spell_headers_as_http_does(mapping);
-    });
+    let bodies = request_bodies(&document);
+    complete_schemas(&mut document["components"]["schemas"], &bodies);
+    complete_operations(&mut document["paths"]);
+    if let Some(tags) = document["tags"].as_sequence_mut() {
+        // Swagger UI and ReDoc: groups in the order `ApiTag` declares (poem-openapi sorts them).
+        tags.sort_by_key(|tag| {
+            ApiTag::VARIANTS.iter().position(|declared| {
+                tag["name"].as_str() == Some(poem_openapi::Tags::name(declared))
+            })
+        });
+    }
+    for_each_mapping(&mut document, &mut complete_mapping);
     document
 }
 
-/// Swagger UI and ReDoc show the groups in the order of `tags`, which poem-openapi sorts
-/// A to Z; the order [`ApiTag`] declares puts the newcomer's path (auth, users, tasks) first.
-fn order_tags_as_declared(document: &mut Value) {
-    let Some(tags) = document["tags"].as_sequence_mut() else {
-        return;
-    };
-    let rank = |tag: &Value| {
-        ApiTag::VARIANTS
+/// Completes the component schemas, given the `(schema, is JSON)` of each request body.
+fn complete_schemas(schemas: &mut Value, bodies: &[(String, bool)]) {
+    let mut enum_defaults = Vec::new();
+    for (name, schema) in schemas.as_mapping_mut().into_iter().flatten() {
+        let uses: Vec<bool> = (bodies.iter())
+            .filter(|(body, _)| name.as_str() == Some(body))
+            .map(|(_, json)| *json)
+            .collect();
+        if uses.contains(&true) {
+            // Schemathesis: the server refuses unknown fields (a typo in a `PUT` must not
+            // reset a field), so the document must not call such bodies valid.
+            schema["additionalProperties"] = false.into();
+        } else if uses.is_empty() {
+            require_nullable_fields(schema);
+        }
+        let properties = schema.get_mut("properties").and_then(Value::as_mapping_mut);
+        for property in properties.into_iter().flat_map(Mapping::values_mut) {
+            enum_defaults.extend(refer_plainly_to_enum(property));
+        }
+    }
+    for (name, default) in enum_defaults {
+        if let Some(schema) = schemas.get_mut(&name).filter(|schema| schema.is_mapping()) {
+            // Two fields defaulting one enum to different values would need another shape.
+            assert!(
+                schema
+                    .get("default")
+                    .is_none_or(|previous| *previous == default),
+                "fields default {name} differently"
+            );
+            schema["default"] = default;
+        }
+    }
+    // openapi-python-client (and the Rust SDK's build): `-due_at` and `due_at` name no
+    // distinct members (`VALUE_5`), so each value is named after its variant: `DUE_AT_REVERSED`.
+    if let Some(sort) = schemas.get_mut("TaskSort") {
+        let names = TaskSort::VARIANTS
             .iter()
-            .position(|declared| tag["name"].as_str() == Some(poem_openapi::Tags::name(declared)))
-    };
-    tags.sort_by_key(rank);
+            .map(|variant| screaming_snake(&format!("{variant:?}")));
+        sort["x-enum-varnames"] = Value::Sequence(names.map(Value::from).collect());
+    }
 }
 
-/// The mappings two levels below `value`: each entry of each of its entries, reached
-/// through the entry's `via` field when one is given (`paths` → path items → operations;
-/// `schemas` → schemas → `properties` → properties).
-fn nested_mut<'a>(
-    value: &'a mut Value,
-    via: Option<&'a str>,
-) -> impl Iterator<Item = &'a mut Mapping> + 'a {
-    value
-        .as_mapping_mut()
-        .into_iter()
-        .flat_map(Mapping::values_mut)
-        .filter_map(move |child| match via {
-            Some(field) => child.get_mut(field)?.as_mapping_mut(),
-            None => child.as_mapping_mut(),
-        })
+/// openapi-typescript and openapi-python-client: the server sends every field of a response
+/// object, `null` when it has no value, so a nullable field is required (present or null,
+/// never missing). Request bodies are left alone: there a field may be left out.
+fn require_nullable_fields(schema: &mut Value) {
+    let nullable: Vec<Value> = (schema["properties"].as_mapping().into_iter().flatten())
+        .filter(|(_, property)| property["nullable"] == Value::Bool(true))
+        .map(|(field, _)| field.clone())
+        .collect();
+    if nullable.is_empty() {
+        return;
+    }
+    let required = &mut schema["required"];
+    if required.is_null() {
+        *required = Value::Sequence(Vec::new());
+    }
+    if let Some(required) = required.as_sequence_mut() {
+        for field in nullable {
+            if !required.contains(&field) {
+                required.push(field);
+            }
+        }
+    }
+}
+
+/// openapi-python-client cannot take the `allOf` poem-openapi wraps around an enum field
+/// with a default (nor the default's typeless second member), and openapi-typescript reads a
+/// field with a default as always present, which a request field is not. So the field
+/// refers to the enum plainly; returns the enum's name and the default, for the enum itself.
+fn refer_plainly_to_enum(property: &mut Value) -> Option<(String, Value)> {
+    let target = property.get("allOf")?[0]["$ref"].as_str()?.to_owned();
+    let property = property.as_mapping_mut()?;
+    let default = property.remove("default")?;
+    property.remove("allOf");
+    property.insert("$ref".into(), target.clone().into());
+    Some((
+        target.strip_prefix("#/components/schemas/")?.to_owned(),
+        default,
+    ))
+}
+
+/// Completes each operation under `paths`.
+fn complete_operations(paths: &mut Value) {
+    let operations = (paths.as_mapping_mut().into_iter())
         .flat_map(Mapping::values_mut)
         .filter_map(Value::as_mapping_mut)
+        .flat_map(Mapping::values_mut)
+        .filter(|operation| operation.is_mapping());
+    for operation in operations {
+        // Redocly (`security-defined`): a public operation says so with `security: []`.
+        if operation.get("security").is_none() {
+            operation["security"] = Value::Sequence(Vec::new());
+        }
+        // Swagger UI: a parameter's example is its starting value in *Try it out*.
+        let parameters = operation
+            .get_mut("parameters")
+            .and_then(Value::as_sequence_mut);
+        for parameter in parameters.into_iter().flatten() {
+            if let Some(example) = parameter_example(parameter["name"].as_str().unwrap_or("")) {
+                parameter["example"] = example;
+            }
+        }
+    }
+}
+
+/// An example for each parameter, by name (the same name means the same thing in every
+/// operation). `cursor` has none: only a cursor the API issued for the same listing is one.
+fn parameter_example(name: &str) -> Option<Value> {
+    use serde_json::json;
+    let at = |days: i64| (crate::EXAMPLE_TIME + chrono::Duration::days(days)).to_rfc3339();
+    let example = match name {
+        "limit" => json!(20),
+        "task_id" | "session_id" | "user_id" => json!("0194b2a4-0000-7000-8000-000000000002"),
+        // Swagger UI sends examples as they stand: `*` changes whatever version is
+        // current, where a fixed tag would answer 412.
+        "If-Match" => json!("*"),
+        "If-None-Match" => json!("\"3\""),
+        "Idempotency-Key" => json!("\"7c0a9d3e-5b1f-4c2a-9e8d-3f6b2a1c4d5e\""),
+        "sort" => json!("-priority"),
+        "status" => json!(["todo", "in_progress"]),
+        "priority" => json!(["urgent", "high"]),
+        "tag" => json!(["Home"]),
+        "due_before" => json!(at(7)),
+        "due_after" | "updated_since" => json!(at(0)),
+        "overdue" | "has_due" | "merge" => json!(true),
+        "q" => json!("dent"),
+        "name" => json!("Home"),
+        "email_prefix" => json!("alice@example.com"),
+        _ => return None,
+    };
+    // JSON values are valid YAML values.
+    Some(serde_yaml::to_value(example).expect("JSON converts to YAML"))
+}
+
+/// Completions of any mapping of the document, wherever it stands.
+fn complete_mapping(mapping: &mut Mapping) {
+    // progenitor decodes only the exact `application/json` (the server still sends
+    // poem-openapi's `; charset=utf-8`, which JSON readers ignore).
+    if let Some(content) = mapping.remove("application/json; charset=utf-8") {
+        mapping.insert("application/json".into(), content);
+    }
+    // openapi-typescript and openapi-python-client know no `uint*` format (Rust's words,
+    // not OpenAPI's): a plain integer with a minimum of 0 tells them the same.
+    let format = mapping.get("format").and_then(Value::as_str);
+    if format.is_some_and(|format| format.starts_with("uint")) {
+        mapping.remove("format");
+        if !mapping.contains_key("minimum") {
+            mapping.insert("minimum".into(), 0.into());
+        }
+    }
+    // Swagger UI and ReDoc show response headers by name: as HTTP spells them, not as
+    // poem-openapi upper-cases them, and without its `deprecated: false` (the default).
+    if let Some(headers) = mapping.get_mut("headers").and_then(Value::as_mapping_mut) {
+        for name in ["Location", "ETag"] {
+            if let Some(header) = headers.remove(name.to_uppercase()) {
+                headers.insert(name.into(), header);
+            }
+        }
+        for header in headers.values_mut().filter_map(Value::as_mapping_mut) {
+            if header.get("deprecated") == Some(&Value::Bool(false)) {
+                header.remove("deprecated");
+            }
+        }
+    }
+    // progenitor: OpenAPI 3.0 requires `scopes` in every OAuth flow, even an empty one,
+    // which poem-openapi leaves out.
+    if mapping.get("type").and_then(Value::as_str) == Some("oauth2") {
+        let flows = mapping.get_mut("flows").and_then(Value::as_mapping_mut);
+        for flow in flows.into_iter().flat_map(Mapping::values_mut) {
+            if flow.get("scopes").is_none() {
+                flow["scopes"] = Mapping::new().into();
+            }
+        }
+    }
 }
 
 /// Calls `visit` on every mapping of the document, outermost first.
@@ -104,262 +248,36 @@ fn for_each_mapping(value: &mut Value, visit: &mut impl FnMut(&mut Mapping)) {
     }
 }
 
-/// Generators name enum members after their values, and `-due_at` gives them nothing to
-/// tell it from `due_at` (openapi-python-client falls back to `VALUE_5`). `x-enum-varnames`
-/// names each value of `TaskSort` after its variant here: `DUE_AT_REVERSED`.
-fn name_sort_orders(document: &mut Value) {
-    let names = TaskSort::VARIANTS
-        .iter()
-        .map(|variant| {
-            let mut name = String::new();
-            for c in format!("{variant:?}").chars() {
-                if c.is_uppercase() && !name.is_empty() {
-                    name.push('_');
-                }
-                name.push(c.to_ascii_uppercase());
-            }
-            Value::from(name)
-        })
-        .collect();
-    document["components"]["schemas"]["TaskSort"]["x-enum-varnames"] = Value::Sequence(names);
-}
-
-/// poem-openapi declares `application/json; charset=utf-8`; generators look for plain
-/// `application/json` (the server still sends the charset, which JSON readers ignore).
-fn use_plain_json_media_type(mapping: &mut Mapping) {
-    const WITH_CHARSET: &str = "application/json; charset=utf-8";
-    if let Some(content) = mapping.remove(WITH_CHARSET) {
-        mapping.insert("application/json".into(), content);
-    }
-}
-
-/// poem-openapi writes the default of an enum field beside an `allOf` of the enum and again
-/// as a second, typeless member, which some generators cannot take the `allOf` of; and a
-/// field with a default reads to others (openapi-typescript) as one that is always present,
-/// which holds in a response but not in a request, where leaving it out asks for the
-/// default. So the default moves onto the enum itself, and the field refers to it plainly.
-fn move_field_defaults_to_their_types(document: &mut Value) {
-    let mut defaults: Vec<(String, Value)> = Vec::new();
-    for property in nested_mut(&mut document["components"]["schemas"], Some("properties")) {
-        let reference = property
-            .get("allOf")
-            .and_then(|all_of| all_of[0]["$ref"].as_str());
-        let Some(target) = reference.map(str::to_owned) else {
-            continue;
-        };
-        let Some(default) = property.remove("default") else {
-            continue;
-        };
-        property.remove("allOf");
-        property.insert("$ref".into(), target.clone().into());
-        if let Some(name) = target.strip_prefix("#/components/schemas/") {
-            defaults.push((name.to_owned(), default));
-        }
-    }
-    let Some(schemas) = document["components"]["schemas"].as_mapping_mut() else {
-        return;
-    };
-    for (name, default) in defaults {
-        if let Some(schema) = schemas.get_mut(&name).and_then(Value::as_mapping_mut) {
-            let previous = schema.insert("default".into(), default.clone());
-            // Two fields defaulting one enum to different values would need another shape.
-            assert!(
-                previous.is_none_or(|previous| previous == default),
-                "fields default {name} differently"
-            );
-        }
-    }
-}
-
-/// `uint16`, `uint32` and `uint64` are Rust's words, not OpenAPI's: a plain integer with a
-/// minimum of 0 says the same to every generator.
-fn drop_unsigned_formats(mapping: &mut Mapping) {
-    let unsigned = mapping
-        .get("format")
-        .and_then(Value::as_str)
-        .is_some_and(|format| format.starts_with("uint"));
-    if unsigned {
-        mapping.remove("format");
-        if !mapping.contains_key("minimum") {
-            mapping.insert("minimum".into(), 0.into());
-        }
-    }
-}
-
-/// Response headers by the names HTTP gives them; poem-openapi upper-cases them.
-const RESPONSE_HEADERS: &[&str] = &["Location", "ETag"];
-
-fn spell_headers_as_http_does(mapping: &mut Mapping) {
-    let Some(headers) = mapping.get_mut("headers").and_then(Value::as_mapping_mut) else {
-        return;
-    };
-    for name in RESPONSE_HEADERS {
-        let shouted = Value::from(name.to_uppercase());
-        if let Some(header) = headers.remove(&shouted) {
-            headers.insert((*name).into(), header);
-        }
-    }
-    // poem-openapi writes `deprecated: false` on every header; false is the default.
-    for header in headers.values_mut().filter_map(Value::as_mapping_mut) {
-        if header.get("deprecated") == Some(&Value::Bool(false)) {
-            header.remove("deprecated");
-        }
-    }
-}
-
-/// An example for each parameter, by name (the same name means the same thing in every
-/// operation), since poem-openapi renders none; Swagger UI offers them as starting values.
-/// `cursor` has none: only a cursor the API issued for the same listing is one.
-fn parameter_example(name: &str) -> Option<serde_json::Value> {
-    use serde_json::json;
-    let at = |days: i64| (crate::EXAMPLE_TIME + chrono::Duration::days(days)).to_rfc3339();
-    Some(match name {
-        "limit" => json!(20),
-        "task_id" | "session_id" | "user_id" => json!("0194b2a4-0000-7000-8000-000000000002"),
-        // Swagger UI sends examples as they stand: `*` changes whatever version is
-        // current, where a fixed tag would answer 412.
-        "If-Match" => json!("*"),
-        "If-None-Match" => json!("\"3\""),
-        "Idempotency-Key" => json!("\"7c0a9d3e-5b1f-4c2a-9e8d-3f6b2a1c4d5e\""),
-        "sort" => json!("-priority"),
-        "status" => json!(["todo", "in_progress"]),
-        "priority" => json!(["urgent", "high"]),
-        "tag" => json!(["Home"]),
-        "due_before" => json!(at(7)),
-        "due_after" | "updated_since" => json!(at(0)),
-        "overdue" | "has_due" | "merge" => json!(true),
-        "q" => json!("dent"),
-        "name" => json!("Home"),
-        "email_prefix" => json!("alice@example.com"),
-        _ => return None,
-    })
-}
-
-/// Gives every parameter its [`parameter_example`].
-fn give_parameters_examples(document: &mut Value) {
-    for operation in nested_mut(&mut document["paths"], None) {
-        let Some(parameters) = operation
-            .get_mut("parameters")
-            .and_then(Value::as_sequence_mut)
-        else {
-            continue;
-        };
-        for parameter in parameters.iter_mut().filter_map(Value::as_mapping_mut) {
-            let name = parameter.get("name").and_then(Value::as_str).unwrap_or("");
-            if let Some(example) = parameter_example(name) {
-                // JSON values are valid YAML values.
-                let example = serde_yaml::to_value(example).expect("JSON converts to YAML");
-                parameter.insert("example".into(), example);
-            }
-        }
-    }
-}
-
-/// Operations without a security requirement say so with `security: []`, so that no reader
-/// applies a global default to them.
-fn declare_public_operations(document: &mut Value) {
-    for operation in nested_mut(&mut document["paths"], None) {
-        if !operation.contains_key("security") {
-            operation.insert("security".into(), Value::Sequence(Vec::new()));
-        }
-    }
-}
-
-/// The server sends every field of a response object, `null` when it has no value; a
-/// nullable field is therefore required, so generators type it as present-or-null rather
-/// than as possibly missing. Schemas of request bodies are left as they are: there a field
-/// may be left out.
-fn require_always_sent_fields(document: &mut Value) {
-    let requests: Vec<String> = request_schemas(document).collect();
-    let Some(schemas) = document["components"]["schemas"].as_mapping_mut() else {
-        return;
-    };
-    for (name, schema) in schemas.iter_mut() {
-        if name
-            .as_str()
-            .is_some_and(|name| requests.iter().any(|r| r == name))
-        {
-            continue;
-        }
-        let nullable: Vec<Value> = schema["properties"]
-            .as_mapping()
-            .into_iter()
-            .flatten()
-            .filter(|(_, property)| property["nullable"] == Value::Bool(true))
-            .map(|(field, _)| field.clone())
-            .collect();
-        let Some(schema) = schema.as_mapping_mut().filter(|_| !nullable.is_empty()) else {
-            continue;
-        };
-        let required = schema
-            .entry("required".into())
-            .or_insert_with(|| Value::Sequence(Vec::new()));
-        if let Some(required) = required.as_sequence_mut() {
-            for field in nullable {
-                if !required.contains(&field) {
-                    required.push(field);
-                }
-            }
-        }
-    }
-}
-
-/// OpenAPI 3.0 requires `scopes` in every OAuth flow, even when empty; poem-openapi leaves
-/// an empty one out, and strict readers (progenitor's among them) then reject the document.
-fn add_empty_oauth_scopes(document: &mut Value) {
-    for flow in nested_mut(
-        &mut document["components"]["securitySchemes"],
-        Some("flows"),
-    ) {
-        if !flow.contains_key("scopes") {
-            flow.insert("scopes".into(), Mapping::new().into());
-        }
-    }
-}
-
-/// The server refuses any field a JSON request body's schema does not list (so a typo in a
-/// full-replace `PUT` cannot silently reset a field). poem-openapi does not say
-/// `additionalProperties: false`; without it the document would call requests valid that
-/// the server refuses.
-fn close_json_request_bodies(document: &mut Value) {
-    let closed: Vec<String> = json_request_schemas(document).collect();
-    let Some(schemas) = document["components"]["schemas"].as_mapping_mut() else {
-        return;
-    };
-    for name in closed {
-        if let Some(schema) = schemas.get_mut(&name).and_then(Value::as_mapping_mut) {
-            schema.insert("additionalProperties".into(), false.into());
-        }
-    }
-}
-
-/// The component names of the schemas that JSON request bodies refer to.
-fn json_request_schemas(document: &Value) -> impl Iterator<Item = String> + '_ {
-    request_bodies(document)
-        .filter(|(media, _)| media.starts_with("application/json"))
-        .map(|(_, schema)| schema)
-}
-
-/// The component names of the schemas that any request body refers to.
-fn request_schemas(document: &Value) -> impl Iterator<Item = String> + '_ {
-    request_bodies(document).map(|(_, schema)| schema)
-}
-
-/// `(media type, schema name)` of every request body.
-fn request_bodies(document: &Value) -> impl Iterator<Item = (&str, String)> + '_ {
-    document["paths"]
-        .as_mapping()
-        .into_iter()
+/// `(schema name, whether JSON)` of every request body that refers to a component schema.
+fn request_bodies(document: &Value) -> Vec<(String, bool)> {
+    let operations = (document["paths"].as_mapping().into_iter())
         .flat_map(Mapping::values)
         .filter_map(Value::as_mapping)
-        .flat_map(Mapping::values)
+        .flat_map(Mapping::values);
+    operations
         .filter_map(|operation| operation["requestBody"]["content"].as_mapping())
-        .flat_map(Mapping::iter)
+        .flatten()
         .filter_map(|(media, content)| {
             let reference = content["schema"]["$ref"].as_str()?;
             let name = reference.strip_prefix("#/components/schemas/")?;
-            Some((media.as_str()?, name.to_owned()))
+            Some((
+                name.to_owned(),
+                media.as_str()?.starts_with("application/json"),
+            ))
         })
+        .collect()
+}
+
+/// `DueAtReversed` → `DUE_AT_REVERSED`.
+fn screaming_snake(name: &str) -> String {
+    let mut screaming = String::new();
+    for c in name.chars() {
+        if c.is_uppercase() && !screaming.is_empty() {
+            screaming.push('_');
+        }
+        screaming.push(c.to_ascii_uppercase());
+    }
+    screaming
 }
 
 /// Endpoints as types alone: enough to describe them, never served, so the document
@@ -407,7 +325,9 @@ mod tests {
     #[test]
     fn json_request_bodies_are_closed_and_their_types_refuse_unknown_fields() {
         let document = parsed();
-        let mut closed: Vec<String> = json_request_schemas(&document).collect();
+        let mut closed: Vec<String> = (request_bodies(&document).into_iter())
+            .filter_map(|(name, json)| json.then_some(name))
+            .collect();
         closed.sort();
         closed.dedup();
         assert_eq!(
@@ -467,7 +387,11 @@ mod tests {
             !text.contains("allOf"),
             "no allOf: openapi-python-client refuses one around an enum"
         );
-        for operation in nested_mut(&mut document["paths"], None) {
+        let paths = document["paths"].as_mapping_mut().expect("paths");
+        for operation in paths
+            .values_mut()
+            .flat_map(|item| item.as_mapping_mut().expect("a path item").values_mut())
+        {
             let id = operation["operationId"]
                 .as_str()
                 .unwrap_or_default()
