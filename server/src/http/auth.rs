@@ -11,10 +11,13 @@ use taskapi_api::{
     },
     body::{FormBody, JsonBody},
     problem::Errors,
-    security::{BearerAuth, ClientAddress, Unauthenticated, UserAgent},
+    security::{BearerAuth, Unauthenticated},
 };
 
-use super::{Api, AppState};
+use super::{
+    Api, AppState,
+    client::{ClientAddress, UserAgent},
+};
 use crate::{
     domain::{Caller, Grant, Registration},
     service::auth::Tokens,

@@ -9,10 +9,9 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use ipnet::IpNet;
 use poem::{
-    Endpoint, IntoResponse, Request, Response, Result,
+    Endpoint, FromRequest, IntoResponse, Request, RequestBody, Response, Result,
     http::{HeaderMap, header},
 };
-use taskapi_api::security::ClientAddress;
 
 use crate::config::ForwardedHeader;
 
@@ -117,6 +116,41 @@ pub async fn identify<E: Endpoint>(
     let client = proxies.client(peer, request.headers());
     request.extensions_mut().insert(ClientAddress(client));
     Ok(endpoint.call(request).await?.into_response())
+}
+
+/// The address of the client a request came from: the TCP peer, or what a trusted proxy
+/// in front of the server reports. The server puts it in every request's extensions; the
+/// operations that limit per client read it from there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddress(pub IpAddr);
+
+/// The `User-Agent` a request was sent with, if any, cut to [`UserAgent::MAX_CHARS`]
+/// characters: what a session list shows to tell sessions apart. Never trusted for
+/// anything else.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserAgent(pub Option<String>);
+
+impl UserAgent {
+    /// The most characters of a `User-Agent` that are kept.
+    pub const MAX_CHARS: usize = 200;
+}
+
+impl<'a> FromRequest<'a> for UserAgent {
+    async fn from_request(request: &'a Request, _body: &mut RequestBody) -> Result<Self> {
+        let agent = request
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|value| value.to_str().ok())
+            .map(|agent| {
+                agent
+                    .trim()
+                    .chars()
+                    .take(Self::MAX_CHARS)
+                    .collect::<String>()
+            })
+            .filter(|agent| !agent.is_empty());
+        Ok(Self(agent))
+    }
 }
 
 #[cfg(test)]

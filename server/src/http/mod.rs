@@ -7,7 +7,7 @@
 mod admin;
 mod auth;
 mod body;
-mod client;
+pub mod client;
 mod docs;
 mod errors;
 mod health;

@@ -12,7 +12,7 @@ use taskapi_api::{
     json::Serialized,
     paging::{Cursor, PageLimit},
     problem::Errors,
-    security::{BearerAuth, ClientAddress},
+    security::BearerAuth,
     users::{
         AccountDeletion, ChangeEmailErrors, ChangePasswordErrors, CurrentUserErrors,
         DeleteAccountErrors, DoneResponse, EmailChange, EndSessionErrors, ListSessionsErrors,
@@ -21,7 +21,7 @@ use taskapi_api::{
 };
 use uuid::Uuid;
 
-use super::{Api, page_request};
+use super::{Api, client::ClientAddress, page_request};
 use crate::domain::{DeletionConfirmation, NewEmail, NewPassword, PageCursor, SessionId};
 
 /// The operations on `/users`.

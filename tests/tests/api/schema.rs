@@ -10,14 +10,15 @@ use sea_query_sqlx::SqlxBinder;
 use sqlx::PgPool;
 use strum::VariantArray;
 use taskapi_api::{
-    security::UserAgent,
     tasks::{
         DESCRIPTION_MAX_CHARS, MAX_TAGS_PER_TASK, TAG_MAX_CHARS, TITLE_MAX_CHARS, TaskPriority,
         TaskStatus,
     },
     users::{EMAIL_MAX_CHARS, EMAIL_MIN_CHARS, Role},
 };
-use taskapi_server::{domain::Version, security::refresh::HASH_BYTES, store::revocations};
+use taskapi_server::{
+    domain::Version, http::client::UserAgent, security::refresh::HASH_BYTES, store::revocations,
+};
 use taskapi_tests::ScratchDatabase;
 
 /// What a constraint or default must say: its numbers, or its quoted names.
