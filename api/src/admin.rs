@@ -6,7 +6,7 @@ use poem_openapi::{ApiResponse, Object, payload::Json, types::Example};
 use uuid::Uuid;
 
 use crate::{
-    problem::error_set,
+    problem::error_sets,
     text::{EmailChars, Text},
     users::{EMAIL_MAX_CHARS, Role},
 };
@@ -74,22 +74,11 @@ pub enum AccountResponse {
     Ok(Json<Account>),
 }
 
-#[derive(ApiResponse)]
-pub enum AdminDoneResponse {
-    /// Done.
-    #[oai(status = 204)]
-    NoContent,
-}
-
-error_set!(
+error_sets! {
     /// Errors of `admin_list_users`.
-    ListAccountsErrors: 400, 401, 403, 422, 429
-);
-error_set!(
+    ListAccountsErrors: 400, 401, 403, 422, 429;
     /// Errors of the admin operations on one account that cannot break the last-admin rule.
-    AccountByIdErrors: 400, 401, 403, 404, 429
-);
-error_set!(
+    AccountByIdErrors: 400, 401, 403, 404, 429;
     /// Errors of disabling and deleting an account, which must leave an enabled admin.
-    AccountChangeErrors: 400, 401, 403, 404, 409, 429
-);
+    AccountChangeErrors: 400, 401, 403, 404, 409, 429;
+}

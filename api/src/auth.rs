@@ -3,7 +3,7 @@
 use poem_openapi::{ApiResponse, Object, payload::Json, types::Example};
 
 use crate::{
-    problem::error_set,
+    problem::error_sets,
     text::{AnyText, EmailChars, Text},
     users::{EMAIL_MAX_CHARS, EMAIL_MIN_CHARS, PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS, User},
 };
@@ -110,18 +110,14 @@ pub enum LoginResponse {
     Ok(Json<Token>),
 }
 
-error_set!(
+error_sets! {
     /// Errors of `register`.
-    RegisterErrors: 400, 409, 413, 415, 422, 429
-);
-error_set!(
+    RegisterErrors: 400, 409, 413, 415, 422, 429;
     /// Errors of `login`.
-    LoginErrors: 400, 401, 403, 413, 415, 422, 429
-);
-error_set!(
+    LoginErrors: 400, 401, 403, 413, 415, 422, 429;
     /// Errors of `logout`.
-    LogoutErrors: 401, 429
-);
+    LogoutErrors: 401, 429;
+}
 
 #[derive(ApiResponse)]
 pub enum LogoutResponse {

@@ -3,7 +3,7 @@
 
 use poem_openapi::{ApiResponse, Object, payload::Json, types::Example};
 
-use crate::problem::error_set;
+use crate::problem::error_sets;
 
 /// The state of a probe that passed.
 #[derive(Debug, Clone, Object)]
@@ -34,11 +34,9 @@ impl HealthResponse {
     }
 }
 
-error_set!(
+error_sets! {
     /// Errors of `get_liveness`: only the server's own.
-    LiveErrors:
-);
-error_set!(
+    LiveErrors:;
     /// Errors of `get_readiness`: only the server's own (503 when it is not ready).
-    ReadyErrors:
-);
+    ReadyErrors:;
+}

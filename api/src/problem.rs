@@ -252,11 +252,6 @@ pub struct RateLimit {
     pub retry_after_seconds: u64,
 }
 
-/// `RateLimit-Policy`, as draft-ietf-httpapi-ratelimit-headers defines it.
-pub const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
-/// `RateLimit`, as draft-ietf-httpapi-ratelimit-headers defines it.
-pub const RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
-
 impl ApiError<429> {
     /// Refused by `limit`: `Retry-After`, plus `RateLimit-Policy` and `RateLimit` (the
     /// IETF httpapi draft's structured fields) naming the policy and when it resets.
@@ -269,14 +264,14 @@ impl ApiError<429> {
         Self::typed(problem_type::RATE_LIMITED, detail)
             .with_header(header::RETRY_AFTER, HeaderValue::from(retry))
             .with_header(
-                RATELIMIT_POLICY,
+                HeaderName::from_static("ratelimit-policy"),
                 field(format!(
                     "\"{}\";q={};w={}",
                     limit.policy, limit.quota, limit.window_seconds
                 )),
             )
             .with_header(
-                RATELIMIT,
+                HeaderName::from_static("ratelimit"),
                 field(format!("\"{}\";r=0;t={retry}", limit.policy)),
             )
     }
@@ -304,7 +299,7 @@ pub enum Fault {
 }
 
 /// The error statuses one operation can answer with, so the spec lists exactly the errors a
-/// client must be ready for. Declared with [`error_set!`].
+/// client must be ready for. Declared with [`error_sets!`].
 pub trait ErrorSet: Declares<500> + Declares<503> + Send + Sync + 'static {
     /// Status codes with the description the spec shows for each.
     const STATUSES: &'static [(u16, &'static str)];
@@ -373,11 +368,11 @@ impl<S: ErrorSet> ApiResponse for Errors<S> {
     }
 }
 
-/// Declares an [`ErrorSet`] from the client-error statuses an operation can answer with;
-/// every set also declares 500 and 503, which any operation can meet. Descriptions come
-/// from [`describe`].
-macro_rules! error_set {
-    ($(#[$meta:meta])* $name:ident: $($status:literal),* $(,)?) => {
+/// Declares [`ErrorSet`]s, one per line: `Name: statuses;` lists the client-error statuses
+/// an operation can answer with; every set also declares 500 and 503, which any operation
+/// can meet. Descriptions come from [`describe`].
+macro_rules! error_sets {
+    ($($(#[$meta:meta])* $name:ident: $($status:literal),*;)*) => {$(
         $(#[$meta])*
         pub struct $name;
         impl $crate::problem::ErrorSet for $name {
@@ -390,53 +385,51 @@ macro_rules! error_set {
         $(impl $crate::problem::Declares<$status> for $name {})*
         impl $crate::problem::Declares<500> for $name {}
         impl $crate::problem::Declares<503> for $name {}
-    };
+    )*};
 }
-pub(crate) use error_set;
+pub(crate) use error_sets;
 
-/// The headers an error status is sent with, as the spec declares them.
+/// The headers an error status is sent with, as the spec declares them: name, description,
+/// and whether the value is a number of seconds.
 fn response_headers(status: u16) -> Vec<MetaHeader> {
-    let header = |name: &str, description: &str, schema| MetaHeader {
-        name: name.to_owned(),
-        description: Some(description.to_owned()),
-        required: true,
-        deprecated: false,
-        schema,
-    };
-    let retry_after = || {
-        header(
-            "Retry-After",
-            "Seconds to wait before retrying.",
-            u64::schema_ref(),
-        )
-    };
-    match status {
-        401 => vec![header(
+    const RETRY_AFTER: (&str, &str, bool) =
+        ("Retry-After", "Seconds to wait before retrying.", true);
+    let headers: &[(&str, &str, bool)] = match status {
+        401 => &[(
             "WWW-Authenticate",
             "`Bearer`, with `error=\"invalid_token\"` when a token was presented and refused (RFC 6750).",
-            String::schema_ref(),
+            false,
         )],
-        429 => vec![
-            retry_after(),
-            header(
+        412 => &[("ETag", "The current version's entity tag.", false)],
+        429 => &[
+            RETRY_AFTER,
+            (
                 "RateLimit-Policy",
                 "The limit that was hit, as `\"name\";q=<quota>;w=<window seconds>` (draft-ietf-httpapi-ratelimit-headers).",
-                String::schema_ref(),
+                false,
             ),
-            header(
+            (
                 "RateLimit",
                 "What is left of that limit, as `\"name\";r=0;t=<seconds until reset>` (draft-ietf-httpapi-ratelimit-headers).",
-                String::schema_ref(),
+                false,
             ),
         ],
-        412 => vec![header(
-            "ETag",
-            "The current version's entity tag.",
-            String::schema_ref(),
-        )],
-        503 => vec![retry_after()],
-        _ => Vec::new(),
-    }
+        503 => &[RETRY_AFTER],
+        _ => &[],
+    };
+    (headers.iter())
+        .map(|&(name, description, seconds)| MetaHeader {
+            name: name.to_owned(),
+            description: Some(description.to_owned()),
+            required: true,
+            deprecated: false,
+            schema: if seconds {
+                u64::schema_ref()
+            } else {
+                String::schema_ref()
+            },
+        })
+        .collect()
 }
 
 /// What each error status means in this API, as the spec shows it.
@@ -485,10 +478,10 @@ pub const fn describe(status: u16) -> &'static str {
 mod tests {
     use super::*;
 
-    error_set!(
+    error_sets! {
         /// A set for the tests below.
-        NotFoundErrors: 404
-    );
+        NotFoundErrors: 404;
+    }
 
     #[test]
     fn every_set_declares_the_servers_own_failures() {

@@ -4,7 +4,7 @@
 
 use poem_openapi::{ApiResponse, Object, payload::Json, types::Example};
 
-use crate::{problem::error_set, tasks::TagName};
+use crate::{problem::error_sets, tasks::TagName};
 
 /// A tag, as the caller spells it, and how many of the caller's tasks carry it.
 #[derive(Debug, Clone, Object)]
@@ -80,15 +80,11 @@ pub enum DeleteTagResponse {
     NoContent,
 }
 
-error_set!(
+error_sets! {
     /// Errors of `list_tags`.
-    ListTagsErrors: 400, 401, 422, 429
-);
-error_set!(
+    ListTagsErrors: 400, 401, 422, 429;
     /// Errors of `rename_tag`.
-    RenameTagErrors: 400, 401, 404, 409, 413, 415, 422, 429
-);
-error_set!(
+    RenameTagErrors: 400, 401, 404, 409, 413, 415, 422, 429;
     /// Errors of `delete_tag`.
-    DeleteTagErrors: 400, 401, 404, 429
-);
+    DeleteTagErrors: 400, 401, 404, 429;
+}

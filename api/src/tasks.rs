@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::{
     json::{self, Serialized},
     paging::{Cursor, PageLimit},
-    problem::error_set,
+    problem::error_sets,
     text::{PlainText, SingleLineChars, Text},
 };
 
@@ -298,23 +298,15 @@ pub enum DeleteTaskResponse {
     NoContent,
 }
 
-error_set!(
+error_sets! {
     /// Errors of `create_task`.
-    CreateTaskErrors: 400, 401, 409, 413, 415, 422, 429
-);
-error_set!(
+    CreateTaskErrors: 400, 401, 409, 413, 415, 422, 429;
     /// Errors of `list_tasks`.
-    ListTasksErrors: 400, 401, 422, 429
-);
-error_set!(
+    ListTasksErrors: 400, 401, 422, 429;
     /// Errors of `get_task`.
-    GetTaskErrors: 400, 401, 404, 429
-);
-error_set!(
+    GetTaskErrors: 400, 401, 404, 429;
     /// Errors of `delete_task`.
-    DeleteTaskErrors: 400, 401, 404, 412, 428, 429
-);
-error_set!(
+    DeleteTaskErrors: 400, 401, 404, 412, 428, 429;
     /// Errors of `replace_task` and `update_task`.
-    ReplaceTaskErrors: 400, 401, 404, 412, 413, 415, 422, 428, 429
-);
+    ReplaceTaskErrors: 400, 401, 404, 412, 413, 415, 422, 428, 429;
+}

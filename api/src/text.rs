@@ -25,48 +25,33 @@ pub const CURSOR_PATTERN: &str = "^[A-Za-z0-9_-]*$";
 /// What else than its length a [`Text`] must satisfy, as the schema states it.
 pub trait TextRule: Send + Sync + 'static {
     const PATTERN: Option<&'static str>;
-    const FORMAT: Option<&'static str> = None;
+    const FORMAT: Option<&'static str>;
 }
 
-/// Any characters at all (a password, say).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AnyChars;
-
-/// What a person types: no control characters except tab and line breaks.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlainChars;
-
-/// A one-line name a person typed: no control characters at all.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SingleLineChars;
-
-/// An email address (`format: email`) a person typed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EmailChars;
-
-/// The alphabet of a page cursor.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CursorChars;
-
-impl TextRule for AnyChars {
-    const PATTERN: Option<&'static str> = None;
+/// Declares [`TextRule`]s: `Name: pattern, format;`.
+macro_rules! text_rules {
+    ($($(#[$meta:meta])* $name:ident: $pattern:expr, $format:expr;)*) => {$(
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub struct $name;
+        impl TextRule for $name {
+            const PATTERN: Option<&'static str> = $pattern;
+            const FORMAT: Option<&'static str> = $format;
+        }
+    )*};
 }
 
-impl TextRule for PlainChars {
-    const PATTERN: Option<&'static str> = Some(PLAIN_TEXT_PATTERN);
-}
-
-impl TextRule for SingleLineChars {
-    const PATTERN: Option<&'static str> = Some(SINGLE_LINE_PATTERN);
-}
-
-impl TextRule for EmailChars {
-    const PATTERN: Option<&'static str> = Some(PLAIN_TEXT_PATTERN);
-    const FORMAT: Option<&'static str> = Some("email");
-}
-
-impl TextRule for CursorChars {
-    const PATTERN: Option<&'static str> = Some(CURSOR_PATTERN);
+text_rules! {
+    /// Any characters at all (a password, say).
+    AnyChars: None, None;
+    /// What a person types: no control characters except tab and line breaks.
+    PlainChars: Some(PLAIN_TEXT_PATTERN), None;
+    /// A one-line name a person typed: no control characters at all.
+    SingleLineChars: Some(SINGLE_LINE_PATTERN), None;
+    /// An email address (`format: email`) a person typed.
+    EmailChars: Some(PLAIN_TEXT_PATTERN), Some("email");
+    /// The alphabet of a page cursor.
+    CursorChars: Some(CURSOR_PATTERN), None;
 }
 
 /// A string of `MIN` to `MAX` characters that satisfies `R`. The schema states the limits;

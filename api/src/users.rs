@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::{
     json::{self, Serialized},
-    problem::error_set,
+    problem::error_sets,
     text::{AnyText, EmailChars, Text},
 };
 
@@ -190,27 +190,17 @@ pub enum DoneResponse {
     NoContent,
 }
 
-error_set!(
+error_sets! {
     /// Errors of `get_current_user`.
-    CurrentUserErrors: 401, 429
-);
-error_set!(
+    CurrentUserErrors: 401, 429;
     /// Errors of `update_current_user`.
-    ChangeEmailErrors: 400, 401, 403, 409, 413, 415, 422, 429
-);
-error_set!(
+    ChangeEmailErrors: 400, 401, 403, 409, 413, 415, 422, 429;
     /// Errors of `delete_current_user`.
-    DeleteAccountErrors: 400, 401, 403, 409, 413, 415, 422, 429
-);
-error_set!(
+    DeleteAccountErrors: 400, 401, 403, 409, 413, 415, 422, 429;
     /// Errors of `change_password`.
-    ChangePasswordErrors: 400, 401, 403, 413, 415, 422, 429
-);
-error_set!(
+    ChangePasswordErrors: 400, 401, 403, 413, 415, 422, 429;
     /// Errors of `list_sessions`.
-    ListSessionsErrors: 400, 401, 422, 429
-);
-error_set!(
+    ListSessionsErrors: 400, 401, 422, 429;
     /// Errors of `end_session`.
-    EndSessionErrors: 400, 401, 404, 429
-);
+    EndSessionErrors: 400, 401, 404, 429;
+}

@@ -10,11 +10,12 @@ use taskapi_api::{
     ApiTag,
     admin::{
         Account, AccountByIdErrors, AccountChangeErrors, AccountPage, AccountPageResponse,
-        AccountResponse, AdminDoneResponse, EmailPrefix, ListAccountsErrors,
+        AccountResponse, EmailPrefix, ListAccountsErrors,
     },
     paging::{Cursor, PageLimit},
     problem::{Declares, ErrorSet, Errors},
     security::BearerAuth,
+    users::DoneResponse,
 };
 use uuid::Uuid;
 
@@ -123,10 +124,10 @@ impl Api<Administration> {
         &self,
         auth: BearerAuth,
         user_id: Path<Uuid>,
-    ) -> Result<AdminDoneResponse, Errors<AccountChangeErrors>> {
+    ) -> Result<DoneResponse, Errors<AccountChangeErrors>> {
         let admin = self.administrator(auth).await?;
         self.admin.delete(admin, UserId(user_id.0)).await?;
-        Ok(AdminDoneResponse::NoContent)
+        Ok(DoneResponse::NoContent)
     }
 
     /// End an account's sessions
@@ -142,10 +143,10 @@ impl Api<Administration> {
         &self,
         auth: BearerAuth,
         user_id: Path<Uuid>,
-    ) -> Result<AdminDoneResponse, Errors<AccountByIdErrors>> {
+    ) -> Result<DoneResponse, Errors<AccountByIdErrors>> {
         let admin = self.administrator(auth).await?;
         self.admin.end_sessions(admin, UserId(user_id.0)).await?;
-        Ok(AdminDoneResponse::NoContent)
+        Ok(DoneResponse::NoContent)
     }
 }
 
