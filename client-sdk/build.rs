@@ -1,5 +1,6 @@
-//! Generates the client from `../openapi.yaml` with progenitor. Nothing generated is
-//! checked in or edited by hand: change the API, refresh `openapi.yaml`, rebuild.
+//! Generates the client from `../openapi.yaml` with progenitor, and `TaskSort` (which
+//! progenitor cannot name) from the same document. Nothing generated is checked in or
+//! edited by hand: change the API, refresh `openapi.yaml`, rebuild.
 
 use std::{env, fs, path::Path};
 
@@ -10,6 +11,9 @@ fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     let yaml = fs::read_to_string(SPEC).expect("read ../openapi.yaml");
     let mut document: serde_json::Value = serde_yaml::from_str(&yaml).expect("parse openapi.yaml");
+    let out = Path::new(&env::var("OUT_DIR").expect("cargo sets OUT_DIR")).to_owned();
+    let sort = task_sort(&document["components"]["schemas"]["TaskSort"]);
+    fs::write(out.join("task_sort.rs"), sort).expect("write the generated TaskSort");
     treat_json_suffix_as_json(&mut document);
     let patch_bodies = merge_patch_bodies(&document);
     for name in &patch_bodies {
@@ -50,8 +54,74 @@ fn main() {
     let file = syn::parse2(tokens).expect("progenitor emits valid Rust");
     let code = prettyplease::unparse(&file);
 
-    let out = Path::new(&env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("taskapi.rs");
-    fs::write(out, code).expect("write the generated client");
+    fs::write(out.join("taskapi.rs"), code).expect("write the generated client");
+}
+
+/// `TaskSort` from its schema: a variant per value of `enum`, named by `x-enum-varnames`
+/// (`DUE_AT_REVERSED` → `DueAtReversed`) and documented by `x-enum-descriptions` when the
+/// schema has them (else by the value); the schema's `default`, else its first value, is
+/// the default. With `ALL` and `as_str`; `sort.rs` builds the rest on those.
+fn task_sort(schema: &serde_json::Value) -> String {
+    let strings = |field: &str| -> Vec<&str> {
+        let values = schema[field].as_array().into_iter().flatten();
+        values
+            .map(|value| value.as_str().expect("a string"))
+            .collect()
+    };
+    let (values, names) = (strings("enum"), strings("x-enum-varnames"));
+    assert_eq!(
+        values.len(),
+        names.len(),
+        "a name in x-enum-varnames per TaskSort value"
+    );
+    let descriptions = strings("x-enum-descriptions");
+    let default = schema["default"].as_str().or(values.first().copied());
+    let (mut variants, mut all, mut arms) = (String::new(), String::new(), String::new());
+    for (i, (value, name)) in values.iter().zip(names).enumerate() {
+        let variant = pascal_case(name);
+        let doc = match descriptions.get(i) {
+            Some(description) => format!("`{value}`: {description}"),
+            None => format!("`{value}`"),
+        };
+        let default = if Some(*value) == default {
+            "#[default]\n    "
+        } else {
+            ""
+        };
+        variants += &format!("    /// {doc}\n    {default}{variant},\n");
+        all += &format!("Self::{variant}, ");
+        arms += &format!("            Self::{variant} => {value:?},\n");
+    }
+    let description = schema["description"].as_str().unwrap_or_default();
+    let doc: String = description
+        .lines()
+        .map(|line| format!("/// {line}\n"))
+        .collect();
+    let count = values.len();
+    format!(
+        r#"{doc}#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum TaskSort {{
+{variants}}}
+
+impl TaskSort {{
+    /// Every order, as `openapi.yaml` lists them.
+    pub const ALL: [Self; {count}] = [{all}];
+
+    /// The value on the wire.
+    pub fn as_str(self) -> &'static str {{
+        match self {{
+{arms}        }}
+    }}
+}}
+"#
+    )
+}
+
+/// `DUE_AT_REVERSED` → `DueAtReversed`.
+fn pascal_case(name: &str) -> String {
+    let words = name.split('_').filter(|word| !word.is_empty());
+    let capitalised = words.map(|word| word[..1].to_uppercase() + &word[1..].to_lowercase());
+    capitalised.collect()
 }
 
 /// The request bodies of `PATCH` operations: JSON Merge Patches (RFC 7396), where a field

@@ -1,70 +1,14 @@
-//! [`TaskSort`]: the `sort` of `list_tasks`, written by hand because its values (`due_at`,
-//! `-due_at`, …) differ only in punctuation, and typify would name the variants
-//! `DueXat` and `XdueXat`. The generated client uses this type in its place (see
-//! `build.rs`); a test below holds it to the values `openapi.yaml` lists.
+//! [`TaskSort`]: the `sort` of `list_tasks`. Its values (`due_at`, `-due_at`, …) differ
+//! only in punctuation, and typify would name the variants `DueXat` and `XdueXat`; so
+//! `build.rs` generates the enum from the `TaskSort` schema of `openapi.yaml` (its values,
+//! their `x-enum-varnames`, its description), and the generated client uses it in its
+//! place. The conversions below are written once, on `as_str` and `ALL`.
 
 use std::{fmt, str::FromStr};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// The order of a task listing: a field in its natural direction, or reversed (`-` in
-/// front on the wire). Ties go by creation, in the same direction.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
-pub enum TaskSort {
-    /// `created_at`: newest first.
-    #[default]
-    CreatedAt,
-    /// `-created_at`: oldest first.
-    CreatedAtReversed,
-    /// `updated_at`: most recently changed first.
-    UpdatedAt,
-    /// `-updated_at`: least recently changed first (what a client syncing wants).
-    UpdatedAtReversed,
-    /// `due_at`: soonest due first, tasks without a due date last.
-    DueAt,
-    /// `-due_at`: tasks without a due date first, then latest due first.
-    DueAtReversed,
-    /// `priority`: urgent first.
-    Priority,
-    /// `-priority`: low first.
-    PriorityReversed,
-    /// `title`: A to Z, ignoring case.
-    Title,
-    /// `-title`: Z to A, ignoring case.
-    TitleReversed,
-}
-
-impl TaskSort {
-    /// Every order, as `openapi.yaml` lists them.
-    pub const ALL: [Self; 10] = [
-        Self::CreatedAt,
-        Self::CreatedAtReversed,
-        Self::UpdatedAt,
-        Self::UpdatedAtReversed,
-        Self::DueAt,
-        Self::DueAtReversed,
-        Self::Priority,
-        Self::PriorityReversed,
-        Self::Title,
-        Self::TitleReversed,
-    ];
-
-    /// The value on the wire.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::CreatedAt => "created_at",
-            Self::CreatedAtReversed => "-created_at",
-            Self::UpdatedAt => "updated_at",
-            Self::UpdatedAtReversed => "-updated_at",
-            Self::DueAt => "due_at",
-            Self::DueAtReversed => "-due_at",
-            Self::Priority => "priority",
-            Self::PriorityReversed => "-priority",
-            Self::Title => "title",
-            Self::TitleReversed => "-title",
-        }
-    }
-}
+include!(concat!(env!("OUT_DIR"), "/task_sort.rs"));
 
 impl fmt::Display for TaskSort {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
