@@ -7,13 +7,14 @@ mod proxy;
 mod scratch;
 mod spec;
 mod topology;
+mod transaction_log;
 
-use std::{net::SocketAddr, num::NonZeroU32};
+use std::{net::SocketAddr, num::NonZeroU32, str::FromStr};
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::{Method, RequestBuilder, header::CONTENT_TYPE};
 use secrecy::ExposeSecret;
-use sqlx::PgPool;
+use sqlx::{PgPool, postgres::PgConnectOptions};
 use taskapi_client::{Client, ResponseValue, session, types};
 use taskapi_server::{
     config::{DatabaseSettings, LogFormat, RateLimitSettings, Settings, TransportSettings},
@@ -27,6 +28,7 @@ pub use proxy::CutProxy;
 pub use scratch::{ScratchDatabase, database_server_url};
 pub use spec::{Operation, Spec};
 pub use topology::{Nginx, behind_nginx};
+pub use transaction_log::{Transaction, TransactionLog};
 
 /// The password every [`TestApp::signed_up_user`] has.
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -110,6 +112,33 @@ impl TestApp {
         (app, user)
     }
 
+    /// A fresh app whose request pool reaches PostgreSQL (through PgBouncer, when the
+    /// topology asks for it) through a [`TransactionLog`]; migrations and the revocation
+    /// listener connect directly, unlogged.
+    pub async fn with_transaction_log() -> (Self, TransactionLog) {
+        let mut settings = test_settings();
+        let direct = settings.database.database_url.clone();
+        topology::route_database(&mut settings.database);
+        let routed = settings.database.database_url.clone();
+        let options = PgConnectOptions::from_str(&routed).expect("a database URL");
+        let authority = format!("{}:{}", options.get_host(), options.get_port());
+        assert!(
+            routed.contains(&authority),
+            "{routed} names its host and port"
+        );
+        let target = tokio::net::lookup_host(&authority)
+            .await
+            .ok()
+            .and_then(|mut addresses| addresses.next())
+            .expect("the database's address");
+        let log = TransactionLog::start(target).await;
+        let through = routed.replacen(&authority, &log.address.to_string(), 1);
+        let separator = if through.contains('?') { '&' } else { '?' };
+        settings.database.database_url = format!("{through}{separator}sslmode=disable");
+        settings.database.direct_database_url.get_or_insert(direct);
+        (Self::spawn_with(settings).await, log)
+    }
+
     /// A server with `settings`, reached and reaching PostgreSQL as the environment asks
     /// (see [`topology`]).
     pub async fn spawn_with(mut settings: Settings) -> Self {
@@ -125,7 +154,9 @@ impl TestApp {
             .as_ref()
             .map(|secret| secret.expose_secret().to_owned())
             .unwrap_or_default();
-        let database_url = settings.database.database_url.clone();
+        // Where the test reaches the database itself: PostgreSQL, not a pooler or a proxy
+        // in front of the server.
+        let database_url = settings.database.direct_url().to_owned();
         // A server that migrates creates its database; the guard drops it.
         let database = (!settings.no_migrate).then(|| ScratchDatabase {
             url: database_url.clone(),

@@ -189,24 +189,19 @@ fn hashing_failed(error: password_hash::Error) -> Failure {
 mod tests {
     use super::*;
 
+    /// Whether `hasher` finds `typed` to be the password `stored` hashes.
+    async fn accepts(hasher: &PasswordHasher, typed: &str, stored: &str) -> bool {
+        hasher.verify(typed, Some(stored)).await.expect("verify")
+    }
+
     #[tokio::test]
     async fn hashes_verify_and_wrong_passwords_do_not() {
         let hasher = PasswordHasher::new(2).await.expect("hasher");
         let password = Password::parse("correct horse battery".to_owned()).expect("valid");
         let hash = hasher.hash(&password).await.expect("hash");
         assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-        assert!(
-            hasher
-                .verify("correct horse battery", Some(&hash))
-                .await
-                .expect("verify")
-        );
-        assert!(
-            !hasher
-                .verify("wrong horse battery", Some(&hash))
-                .await
-                .expect("verify")
-        );
+        assert!(accepts(&hasher, "correct horse battery", &hash).await);
+        assert!(!accepts(&hasher, "wrong horse battery", &hash).await);
     }
 
     #[tokio::test]
@@ -230,24 +225,9 @@ mod tests {
             .expect("hash")
             .to_string();
         let hasher = PasswordHasher::new(1).await.expect("hasher");
-        assert!(
-            hasher
-                .verify("correct horse battery", Some(&stored))
-                .await
-                .expect("verify")
-        );
-        assert!(
-            !hasher
-                .verify("correct horse", Some(&stored))
-                .await
-                .expect("verify")
-        );
-        assert!(
-            !hasher
-                .verify("x", Some("not a hash"))
-                .await
-                .expect("verify")
-        );
+        assert!(accepts(&hasher, "correct horse battery", &stored).await);
+        assert!(!accepts(&hasher, "correct horse", &stored).await);
+        assert!(!accepts(&hasher, "x", "not a hash").await);
     }
 
     #[tokio::test]

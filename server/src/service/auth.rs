@@ -108,38 +108,19 @@ pub struct Tokens {
     pub refresh_expires_in: Duration,
 }
 
+/// Built by [`super::Services::new`], which hands it its share of the shared parts.
 #[derive(Clone)]
 pub struct AuthService {
-    db: Database,
-    passwords: Passwords,
-    tokens: TokenIssuer,
-    limits: RateLimits,
-    sessions: SessionPolicy,
-    revocations: RevocationSet,
-    revoker: Revoker,
+    pub(super) db: Database,
+    pub(super) passwords: Passwords,
+    pub(super) tokens: TokenIssuer,
+    pub(super) limits: RateLimits,
+    pub(super) sessions: SessionPolicy,
+    pub(super) revocations: RevocationSet,
+    pub(super) revoker: Revoker,
 }
 
 impl AuthService {
-    pub fn new(
-        db: Database,
-        passwords: Passwords,
-        tokens: TokenIssuer,
-        limits: RateLimits,
-        sessions: SessionPolicy,
-        revocations: RevocationSet,
-        revoker: Revoker,
-    ) -> Self {
-        Self {
-            db,
-            passwords,
-            tokens,
-            limits,
-            sessions,
-            revocations,
-            revoker,
-        }
-    }
-
     /// The rate limits, for the periodic job that purges their expired counters.
     pub fn limits(&self) -> &RateLimits {
         &self.limits

@@ -59,15 +59,15 @@ impl Services {
         let passwords = passwords::Passwords::new(hasher, limits.clone());
         let revoker = revocations::Revoker::new(revocations.clone(), tokens.acceptance_window());
         Self {
-            auth: auth::AuthService::new(
-                db.clone(),
-                passwords.clone(),
+            auth: auth::AuthService {
+                db: db.clone(),
+                passwords: passwords.clone(),
                 tokens,
                 limits,
                 sessions,
                 revocations,
-                revoker.clone(),
-            ),
+                revoker: revoker.clone(),
+            },
             admin: admin::AdminService::new(db.clone(), revoker.clone()),
             health: health::HealthService::new(db.clone()),
             users: users::UserService::new(db.clone(), passwords, revoker),

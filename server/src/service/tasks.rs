@@ -129,11 +129,11 @@ impl TaskService {
             return Ok(task);
         };
         let mut transaction = self.db.begin().await?;
-        if !idempotency::claim(&mut *transaction, owner, &key).await? {
+        let Some(claimed) = idempotency::claim(&mut *transaction, owner, &key).await? else {
             return Err(CreateError::KeyInUse);
-        }
+        };
         let fingerprint = draft.fingerprint();
-        if let Some(remembered) = idempotency::find(&mut *transaction, owner, &key).await? {
+        if let Some(remembered) = claimed.find(&mut *transaction).await? {
             return match remembered.fingerprint == fingerprint {
                 true => Ok(remembered.task),
                 false => Err(CreateError::KeyReused),
@@ -141,15 +141,9 @@ impl TaskService {
         }
         let task = insert(&mut transaction, owner, draft, at).await?;
         let expires_at = after(at, self.policy.idempotency_ttl);
-        idempotency::remember(
-            &mut *transaction,
-            owner,
-            &key,
-            fingerprint,
-            &task,
-            expires_at,
-        )
-        .await?;
+        claimed
+            .remember(&mut *transaction, fingerprint, &task, expires_at)
+            .await?;
         transaction.commit().await.map_err(Failure::from)?;
         Ok(task)
     }

@@ -7,7 +7,7 @@ use sea_query::{Expr, ExprTrait, Func, Iden, OnConflict, Query};
 use sha2::{Digest, Sha256};
 use sqlx::PgExecutor;
 
-use super::{delete_expired, execute, query_as, tasks::TaskRow};
+use super::{delete_expired, execute, insert_row, query_as, tasks::TaskRow};
 use crate::{
     domain::{IdempotencyKey, Task, UserId},
     failure::Failure,
@@ -35,18 +35,25 @@ pub fn lock_id(owner: UserId, key: &IdempotencyKey) -> i64 {
     i64::from_be_bytes(first)
 }
 
-/// Claims the owner's key until the transaction `db` belongs to ends; `false` when another
+/// The owner's key, claimed until the transaction it was claimed in ends: only a claimed
+/// key is read and written, so no twin request interleaves with it.
+pub struct Claimed<'k> {
+    owner: UserId,
+    key: &'k IdempotencyKey,
+}
+
+/// Claims the owner's key until the transaction `db` belongs to ends; `None` when another
 /// transaction holds it (a request with the same key is running).
-pub async fn claim(
+pub async fn claim<'k>(
     db: impl PgExecutor<'_>,
     owner: UserId,
-    key: &IdempotencyKey,
-) -> Result<bool, Failure> {
+    key: &'k IdempotencyKey,
+) -> Result<Option<Claimed<'k>>, Failure> {
     let statement = Query::select()
         .expr(Func::cust("pg_try_advisory_xact_lock").arg(lock_id(owner, key)))
         .to_owned();
     let (claimed,): (bool,) = query_as(&statement).fetch_one(db).await?;
-    Ok(claimed)
+    Ok(claimed.then_some(Claimed { owner, key }))
 }
 
 /// What a key that has not expired answered.
@@ -57,63 +64,56 @@ pub struct Remembered {
     pub task: Task,
 }
 
-/// What the owner's key answered, if it has not expired.
-pub async fn find(
-    db: impl PgExecutor<'_>,
-    owner: UserId,
-    key: &IdempotencyKey,
-) -> Result<Option<Remembered>, Failure> {
-    let statement = Query::select()
-        .column(IdempotencyKeys::Fingerprint)
-        .expr(Expr::col(IdempotencyKeys::Response).cast_as("text"))
-        .from(IdempotencyKeys::Table)
-        .and_where(Expr::col(IdempotencyKeys::OwnerId).eq(owner.0))
-        .and_where(Expr::col(IdempotencyKeys::Key).eq(key.as_str()))
-        .and_where(Expr::col(IdempotencyKeys::ExpiresAt).gt(Expr::current_timestamp()))
-        .to_owned();
-    let row: Option<(Vec<u8>, String)> = query_as(&statement).fetch_optional(db).await?;
-    let Some((fingerprint, response)) = row else {
-        return Ok(None);
-    };
-    let row: TaskRow = serde_json::from_str(&response).map_err(|error| {
-        Failure::internal("a remembered response is invalid", error.to_string())
-    })?;
-    Ok(Some(Remembered {
-        fingerprint,
-        task: row.try_into()?,
-    }))
-}
+impl Claimed<'_> {
+    /// What the key answered, if it has not expired.
+    pub async fn find(&self, db: impl PgExecutor<'_>) -> Result<Option<Remembered>, Failure> {
+        let Self { owner, key } = self;
+        let statement = Query::select()
+            .column(IdempotencyKeys::Fingerprint)
+            .expr(Expr::col(IdempotencyKeys::Response).cast_as("text"))
+            .from(IdempotencyKeys::Table)
+            .and_where(Expr::col(IdempotencyKeys::OwnerId).eq(owner.0))
+            .and_where(Expr::col(IdempotencyKeys::Key).eq(key.as_str()))
+            .and_where(Expr::col(IdempotencyKeys::ExpiresAt).gt(Expr::current_timestamp()))
+            .to_owned();
+        let row: Option<(Vec<u8>, String)> = query_as(&statement).fetch_optional(db).await?;
+        let Some((fingerprint, response)) = row else {
+            return Ok(None);
+        };
+        let row: TaskRow = serde_json::from_str(&response).map_err(|error| {
+            Failure::internal("a remembered response is invalid", error.to_string())
+        })?;
+        Ok(Some(Remembered {
+            fingerprint,
+            task: row.try_into()?,
+        }))
+    }
 
-/// Remembers that the owner's key answered a request with this fingerprint by creating
-/// `task`, until `expires_at`; replaces what an expired use of the key left. The key must
-/// be claimed.
-pub async fn remember(
-    db: impl PgExecutor<'_>,
-    owner: UserId,
-    key: &IdempotencyKey,
-    fingerprint: [u8; 32],
-    task: &Task,
-    expires_at: DateTime<Utc>,
-) -> Result<(), Failure> {
-    let response = serde_json::to_string(&TaskRow::from(task))
-        .map_err(|error| Failure::internal("cannot remember a response", error.to_string()))?;
-    let statement = Query::insert()
-        .into_table(IdempotencyKeys::Table)
-        .columns([
-            IdempotencyKeys::OwnerId,
-            IdempotencyKeys::Key,
-            IdempotencyKeys::Fingerprint,
-            IdempotencyKeys::Response,
-            IdempotencyKeys::ExpiresAt,
-        ])
-        // As many values as columns: cannot panic.
-        .values_panic([
-            owner.0.into(),
-            key.as_str().into(),
-            fingerprint.to_vec().into(),
-            Expr::val(response).cast_as("jsonb"),
-            expires_at.into(),
-        ])
+    /// Remembers that the key answered a request with this fingerprint by creating `task`,
+    /// until `expires_at`; replaces what an expired use of the key left.
+    pub async fn remember(
+        &self,
+        db: impl PgExecutor<'_>,
+        fingerprint: [u8; 32],
+        task: &Task,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), Failure> {
+        let Self { owner, key } = self;
+        let response = serde_json::to_string(&TaskRow::from(task))
+            .map_err(|error| Failure::internal("cannot remember a response", error.to_string()))?;
+        let statement = insert_row(
+            IdempotencyKeys::Table,
+            [
+                (IdempotencyKeys::OwnerId, owner.0.into()),
+                (IdempotencyKeys::Key, key.as_str().into()),
+                (IdempotencyKeys::Fingerprint, fingerprint.to_vec().into()),
+                (
+                    IdempotencyKeys::Response,
+                    Expr::val(response).cast_as("jsonb"),
+                ),
+                (IdempotencyKeys::ExpiresAt, expires_at.into()),
+            ],
+        )
         .on_conflict(
             OnConflict::columns([IdempotencyKeys::OwnerId, IdempotencyKeys::Key])
                 .update_columns([
@@ -128,13 +128,14 @@ pub async fn remember(
                 .to_owned(),
         )
         .to_owned();
-    match execute(db, &statement).await? {
-        1 => Ok(()),
-        // Claimed and found unused or expired: a live row cannot be in the way.
-        _ => Err(Failure::internal(
-            "an idempotency key in use was not claimed",
-            key.as_str().to_owned(),
-        )),
+        match execute(db, &statement).await? {
+            1 => Ok(()),
+            // Claimed and found unused or expired: a live row cannot be in the way.
+            _ => Err(Failure::internal(
+                "an idempotency key in use was not claimed",
+                key.as_str().to_owned(),
+            )),
+        }
     }
 }
 

@@ -20,7 +20,10 @@ use std::{
     time::Duration,
 };
 
-use sea_query::{Expr, ExprTrait, IntoColumnRef, IntoTableRef, PostgresQueryBuilder, Query};
+use sea_query::{
+    Expr, ExprTrait, InsertStatement, IntoColumnRef, IntoIden, IntoTableRef, Order,
+    PostgresQueryBuilder, Query, SelectStatement,
+};
 use sea_query_sqlx::{SqlxBinder, SqlxValues};
 use sqlx::{
     AssertSqlSafe, Connection as _, FromRow, PgConnection, PgExecutor, PgPool, Postgres,
@@ -30,7 +33,7 @@ use sqlx::{
     query::{Query as SqlxQuery, QueryAs, QueryScalar},
 };
 
-use crate::failure::Failure;
+use crate::{domain::PageCursor, failure::Failure};
 
 /// The pool the services take connections from. A connection that cannot be had in time
 /// is told apart here: with every connection open and in use the server is busy; with
@@ -293,6 +296,43 @@ where
 /// Runs a statement that returns no rows; how many rows it changed.
 async fn execute(db: impl PgExecutor<'_>, statement: &impl SqlxBinder) -> Result<u64, Failure> {
     Ok(query(statement).execute(db).await?.rows_affected())
+}
+
+/// `INSERT INTO table` one row, each column given beside its value, so the two lists
+/// cannot differ.
+fn insert_row<Column: IntoIden>(
+    table: impl IntoTableRef,
+    row: impl IntoIterator<Item = (Column, Expr)>,
+) -> InsertStatement {
+    let (columns, values): (Vec<Column>, Vec<Expr>) = row.into_iter().unzip();
+    Query::insert()
+        .into_table(table)
+        .columns(columns)
+        // As many values as columns: both come from the pairs.
+        .values_panic(values)
+        .to_owned()
+}
+
+/// Keyset paging, newest first: orders `query` by `created_at` and then `id` (ties), both
+/// descending, and keeps at most `limit` rows after `after`.
+fn page_newest_first<Column: IntoColumnRef + Copy>(
+    query: &mut SelectStatement,
+    (created_at, id): (Column, Column),
+    after: Option<PageCursor>,
+    limit: u64,
+) {
+    query
+        .apply_if(after, |query, cursor| {
+            query.and_where(
+                Expr::tuple([Expr::col(created_at), Expr::col(id)]).lt(Expr::tuple([
+                    Expr::val(cursor.created_at),
+                    Expr::val(cursor.id),
+                ])),
+            );
+        })
+        .order_by(created_at, Order::Desc)
+        .order_by(id, Order::Desc)
+        .limit(limit);
 }
 
 /// Deletes the rows of `table` whose time in `column` has passed; how many it deleted.

@@ -8,14 +8,14 @@ use sea_query::{DeleteStatement, Expr, ExprTrait, Iden, IntoIden, LockType, Orde
 use sqlx::{FromRow, PgExecutor};
 use uuid::Uuid;
 
-use super::{delete_expired, execute, query_as, query_scalar};
+use super::{delete_expired, execute, insert_row, page_newest_first, query_as, query_scalar};
 use crate::{
     domain::{PageCursor, Role, Session, SessionId, SessionOrigin, UserId},
     failure::Failure,
     security::RefreshTokenHash,
 };
 
-#[derive(Iden)]
+#[derive(Iden, Clone, Copy)]
 enum Sessions {
     Table,
     Id,
@@ -92,21 +92,25 @@ pub async fn insert(
     session: &Session,
     token_hash: &RefreshTokenHash,
 ) -> Result<(), Failure> {
-    let statement = Query::insert()
-        .into_table(Sessions::Table)
-        .columns(SESSION_COLUMNS)
-        // As many values as columns: cannot panic.
-        .values_panic([
-            session.id.0.into(),
-            session.user.0.into(),
-            session.created_at.into(),
-            session.last_used_at.into(),
-            session.expires_at.into(),
-            session.max_expires_at.into(),
-            session.origin.user_agent.clone().into(),
-            session.origin.client_address.clone().into(),
-        ])
-        .to_owned();
+    let statement = insert_row(
+        Sessions::Table,
+        [
+            (Sessions::Id, session.id.0.into()),
+            (Sessions::UserId, session.user.0.into()),
+            (Sessions::CreatedAt, session.created_at.into()),
+            (Sessions::LastUsedAt, session.last_used_at.into()),
+            (Sessions::ExpiresAt, session.expires_at.into()),
+            (Sessions::MaxExpiresAt, session.max_expires_at.into()),
+            (
+                Sessions::UserAgent,
+                session.origin.user_agent.clone().into(),
+            ),
+            (
+                Sessions::ClientAddress,
+                session.origin.client_address.clone().into(),
+            ),
+        ],
+    );
     execute(&mut *db, &statement).await?;
     insert_token(db, session.id, token_hash, session.created_at).await
 }
@@ -117,16 +121,14 @@ async fn insert_token(
     token_hash: &RefreshTokenHash,
     at: DateTime<Utc>,
 ) -> Result<(), Failure> {
-    let statement = Query::insert()
-        .into_table(RefreshTokens::Table)
-        .columns([
-            RefreshTokens::TokenHash,
-            RefreshTokens::SessionId,
-            RefreshTokens::IssuedAt,
-        ])
-        // Three columns, three values: cannot panic.
-        .values_panic([token_hash.0.to_vec().into(), session.0.into(), at.into()])
-        .to_owned();
+    let statement = insert_row(
+        RefreshTokens::Table,
+        [
+            (RefreshTokens::TokenHash, token_hash.0.to_vec().into()),
+            (RefreshTokens::SessionId, session.0.into()),
+            (RefreshTokens::IssuedAt, at.into()),
+        ],
+    );
     execute(db, &statement).await?;
     Ok(())
 }
@@ -248,22 +250,18 @@ pub async fn list(
     after: Option<PageCursor>,
     limit: u64,
 ) -> Result<Vec<Session>, Failure> {
-    let statement = Query::select()
+    let mut statement = Query::select()
         .columns(SESSION_COLUMNS)
         .from(Sessions::Table)
         .and_where(Expr::col(Sessions::UserId).eq(user.0))
         .and_where(Expr::col(Sessions::ExpiresAt).gt(Expr::current_timestamp()))
-        .apply_if(after, |query, cursor| {
-            query.and_where(
-                Expr::tuple([Expr::col(Sessions::CreatedAt), Expr::col(Sessions::Id)]).lt(
-                    Expr::tuple([Expr::val(cursor.created_at), Expr::val(cursor.id)]),
-                ),
-            );
-        })
-        .order_by(Sessions::CreatedAt, Order::Desc)
-        .order_by(Sessions::Id, Order::Desc)
-        .limit(limit)
         .to_owned();
+    page_newest_first(
+        &mut statement,
+        (Sessions::CreatedAt, Sessions::Id),
+        after,
+        limit,
+    );
     let rows: Vec<SessionRow> = query_as(&statement).fetch_all(db).await?;
     Ok(rows.into_iter().map(Session::from).collect())
 }

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::{FromRow, PgExecutor};
 use uuid::Uuid;
 
-use super::{execute, fetch_optional, query_as};
+use super::{execute, fetch_optional, insert_row, query_as};
 use crate::{
     domain::{
         SortField, SortValue, TagName, TagSet, Task, TaskChange, TaskDescription, TaskFilter,
@@ -153,15 +153,12 @@ pub async fn insert(
         (Tasks::OwnerId, Expr::val(owner.0)),
         (Tasks::CreatedAt, Expr::val(change.at)),
     ];
-    let (columns, values): (Vec<Tasks>, Vec<Expr>) =
-        identity.into_iter().chain(changed_values(change)).unzip();
-    let statement = Query::insert()
-        .into_table(Tasks::Table)
-        .columns(columns)
-        // As many values as columns: both come from the pairs above.
-        .values_panic(values)
-        .returning(Query::returning().columns(TASK_COLUMNS))
-        .to_owned();
+    let statement = insert_row(
+        Tasks::Table,
+        identity.into_iter().chain(changed_values(change)),
+    )
+    .returning(Query::returning().columns(TASK_COLUMNS))
+    .to_owned();
     let row: TaskRow = query_as(&statement).fetch_one(db).await?;
     row.try_into()
 }
@@ -323,13 +320,20 @@ fn filtered(filter: &TaskFilter, spelled: &Spelled) -> Condition {
         }))
 }
 
+/// The owner's task with this id: ownership is part of every statement that names a task,
+/// so another user's task is simply not found.
+fn owned_task(owner: UserId, id: TaskId) -> Condition {
+    Cond::all()
+        .add(Expr::col(Tasks::Id).eq(id.0))
+        .add(Expr::col(Tasks::OwnerId).eq(owner.0))
+}
+
 /// The owner's task with this id.
 fn one(owner: UserId, id: TaskId) -> SelectStatement {
     Query::select()
         .columns(TASK_COLUMNS)
         .from(Tasks::Table)
-        .and_where(Expr::col(Tasks::Id).eq(id.0))
-        .and_where(Expr::col(Tasks::OwnerId).eq(owner.0))
+        .cond_where(owned_task(owner, id))
         .to_owned()
 }
 
@@ -363,8 +367,7 @@ pub async fn update(
         .table(Tasks::Table)
         .values(changed_values(change))
         .value(Tasks::Version, Expr::col(Tasks::Version).add(1))
-        .and_where(Expr::col(Tasks::Id).eq(id.0))
-        .and_where(Expr::col(Tasks::OwnerId).eq(owner.0))
+        .cond_where(owned_task(owner, id))
         .returning(Query::returning().columns(TASK_COLUMNS))
         .to_owned();
     fetch_optional::<TaskRow, _>(db, &statement).await
@@ -374,8 +377,7 @@ pub async fn update(
 pub async fn delete(db: impl PgExecutor<'_>, owner: UserId, id: TaskId) -> Result<bool, Failure> {
     let statement = Query::delete()
         .from_table(Tasks::Table)
-        .and_where(Expr::col(Tasks::Id).eq(id.0))
-        .and_where(Expr::col(Tasks::OwnerId).eq(owner.0))
+        .cond_where(owned_task(owner, id))
         .to_owned();
     Ok(execute(db, &statement).await? == 1)
 }

@@ -3,17 +3,23 @@
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
-use sea_query::{Expr, ExprTrait, Func, Iden, LikeExpr, LockType, Order, Query, SelectStatement};
+use sea_query::{
+    Expr, ExprTrait, Func, Iden, LikeExpr, LockType, Order, Query, ReturningClause,
+    SelectStatement, UpdateStatement,
+};
 use sqlx::{FromRow, PgExecutor};
 use uuid::Uuid;
 
-use super::{execute, fetch_optional, query_as, query_scalar, violated_unique_constraint};
+use super::{
+    execute, fetch_optional, insert_row, page_newest_first, query_as, query_scalar,
+    violated_unique_constraint,
+};
 use crate::{
     domain::{Email, PageCursor, Role, User, UserId},
     failure::Failure,
 };
 
-#[derive(Iden)]
+#[derive(Iden, Clone, Copy)]
 enum Users {
     Table,
     Id,
@@ -92,25 +98,18 @@ pub async fn insert(
     role: Role,
 ) -> Result<User, WriteUserError> {
     let role: &'static str = role.into();
-    let statement = Query::insert()
-        .into_table(Users::Table)
-        .columns([
-            Users::Id,
-            Users::Email,
-            Users::EmailKey,
-            Users::PasswordHash,
-            Users::Role,
-        ])
-        // Five columns, five values: cannot panic.
-        .values_panic([
-            Uuid::now_v7().into(),
-            email.as_str().into(),
-            email.key().into(),
-            password_hash.into(),
-            role.into(),
-        ])
-        .returning(Query::returning().columns(USER_COLUMNS))
-        .to_owned();
+    let statement = insert_row(
+        Users::Table,
+        [
+            (Users::Id, Uuid::now_v7().into()),
+            (Users::Email, email.as_str().into()),
+            (Users::EmailKey, email.key().into()),
+            (Users::PasswordHash, password_hash.into()),
+            (Users::Role, role.into()),
+        ],
+    )
+    .returning(account_columns())
+    .to_owned();
     let row: UserRow = query_as(&statement)
         .fetch_one(db)
         .await
@@ -135,10 +134,7 @@ pub async fn find_credentials_by_id(
     db: impl PgExecutor<'_>,
     id: UserId,
 ) -> Result<Option<(User, String)>, Failure> {
-    let statement = credentials()
-        .and_where(Expr::col(Users::Id).eq(id.0))
-        .to_owned();
-    fetch_credentials(db, &statement).await
+    fetch_credentials(db, &credentials_by_id(id)).await
 }
 
 /// Like [`find_credentials_by_id`], with the row locked against changes until the
@@ -148,11 +144,7 @@ pub async fn find_credentials_for_update(
     db: impl PgExecutor<'_>,
     id: UserId,
 ) -> Result<Option<(User, String)>, Failure> {
-    let statement = credentials()
-        .and_where(Expr::col(Users::Id).eq(id.0))
-        .lock(LockType::NoKeyUpdate)
-        .to_owned();
-    fetch_credentials(db, &statement).await
+    fetch_credentials(db, credentials_by_id(id).lock(LockType::NoKeyUpdate)).await
 }
 
 /// An account's columns and its password hash.
@@ -161,6 +153,12 @@ fn credentials() -> SelectStatement {
         .columns(USER_COLUMNS)
         .column(Users::PasswordHash)
         .from(Users::Table)
+        .to_owned()
+}
+
+fn credentials_by_id(id: UserId) -> SelectStatement {
+    credentials()
+        .and_where(Expr::col(Users::Id).eq(id.0))
         .to_owned()
 }
 
@@ -226,7 +224,7 @@ pub async fn list(
     after: Option<PageCursor>,
     limit: u64,
 ) -> Result<Vec<User>, Failure> {
-    let statement = Query::select()
+    let mut statement = Query::select()
         .columns(USER_COLUMNS)
         .from(Users::Table)
         .apply_if(email_prefix, |query, prefix| {
@@ -234,18 +232,8 @@ pub async fn list(
                 LikeExpr::new(format!("{}%", escape_like(&prefix.to_lowercase()))).escape('\\'),
             ));
         })
-        .apply_if(after, |query, cursor| {
-            query.and_where(
-                Expr::tuple([Expr::col(Users::CreatedAt), Expr::col(Users::Id)]).lt(Expr::tuple([
-                    Expr::val(cursor.created_at),
-                    Expr::val(cursor.id),
-                ])),
-            );
-        })
-        .order_by(Users::CreatedAt, Order::Desc)
-        .order_by(Users::Id, Order::Desc)
-        .limit(limit)
         .to_owned();
+    page_newest_first(&mut statement, (Users::CreatedAt, Users::Id), after, limit);
     let rows: Vec<UserRow> = query_as(&statement).fetch_all(db).await?;
     rows.into_iter().map(User::try_from).collect()
 }
@@ -268,15 +256,15 @@ pub async fn update_email(
     id: UserId,
     email: &Email,
 ) -> Result<Option<User>, WriteUserError> {
-    let statement = Query::update()
-        .table(Users::Table)
-        .values([
+    let statement = update(
+        id,
+        [
             (Users::Email, email.as_str().into()),
             (Users::EmailKey, email.key().into()),
-        ])
-        .and_where(Expr::col(Users::Id).eq(id.0))
-        .returning(Query::returning().columns(USER_COLUMNS))
-        .to_owned();
+        ],
+    )
+    .returning(account_columns())
+    .to_owned();
     let row: Option<UserRow> = query_as(&statement)
         .fetch_optional(db)
         .await
@@ -290,11 +278,7 @@ pub async fn update_password_hash(
     id: UserId,
     password_hash: &str,
 ) -> Result<bool, Failure> {
-    let statement = Query::update()
-        .table(Users::Table)
-        .value(Users::PasswordHash, password_hash)
-        .and_where(Expr::col(Users::Id).eq(id.0))
-        .to_owned();
+    let statement = update(id, [(Users::PasswordHash, password_hash.into())]);
     Ok(execute(db, &statement).await? == 1)
 }
 
@@ -309,13 +293,8 @@ pub async fn set_disabled(
     } else {
         Expr::val(Option::<DateTime<Utc>>::None)
     };
-    let statement = Query::update()
-        .table(Users::Table)
-        .value(Users::DisabledAt, disabled_at)
-        .and_where(Expr::col(Users::Id).eq(id.0))
-        .returning(Query::returning().columns(USER_COLUMNS))
-        .to_owned();
-    fetch_optional::<UserRow, _>(db, &statement).await
+    let mut statement = update(id, [(Users::DisabledAt, disabled_at)]);
+    fetch_optional::<UserRow, _>(db, statement.returning(account_columns())).await
 }
 
 pub async fn set_role(
@@ -324,13 +303,22 @@ pub async fn set_role(
     role: Role,
 ) -> Result<Option<User>, Failure> {
     let role: &'static str = role.into();
-    let statement = Query::update()
+    let mut statement = update(id, [(Users::Role, role.into())]);
+    fetch_optional::<UserRow, _>(db, statement.returning(account_columns())).await
+}
+
+/// `UPDATE users SET values WHERE id = id`.
+fn update(id: UserId, values: impl IntoIterator<Item = (Users, Expr)>) -> UpdateStatement {
+    Query::update()
         .table(Users::Table)
-        .value(Users::Role, role)
+        .values(values)
         .and_where(Expr::col(Users::Id).eq(id.0))
-        .returning(Query::returning().columns(USER_COLUMNS))
-        .to_owned();
-    fetch_optional::<UserRow, _>(db, &statement).await
+        .to_owned()
+}
+
+/// `RETURNING` the account's columns, as [`UserRow`] reads them.
+fn account_columns() -> ReturningClause {
+    Query::returning().columns(USER_COLUMNS)
 }
 
 /// Deletes the account; its tasks and sessions go with it (foreign keys cascade). `false`

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use sqlx::PgPool;
-use taskapi_tests::{TestApp, TestUser, database_server_url};
+use taskapi_tests::{TestApp, TestUser, Transaction, database_server_url};
 
 /// Two servers on one database, as behind a load balancer.
 async fn two_servers() -> (TestApp, TestApp) {
@@ -154,65 +154,61 @@ async fn a_server_without_its_listener_checks_tokens_in_the_database_until_it_is
     );
 }
 
-/// Transactions `database` has ended, committed or rolled back (behind a transaction
-/// pooler a read's own transaction is rolled back), as the statistics collector has it now.
-async fn commits(postgres: &PgPool, database: &str) -> i64 {
-    // A fresh snapshot: within a transaction, statistics are otherwise cached.
-    sqlx::query("SELECT pg_stat_clear_snapshot()")
-        .execute(postgres)
-        .await
-        .expect("cleared");
-    sqlx::query_scalar(
-        "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = $1",
-    )
-    .bind(database)
-    .fetch_one(postgres)
-    .await
-    .expect("read")
+/// The commands of a transaction, without the frame around them (`BEGIN` and the
+/// `SET LOCAL`s a transaction pooler needs, the `COMMIT` or `ROLLBACK` that ends it).
+fn statements(transaction: &Transaction) -> Vec<&str> {
+    transaction
+        .iter()
+        .map(String::as_str)
+        .filter(|tag| !matches!(*tag, "BEGIN" | "SET" | "COMMIT" | "ROLLBACK"))
+        .collect()
 }
 
-/// Long enough for every backend to report its statistics: PostgreSQL 15 flushes a
-/// backend's counts when it goes idle, but not more than once a second; counts it held
-/// back are flushed after 10 s idle (`PGSTAT_IDLE_INTERVAL`).
-const STATS_FLUSH: Duration = Duration::from_millis(11_000);
-
-/// Commits PostgreSQL itself may add to a database in one measuring window: autovacuum
-/// workers visit new databases often while the test suite creates them, and the server
-/// purges expired rows once a minute. A second query per request would add `READS` more.
-const BACKGROUND_COMMITS: i64 = 10;
+/// The server's periodic purges (expired sessions, counters, keys) only delete; no read
+/// does.
+fn is_purge(transaction: &Transaction) -> bool {
+    statements(transaction)
+        .iter()
+        .all(|statement| statement.starts_with("DELETE"))
+}
 
 #[tokio::test]
 async fn reading_a_task_costs_one_transaction_and_authentication_none() {
-    let (app, alice) = TestApp::with_user().await;
+    let (app, log) = TestApp::with_transaction_log().await;
+    let alice = app.signed_up_user().await;
     let task = alice.create_task("Counted").await;
     let client = app.client_with_token(&alice.token);
     let read = || client.get_task().task_id(task.id).send();
-    // Warm: the pool's connection is open, the revocation set loaded.
-    read().await.expect("read");
-    let postgres = PgPool::connect(&format!("{}/postgres", database_server_url()))
-        .await
-        .expect("connect");
-    let name = database_name(&app.database_url);
-
-    const READS: i64 = 100;
-    let mut deltas = Vec::new();
-    // The quietest of up to three windows; an exact one ends the search.
-    for _ in 0..3 {
-        tokio::time::sleep(STATS_FLUSH).await;
-        let before = commits(&postgres, &name).await;
-        for _ in 0..READS {
-            read().await.expect("read");
-        }
-        tokio::time::sleep(STATS_FLUSH).await;
-        deltas.push(commits(&postgres, &name).await - before);
-        if deltas.last() == Some(&READS) {
-            break;
-        }
+    // Warm: every instance's pool has a connection with the read's statement prepared.
+    for _ in 0..app.instances() {
+        read().await.expect("read");
     }
-    let quietest = deltas.iter().copied().min().unwrap_or_default();
-    println!("commits per {READS} reads of a task, window by window: {deltas:?}");
+
+    const READS: usize = 100;
+    let before = log.ended().len();
+    for _ in 0..READS {
+        read().await.expect("read");
+    }
+    let is_read = |transaction: &Transaction| !is_purge(transaction);
+    let ended = log
+        .ended_after(before, READS, is_read, Duration::from_secs(10))
+        .await;
+    println!(
+        "{} transactions ended while {READS} reads were served",
+        ended.len()
+    );
+    let reads: Vec<Vec<&str>> = ended
+        .iter()
+        .filter(|transaction| is_read(transaction))
+        .map(statements)
+        .collect();
+    assert_eq!(
+        reads.len(),
+        READS,
+        "one transaction per read, none for authentication: {ended:?}"
+    );
     assert!(
-        (READS..=READS + BACKGROUND_COMMITS).contains(&quietest),
-        "one transaction per read, none for authentication: {deltas:?}"
+        reads.iter().all(|statements| statements == &["SELECT 1"]),
+        "a read's transaction is the one SELECT of the task: {ended:?}"
     );
 }
