@@ -9,14 +9,13 @@ use chrono::{DateTime, Datelike, Utc};
 use sha2::{Digest, Sha256};
 use taskapi_api::{
     paging::MAX_CURSOR_CHARS,
-    tasks::{
-        self as contract, MAX_TAGS_PER_TASK, SEARCH_MAX_CHARS, TaskPriority, TaskSort, TaskStatus,
-    },
+    tasks::{self as contract, MAX_TAGS_PER_TASK, SEARCH_MAX_CHARS, TaskSort},
 };
 use uuid::Uuid;
 
 use super::{
-    FieldErrors, PageCursor, PageSize, TagKey, TagName, Task, UserId, reject_control_chars,
+    FieldErrors, PageCursor, PageSize, TagKey, TagName, Task, TaskPriority, TaskStatus, UserId,
+    reject_control_chars,
 };
 
 /// The field a listing is ordered by.
@@ -372,8 +371,8 @@ impl TryFrom<contract::TaskQuery> for TaskListing {
             .check_optional("q", query.q, |q| SearchTerms::parse(q.as_str()))
             .flatten();
         let filter = TaskFilter {
-            statuses: query.status,
-            priorities: query.priority,
+            statuses: query.status.into_iter().map(Into::into).collect(),
+            priorities: query.priority.into_iter().map(Into::into).collect(),
             tags,
             due_before,
             due_after,
@@ -410,7 +409,7 @@ impl TryFrom<contract::TaskQuery> for TaskListing {
 mod tests {
     use taskapi_api::{
         paging::Cursor,
-        tasks::{TagName as ApiTagName, TaskQuery},
+        tasks::{TagName as ApiTagName, TaskQuery, TaskStatus as ApiStatus},
     };
 
     use super::*;
@@ -498,14 +497,14 @@ mod tests {
     #[test]
     fn a_cursor_is_refused_with_another_sort_or_other_filters() {
         let query = TaskQuery {
-            status: vec![TaskStatus::Todo, TaskStatus::Done],
+            status: vec![ApiStatus::Todo, ApiStatus::Done],
             tag: vec![ApiTagName::new("Work")],
             ..TaskQuery::default()
         };
         let cursor = cursor_for(&query, position(SortValue::Time(Utc::now())));
         // The same filter written differently is the same listing.
         let same = TaskQuery {
-            status: vec![TaskStatus::Done, TaskStatus::Todo, TaskStatus::Done],
+            status: vec![ApiStatus::Done, ApiStatus::Todo, ApiStatus::Done],
             tag: vec![ApiTagName::new("work")],
             ..query.clone()
         };
@@ -516,7 +515,7 @@ mod tests {
                 ..query.clone()
             },
             TaskQuery {
-                status: vec![TaskStatus::Todo],
+                status: vec![ApiStatus::Todo],
                 ..query.clone()
             },
             TaskQuery {

@@ -1,15 +1,36 @@
 use chrono::{DateTime, Datelike, Utc};
 use poem_openapi::types::MaybeUndefined;
 use taskapi_api::tasks::{self as contract, DESCRIPTION_MAX_CHARS, TITLE_MAX_CHARS};
-pub use taskapi_api::tasks::{TaskPriority, TaskStatus};
 use uuid::Uuid;
 
 use sha2::{Digest, Sha256};
+use strum::{EnumString, IntoStaticStr, VariantArray};
 
 use super::{
     FieldErrors, Page, TagName, TagSet, TaskCursor, UserId, Version, reject_control_chars,
     trimmed_line,
 };
+
+/// Where a task stands.
+// The snake_case names are how the database stores a status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, IntoStaticStr, EnumString, VariantArray)]
+#[strum(serialize_all = "snake_case")]
+pub enum TaskStatus {
+    Todo,
+    InProgress,
+    Done,
+}
+
+/// How urgent a task is, least urgent first.
+// The snake_case names are how the database stores a priority.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, IntoStaticStr, EnumString, VariantArray)]
+#[strum(serialize_all = "snake_case")]
+pub enum TaskPriority {
+    Low,
+    Normal,
+    High,
+    Urgent,
+}
 
 /// The id of a task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -149,8 +170,8 @@ impl TryFrom<contract::TaskInput> for TaskDraft {
         Ok(Self {
             title,
             description,
-            status: input.status,
-            priority: input.priority,
+            status: input.status.into(),
+            priority: input.priority.into(),
             due_at,
             tags,
         })
@@ -223,8 +244,8 @@ impl TryFrom<contract::TaskPatch> for TaskEdit {
         Ok(Self {
             title,
             description,
-            status: patch.status,
-            priority: patch.priority,
+            status: patch.status.map(Into::into),
+            priority: patch.priority.map(Into::into),
             due_at,
             tags,
         })
@@ -283,8 +304,8 @@ impl From<Task> for contract::Task {
             id: task.id.0,
             title: task.title.0,
             description: task.description.map(|description| description.0),
-            status: task.status,
-            priority: task.priority,
+            status: task.status.into(),
+            priority: task.priority.into(),
             due_at: task.due_at,
             completed_at: task.completed_at,
             tags: task.tags.into_strings(),

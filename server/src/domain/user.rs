@@ -1,5 +1,5 @@
 use chrono::{DateTime, Utc};
-pub use taskapi_api::users::Role;
+use strum::{EnumString, IntoStaticStr, VariantArray};
 use taskapi_api::{
     admin as admin_contract,
     auth::{LoginForm, RegisterRequest},
@@ -8,6 +8,16 @@ use taskapi_api::{
 use uuid::Uuid;
 
 use super::{Email, FieldErrors, PageCursor, Password, RefreshToken, SessionId};
+
+/// What an account may do: a `user` manages its own tasks and account, an `admin` also
+/// every account.
+// The snake_case names are how the database and access tokens state a role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, IntoStaticStr, EnumString, VariantArray)]
+#[strum(serialize_all = "snake_case")]
+pub enum Role {
+    User,
+    Admin,
+}
 
 /// The id of an account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -43,7 +53,7 @@ impl From<User> for contract::User {
         Self {
             id: user.id.0,
             email: user.email.as_str().to_owned(),
-            role: user.role,
+            role: user.role.into(),
             created_at: user.created_at,
         }
     }
@@ -54,7 +64,7 @@ impl From<User> for admin_contract::Account {
         Self {
             id: user.id.0,
             email: user.email.as_str().to_owned(),
-            role: user.role,
+            role: user.role.into(),
             disabled_at: user.disabled_at,
             created_at: user.created_at,
         }

@@ -33,6 +33,31 @@ use crate::{
     service::Services,
 };
 
+/// `From` both ways between an enum of the contract and the domain's enum of the same
+/// variants: the compiler checks that neither has a variant the other lacks.
+macro_rules! same_variants {
+    ($contract:ty, $domain:ty: $($variant:ident),+ $(,)?) => {
+        impl From<$contract> for $domain {
+            fn from(value: $contract) -> Self {
+                type Contract = $contract;
+                match value {
+                    $(Contract::$variant => Self::$variant),+
+                }
+            }
+        }
+
+        impl From<$domain> for $contract {
+            fn from(value: $domain) -> Self {
+                type Domain = $domain;
+                match value {
+                    $(Domain::$variant => Self::$variant),+
+                }
+            }
+        }
+    };
+}
+use same_variants;
+
 /// Every operation of the API, one `#[OpenApi]` impl a resource.
 pub type Endpoints = (
     Api<auth::Auth>,

@@ -24,9 +24,12 @@ use uuid::Uuid;
 
 use super::{Api, as_sent, condition};
 use crate::{
-    domain::{FieldErrors, IdempotencyKey, Task, TaskDraft, TaskEdit, TaskId, TaskListing},
+    domain::{self, FieldErrors, IdempotencyKey, Task, TaskDraft, TaskEdit, TaskId, TaskListing},
     service::tasks::Read,
 };
+
+super::same_variants!(TaskStatus, domain::TaskStatus: Todo, InProgress, Done);
+super::same_variants!(TaskPriority, domain::TaskPriority: Low, Normal, High, Urgent);
 
 /// The operations on `/tasks`.
 pub enum Tasks {}

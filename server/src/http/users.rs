@@ -16,16 +16,18 @@ use taskapi_api::{
     users::{
         AccountDeletion, ChangeEmailErrors, ChangePasswordErrors, CurrentUserErrors,
         DeleteAccountErrors, DoneResponse, EmailChange, EndSessionErrors, ListSessionsErrors,
-        PasswordChange, SessionPageResponse, UserResponse,
+        PasswordChange, Role, SessionPageResponse, UserResponse,
     },
 };
 use uuid::Uuid;
 
 use super::{Api, page_request};
-use crate::domain::{DeletionConfirmation, NewEmail, NewPassword, PageCursor, SessionId};
+use crate::domain::{self, DeletionConfirmation, NewEmail, NewPassword, PageCursor, SessionId};
 
 /// The operations on `/users`.
 pub enum Users {}
+
+super::same_variants!(Role, domain::Role: User, Admin);
 
 #[OpenApi(prefix_path = "/users", tag = "ApiTag::Users")]
 impl Api<Users> {
