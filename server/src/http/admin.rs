@@ -19,7 +19,7 @@ use taskapi_api::{
 use uuid::Uuid;
 
 use super::{Api, page_request};
-use crate::domain::{Admin, PageCursor, UserId};
+use crate::domain::{Admin, PageCursor, User, UserId};
 
 /// The operations on `/admin`.
 pub enum Administration {}
@@ -156,5 +156,17 @@ impl Api<Administration> {
         S: ErrorSet + Declares<401> + Declares<403> + Declares<429>,
     {
         Ok(Admin::try_from(self.authenticate(auth).await?)?)
+    }
+}
+
+impl From<User> for Account {
+    fn from(user: User) -> Self {
+        Self {
+            id: user.id.0,
+            email: user.email.as_str().to_owned(),
+            role: user.role.into(),
+            disabled_at: user.disabled_at,
+            created_at: user.created_at,
+        }
     }
 }
