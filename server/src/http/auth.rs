@@ -107,8 +107,7 @@ impl From<Tokens> for Token {
 /// A registration from elsewhere than a request (the command that makes an administrator):
 /// checked as a registration request's body is, by the same rules in the same words.
 pub fn registration(email: &str, password: &str) -> Result<Registration, FieldErrors> {
-    let document = serde_json::from_str(&super::spec_json()).expect("the contract is JSON");
-    let request: RegisterRequest = Bodies::from_spec(&document)
+    let request: RegisterRequest = Bodies::from_spec(&super::document(&super::spec_json()))
         .value(serde_json::json!({ "email": email, "password": password }))
         .map_err(|error| match error {
             BodyError::Invalid(errors) => errors,

@@ -26,13 +26,16 @@ use poem_openapi::{OpenApiService, param::Header};
 use serde_json::Value;
 
 use ipnet::IpNet;
-use taskapi_api::paging::{Cursor, MAX_CURSOR_CHARS, MAX_PAGE_SIZE, PageLimit};
+use taskapi_api::{
+    paging::{Cursor, MAX_CURSOR_CHARS, MAX_PAGE_SIZE, PageLimit},
+    tasks::TaskQuery,
+};
 
 pub use auth::registration;
 
 use crate::{
     config::{CorsOrigin, ForwardedHeader},
-    domain::{Condition, FOREIGN_CURSOR, FieldErrors, PageSize},
+    domain::{Condition, FOREIGN_CURSOR, FieldErrors, PageSize, TaskListing},
     service::Services,
 };
 
@@ -80,6 +83,19 @@ pub fn spec_yaml() -> String {
 /// The same document as JSON.
 pub fn spec_json() -> String {
     taskapi_api::spec_json::<Endpoints>()
+}
+
+/// The OpenAPI document as a JSON value.
+fn document(spec_json: &str) -> Value {
+    // The contract renders valid JSON; its own tests parse it.
+    serde_json::from_str(spec_json).expect("the contract is JSON")
+}
+
+/// The listing `query` asks for, read as `GET /tasks` reads its parameters: for what
+/// plans listings outside a request (the benchmark explains their queries).
+pub fn task_listing(query: TaskQuery) -> Result<TaskListing, FieldErrors> {
+    let bodies = body::Bodies::from_spec(&document(&spec_json()));
+    listing::task_listing(&bodies, query)
 }
 
 /// The operations of one resource `R` (a marker type of its module), served from the
@@ -142,8 +158,7 @@ pub struct HttpSettings {
 /// them.
 pub fn app(services: Services, settings: &HttpSettings) -> impl Endpoint + 'static {
     let spec_json = spec_json();
-    // The contract renders valid JSON; its own tests parse it.
-    let document: Value = serde_json::from_str(&spec_json).expect("the contract is JSON");
+    let document = document(&spec_json);
     let state = Arc::new(AppState {
         services,
         bodies: body::Bodies::from_spec(&document),
