@@ -19,8 +19,8 @@ use taskapi_api::{
         self as contract, CreateTaskErrors, CreateTaskResponse, DESCRIPTION_MAX_CHARS,
         DeleteTaskErrors, DeleteTaskResponse, GetTaskErrors, GetTaskResponse,
         IDEMPOTENCY_KEY_MAX_CHARS, ListTasksErrors, ReplaceTaskErrors, SearchText, TagName,
-        TaskInput, TaskPageResponse, TaskPatch, TaskPriority, TaskQuery, TaskResponse, TaskSort,
-        TaskStatus,
+        TagNames, TaskInput, TaskPageResponse, TaskPatch, TaskPriority, TaskQuery, TaskResponse,
+        TaskSort, TaskStatus,
     },
     text::PlainText,
 };
@@ -261,8 +261,9 @@ fn checked_idempotency_key(raw: &str) -> Result<IdempotencyKey, String> {
 }
 
 /// A list of tag names from a request, as a set.
-fn tag_set(names: Vec<TagName>) -> Result<TagSet, String> {
+fn tag_set(names: TagNames) -> Result<TagSet, String> {
     names
+        .0
         .iter()
         .map(|name| domain::TagName::parse(name.as_str()))
         .collect::<Result<Vec<_>, String>>()
