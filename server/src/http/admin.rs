@@ -15,6 +15,7 @@ use taskapi_api::{
     paging::{Cursor, PageLimit},
     problem::{Declares, ErrorSet, Errors},
     security::BearerAuth,
+    users,
 };
 use uuid::Uuid;
 
@@ -159,14 +160,22 @@ impl Api<Administration> {
     }
 }
 
+/// An account as an administrator sees it: as its owner does, and whether it is disabled.
 impl From<User> for Account {
     fn from(user: User) -> Self {
+        let disabled_at = user.disabled_at;
+        let users::User {
+            id,
+            email,
+            role,
+            created_at,
+        } = user.into();
         Self {
-            id: user.id.0,
-            email: user.email.as_str().to_owned(),
-            role: user.role.into(),
-            disabled_at: user.disabled_at,
-            created_at: user.created_at,
+            id,
+            email,
+            role,
+            disabled_at,
+            created_at,
         }
     }
 }

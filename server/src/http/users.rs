@@ -192,25 +192,26 @@ impl TryFrom<PasswordChange> for NewPassword {
     type Error = FieldErrors;
 
     fn try_from(change: PasswordChange) -> Result<Self, FieldErrors> {
-        let new = Password::parse(change.new_password.into_inner())
-            .map_err(|message| FieldErrors::single("new_password", message))?;
+        let new = Password::parse(change.new_password.into_inner());
         Ok(Self {
+            new: new.map_err(|message| FieldErrors::single("new_password", message))?,
             current: change.current_password.into_inner(),
-            new,
         })
     }
 }
 
+/// An email change: the new address, and the password that authorises it.
 impl TryFrom<EmailChange> for NewEmail {
     type Error = FieldErrors;
 
     fn try_from(change: EmailChange) -> Result<Self, FieldErrors> {
-        let email = Email::parse(change.email.as_str())
-            .map_err(|message| FieldErrors::single("email", message))?;
-        Ok(Self {
-            email,
-            current_password: change.current_password.into_inner(),
-        })
+        match Email::parse(change.email.as_str()) {
+            Ok(email) => Ok(Self {
+                email,
+                current_password: change.current_password.into_inner(),
+            }),
+            Err(message) => Err(FieldErrors::single("email", message)),
+        }
     }
 }
 
