@@ -167,3 +167,27 @@ impl TryFrom<LoginForm> for Grant {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_registration_from_the_command_line_is_told_what_a_request_is_told() {
+        let errors = registration("nul\0@example.com", "short")
+            .expect_err("refused")
+            .into_inner();
+        assert_eq!(
+            errors["email"],
+            ["must not contain control characters (found U+0000)"]
+        );
+        assert_eq!(errors["password"], ["must be at least 8 characters"]);
+        let common = registration("root@example.com", "password").expect_err("refused");
+        assert!(
+            common.into_inner()["password"][0].contains("commonly used"),
+            "the domain's rule runs too"
+        );
+        let made = registration(" root@example.com ", "correct horse battery").expect("valid");
+        assert_eq!(made.email.as_str(), "root@example.com");
+    }
+}
