@@ -1,12 +1,16 @@
 //! `/tasks`: the caller's own tasks. Every operation is scoped to the caller; another
 //! user's task is indistinguishable from one that does not exist.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Utc};
 use poem_openapi::{
     ApiResponse, Enum, Object,
-    types::{Example, MaybeUndefined},
+    registry::{MetaSchema, MetaSchemaRef, Registry},
+    types::{Example, MaybeUndefined, ParseFromJSON, ParseResult, ToJSON, Type},
 };
 use serde::Serialize;
+use serde_json::Value;
 use strum::{EnumString, IntoStaticStr, VariantArray};
 use uuid::Uuid;
 
@@ -32,6 +36,63 @@ pub const IDEMPOTENCY_KEY_MAX_CHARS: usize = 255;
 
 /// A tag name as a client writes it: trimmed by the server, compared ignoring case.
 pub type TagName = Text<1, TAG_MAX_CHARS, SingleLineChars>;
+/// The tags a client gives a task: at most [`MAX_TAGS_PER_TASK`] names. The schema states
+/// the bound; the server checks a body against the schema before decoding it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TagNames(pub Vec<TagName>);
+
+impl Type for TagNames {
+    const IS_REQUIRED: bool = true;
+
+    type RawValueType = Self;
+
+    type RawElementValueType = <Vec<TagName> as Type>::RawElementValueType;
+
+    fn name() -> Cow<'static, str> {
+        Vec::<TagName>::name()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Inline(Box::new(MetaSchema {
+            items: Some(Box::new(TagName::schema_ref())),
+            max_items: Some(MAX_TAGS_PER_TASK),
+            ..MetaSchema::new("array")
+        }))
+    }
+
+    fn register(registry: &mut Registry) {
+        Vec::<TagName>::register(registry);
+    }
+
+    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+        Some(self)
+    }
+
+    fn raw_element_iter<'a>(
+        &'a self,
+    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+        self.0.raw_element_iter()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl ParseFromJSON for TagNames {
+    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+        Vec::parse_from_json(value)
+            .map(Self)
+            .map_err(poem_openapi::types::ParseError::propagate)
+    }
+}
+
+impl ToJSON for TagNames {
+    fn to_json(&self) -> Option<Value> {
+        self.0.to_json()
+    }
+}
+
 /// What a client searches its tasks for.
 pub type SearchText = PlainText<1, SEARCH_MAX_CHARS>;
 
@@ -161,8 +222,8 @@ pub struct TaskInput {
     /// Up to 20 tag names, each trimmed and compared ignoring case; a name the caller
     /// already uses keeps the spelling it was first given. Repeats count once; absent for
     /// none.
-    #[oai(skip_serializing_if_is_none, validator(max_items = 20))]
-    pub tags: Option<Vec<TagName>>,
+    #[oai(skip_serializing_if_is_none)]
+    pub tags: Option<TagNames>,
 }
 
 /// Changes to some fields of a task, as a JSON Merge Patch (RFC 7396): a field left out
@@ -187,8 +248,8 @@ pub struct TaskPatch {
     #[oai(nullable, skip_serializing_if = "MaybeUndefined::is_undefined")]
     pub due_at: MaybeUndefined<DateTime<Utc>>,
     /// The task's new set of tags (the rules of `PUT`); `[]` removes every tag.
-    #[oai(skip_serializing_if_is_none, validator(max_items = 20))]
-    pub tags: Option<Vec<TagName>>,
+    #[oai(skip_serializing_if_is_none)]
+    pub tags: Option<TagNames>,
 }
 
 impl Example for TaskPatch {
@@ -239,7 +300,10 @@ impl Example for TaskInput {
             status: TaskStatus::Todo,
             priority: TaskPriority::High,
             due_at: Some(crate::EXAMPLE_TIME + chrono::Duration::days(1)),
-            tags: Some(vec![TagName::new("errands"), TagName::new("Home")]),
+            tags: Some(TagNames(vec![
+                TagName::new("errands"),
+                TagName::new("Home"),
+            ])),
         }
     }
 }

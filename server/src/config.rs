@@ -10,7 +10,8 @@ use std::{
 use clap::{Args, Parser, Subcommand};
 use ipnet::IpNet;
 use secrecy::SecretString;
-use taskapi_api::users::Role;
+
+use crate::domain::Role;
 
 /// taskapi: a task-management API.
 #[derive(Debug, Parser)]

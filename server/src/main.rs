@@ -5,7 +5,8 @@ use std::io::{BufRead, IsTerminal};
 use anyhow::Context;
 use taskapi_server::{
     config::{Cli, Command, DatabaseSettings, LogFormat, MigrateAction, UsersAction},
-    domain::{Email, Password},
+    domain::{Email, Registration},
+    http,
     startup::{self, Application},
     store::{self, migrations},
     telemetry,
@@ -105,10 +106,17 @@ async fn users(database: &DatabaseSettings, action: UsersAction) -> anyhow::Resu
     let operator = startup::operator(database).await?;
     match action {
         UsersAction::CreateAdmin { email } => {
-            let email =
-                Email::parse(&email).map_err(|reason| anyhow::anyhow!("the email {reason}"))?;
-            let password = Password::parse(read_new_password()?)
-                .map_err(|reason| anyhow::anyhow!("the password {reason}"))?;
+            let Registration { email, password } =
+                http::registration(&email, &read_new_password()?).map_err(|errors| {
+                    let reasons: Vec<String> = errors
+                        .into_inner()
+                        .into_iter()
+                        .flat_map(|(field, why)| {
+                            why.into_iter().map(move |why| format!("the {field} {why}"))
+                        })
+                        .collect();
+                    anyhow::anyhow!(reasons.join("; "))
+                })?;
             let admin = operator.create_admin(&email, &password).await?;
             println!(
                 "created administrator {} ({})",

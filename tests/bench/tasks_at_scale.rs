@@ -25,6 +25,7 @@ use taskapi_api::{
 use taskapi_client::{sort::TaskSort as SdkSort, types};
 use taskapi_server::{
     domain::{TaskListing, UserId},
+    http,
     service::tasks::spell,
     store::tasks::list_statement,
 };
@@ -183,7 +184,7 @@ async fn main() {
             };
             let (p50, p99) = time(scenario, user, cursor.as_deref(), options.requests).await;
             row.push((p50, p99));
-            let listing = TaskListing::try_from(scenario.query(cursor.as_deref()))
+            let listing = http::task_listing(scenario.query(cursor.as_deref()))
                 .expect("the scenario is a valid listing");
             let plan = explain(&db, UserId(user.id), &listing).await;
             let scans = sequential_scans_of_tasks(&plan);

@@ -5,22 +5,19 @@
 use std::fmt::Write as _;
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
-use taskapi_api::{
-    paging::MAX_CURSOR_CHARS,
-    tasks::{
-        self as contract, MAX_TAGS_PER_TASK, SEARCH_MAX_CHARS, TaskPriority, TaskSort, TaskStatus,
-    },
-};
+use strum::{EnumString, IntoStaticStr, VariantArray};
 use uuid::Uuid;
 
 use super::{
-    FieldErrors, PageCursor, PageSize, TagKey, TagName, Task, UserId, reject_control_chars,
+    FOREIGN_CURSOR, PageCursor, PageSize, TagKey, Task, TaskPriority, TaskStatus,
+    within_four_digit_years,
 };
 
-/// The field a listing is ordered by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The field a listing is ordered by, named as an order names it (`due_at`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, IntoStaticStr, EnumString, VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum SortField {
     CreatedAt,
     UpdatedAt,
@@ -38,6 +35,22 @@ pub struct TaskOrder {
 }
 
 impl TaskOrder {
+    /// The order of a listing that names none: newest first.
+    pub const DEFAULT: Self = Self {
+        field: SortField::CreatedAt,
+        reversed: false,
+    };
+
+    /// The order a name gives (`due_at`, or `-due_at` reversed); `None` for no order.
+    pub fn parse(name: &str) -> Option<Self> {
+        let (field, reversed) = match name.strip_prefix('-') {
+            Some(field) => (field, true),
+            None => (name, false),
+        };
+        let field = field.parse().ok()?;
+        Some(Self { field, reversed })
+    }
+
     /// Whether the listing runs from the largest value down. Natural directions: newest
     /// first, most recently changed first, soonest due first, most urgent first, A to Z.
     pub fn descending(self) -> bool {
@@ -48,15 +61,9 @@ impl TaskOrder {
         natural != self.reversed
     }
 
-    /// The order's name on the wire (`-due_at`).
-    fn name(self) -> String {
-        let field = match self.field {
-            SortField::CreatedAt => "created_at",
-            SortField::UpdatedAt => "updated_at",
-            SortField::DueAt => "due_at",
-            SortField::Priority => "priority",
-            SortField::Title => "title",
-        };
+    /// The order's name (`-due_at`), as [`TaskOrder::parse`] reads it.
+    pub fn name(self) -> String {
+        let field: &str = self.field.into();
         format!("{}{field}", if self.reversed { "-" } else { "" })
     }
 
@@ -73,24 +80,6 @@ impl TaskOrder {
             value,
             id: task.id.0,
         }
-    }
-}
-
-impl From<TaskSort> for TaskOrder {
-    fn from(sort: TaskSort) -> Self {
-        let (field, reversed) = match sort {
-            TaskSort::CreatedAt => (SortField::CreatedAt, false),
-            TaskSort::CreatedAtReversed => (SortField::CreatedAt, true),
-            TaskSort::UpdatedAt => (SortField::UpdatedAt, false),
-            TaskSort::UpdatedAtReversed => (SortField::UpdatedAt, true),
-            TaskSort::DueAt => (SortField::DueAt, false),
-            TaskSort::DueAtReversed => (SortField::DueAt, true),
-            TaskSort::Priority => (SortField::Priority, false),
-            TaskSort::PriorityReversed => (SortField::Priority, true),
-            TaskSort::Title => (SortField::Title, false),
-            TaskSort::TitleReversed => (SortField::Title, true),
-        };
-        Self { field, reversed }
     }
 }
 
@@ -112,18 +101,14 @@ pub struct TaskPosition {
     pub id: Uuid,
 }
 
-/// What a listing searches for: text with at least one letter or digit, at most
-/// [`SEARCH_MAX_CHARS`] characters, no control characters. The database splits it into
-/// words as it splits the tasks' text; each word must start a word of the task.
+/// What a listing searches for: trimmed text with at least one letter or digit. The
+/// database splits it into words as it splits the tasks' text; each word must start a word
+/// of the task.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SearchTerms(String);
 
 impl SearchTerms {
     pub fn parse(raw: &str) -> Result<Self, String> {
-        if raw.chars().count() > SEARCH_MAX_CHARS {
-            return Err(super::too_long(SEARCH_MAX_CHARS));
-        }
-        reject_control_chars(raw)?;
         let text = raw.trim();
         if !text.chars().any(char::is_alphanumeric) {
             return Err("must contain a letter or a digit".to_owned());
@@ -134,22 +119,6 @@ impl SearchTerms {
     pub fn as_str(&self) -> &str {
         &self.0
     }
-}
-
-/// A search for `words` (as the database split them) among the owner's tasks, as a
-/// PostgreSQL `tsquery`: every word a prefix, of the owner's words only (the search
-/// document stores each word as `<owner hex>_<word>`; see the migrations).
-pub fn owner_tsquery(owner: UserId, words: &[String]) -> String {
-    let owner = owner.0.simple();
-    let prefixes: Vec<String> = words
-        .iter()
-        .map(|word| {
-            // A quoted tsquery lexeme: quotes and backslashes are escaped by doubling.
-            let escaped = word.replace('\\', "\\\\").replace('\'', "''");
-            format!("'{owner}_{escaped}':*")
-        })
-        .collect();
-    prefixes.join(" & ")
 }
 
 /// Which tasks a listing shows: every condition given must hold.
@@ -246,12 +215,9 @@ impl TaskCursor {
 
     /// The position a cursor gives in the listing of `filter` in `order`; an error when it
     /// is not a cursor of this API, or was issued for another listing.
-    fn decode(encoded: &str, order: TaskOrder, filter: &TaskFilter) -> Result<Self, String> {
-        let invalid = || "is not a cursor this API returned".to_owned();
+    pub fn decode(encoded: &str, order: TaskOrder, filter: &TaskFilter) -> Result<Self, String> {
+        let invalid = || FOREIGN_CURSOR.to_owned();
         let elsewhere = || "was issued for other filters or another sort".to_owned();
-        if encoded.len() > MAX_CURSOR_CHARS {
-            return Err(invalid());
-        }
         let raw = URL_SAFE_NO_PAD.decode(encoded).map_err(|_| invalid())?;
         let raw = String::from_utf8(raw).map_err(|_| invalid())?;
         let fingerprint = filter.fingerprint(order);
@@ -261,8 +227,7 @@ impl TaskCursor {
         else {
             // A cursor issued before filters and orders existed: newest first, unfiltered.
             let legacy = PageCursor::decode(encoded)?;
-            let default = TaskOrder::from(TaskSort::default());
-            if order != default || !filter.is_empty() {
+            if order != TaskOrder::DEFAULT || !filter.is_empty() {
                 return Err(elsewhere());
             }
             return Ok(Self {
@@ -289,7 +254,7 @@ impl TaskCursor {
                 .parse::<i64>()
                 .ok()
                 .and_then(DateTime::from_timestamp_micros)
-                .filter(|at| within_four_digit_years(*at))
+                .and_then(|at| within_four_digit_years(at).ok())
                 .ok_or_else(invalid)
         };
         let value = match order.field {
@@ -308,11 +273,6 @@ impl TaskCursor {
     }
 }
 
-/// Times PostgreSQL and every client can represent.
-fn within_four_digit_years(at: DateTime<Utc>) -> bool {
-    (1..=9999).contains(&at.year())
-}
-
 /// A listing of the caller's tasks: which, in what order, and which page.
 #[derive(Debug, Clone)]
 pub struct TaskListing {
@@ -326,237 +286,42 @@ pub struct TaskListing {
 impl TaskListing {
     /// The cursor of a page that ends with `task`.
     pub fn cursor_after(&self, task: &Task) -> TaskCursor {
+        self.cursor_at(self.order.position(task))
+    }
+
+    /// The cursor of a page that ends at `position`.
+    pub fn cursor_at(&self, position: TaskPosition) -> TaskCursor {
         TaskCursor {
             order: self.order,
             fingerprint: self.filter.fingerprint(self.order),
-            position: self.order.position(task),
-        }
-    }
-}
-
-impl TryFrom<contract::TaskQuery> for TaskListing {
-    type Error = FieldErrors;
-
-    fn try_from(query: contract::TaskQuery) -> Result<Self, FieldErrors> {
-        let mut errors = FieldErrors::default();
-        let size = errors.check("limit", PageSize::try_from(query.limit));
-        let tags: Option<Vec<TagKey>> = query
-            .tag
-            .iter()
-            .map(|name| errors.check("tag", TagName::parse(name.as_str()).map(|n| n.key())))
-            .collect();
-        let mut tags = tags.unwrap_or_default();
-        tags.sort();
-        tags.dedup();
-        if tags.len() > MAX_TAGS_PER_TASK {
-            errors.add(
-                "tag",
-                format!("must name at most {MAX_TAGS_PER_TASK} tags (no task has more)"),
-            );
-        }
-        let mut time = |field: &str, at: Option<DateTime<Utc>>| {
-            errors
-                .check_optional(field, at, |at| {
-                    if within_four_digit_years(at) {
-                        Ok(at)
-                    } else {
-                        Err("must be between the years 1 and 9999".to_owned())
-                    }
-                })
-                .flatten()
-        };
-        let due_before = time("due_before", query.due_before);
-        let due_after = time("due_after", query.due_after);
-        let updated_since = time("updated_since", query.updated_since);
-        let search = errors
-            .check_optional("q", query.q, |q| SearchTerms::parse(q.as_str()))
-            .flatten();
-        let filter = TaskFilter {
-            statuses: query.status,
-            priorities: query.priority,
-            tags,
-            due_before,
-            due_after,
-            overdue: query.overdue,
-            has_due: query.has_due,
-            updated_since,
-            search,
-        };
-        let order = TaskOrder::from(query.sort);
-        // Checked last: a cursor is only compared with a filter that is valid.
-        let after = if errors.is_empty() {
-            errors
-                .check_optional("cursor", query.cursor, |cursor| {
-                    TaskCursor::decode(cursor.as_str(), order, &filter)
-                })
-                .flatten()
-                .map(|cursor| cursor.position)
-        } else {
-            None
-        };
-        match size {
-            Some(size) if errors.is_empty() => Ok(Self {
-                filter,
-                order,
-                size,
-                after,
-            }),
-            _ => Err(errors),
+            position,
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use taskapi_api::{
-        paging::Cursor,
-        tasks::{TagName as ApiTagName, TaskQuery},
-    };
-
     use super::*;
 
-    fn listing(query: TaskQuery) -> Result<TaskListing, FieldErrors> {
-        TaskListing::try_from(query)
-    }
-
-    fn position(value: SortValue) -> TaskPosition {
-        TaskPosition {
-            value,
-            id: Uuid::now_v7(),
-        }
-    }
-
-    fn cursor_for(query: &TaskQuery, position: TaskPosition) -> String {
-        let listing = listing(query.clone()).expect("a valid query");
-        TaskCursor {
-            order: listing.order,
-            fingerprint: listing.filter.fingerprint(listing.order),
-            position,
-        }
-        .encode()
-    }
-
-    fn with_cursor(query: &TaskQuery, cursor: String) -> TaskQuery {
-        TaskQuery {
-            cursor: Some(Cursor::new(cursor)),
-            ..query.clone()
-        }
-    }
-
     #[test]
-    fn searches_are_bounded_text_with_a_letter_or_digit() {
+    fn searches_are_trimmed_and_hold_a_letter_or_digit() {
         assert_eq!(
             SearchTerms::parse("  Dent appt. ").map(|t| t.0),
             Ok("Dent appt.".to_owned())
         );
         assert!(SearchTerms::parse(" !?& ").is_err());
-        assert!(SearchTerms::parse(&"0".repeat(SEARCH_MAX_CHARS + 1)).is_err());
-        assert!(SearchTerms::parse("bell\u{7}").is_err());
     }
 
     #[test]
-    fn owner_queries_prefix_every_word_and_escape_quotes() {
-        let owner = UserId(Uuid::from_u128(0xab));
-        let hex = "000000000000000000000000000000ab";
-        assert_eq!(
-            owner_tsquery(owner, &["dent".to_owned(), "o'brien\\x".to_owned()]),
-            format!("'{hex}_dent':* & '{hex}_o''brien\\\\x':*")
-        );
-    }
-
-    #[test]
-    fn cursors_of_every_order_round_trip() {
-        let at = DateTime::from_timestamp_micros(1_764_000_000_123_456).expect("valid");
-        for (sort, value) in [
-            (TaskSort::CreatedAt, SortValue::Time(at)),
-            (TaskSort::UpdatedAtReversed, SortValue::Time(at)),
-            (TaskSort::DueAt, SortValue::Due(Some(at))),
-            (TaskSort::DueAtReversed, SortValue::Due(None)),
-            (
-                TaskSort::Priority,
-                SortValue::Priority(TaskPriority::Urgent),
-            ),
-            (
-                TaskSort::Title,
-                SortValue::Title("Dots. In. Title.".to_owned()),
-            ),
-        ] {
-            let query = TaskQuery {
-                sort,
-                ..TaskQuery::default()
-            };
-            let expected = position(value);
-            let next = with_cursor(&query, cursor_for(&query, expected.clone()));
-            assert_eq!(
-                listing(next).expect("accepted").after,
-                Some(expected),
-                "{sort:?}"
-            );
+    fn every_order_is_named_as_it_parses() {
+        for &field in SortField::VARIANTS {
+            for reversed in [false, true] {
+                let order = TaskOrder { field, reversed };
+                assert_eq!(TaskOrder::parse(&order.name()), Some(order));
+            }
         }
-    }
-
-    #[test]
-    fn a_cursor_is_refused_with_another_sort_or_other_filters() {
-        let query = TaskQuery {
-            status: vec![TaskStatus::Todo, TaskStatus::Done],
-            tag: vec![ApiTagName::new("Work")],
-            ..TaskQuery::default()
-        };
-        let cursor = cursor_for(&query, position(SortValue::Time(Utc::now())));
-        // The same filter written differently is the same listing.
-        let same = TaskQuery {
-            status: vec![TaskStatus::Done, TaskStatus::Todo, TaskStatus::Done],
-            tag: vec![ApiTagName::new("work")],
-            ..query.clone()
-        };
-        assert!(listing(with_cursor(&same, cursor.clone())).is_ok());
-        for other in [
-            TaskQuery {
-                sort: TaskSort::CreatedAtReversed,
-                ..query.clone()
-            },
-            TaskQuery {
-                status: vec![TaskStatus::Todo],
-                ..query.clone()
-            },
-            TaskQuery {
-                overdue: Some(true),
-                ..query.clone()
-            },
-        ] {
-            let refused = listing(with_cursor(&other, cursor.clone())).expect_err("refused");
-            assert!(refused.into_inner().contains_key("cursor"));
-        }
-    }
-
-    #[test]
-    fn cursors_from_before_filters_still_work_for_the_default_listing() {
-        let legacy = PageCursor {
-            created_at: Utc::now(),
-            id: Uuid::now_v7(),
-        }
-        .encode();
-        let plain = TaskQuery::default();
-        assert!(listing(with_cursor(&plain, legacy.clone())).is_ok());
-        let sorted = TaskQuery {
-            sort: TaskSort::Title,
-            ..TaskQuery::default()
-        };
-        assert!(listing(with_cursor(&sorted, legacy)).is_err());
-    }
-
-    #[test]
-    fn garbage_cursors_are_refused() {
-        let plain = TaskQuery::default();
-        for garbage in [
-            "!!!".to_owned(),
-            URL_SAFE_NO_PAD.encode("t1.created_at.x.y.z"),
-            URL_SAFE_NO_PAD.encode("t1.created_at"),
-        ] {
-            assert!(
-                listing(with_cursor(&plain, garbage.clone())).is_err(),
-                "{garbage}"
-            );
-        }
+        assert_eq!(TaskOrder::parse("created_at"), Some(TaskOrder::DEFAULT));
+        assert_eq!(TaskOrder::parse("--title"), None);
+        assert_eq!(TaskOrder::parse("owner"), None);
     }
 }

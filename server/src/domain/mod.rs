@@ -16,8 +16,7 @@ pub use email::Email;
 pub use etag::{Condition, EntityTag, Version};
 pub use idempotency::IdempotencyKey;
 pub use listing::{
-    SearchTerms, SortField, SortValue, TaskCursor, TaskFilter, TaskListing, TaskOrder,
-    TaskPosition, owner_tsquery,
+    SearchTerms, SortField, SortValue, TaskCursor, TaskFilter, TaskListing, TaskOrder, TaskPosition,
 };
 pub use page::{Page, PageCursor, PageSize};
 pub use password::{Password, normalized as normalized_password};
@@ -33,6 +32,8 @@ pub use user::{
 };
 
 use std::collections::BTreeMap;
+
+use chrono::{DateTime, Datelike, Utc};
 
 /// Why the fields of one request are invalid: field name → what is wrong with it.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -79,37 +80,18 @@ impl FieldErrors {
     }
 }
 
-/// A short text a person typed, such as a title: trimmed, not empty, at most `max_chars`
-/// characters, no control characters.
-fn trimmed_line(raw: &str, max_chars: usize) -> Result<&str, String> {
+/// Text a person typed, such as a title: trimmed, and not empty once trimmed. (Its length
+/// and characters are the contract's to bound: the schema of its request states them.)
+fn trimmed(raw: &str) -> Result<&str, String> {
     let text = raw.trim();
     if text.is_empty() {
         return Err(too_short(1));
     }
-    if text.chars().count() > max_chars {
-        return Err(too_long(max_chars));
-    }
-    reject_control_chars(text)?;
     Ok(text)
 }
 
-/// Text PostgreSQL cannot store (NUL) or that no person types (other control characters
-/// except tab and newlines) is refused rather than left to fail in the database.
-fn reject_control_chars(text: &str) -> Result<(), String> {
-    match text
-        .chars()
-        .find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
-    {
-        Some(c) => Err(control_character(c)),
-        None => Ok(()),
-    }
-}
-
-// The wording of the rules a request body's schema states and the domain checks again for
-// values from elsewhere (query parameters, the command line): one message per rule,
-// whichever check finds the problem.
-
-/// Text shorter than `min_chars` characters.
+/// Text shorter than `min_chars` characters: the wording of the rule whichever check finds
+/// the problem, the schema of a request or the domain once the text is trimmed.
 pub fn too_short(min_chars: usize) -> String {
     match min_chars {
         1 => "must not be empty".to_owned(),
@@ -117,39 +99,15 @@ pub fn too_short(min_chars: usize) -> String {
     }
 }
 
-/// Text longer than `max_chars` characters.
-pub fn too_long(max_chars: usize) -> String {
-    format!("must be at most {max_chars} characters")
-}
+/// What a cursor that does not decode is told: whatever is wrong with it, the API did not
+/// issue it.
+pub const FOREIGN_CURSOR: &str = "is not a cursor this API returned";
 
-/// Text holding the control character `c`, which its rule refuses.
-pub fn control_character(c: char) -> String {
-    format!(
-        "must not contain control characters (found U+{:04X})",
-        u32::from(c)
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::reject_control_chars;
-
-    #[test]
-    fn the_contract_pattern_states_exactly_this_rule() {
-        let pattern =
-            regex::Regex::new(taskapi_api::text::PLAIN_TEXT_PATTERN).expect("a valid pattern");
-        let mut text = String::new();
-        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
-            text.clear();
-            text.push(c);
-            assert_eq!(
-                pattern.is_match(&text),
-                reject_control_chars(&text).is_ok(),
-                "U+{:04X}",
-                u32::from(c)
-            );
-        }
-        assert!(pattern.is_match("tab\tand\r\nlines"));
-        assert!(!pattern.is_match("nul\0byte"));
+/// `at`, if PostgreSQL and every client can represent it: between the years 1 and 9999.
+pub fn within_four_digit_years(at: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
+    if (1..=9999).contains(&at.year()) {
+        Ok(at)
+    } else {
+        Err("must be between the years 1 and 9999".to_owned())
     }
 }

@@ -1,7 +1,6 @@
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use taskapi_api::users as contract;
 use uuid::Uuid;
 
 use super::{Page, PageCursor, UserId};
@@ -59,33 +58,7 @@ impl Session {
             id: self.id.0,
         }
     }
-
-    /// The session as its owner sees it; `current` is the session of the request.
-    pub fn into_contract(self, current: SessionId) -> contract::Session {
-        contract::Session {
-            id: self.id.0,
-            current: self.id == current,
-            created_at: self.created_at,
-            last_used_at: self.last_used_at,
-            expires_at: self.expires_at,
-            user_agent: self.origin.user_agent,
-            client_address: self.origin.client_address,
-        }
-    }
 }
 
 /// One page of a user's sessions.
 pub type SessionPage = Page<Session>;
-
-impl SessionPage {
-    pub fn into_contract(self, current: SessionId) -> contract::SessionPage {
-        contract::SessionPage {
-            next_cursor: self.next.as_ref().map(PageCursor::encode),
-            items: self
-                .items
-                .into_iter()
-                .map(|session| session.into_contract(current))
-                .collect(),
-        }
-    }
-}

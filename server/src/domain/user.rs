@@ -1,13 +1,18 @@
 use chrono::{DateTime, Utc};
-pub use taskapi_api::users::Role;
-use taskapi_api::{
-    admin as admin_contract,
-    auth::{LoginForm, RegisterRequest},
-    users::{self as contract, AccountDeletion, EmailChange, PasswordChange},
-};
+use strum::{EnumString, IntoStaticStr, VariantArray};
 use uuid::Uuid;
 
-use super::{Email, FieldErrors, PageCursor, Password, RefreshToken, SessionId};
+use super::{Email, PageCursor, Password, RefreshToken, SessionId};
+
+/// What an account may do: a `user` manages its own tasks and account, an `admin` also
+/// every account.
+// The snake_case names are how the database and access tokens state a role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, IntoStaticStr, EnumString, VariantArray)]
+#[strum(serialize_all = "snake_case")]
+pub enum Role {
+    User,
+    Admin,
+}
 
 /// The id of an account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -34,29 +39,6 @@ impl User {
         PageCursor {
             created_at: self.created_at,
             id: self.id.0,
-        }
-    }
-}
-
-impl From<User> for contract::User {
-    fn from(user: User) -> Self {
-        Self {
-            id: user.id.0,
-            email: user.email.as_str().to_owned(),
-            role: user.role,
-            created_at: user.created_at,
-        }
-    }
-}
-
-impl From<User> for admin_contract::Account {
-    fn from(user: User) -> Self {
-        Self {
-            id: user.id.0,
-            email: user.email.as_str().to_owned(),
-            role: user.role,
-            disabled_at: user.disabled_at,
-            created_at: user.created_at,
         }
     }
 }
@@ -134,88 +116,5 @@ pub struct NewEmail {
     pub current_password: String,
 }
 
-impl TryFrom<RegisterRequest> for Registration {
-    type Error = FieldErrors;
-
-    fn try_from(request: RegisterRequest) -> Result<Self, FieldErrors> {
-        let mut errors = FieldErrors::default();
-        let email = errors.check("email", Email::parse(request.email.as_str()));
-        let password = errors.check("password", Password::parse(request.password.into_inner()));
-        let (Some(email), Some(password)) = (email, password) else {
-            return Err(errors);
-        };
-        Ok(Self { email, password })
-    }
-}
-
-impl TryFrom<LoginForm> for Grant {
-    type Error = FieldErrors;
-
-    /// RFC 6749: `grant_type` is `password` (the default) with `username` and `password`,
-    /// or `refresh_token` with `refresh_token`.
-    fn try_from(form: LoginForm) -> Result<Self, FieldErrors> {
-        let mut errors = FieldErrors::default();
-        let required = |errors: &mut FieldErrors, field: &str, value: Option<String>| {
-            let value = value.filter(|value| !value.is_empty());
-            if value.is_none() {
-                errors.add(field, "is required for this grant_type");
-            }
-            value
-        };
-        match form.grant_type.as_deref().unwrap_or("password") {
-            "password" => {
-                let username = required(&mut errors, "username", form.username);
-                let password = required(&mut errors, "password", form.password);
-                match (username, password) {
-                    (Some(username), Some(password)) => {
-                        Ok(Self::Password(Credentials { username, password }))
-                    }
-                    _ => Err(errors),
-                }
-            }
-            "refresh_token" => match required(&mut errors, "refresh_token", form.refresh_token) {
-                Some(token) => Ok(Self::RefreshToken(RefreshToken::presented(token))),
-                None => Err(errors),
-            },
-            _ => Err(FieldErrors::single(
-                "grant_type",
-                "must be `password` or `refresh_token` when given",
-            )),
-        }
-    }
-}
-
-impl TryFrom<PasswordChange> for NewPassword {
-    type Error = FieldErrors;
-
-    fn try_from(change: PasswordChange) -> Result<Self, FieldErrors> {
-        let new = Password::parse(change.new_password.into_inner())
-            .map_err(|message| FieldErrors::single("new_password", message))?;
-        Ok(Self {
-            current: change.current_password.into_inner(),
-            new,
-        })
-    }
-}
-
-impl TryFrom<EmailChange> for NewEmail {
-    type Error = FieldErrors;
-
-    fn try_from(change: EmailChange) -> Result<Self, FieldErrors> {
-        let email = Email::parse(change.email.as_str())
-            .map_err(|message| FieldErrors::single("email", message))?;
-        Ok(Self {
-            email,
-            current_password: change.current_password.into_inner(),
-        })
-    }
-}
-
 /// The password that confirms an account's deletion, as typed.
 pub struct DeletionConfirmation(pub String);
-
-impl From<AccountDeletion> for DeletionConfirmation {
-    fn from(deletion: AccountDeletion) -> Self {
-        Self(deletion.current_password.into_inner())
-    }
-}

@@ -15,12 +15,12 @@ use taskapi_api::{
     paging::{Cursor, PageLimit},
     problem::{Declares, ErrorSet, Errors},
     security::BearerAuth,
-    users::DoneResponse,
+    users::{self, DoneResponse},
 };
 use uuid::Uuid;
 
 use super::{Api, page_request};
-use crate::domain::{Admin, PageCursor, UserId};
+use crate::domain::{Admin, PageCursor, User, UserId};
 
 /// The operations on `/admin`.
 pub enum Administration {}
@@ -157,5 +157,25 @@ impl Api<Administration> {
         S: ErrorSet + Declares<401> + Declares<403> + Declares<429>,
     {
         Ok(Admin::try_from(self.authenticate(auth).await?)?)
+    }
+}
+
+/// An account as an administrator sees it: as its owner does, and whether it is disabled.
+impl From<User> for Account {
+    fn from(user: User) -> Self {
+        let disabled_at = user.disabled_at;
+        let users::User {
+            id,
+            email,
+            role,
+            created_at,
+        } = user.into();
+        Self {
+            id,
+            email,
+            role,
+            disabled_at,
+            created_at,
+        }
     }
 }

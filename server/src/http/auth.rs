@@ -16,10 +16,13 @@ use taskapi_api::{
 
 use super::{
     Api, AppState,
+    body::{Bodies, BodyError},
     client::{ClientAddress, UserAgent},
 };
 use crate::{
-    domain::{Caller, Grant, Registration},
+    domain::{
+        Caller, Credentials, Email, FieldErrors, Grant, Password, RefreshToken, Registration,
+    },
     service::auth::Tokens,
 };
 
@@ -99,5 +102,93 @@ impl From<Tokens> for Token {
             refresh_token: tokens.refresh.expose().to_owned(),
             refresh_expires_in: tokens.refresh_expires_in.as_secs(),
         }
+    }
+}
+
+/// A registration from elsewhere than a request (the command that makes an administrator):
+/// checked as a registration request's body is, by the same rules in the same words.
+pub fn registration(email: &str, password: &str) -> Result<Registration, FieldErrors> {
+    let request: RegisterRequest = Bodies::from_spec(&super::document(&super::spec_json()))
+        .value(serde_json::json!({ "email": email, "password": password }))
+        .map_err(|error| match error {
+            BodyError::Invalid(errors) => errors,
+            // A JSON value is never malformed, and the contract has the schema.
+            other => unreachable!("a registration is JSON with a schema: {other:?}"),
+        })?;
+    request.try_into()
+}
+
+impl TryFrom<RegisterRequest> for Registration {
+    type Error = FieldErrors;
+
+    fn try_from(request: RegisterRequest) -> Result<Self, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let email = errors.check("email", Email::parse(request.email.as_str()));
+        let password = errors.check("password", Password::parse(request.password.into_inner()));
+        let (Some(email), Some(password)) = (email, password) else {
+            return Err(errors);
+        };
+        Ok(Self { email, password })
+    }
+}
+
+impl TryFrom<LoginForm> for Grant {
+    type Error = FieldErrors;
+
+    /// RFC 6749: `grant_type` is `password` (the default) with `username` and `password`,
+    /// or `refresh_token` with `refresh_token`.
+    fn try_from(form: LoginForm) -> Result<Self, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let required = |errors: &mut FieldErrors, field: &str, value: Option<String>| {
+            let value = value.filter(|value| !value.is_empty());
+            if value.is_none() {
+                errors.add(field, "is required for this grant_type");
+            }
+            value
+        };
+        match form.grant_type.as_deref().unwrap_or("password") {
+            "password" => {
+                let username = required(&mut errors, "username", form.username);
+                let password = required(&mut errors, "password", form.password);
+                match (username, password) {
+                    (Some(username), Some(password)) => {
+                        Ok(Self::Password(Credentials { username, password }))
+                    }
+                    _ => Err(errors),
+                }
+            }
+            "refresh_token" => match required(&mut errors, "refresh_token", form.refresh_token) {
+                Some(token) => Ok(Self::RefreshToken(RefreshToken::presented(token))),
+                None => Err(errors),
+            },
+            _ => Err(FieldErrors::single(
+                "grant_type",
+                "must be `password` or `refresh_token` when given",
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_registration_from_the_command_line_is_told_what_a_request_is_told() {
+        let errors = registration("nul\0@example.com", "short")
+            .expect_err("refused")
+            .into_inner();
+        assert_eq!(
+            errors["email"],
+            ["must not contain control characters (found U+0000)"]
+        );
+        assert_eq!(errors["password"], ["must be at least 8 characters"]);
+        let common = registration("root@example.com", "password").expect_err("refused");
+        assert!(
+            common.into_inner()["password"][0].contains("commonly used"),
+            "the domain's rule runs too"
+        );
+        let made = registration(" root@example.com ", "correct horse battery").expect("valid");
+        assert_eq!(made.email.as_str(), "root@example.com");
     }
 }

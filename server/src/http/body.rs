@@ -11,6 +11,7 @@
 use std::{
     collections::{BTreeSet, HashMap},
     fmt,
+    sync::{Arc, Mutex, PoisonError},
 };
 
 use chrono::{DateTime, Utc};
@@ -20,7 +21,7 @@ use jsonschema::{
 };
 use poem_openapi::{
     registry::MetaSchemaRef,
-    types::{ParseFromJSON, Type},
+    types::{ParseFromJSON, ToJSON, Type},
 };
 use regex::Regex;
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -60,10 +61,26 @@ const FORMATS: [(&str, FormatCheck); 2] = [
 type FormatCheck = fn(&str) -> bool;
 
 /// Decodes request bodies; holds the compiled schema of every component of the contract.
+/// Checks parameters against their schemas too, in the same words.
 pub struct Bodies {
     validators: HashMap<String, Validator>,
+    /// The schemas of parameter types, by type, compiled when first used.
+    parameters: Mutex<HashMap<&'static str, Arc<Validator>>>,
     /// The contract's `pattern`s, to name the character a text must not contain.
     patterns: HashMap<String, Regex>,
+}
+
+/// How every schema is compiled.
+fn validator_options() -> jsonschema::ValidationOptions<'static> {
+    FORMATS
+        .into_iter()
+        .fold(jsonschema::options(), |options, (name, check)| {
+            options.with_format(name, check)
+        })
+        .with_draft(Draft::Draft202012)
+        .should_validate_formats(true)
+        // Linear-time matching: the patterns run on untrusted text.
+        .with_pattern_options(PatternOptions::regex())
 }
 
 impl Bodies {
@@ -76,15 +93,7 @@ impl Bodies {
             .flatten()
             .map(|(name, schema)| (name.clone(), json_schema(schema, &mut patterns)))
             .collect();
-        let options = FORMATS
-            .into_iter()
-            .fold(jsonschema::options(), |options, (name, check)| {
-                options.with_format(name, check)
-            })
-            .with_draft(Draft::Draft202012)
-            .should_validate_formats(true)
-            // Linear-time matching: the patterns run on untrusted text.
-            .with_pattern_options(PatternOptions::regex());
+        let options = validator_options();
         let validators = definitions
             .keys()
             .map(|name| {
@@ -105,8 +114,51 @@ impl Bodies {
             .collect();
         Self {
             validators,
+            parameters: Mutex::default(),
             patterns,
         }
+    }
+
+    /// Checks the parameter `name`'s `value` against the schema its type publishes, in the
+    /// words a body's field is told, and whether it passed. What is wrong goes to `errors`.
+    pub fn parameter<T: Type + ToJSON>(
+        &self,
+        errors: &mut FieldErrors,
+        name: &str,
+        value: &T,
+    ) -> bool {
+        let validator = self.parameter_validator::<T>();
+        let value = value.to_json().unwrap_or_default();
+        let mut valid = true;
+        for error in validator.iter_errors(&value) {
+            errors.add(name, self.message(&error));
+            valid = false;
+        }
+        valid
+    }
+
+    fn parameter_validator<T: Type>(&self) -> Arc<Validator> {
+        let mut compiled = self
+            .parameters
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let validator = compiled
+            .entry(std::any::type_name::<T>())
+            .or_insert_with(|| {
+                // A parameter type's schema is a constant, which the tests compile.
+                let schema = serde_json::to_value(T::schema_ref()).expect("a schema is JSON");
+                let validator = validator_options()
+                    .build(&json_schema(&schema, &mut BTreeSet::new()))
+                    .unwrap_or_else(|error| panic!("a parameter's schema compiles: {error}"));
+                Arc::new(validator)
+            });
+        Arc::clone(validator)
+    }
+
+    /// Decodes a value that did not come as a request body (a command's arguments, say)
+    /// as if it had: checked by the same schema, refused with the same messages.
+    pub fn value<T: ParseFromJSON>(&self, value: Value) -> Result<T, BodyError> {
+        self.decode(value)
     }
 
     pub fn json<T: ParseFromJSON>(&self, body: JsonBody<T>) -> Result<T, BodyError> {
@@ -189,7 +241,7 @@ impl Bodies {
             ValidationErrorKind::Enum { options } => mismatch(one_of(options)),
             ValidationErrorKind::Format { format } => mismatch(format_words(format)),
             ValidationErrorKind::MinLength { limit } => domain::too_short(count(*limit)),
-            ValidationErrorKind::MaxLength { limit } => domain::too_long(count(*limit)),
+            ValidationErrorKind::MaxLength { limit } => too_long(count(*limit)),
             ValidationErrorKind::Pattern { pattern } => {
                 self.pattern_mismatch(pattern, value.as_str().unwrap_or_default())
             }
@@ -212,7 +264,7 @@ impl Bodies {
                 .find(|c| !regex.is_match(c.encode_utf8(&mut [0; 4])))
         });
         match refused {
-            Some(c) if c.is_control() => domain::control_character(c),
+            Some(c) if c.is_control() => control_character(c),
             _ => format!("must match the pattern {pattern}"),
         }
     }
@@ -500,6 +552,19 @@ fn format_words(format: &str) -> String {
     }
 }
 
+/// Text longer than `max_chars` characters.
+pub fn too_long(max_chars: usize) -> String {
+    format!("must be at most {max_chars} characters")
+}
+
+/// Text holding the control character `c`, which its rule refuses.
+pub fn control_character(c: char) -> String {
+    format!(
+        "must not contain control characters (found U+{:04X})",
+        u32::from(c)
+    )
+}
+
 /// A short description of a JSON value, for an error message.
 fn describe(value: &Value) -> String {
     const SHOWN: usize = 40;
@@ -604,16 +669,16 @@ mod tests {
         );
         assert_eq!(
             task_errors(json!({"title": "t".repeat(TITLE_MAX_CHARS + 1)}))["title"],
-            [domain::too_long(TITLE_MAX_CHARS)]
+            [too_long(TITLE_MAX_CHARS)]
         );
         assert_eq!(
             task_errors(json!({"title": "tab\tthen bell\u{7}"}))["title"],
-            [domain::control_character('\u{7}')]
+            [control_character('\u{7}')]
         );
         // A tag is one line: the tab a title may hold is refused there.
         assert_eq!(
             task_errors(json!({"title": "t", "tags": ["ok", "two\tparts"]}))["tags[1]"],
-            [domain::control_character('\t')]
+            [control_character('\t')]
         );
         let register = bodies().json::<RegisterRequest>(JsonBody::new(
             r#"{"email": "n@example.com", "password": "short"}"#,
@@ -725,7 +790,7 @@ mod tests {
             "level": "mid",
         }));
         assert_eq!(errors["count"], ["must be at most 3"]);
-        assert_eq!(errors["tags[1]"], [domain::too_long(2)]);
+        assert_eq!(errors["tags[1]"], [too_long(2)]);
         assert_eq!(
             errors["flag"],
             [r#"must be a boolean, got the string "yes""#]

@@ -11,6 +11,7 @@ pub mod client;
 mod docs;
 mod errors;
 mod health;
+mod listing;
 mod middleware;
 mod rejections;
 mod tags;
@@ -25,13 +26,43 @@ use poem_openapi::{OpenApiService, param::Header};
 use serde_json::Value;
 
 use ipnet::IpNet;
-use taskapi_api::paging::{Cursor, PageLimit};
+use taskapi_api::{
+    paging::{Cursor, MAX_CURSOR_CHARS, MAX_PAGE_SIZE, PageLimit},
+    tasks::TaskQuery,
+};
+
+pub use auth::registration;
 
 use crate::{
     config::{CorsOrigin, ForwardedHeader},
-    domain::{Condition, FieldErrors, PageSize},
+    domain::{Condition, FOREIGN_CURSOR, FieldErrors, PageSize, TaskListing},
     service::Services,
 };
+
+/// `From` both ways between an enum of the contract and the domain's enum of the same
+/// variants: the compiler checks that neither has a variant the other lacks.
+macro_rules! same_variants {
+    ($contract:ty, $domain:ty: $($variant:ident),+ $(,)?) => {
+        impl From<$contract> for $domain {
+            fn from(value: $contract) -> Self {
+                type Contract = $contract;
+                match value {
+                    $(Contract::$variant => Self::$variant),+
+                }
+            }
+        }
+
+        impl From<$domain> for $contract {
+            fn from(value: $domain) -> Self {
+                type Domain = $domain;
+                match value {
+                    $(Domain::$variant => Self::$variant),+
+                }
+            }
+        }
+    };
+}
+use same_variants;
 
 /// Every operation of the API, one `#[OpenApi]` impl a resource.
 pub type Endpoints = (
@@ -52,6 +83,19 @@ pub fn spec_yaml() -> String {
 /// The same document as JSON.
 pub fn spec_json() -> String {
     taskapi_api::spec_json::<Endpoints>()
+}
+
+/// The OpenAPI document as a JSON value.
+fn document(spec_json: &str) -> Value {
+    // The contract renders valid JSON; its own tests parse it.
+    serde_json::from_str(spec_json).expect("the contract is JSON")
+}
+
+/// The listing `query` asks for, read as `GET /tasks` reads its parameters: for what
+/// plans listings outside a request (the benchmark explains their queries).
+pub fn task_listing(query: TaskQuery) -> Result<TaskListing, FieldErrors> {
+    let bodies = body::Bodies::from_spec(&document(&spec_json()));
+    listing::task_listing(&bodies, query)
 }
 
 /// The operations of one resource `R` (a marker type of its module), served from the
@@ -114,8 +158,7 @@ pub struct HttpSettings {
 /// them.
 pub fn app(services: Services, settings: &HttpSettings) -> impl Endpoint + 'static {
     let spec_json = spec_json();
-    // The contract renders valid JSON; its own tests parse it.
-    let document: Value = serde_json::from_str(&spec_json).expect("the contract is JSON");
+    let document = document(&spec_json);
     let state = Arc::new(AppState {
         services,
         bodies: body::Bodies::from_spec(&document),
@@ -194,11 +237,31 @@ fn page_request<C>(
     decode: impl FnOnce(&str) -> Result<C, String>,
 ) -> Result<(PageSize, Option<C>), FieldErrors> {
     let mut errors = FieldErrors::default();
-    let size = errors.check("limit", PageSize::try_from(limit));
-    let after = errors.check_optional("cursor", cursor, |cursor| decode(cursor.as_str()));
+    let size = errors.check("limit", page_size(limit));
+    let after = errors.check_optional("cursor", cursor, |cursor| decode(cursor_text(&cursor)?));
     match (size, after) {
         (Some(size), Some(after)) => Ok((size, after)),
         _ => Err(errors),
+    }
+}
+
+/// The page size a client asked for, within the bounds the contract states: the
+/// parameter takes any whole number, so that one out of bounds is an invalid field.
+fn page_size(limit: PageLimit) -> Result<PageSize, String> {
+    u16::try_from(limit.0)
+        .ok()
+        .filter(|size| *size <= MAX_PAGE_SIZE)
+        .and_then(PageSize::new)
+        .ok_or_else(|| format!("must be between 1 and {MAX_PAGE_SIZE}"))
+}
+
+/// A cursor's text, if it is short enough to be one the API issued (its longest is the
+/// contract's); what else it must be, its decoder says.
+fn cursor_text(cursor: &Cursor) -> Result<&str, String> {
+    let text = cursor.as_str();
+    match text.len() <= MAX_CURSOR_CHARS {
+        true => Ok(text),
+        false => Err(FOREIGN_CURSOR.to_owned()),
     }
 }
 
@@ -220,4 +283,27 @@ fn condition(request: &Request, name: &str, parsed: Header<Option<String>>) -> O
     as_sent(request, name, parsed)
         .as_deref()
         .map(Condition::parse)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_sizes_are_between_one_and_the_maximum() {
+        let size = |limit: i64| page_size(PageLimit(limit)).map(PageSize::get);
+        assert_eq!(size(1), Ok(1));
+        assert_eq!(size(i64::from(MAX_PAGE_SIZE)), Ok(MAX_PAGE_SIZE));
+        for refused in [0, -1, i64::from(MAX_PAGE_SIZE) + 1, i64::MAX, i64::MIN] {
+            assert!(size(refused).is_err(), "{refused}");
+        }
+    }
+
+    #[test]
+    fn a_cursor_longer_than_any_issued_is_refused_before_decoding() {
+        let longest = Cursor::new("A".repeat(MAX_CURSOR_CHARS));
+        assert!(cursor_text(&longest).is_ok());
+        let longer = Cursor::new("A".repeat(MAX_CURSOR_CHARS + 1));
+        assert_eq!(cursor_text(&longer), Err(FOREIGN_CURSOR.to_owned()));
+    }
 }

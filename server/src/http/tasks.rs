@@ -6,6 +6,7 @@ use poem::Request;
 use poem_openapi::{
     OpenApi,
     param::{Header, Path, Query},
+    types::MaybeUndefined,
 };
 use taskapi_api::{
     ApiTag,
@@ -15,18 +16,27 @@ use taskapi_api::{
     problem::Errors,
     security::BearerAuth,
     tasks::{
-        CreateTaskErrors, CreateTaskResponse, DeleteTaskErrors, DeleteTaskResponse, GetTaskErrors,
-        GetTaskResponse, ListTasksErrors, ReplaceTaskErrors, SearchText, TagName, TaskInput,
-        TaskPageResponse, TaskPatch, TaskPriority, TaskQuery, TaskResponse, TaskSort, TaskStatus,
+        self as contract, CreateTaskErrors, CreateTaskResponse, DESCRIPTION_MAX_CHARS,
+        DeleteTaskErrors, DeleteTaskResponse, GetTaskErrors, GetTaskResponse,
+        IDEMPOTENCY_KEY_MAX_CHARS, ListTasksErrors, ReplaceTaskErrors, SearchText, TagName,
+        TagNames, TaskInput, TaskPageResponse, TaskPatch, TaskPriority, TaskQuery, TaskResponse,
+        TaskSort, TaskStatus,
     },
+    text::PlainText,
 };
 use uuid::Uuid;
 
-use super::{Api, as_sent, condition};
+use super::{Api, as_sent, condition, listing};
 use crate::{
-    domain::{FieldErrors, IdempotencyKey, Task, TaskDraft, TaskEdit, TaskId, TaskListing},
+    domain::{
+        self, DueAt, FieldErrors, IdempotencyKey, TagSet, Task, TaskCursor, TaskDescription,
+        TaskDraft, TaskEdit, TaskId, TaskPage, TaskTitle,
+    },
     service::tasks::Read,
 };
+
+super::same_variants!(TaskStatus, domain::TaskStatus: Todo, InProgress, Done);
+super::same_variants!(TaskPriority, domain::TaskPriority: Low, Normal, High, Urgent);
 
 /// The operations on `/tasks`.
 pub enum Tasks {}
@@ -52,7 +62,7 @@ impl Api<Tasks> {
     ) -> Result<CreateTaskResponse, Errors<CreateTaskErrors>> {
         let caller = self.authenticate(auth).await?;
         let key = as_sent(request, "Idempotency-Key", idempotency_key)
-            .map(|key| IdempotencyKey::parse(&key))
+            .map(|key| checked_idempotency_key(&key))
             .transpose()
             .map_err(|message| FieldErrors::single("Idempotency-Key", message))?;
         let draft: TaskDraft = self.bodies.json(body)?.try_into()?;
@@ -121,7 +131,7 @@ impl Api<Tasks> {
             updated_since: updated_since.0,
             q: q.0,
         };
-        let listing = TaskListing::try_from(query)?;
+        let listing = listing::task_listing(&self.bodies, query)?;
         let page = self.tasks.list(caller.user, &listing).await?;
         Ok(TaskPageResponse::Ok(Serialized(page.into())))
     }
@@ -237,4 +247,119 @@ impl Api<Tasks> {
 fn changed(task: Task) -> TaskResponse {
     let etag = task.version.etag();
     TaskResponse::Ok(Serialized(task.into()), etag)
+}
+
+/// An `Idempotency-Key` as sent, no longer than the contract's longest.
+fn checked_idempotency_key(raw: &str) -> Result<IdempotencyKey, String> {
+    let key = IdempotencyKey::parse(raw)?;
+    if key.as_str().len() > IDEMPOTENCY_KEY_MAX_CHARS {
+        return Err(format!(
+            "must be 1 to {IDEMPOTENCY_KEY_MAX_CHARS} characters"
+        ));
+    }
+    Ok(key)
+}
+
+/// A list of tag names from a request, as a set.
+fn tag_set(names: TagNames) -> Result<TagSet, String> {
+    names
+        .0
+        .iter()
+        .map(|name| domain::TagName::parse(name.as_str()))
+        .collect::<Result<Vec<_>, String>>()
+        .map(TagSet::new)
+}
+
+impl TryFrom<TaskInput> for TaskDraft {
+    type Error = FieldErrors;
+
+    fn try_from(input: TaskInput) -> Result<Self, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let title = errors.check("title", TaskTitle::parse(input.title.as_str()));
+        let due_at = errors.check_optional("due_at", input.due_at, DueAt::parse);
+        let tags = errors.check("tags", tag_set(input.tags.unwrap_or_default()));
+        let (Some(title), Some(due_at), Some(tags)) = (title, due_at, tags) else {
+            return Err(errors);
+        };
+        Ok(Self {
+            title,
+            description: input.description.map(description),
+            status: input.status.into(),
+            priority: input.priority.into(),
+            due_at,
+            tags,
+        })
+    }
+}
+
+fn description(text: PlainText<0, DESCRIPTION_MAX_CHARS>) -> TaskDescription {
+    TaskDescription::new(text.into_inner())
+}
+
+/// A merge-patch field: absent (`None`), `null` (`Some(None)`), or a value to parse.
+fn patched<R, T>(
+    errors: &mut FieldErrors,
+    field: &str,
+    raw: MaybeUndefined<R>,
+    parse: impl FnOnce(R) -> Result<T, String>,
+) -> Option<Option<Option<T>>> {
+    match raw {
+        MaybeUndefined::Undefined => Some(None),
+        MaybeUndefined::Null => Some(Some(None)),
+        MaybeUndefined::Value(raw) => errors
+            .check(field, parse(raw))
+            .map(|value| Some(Some(value))),
+    }
+}
+
+impl TryFrom<TaskPatch> for TaskEdit {
+    type Error = FieldErrors;
+
+    fn try_from(patch: TaskPatch) -> Result<Self, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let title = errors.check_optional("title", patch.title, |title| {
+            TaskTitle::parse(title.as_str())
+        });
+        let due_at = patched(&mut errors, "due_at", patch.due_at, DueAt::parse);
+        let tags = errors.check_optional("tags", patch.tags, tag_set);
+        let (Some(title), Some(due_at), Some(tags)) = (title, due_at, tags) else {
+            return Err(errors);
+        };
+        Ok(Self {
+            title,
+            description: patch.description.map_value(description).into(),
+            status: patch.status.map(Into::into),
+            priority: patch.priority.map(Into::into),
+            due_at,
+            tags,
+        })
+    }
+}
+
+impl From<Task> for contract::Task {
+    fn from(task: Task) -> Self {
+        Self {
+            id: task.id.0,
+            title: task.title.as_str().to_owned(),
+            description: task
+                .description
+                .map(|description| description.as_str().to_owned()),
+            status: task.status.into(),
+            priority: task.priority.into(),
+            due_at: task.due_at,
+            completed_at: task.completed_at,
+            tags: task.tags.into_strings(),
+            created_at: task.created_at,
+            updated_at: task.updated_at,
+        }
+    }
+}
+
+impl From<TaskPage> for contract::TaskPage {
+    fn from(page: TaskPage) -> Self {
+        Self {
+            items: page.items.into_iter().map(Into::into).collect(),
+            next_cursor: page.next.as_ref().map(TaskCursor::encode),
+        }
+    }
 }

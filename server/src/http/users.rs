@@ -14,18 +14,23 @@ use taskapi_api::{
     problem::Errors,
     security::BearerAuth,
     users::{
-        AccountDeletion, ChangeEmailErrors, ChangePasswordErrors, CurrentUserErrors,
-        DeleteAccountErrors, DoneResponse, EmailChange, EndSessionErrors, ListSessionsErrors,
-        PasswordChange, SessionPageResponse, UserResponse,
+        self as contract, AccountDeletion, ChangeEmailErrors, ChangePasswordErrors,
+        CurrentUserErrors, DeleteAccountErrors, DoneResponse, EmailChange, EndSessionErrors,
+        ListSessionsErrors, PasswordChange, Role, SessionPageResponse, UserResponse,
     },
 };
 use uuid::Uuid;
 
 use super::{Api, client::ClientAddress, page_request};
-use crate::domain::{DeletionConfirmation, NewEmail, NewPassword, PageCursor, SessionId};
+use crate::domain::{
+    self, DeletionConfirmation, Email, FieldErrors, NewEmail, NewPassword, PageCursor, Password,
+    Session, SessionId, SessionPage, User,
+};
 
 /// The operations on `/users`.
 pub enum Users {}
+
+super::same_variants!(Role, domain::Role: User, Admin);
 
 #[OpenApi(prefix_path = "/users", tag = "ApiTag::Users")]
 impl Api<Users> {
@@ -119,9 +124,10 @@ impl Api<Users> {
         let caller = self.authenticate(auth).await?;
         let (size, after) = page_request(limit.0, cursor.0, PageCursor::decode)?;
         let page = self.users.sessions(caller, size, after).await?;
-        Ok(SessionPageResponse::Ok(Json(
-            page.into_contract(caller.session),
-        )))
+        Ok(SessionPageResponse::Ok(Json(session_page(
+            page,
+            caller.session,
+        ))))
     }
 
     /// End a session
@@ -144,5 +150,73 @@ impl Api<Users> {
             .end_session(caller, SessionId(session_id.0))
             .await?;
         Ok(DoneResponse::NoContent)
+    }
+}
+
+impl From<User> for contract::User {
+    fn from(user: User) -> Self {
+        Self {
+            id: user.id.0,
+            email: user.email.as_str().to_owned(),
+            role: user.role.into(),
+            created_at: user.created_at,
+        }
+    }
+}
+
+/// A session as its owner sees it; `current` is the session of the request.
+fn session(session: Session, current: SessionId) -> contract::Session {
+    contract::Session {
+        id: session.id.0,
+        current: session.id == current,
+        created_at: session.created_at,
+        last_used_at: session.last_used_at,
+        expires_at: session.expires_at,
+        user_agent: session.origin.user_agent,
+        client_address: session.origin.client_address,
+    }
+}
+
+fn session_page(page: SessionPage, current: SessionId) -> contract::SessionPage {
+    contract::SessionPage {
+        next_cursor: page.next.as_ref().map(PageCursor::encode),
+        items: page
+            .items
+            .into_iter()
+            .map(|each| session(each, current))
+            .collect(),
+    }
+}
+
+impl TryFrom<PasswordChange> for NewPassword {
+    type Error = FieldErrors;
+
+    fn try_from(change: PasswordChange) -> Result<Self, FieldErrors> {
+        let new = Password::parse(change.new_password.into_inner());
+        Ok(Self {
+            new: new.map_err(|message| FieldErrors::single("new_password", message))?,
+            current: change.current_password.into_inner(),
+        })
+    }
+}
+
+/// An email change: the new address, and the password that authorises it.
+impl TryFrom<EmailChange> for NewEmail {
+    type Error = FieldErrors;
+
+    fn try_from(change: EmailChange) -> Result<Self, FieldErrors> {
+        match Email::parse(change.email.as_str()) {
+            Ok(email) => Ok(Self {
+                email,
+                current_password: change.current_password.into_inner(),
+            }),
+            Err(message) => Err(FieldErrors::single("email", message)),
+        }
+    }
+}
+
+impl From<AccountDeletion> for DeletionConfirmation {
+    fn from(deletion: AccountDeletion) -> Self {
+        Self(deletion.current_password.into_inner())
     }
 }

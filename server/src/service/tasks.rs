@@ -10,7 +10,7 @@ use super::{Failure, after, now};
 use crate::{
     domain::{
         Condition, IdempotencyKey, Task, TaskChange, TaskDraft, TaskEdit, TaskFilter, TaskId,
-        TaskListing, TaskPage, UserId, Version, owner_tsquery,
+        TaskListing, TaskPage, UserId, Version,
     },
     store::{
         Database, idempotency, tags,
@@ -290,7 +290,7 @@ pub async fn spell(
             if words.is_empty() {
                 return Ok(None);
             }
-            Some(owner_tsquery(owner, &words))
+            Some(tasks::owner_tsquery(owner, &words))
         }
     };
     Ok(Some(Spelled { tags, search }))

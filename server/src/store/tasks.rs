@@ -85,11 +85,7 @@ impl TryFrom<TaskRow> for Task {
             id: TaskId(row.id),
             owner: UserId(row.owner_id),
             title: TaskTitle::parse(&row.title).map_err(corrupt)?,
-            description: row
-                .description
-                .map(TaskDescription::parse)
-                .transpose()
-                .map_err(corrupt)?,
+            description: row.description.map(TaskDescription::new),
             status: TaskStatus::from_str(&row.status)
                 .map_err(|_| corrupt(format!("status {:?}", row.status)))?,
             priority: TaskPriority::from_str(&row.priority)
@@ -164,7 +160,7 @@ pub async fn insert(
 }
 
 /// A listing's filter in the owner's terms: the owner's spellings of its tags, and its
-/// search as a `tsquery` over the owner's words (see `domain::owner_tsquery`).
+/// search as a `tsquery` over the owner's words (see [`owner_tsquery`]).
 #[derive(Debug, Clone, Default)]
 pub struct Spelled {
     pub tags: Vec<TagName>,
@@ -182,6 +178,22 @@ pub async fn search_words(db: impl PgExecutor<'_>, text: &str) -> Result<Vec<Str
         .to_owned();
     let words: Vec<(String,)> = query_as(&statement).fetch_all(db).await?;
     Ok(words.into_iter().map(|(word,)| word).collect())
+}
+
+/// A search for `words` (as the database split them) among the owner's tasks, as a
+/// PostgreSQL `tsquery`: every word a prefix, of the owner's words only (the search
+/// document stores each word as `<owner hex>_<word>`; see the migrations).
+pub fn owner_tsquery(owner: UserId, words: &[String]) -> String {
+    let owner = owner.0.simple();
+    let prefixes: Vec<String> = words
+        .iter()
+        .map(|word| {
+            // A quoted tsquery lexeme: quotes and backslashes are escaped by doubling.
+            let escaped = word.replace('\\', "\\\\").replace('\'', "''");
+            format!("'{owner}_{escaped}':*")
+        })
+        .collect();
+    prefixes.join(" & ")
 }
 
 /// One page of the owner's tasks that `listing` asks for, in its order, at most `limit`;
@@ -455,4 +467,19 @@ pub async fn count_carrying(
         .to_owned();
     let (count,): (i64,) = query_as(&statement).fetch_one(db).await?;
     Ok(count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owner_queries_prefix_every_word_and_escape_quotes() {
+        let owner = UserId(Uuid::from_u128(0xab));
+        let hex = "000000000000000000000000000000ab";
+        assert_eq!(
+            owner_tsquery(owner, &["dent".to_owned(), "o'brien\\x".to_owned()]),
+            format!("'{hex}_dent':* & '{hex}_o''brien\\\\x':*")
+        );
+    }
 }
