@@ -2,7 +2,7 @@
 //! else gets 403.
 
 use chrono::{DateTime, Utc};
-use poem_openapi::{ApiResponse, Object, payload::Json, types::Example};
+use poem_openapi::{ApiResponse, Object, payload::Json};
 use uuid::Uuid;
 
 use crate::{
@@ -36,25 +36,18 @@ pub struct AccountPage {
     pub next_cursor: Option<String>,
 }
 
-impl Example for Account {
-    fn example() -> Self {
-        Self {
-            id: Uuid::from_u128(0x0194_b2a4_0000_7000_8000_0000_0000_0001),
-            email: "alice@example.com".to_owned(),
-            role: Role::User,
-            disabled_at: None,
-            created_at: crate::EXAMPLE_TIME,
-        }
-    }
-}
-
-impl Example for AccountPage {
-    fn example() -> Self {
-        Self {
-            items: vec![Account::example()],
-            next_cursor: None,
-        }
-    }
+examples! {
+    Account => Account {
+        id: Uuid::from_u128(0x0194_b2a4_0000_7000_8000_0000_0000_0001),
+        email: "alice@example.com".to_owned(),
+        role: Role::User,
+        disabled_at: None,
+        created_at: crate::EXAMPLE_TIME,
+    };
+    AccountPage => AccountPage {
+        items: vec![Account::example()],
+        next_cursor: None,
+    };
 }
 
 /// The start of an email address to filter accounts by.

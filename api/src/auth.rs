@@ -1,6 +1,6 @@
 //! `/auth`: creating an account and exchanging credentials for a bearer token.
 
-use poem_openapi::{ApiResponse, Object, payload::Json, types::Example};
+use poem_openapi::{ApiResponse, Object, payload::Json};
 
 use crate::{
     problem::error_sets,
@@ -63,37 +63,25 @@ pub struct Token {
     pub refresh_expires_in: u64,
 }
 
-impl Example for RegisterRequest {
-    fn example() -> Self {
-        Self {
-            email: Text::new("alice@example.com"),
-            password: AnyText::new("correct horse battery staple"),
-        }
-    }
-}
-
-impl Example for LoginForm {
-    fn example() -> Self {
-        Self {
-            username: Some("alice@example.com".to_owned()),
-            password: Some("correct horse battery staple".to_owned()),
-            grant_type: Some("password".to_owned()),
-            refresh_token: None,
-            scope: None,
-        }
-    }
-}
-
-impl Example for Token {
-    fn example() -> Self {
-        Self {
-            access_token: "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIwMTk0YjJhNC0wMDAwLTcwMDAtODAwMC0wMDAwMDAwMDAwMDEifQ.c2lnbmF0dXJl".to_owned(),
-            token_type: "bearer".to_owned(),
-            expires_in: 900,
-            refresh_token: "q8mXk2VfZ0b3nH5tJ7wLr9sYc1dP4eGa6uIo8QzTx0M".to_owned(),
-            refresh_expires_in: 2_592_000,
-        }
-    }
+examples! {
+    RegisterRequest => RegisterRequest {
+        email: Text::new("alice@example.com"),
+        password: AnyText::new("correct horse battery staple"),
+    };
+    LoginForm => LoginForm {
+        username: Some("alice@example.com".to_owned()),
+        password: Some("correct horse battery staple".to_owned()),
+        grant_type: Some("password".to_owned()),
+        refresh_token: None,
+        scope: None,
+    };
+    Token => Token {
+        access_token: "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIwMTk0YjJhNC0wMDAwLTcwMDAtODAwMC0wMDAwMDAwMDAwMDEifQ.c2lnbmF0dXJl".to_owned(),
+        token_type: "bearer".to_owned(),
+        expires_in: 900,
+        refresh_token: "q8mXk2VfZ0b3nH5tJ7wLr9sYc1dP4eGa6uIo8QzTx0M".to_owned(),
+        refresh_expires_in: 2_592_000,
+    };
 }
 
 #[derive(ApiResponse)]

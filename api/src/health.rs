@@ -13,12 +13,10 @@ pub struct Health {
     pub status: String,
 }
 
-impl Example for Health {
-    fn example() -> Self {
-        Self {
-            status: "ok".to_owned(),
-        }
-    }
+examples! {
+    Health => Health {
+        status: "ok".to_owned(),
+    };
 }
 
 #[derive(ApiResponse)]

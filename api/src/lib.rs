@@ -6,9 +6,19 @@
 //! impls in the server's `http` module. [`spec_yaml`] renders the document from their
 //! types alone, with no server state and no database.
 
+/// Declares the value the spec shows for each type: `Type => value;`.
+macro_rules! examples {
+    ($($ty:ty => $value:expr;)*) => {$(
+        impl poem_openapi::types::Example for $ty {
+            fn example() -> Self {
+                $value
+            }
+        }
+    )*};
+}
+
 pub mod admin;
 pub mod auth;
-pub mod body;
 pub mod health;
 pub mod json;
 pub mod paging;

@@ -16,7 +16,7 @@ use poem::{
 use poem_openapi::{
     ApiResponse, Object,
     registry::{MetaHeader, MetaMediaType, MetaResponse, MetaResponses, Registry},
-    types::{Example, ToJSON, Type},
+    types::{ToJSON, Type},
 };
 
 /// The media type of every error response.
@@ -84,19 +84,17 @@ pub struct Problem {
     pub errors: Option<BTreeMap<String, Vec<String>>>,
 }
 
-impl Example for Problem {
-    fn example() -> Self {
-        Self {
-            problem_type: problem_type::VALIDATION.to_owned(),
-            title: "Unprocessable Entity".to_owned(),
-            status: 422,
-            detail: Some("The request has invalid fields; see `errors`.".to_owned()),
-            errors: Some(BTreeMap::from([(
-                "title".to_owned(),
-                vec!["must not be empty".to_owned()],
-            )])),
-        }
-    }
+examples! {
+    Problem => Problem {
+        problem_type: problem_type::VALIDATION.to_owned(),
+        title: "Unprocessable Entity".to_owned(),
+        status: 422,
+        detail: Some("The request has invalid fields; see `errors`.".to_owned()),
+        errors: Some(BTreeMap::from([(
+            "title".to_owned(),
+            vec!["must not be empty".to_owned()],
+        )])),
+    };
 }
 
 /// A problem document with the status and the headers (`WWW-Authenticate` on a 401,
@@ -391,28 +389,16 @@ pub(crate) use error_sets;
 
 /// The headers an error status is sent with, as the spec declares them: name, description,
 /// and whether the value is a number of seconds.
+#[rustfmt::skip] // A table: one header a line.
 fn response_headers(status: u16) -> Vec<MetaHeader> {
-    const RETRY_AFTER: (&str, &str, bool) =
-        ("Retry-After", "Seconds to wait before retrying.", true);
+    const RETRY_AFTER: (&str, &str, bool) = ("Retry-After", "Seconds to wait before retrying.", true);
     let headers: &[(&str, &str, bool)] = match status {
-        401 => &[(
-            "WWW-Authenticate",
-            "`Bearer`, with `error=\"invalid_token\"` when a token was presented and refused (RFC 6750).",
-            false,
-        )],
+        401 => &[("WWW-Authenticate", "`Bearer`, with `error=\"invalid_token\"` when a token was presented and refused (RFC 6750).", false)],
         412 => &[("ETag", "The current version's entity tag.", false)],
         429 => &[
             RETRY_AFTER,
-            (
-                "RateLimit-Policy",
-                "The limit that was hit, as `\"name\";q=<quota>;w=<window seconds>` (draft-ietf-httpapi-ratelimit-headers).",
-                false,
-            ),
-            (
-                "RateLimit",
-                "What is left of that limit, as `\"name\";r=0;t=<seconds until reset>` (draft-ietf-httpapi-ratelimit-headers).",
-                false,
-            ),
+            ("RateLimit-Policy", "The limit that was hit, as `\"name\";q=<quota>;w=<window seconds>` (draft-ietf-httpapi-ratelimit-headers).", false),
+            ("RateLimit", "What is left of that limit, as `\"name\";r=0;t=<seconds until reset>` (draft-ietf-httpapi-ratelimit-headers).", false),
         ],
         503 => &[RETRY_AFTER],
         _ => &[],
@@ -433,41 +419,22 @@ fn response_headers(status: u16) -> Vec<MetaHeader> {
 }
 
 /// What each error status means in this API, as the spec shows it.
+#[rustfmt::skip] // A table: one status a line.
 pub const fn describe(status: u16) -> &'static str {
     match status {
-        400 => {
-            "The request is malformed: unparsable JSON or form, or a malformed path or query parameter."
-        }
-        401 => {
-            "No valid credentials: the bearer token is missing, malformed, expired or revoked, or the login failed."
-        }
-        403 => {
-            "The caller is authenticated but may not do this: an administrator operation called by a user, an account change confirmed with a wrong current password, or a login to a disabled account."
-        }
-        404 => {
-            "No such resource visible to the caller. Another user's task is reported exactly like a missing one."
-        }
-        409 => {
-            "The request conflicts with existing data or a request in progress: the email is taken, the change would leave no enabled administrator, a tag of the new name exists (rename with `merge=true` to merge), or a request with the same `Idempotency-Key` is still running (retry shortly)."
-        }
-        412 => {
-            "`If-Match` does not name the current version: the resource changed since it was read. `ETag` gives the current version; read it again and reapply the change."
-        }
+        400 => "The request is malformed: unparsable JSON or form, or a malformed path or query parameter.",
+        401 => "No valid credentials: the bearer token is missing, malformed, expired or revoked, or the login failed.",
+        403 => "The caller is authenticated but may not do this: an administrator operation called by a user, an account change confirmed with a wrong current password, or a login to a disabled account.",
+        404 => "No such resource visible to the caller. Another user's task is reported exactly like a missing one.",
+        409 => "The request conflicts with existing data or a request in progress: the email is taken, the change would leave no enabled administrator, a tag of the new name exists (rename with `merge=true` to merge), or a request with the same `Idempotency-Key` is still running (retry shortly).",
+        412 => "`If-Match` does not name the current version: the resource changed since it was read. `ETag` gives the current version; read it again and reapply the change.",
         413 => "The request body is larger than the server accepts.",
         415 => "The request body has an unsupported content type.",
-        422 => {
-            "The request is well-formed but some fields are invalid (`errors` says which and why), a cursor is used with other filters or another sort than it was issued for, or an `Idempotency-Key` is reused for a different request."
-        }
-        428 => {
-            "This server requires `If-Match` on changes (`TASKAPI_REQUIRE_IF_MATCH`): read the resource and send its `ETag` back as `If-Match`."
-        }
-        429 => {
-            "Too many requests, or too many failed logins, from this client or for this account; retry after `Retry-After` seconds. `RateLimit-Policy` and `RateLimit` name the limit."
-        }
+        422 => "The request is well-formed but some fields are invalid (`errors` says which and why), a cursor is used with other filters or another sort than it was issued for, or an `Idempotency-Key` is reused for a different request.",
+        428 => "This server requires `If-Match` on changes (`TASKAPI_REQUIRE_IF_MATCH`): read the resource and send its `ETag` back as `If-Match`.",
+        429 => "Too many requests, or too many failed logins, from this client or for this account; retry after `Retry-After` seconds. `RateLimit-Policy` and `RateLimit` name the limit.",
         500 => "The server failed to handle the request.",
-        503 => {
-            "The service is temporarily overloaded or cannot reach its database; retry after `Retry-After` seconds."
-        }
+        503 => "The service is temporarily overloaded or cannot reach its database; retry after `Retry-After` seconds.",
         // Evaluated at compile time for every error set: a status without a meaning here
         // does not build.
         _ => panic!("no description for this error status"),

@@ -90,7 +90,7 @@ fn complete_schemas(schemas: &mut Value, bodies: &[(String, bool)]) {
     if let Some(sort) = schemas.get_mut("TaskSort") {
         let names = TaskSort::VARIANTS
             .iter()
-            .map(|variant| screaming_snake(&format!("{variant:?}")));
+            .map(|&variant| <&str>::from(variant));
         sort["x-enum-varnames"] = Value::Sequence(names.map(Value::from).collect());
     }
 }
@@ -266,18 +266,6 @@ fn request_bodies(document: &Value) -> Vec<(String, bool)> {
             ))
         })
         .collect()
-}
-
-/// `DueAtReversed` → `DUE_AT_REVERSED`.
-fn screaming_snake(name: &str) -> String {
-    let mut screaming = String::new();
-    for c in name.chars() {
-        if c.is_uppercase() && !screaming.is_empty() {
-            screaming.push('_');
-        }
-        screaming.push(c.to_ascii_uppercase());
-    }
-    screaming
 }
 
 /// Endpoints as types alone: enough to describe them, never served, so the document

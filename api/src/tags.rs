@@ -2,7 +2,7 @@
 //! (`tags` of `/tasks`); here they are listed, renamed and removed across every task at
 //! once. Another user's tags are indistinguishable from ones that do not exist.
 
-use poem_openapi::{ApiResponse, Object, payload::Json, types::Example};
+use poem_openapi::{ApiResponse, Object, payload::Json};
 
 use crate::{problem::error_sets, tasks::TagName};
 
@@ -33,30 +33,18 @@ pub struct TagRename {
     pub name: TagName,
 }
 
-impl Example for Tag {
-    fn example() -> Self {
-        Self {
-            name: "Home".to_owned(),
-            task_count: 12,
-        }
-    }
-}
-
-impl Example for TagPage {
-    fn example() -> Self {
-        Self {
-            items: vec![Tag::example()],
-            next_cursor: Some("aG9tZQ".to_owned()),
-        }
-    }
-}
-
-impl Example for TagRename {
-    fn example() -> Self {
-        Self {
-            name: TagName::new("Household"),
-        }
-    }
+examples! {
+    Tag => Tag {
+        name: "Home".to_owned(),
+        task_count: 12,
+    };
+    TagPage => TagPage {
+        items: vec![Tag::example()],
+        next_cursor: Some("aG9tZQ".to_owned()),
+    };
+    TagRename => TagRename {
+        name: TagName::new("Household"),
+    };
 }
 
 #[derive(ApiResponse)]

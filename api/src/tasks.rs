@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use poem_openapi::{
     ApiResponse, Enum, Object,
     registry::{MetaSchema, MetaSchemaRef, Registry},
-    types::{Example, MaybeUndefined, ParseFromJSON, ParseResult, ToJSON, Type},
+    types::{MaybeUndefined, ParseFromJSON, ParseResult, ToJSON, Type},
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -16,7 +16,6 @@ use uuid::Uuid;
 
 use crate::{
     json::{self, Serialized},
-    paging::{Cursor, PageLimit},
     problem::error_sets,
     text::{PlainText, SingleLineChars, Text},
 };
@@ -129,7 +128,9 @@ pub enum TaskPriority {
 /// `created_at`: newest first (the default). `updated_at`: most recently changed first.
 /// `due_at`: soonest first, tasks without a due date last. `priority`: urgent first.
 /// `title`: A to Z, ignoring case. Ties go by creation, in the same direction.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Enum, VariantArray)]
+// Its strum names are the `x-enum-varnames` the spec gives each value.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Enum, IntoStaticStr, VariantArray)]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum TaskSort {
     #[default]
     #[oai(rename = "created_at")]
@@ -152,24 +153,6 @@ pub enum TaskSort {
     Title,
     #[oai(rename = "-title")]
     TitleReversed,
-}
-
-/// What a task listing asks for: which tasks (every filter given must hold), in which
-/// order, and which page.
-#[derive(Debug, Clone, Default)]
-pub struct TaskQuery {
-    pub limit: PageLimit,
-    pub cursor: Option<Cursor>,
-    pub sort: TaskSort,
-    pub status: Vec<TaskStatus>,
-    pub priority: Vec<TaskPriority>,
-    pub tag: Vec<TagName>,
-    pub due_before: Option<DateTime<Utc>>,
-    pub due_after: Option<DateTime<Utc>>,
-    pub overdue: Option<bool>,
-    pub has_due: Option<bool>,
-    pub updated_since: Option<DateTime<Utc>>,
-    pub q: Option<SearchText>,
 }
 
 /// A task, as stored.
@@ -252,17 +235,44 @@ pub struct TaskPatch {
     pub tags: Option<TagNames>,
 }
 
-impl Example for TaskPatch {
-    fn example() -> Self {
-        Self {
-            title: None,
-            description: MaybeUndefined::Undefined,
-            status: Some(TaskStatus::Done),
-            priority: None,
-            due_at: MaybeUndefined::Null,
-            tags: None,
-        }
-    }
+examples! {
+    TaskPatch => TaskPatch {
+        title: None,
+        description: MaybeUndefined::Undefined,
+        status: Some(TaskStatus::Done),
+        priority: None,
+        due_at: MaybeUndefined::Null,
+        tags: None,
+    };
+    Task => Task {
+        id: Uuid::from_u128(0x0194_b2a4_0000_7000_8000_0000_0000_0002),
+        title: "Buy milk".to_owned(),
+        description: Some("Two litres, semi-skimmed.".to_owned()),
+        status: TaskStatus::Todo,
+        priority: TaskPriority::High,
+        due_at: Some(crate::EXAMPLE_TIME + chrono::Duration::days(1)),
+        completed_at: None,
+        tags: vec!["errands".to_owned(), "Home".to_owned()],
+        created_at: crate::EXAMPLE_TIME,
+        updated_at: crate::EXAMPLE_TIME,
+    };
+    TaskInput => TaskInput {
+        title: PlainText::new("Buy milk"),
+        description: Some(PlainText::new("Two litres, semi-skimmed.")),
+        status: TaskStatus::Todo,
+        priority: TaskPriority::High,
+        due_at: Some(crate::EXAMPLE_TIME + chrono::Duration::days(1)),
+        tags: Some(TagNames(vec![
+            TagName::new("errands"),
+            TagName::new("Home"),
+        ])),
+    };
+    TaskPage => TaskPage {
+        items: vec![Task::example()],
+        next_cursor: Some(
+            "MTc3MjM4NDQwMDAwMDAwMC4wMTk0YjJhNDAwMDA3MDAwODAwMDAwMDAwMDAwMDAwMg".to_owned(),
+        ),
+    };
 }
 
 /// One page of tasks, in the order the listing asked for.
@@ -273,50 +283,6 @@ pub struct TaskPage {
     /// Pass as `cursor` to get the next page; `null` on the last page.
     #[oai(nullable)]
     pub next_cursor: Option<String>,
-}
-
-impl Example for Task {
-    fn example() -> Self {
-        Self {
-            id: Uuid::from_u128(0x0194_b2a4_0000_7000_8000_0000_0000_0002),
-            title: "Buy milk".to_owned(),
-            description: Some("Two litres, semi-skimmed.".to_owned()),
-            status: TaskStatus::Todo,
-            priority: TaskPriority::High,
-            due_at: Some(crate::EXAMPLE_TIME + chrono::Duration::days(1)),
-            completed_at: None,
-            tags: vec!["errands".to_owned(), "Home".to_owned()],
-            created_at: crate::EXAMPLE_TIME,
-            updated_at: crate::EXAMPLE_TIME,
-        }
-    }
-}
-
-impl Example for TaskInput {
-    fn example() -> Self {
-        Self {
-            title: PlainText::new("Buy milk"),
-            description: Some(PlainText::new("Two litres, semi-skimmed.")),
-            status: TaskStatus::Todo,
-            priority: TaskPriority::High,
-            due_at: Some(crate::EXAMPLE_TIME + chrono::Duration::days(1)),
-            tags: Some(TagNames(vec![
-                TagName::new("errands"),
-                TagName::new("Home"),
-            ])),
-        }
-    }
-}
-
-impl Example for TaskPage {
-    fn example() -> Self {
-        Self {
-            items: vec![Task::example()],
-            next_cursor: Some(
-                "MTc3MjM4NDQwMDAwMDAwMC4wMTk0YjJhNDAwMDA3MDAwODAwMDAwMDAwMDAwMDAwMg".to_owned(),
-            ),
-        }
-    }
 }
 
 #[derive(ApiResponse)]

@@ -1,7 +1,7 @@
 //! `/users`: the account behind the bearer token, its sessions and its password.
 
 use chrono::{DateTime, Utc};
-use poem_openapi::{ApiResponse, Enum, Object, payload::Json, types::Example};
+use poem_openapi::{ApiResponse, Enum, Object, payload::Json};
 use serde::Serialize;
 use strum::{EnumString, IntoStaticStr, VariantArray};
 use uuid::Uuid;
@@ -109,64 +109,37 @@ pub struct AccountDeletion {
     pub current_password: AnyText<1, PASSWORD_MAX_CHARS>,
 }
 
-impl Example for User {
-    fn example() -> Self {
-        Self {
-            email: "alice@example.com".to_owned(),
-            id: Uuid::from_u128(0x0194_b2a4_0000_7000_8000_0000_0000_0001),
-            role: Role::User,
-            created_at: crate::EXAMPLE_TIME,
-        }
-    }
-}
-
-impl Example for Session {
-    fn example() -> Self {
-        Self {
-            id: Uuid::from_u128(0x0194_b2a4_0000_7000_8000_0000_0000_0003),
-            current: true,
-            created_at: crate::EXAMPLE_TIME,
-            last_used_at: crate::EXAMPLE_TIME + chrono::Duration::hours(2),
-            expires_at: crate::EXAMPLE_TIME + chrono::Duration::days(30),
-            user_agent: Some("Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0".to_owned()),
-            client_address: "192.0.2.10".to_owned(),
-        }
-    }
-}
-
-impl Example for SessionPage {
-    fn example() -> Self {
-        Self {
-            items: vec![Session::example()],
-            next_cursor: None,
-        }
-    }
-}
-
-impl Example for PasswordChange {
-    fn example() -> Self {
-        Self {
-            current_password: AnyText::new("correct horse battery staple"),
-            new_password: AnyText::new("purple monkey dishwasher lamp"),
-        }
-    }
-}
-
-impl Example for EmailChange {
-    fn example() -> Self {
-        Self {
-            email: Text::new("alice@example.org"),
-            current_password: AnyText::new("correct horse battery staple"),
-        }
-    }
-}
-
-impl Example for AccountDeletion {
-    fn example() -> Self {
-        Self {
-            current_password: AnyText::new("correct horse battery staple"),
-        }
-    }
+examples! {
+    User => User {
+        email: "alice@example.com".to_owned(),
+        id: Uuid::from_u128(0x0194_b2a4_0000_7000_8000_0000_0000_0001),
+        role: Role::User,
+        created_at: crate::EXAMPLE_TIME,
+    };
+    Session => Session {
+        id: Uuid::from_u128(0x0194_b2a4_0000_7000_8000_0000_0000_0003),
+        current: true,
+        created_at: crate::EXAMPLE_TIME,
+        last_used_at: crate::EXAMPLE_TIME + chrono::Duration::hours(2),
+        expires_at: crate::EXAMPLE_TIME + chrono::Duration::days(30),
+        user_agent: Some("Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0".to_owned()),
+        client_address: "192.0.2.10".to_owned(),
+    };
+    SessionPage => SessionPage {
+        items: vec![Session::example()],
+        next_cursor: None,
+    };
+    PasswordChange => PasswordChange {
+        current_password: AnyText::new("correct horse battery staple"),
+        new_password: AnyText::new("purple monkey dishwasher lamp"),
+    };
+    EmailChange => EmailChange {
+        email: Text::new("alice@example.org"),
+        current_password: AnyText::new("correct horse battery staple"),
+    };
+    AccountDeletion => AccountDeletion {
+        current_password: AnyText::new("correct horse battery staple"),
+    };
 }
 
 #[derive(ApiResponse)]

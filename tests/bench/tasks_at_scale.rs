@@ -20,7 +20,7 @@ use serde_json::Value;
 use sqlx::{AssertSqlSafe, PgPool};
 use taskapi_api::{
     paging::{Cursor, PageLimit},
-    tasks::{TagName, TaskQuery, TaskSort, TaskStatus},
+    tasks::{TagName, TaskSort, TaskStatus},
 };
 use taskapi_client::{sort::TaskSort as SdkSort, types};
 use taskapi_server::{

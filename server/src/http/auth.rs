@@ -9,14 +9,13 @@ use taskapi_api::{
         LoginErrors, LoginForm, LoginResponse, LogoutErrors, LogoutResponse, RegisterErrors,
         RegisterRequest, RegisterResponse, Token,
     },
-    body::{FormBody, JsonBody},
     problem::Errors,
     security::{BearerAuth, Unauthenticated},
 };
 
 use super::{
     Api, AppState,
-    body::{Bodies, BodyError},
+    body::{Bodies, BodyError, FormBody, JsonBody},
     client::{ClientAddress, UserAgent},
 };
 use crate::{

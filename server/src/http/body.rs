@@ -1,7 +1,9 @@
 //! Request bodies, decoded against the contract's own schemas.
 //!
-//! The contract hands bodies over undecoded ([`JsonBody`], [`FormBody`]); entry points
-//! decode them here, once the caller is authenticated. A body is parsed (refusing an object
+//! Operations declare their bodies as [`JsonBody<T>`] or [`FormBody<T>`]: the spec shows the
+//! media type and `T`'s schema, exactly as poem-openapi's `Json<T>` and `Form<T>` would,
+//! but the bytes arrive undecoded. Entry points decode them here, once the caller is
+//! authenticated. A body is parsed (refusing an object
 //! key given twice), then checked against the schema the published document gives its type
 //! by the `jsonschema` crate, every field at once, so that a 422 names each invalid field
 //! and what is wrong with it; only a body that passes goes to poem-openapi's decoder. The
@@ -11,25 +13,78 @@
 use std::{
     collections::{BTreeSet, HashMap},
     fmt,
+    marker::PhantomData,
     sync::{Arc, Mutex, PoisonError},
 };
+
+use bytes::Bytes;
 
 use chrono::{DateTime, Utc};
 use jsonschema::{
     Draft, PatternOptions, ValidationError, Validator, error::TypeKind, error::ValidationErrorKind,
     types::JsonType,
 };
+use poem::{FromRequest, Request, RequestBody};
 use poem_openapi::{
-    registry::MetaSchemaRef,
+    impl_apirequest_for_payload,
+    payload::{Form, Json, ParsePayload, Payload},
+    registry::{MetaSchemaRef, Registry},
     types::{ParseFromJSON, ToJSON, Type},
 };
 use regex::Regex;
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
-use taskapi_api::body::{FormBody, JsonBody};
 use uuid::Uuid;
 
 use crate::domain::{self, FieldErrors};
+
+/// The bytes of a request body declared as the payload `P`.
+#[derive(Debug, Clone)]
+pub struct Undecoded<P> {
+    pub bytes: Bytes,
+    payload: PhantomData<P>,
+}
+
+/// A JSON object of type `T` (`application/json`, or any `application/*+json`).
+pub type JsonBody<T> = Undecoded<Json<T>>;
+
+/// An `application/x-www-form-urlencoded` form of type `T`.
+pub type FormBody<T> = Undecoded<Form<T>>;
+
+impl<P> Undecoded<P> {
+    pub fn new(bytes: impl Into<Bytes>) -> Self {
+        Self {
+            bytes: bytes.into(),
+            payload: PhantomData,
+        }
+    }
+}
+
+impl<P: Payload> Payload for Undecoded<P> {
+    const CONTENT_TYPE: &'static str = P::CONTENT_TYPE;
+
+    fn check_content_type(content_type: &str) -> bool {
+        P::check_content_type(content_type)
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        P::schema_ref()
+    }
+
+    fn register(registry: &mut Registry) {
+        P::register(registry);
+    }
+}
+
+impl<P: Payload> ParsePayload for Undecoded<P> {
+    const IS_REQUIRED: bool = true;
+
+    async fn from_request(request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
+        Ok(Self::new(Bytes::from_request(request, body).await?))
+    }
+}
+
+impl_apirequest_for_payload!(Undecoded<P>, P: Payload);
 
 /// Why a body was refused.
 #[derive(Debug)]

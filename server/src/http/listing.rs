@@ -1,15 +1,37 @@
 //! A task listing's query parameters as the domain's listing: each parameter checked
 //! against the schema it publishes, then read as filters, an order and a page.
 
+use chrono::{DateTime, Utc};
 use poem_openapi::types::ToJSON;
 use serde_json::Value;
-use taskapi_api::tasks::{MAX_TAGS_PER_TASK, TagName, TaskQuery, TaskSort};
+use taskapi_api::{
+    paging::{Cursor, PageLimit},
+    tasks::{MAX_TAGS_PER_TASK, SearchText, TagName, TaskPriority, TaskSort, TaskStatus},
+};
 
 use super::{body::Bodies, cursor_text, page_size};
 use crate::domain::{
     self, FieldErrors, SearchTerms, TagKey, TaskCursor, TaskFilter, TaskListing, TaskOrder,
     within_four_digit_years,
 };
+
+/// What a task listing asks for: which tasks (every filter given must hold), in which
+/// order, and which page.
+#[derive(Debug, Clone, Default)]
+pub struct TaskQuery {
+    pub limit: PageLimit,
+    pub cursor: Option<Cursor>,
+    pub sort: TaskSort,
+    pub status: Vec<TaskStatus>,
+    pub priority: Vec<TaskPriority>,
+    pub tag: Vec<TagName>,
+    pub due_before: Option<DateTime<Utc>>,
+    pub due_after: Option<DateTime<Utc>>,
+    pub overdue: Option<bool>,
+    pub has_due: Option<bool>,
+    pub updated_since: Option<DateTime<Utc>>,
+    pub q: Option<SearchText>,
+}
 
 /// The order a sort names: its name on the wire is the domain's name of the order.
 impl From<TaskSort> for TaskOrder {

@@ -26,12 +26,10 @@ use poem_openapi::{OpenApiService, param::Header};
 use serde_json::Value;
 
 use ipnet::IpNet;
-use taskapi_api::{
-    paging::{Cursor, MAX_CURSOR_CHARS, MAX_PAGE_SIZE, PageLimit},
-    tasks::TaskQuery,
-};
+use taskapi_api::paging::{Cursor, MAX_CURSOR_CHARS, MAX_PAGE_SIZE, PageLimit};
 
 pub use auth::registration;
+pub use listing::TaskQuery;
 
 use crate::{
     config::{CorsOrigin, ForwardedHeader},

@@ -9,7 +9,6 @@ use poem_openapi::{
 };
 use taskapi_api::{
     ApiTag,
-    body::JsonBody,
     paging::{Cursor, PageLimit},
     problem::Errors,
     security::BearerAuth,
@@ -20,7 +19,7 @@ use taskapi_api::{
     tasks::TagName as WireTagName,
 };
 
-use super::{Api, page_request};
+use super::{Api, body::JsonBody, page_request};
 use crate::{
     domain::{FieldErrors, TagCursor, TagName, TagUse},
     service::tags::TagError,

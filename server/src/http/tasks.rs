@@ -10,7 +10,6 @@ use poem_openapi::{
 };
 use taskapi_api::{
     ApiTag,
-    body::JsonBody,
     json::Serialized,
     paging::{Cursor, PageLimit},
     problem::Errors,
@@ -19,14 +18,14 @@ use taskapi_api::{
         self as contract, CreateTaskErrors, CreateTaskResponse, DESCRIPTION_MAX_CHARS,
         DeleteTaskErrors, DeleteTaskResponse, GetTaskErrors, GetTaskResponse,
         IDEMPOTENCY_KEY_MAX_CHARS, ListTasksErrors, ReplaceTaskErrors, SearchText, TagName,
-        TagNames, TaskInput, TaskPageResponse, TaskPatch, TaskPriority, TaskQuery, TaskResponse,
-        TaskSort, TaskStatus,
+        TagNames, TaskInput, TaskPageResponse, TaskPatch, TaskPriority, TaskResponse, TaskSort,
+        TaskStatus,
     },
     text::PlainText,
 };
 use uuid::Uuid;
 
-use super::{Api, as_sent, condition, listing};
+use super::{Api, TaskQuery, as_sent, body::JsonBody, condition, listing};
 use crate::{
     domain::{
         self, DueAt, FieldErrors, IdempotencyKey, TagSet, Task, TaskCursor, TaskDescription,

@@ -8,7 +8,6 @@ use poem_openapi::{
 };
 use taskapi_api::{
     ApiTag,
-    body::JsonBody,
     json::Serialized,
     paging::{Cursor, PageLimit},
     problem::Errors,
@@ -21,7 +20,7 @@ use taskapi_api::{
 };
 use uuid::Uuid;
 
-use super::{Api, client::ClientAddress, page_request};
+use super::{Api, body::JsonBody, client::ClientAddress, page_request};
 use crate::domain::{
     self, DeletionConfirmation, Email, FieldErrors, NewEmail, NewPassword, PageCursor, Password,
     Session, SessionId, SessionPage, User,
