@@ -60,6 +60,28 @@ impl<S: ErrorSet> From<Failure> for Errors<S> {
     }
 }
 
+/// The errors of operations on one thing the caller names: there is no such thing for
+/// them (404, with the detail given here), or the service failed.
+macro_rules! not_found {
+    ($($error:ident => $detail:literal),+ $(,)?) => {$(
+        impl<S: ErrorSet + Declares<404>> From<$error> for Errors<S> {
+            fn from(error: $error) -> Self {
+                match error {
+                    $error::NotFound => ApiError::<404>::new($detail).into(),
+                    $error::Failed(failure) => failure.into(),
+                }
+            }
+        }
+    )+};
+}
+
+not_found! {
+    SessionError => "No such session.",
+    AdminError => "No such account.",
+    TaskError => "No such task.",
+    TagError => "No such tag.",
+}
+
 impl<S: ErrorSet + Declares<422>> From<FieldErrors> for Errors<S> {
     fn from(errors: FieldErrors) -> Self {
         ApiError::validation(errors.into_inner()).into()
@@ -230,15 +252,6 @@ impl<S: ErrorSet + Declares<401> + Declares<403> + Declares<409> + Declares<429>
     }
 }
 
-impl<S: ErrorSet + Declares<404>> From<SessionError> for Errors<S> {
-    fn from(error: SessionError) -> Self {
-        match error {
-            SessionError::NotFound => ApiError::<404>::new("No such session.").into(),
-            SessionError::Failed(failure) => failure.into(),
-        }
-    }
-}
-
 impl<S: ErrorSet + Declares<403>> From<NotAdmin> for Errors<S> {
     fn from(_: NotAdmin) -> Self {
         ApiError::<403>::typed(
@@ -249,34 +262,12 @@ impl<S: ErrorSet + Declares<403>> From<NotAdmin> for Errors<S> {
     }
 }
 
-fn no_such_account() -> ApiError<404> {
-    ApiError::new("No such account.")
-}
-
-impl<S: ErrorSet + Declares<404>> From<AdminError> for Errors<S> {
-    fn from(error: AdminError) -> Self {
-        match error {
-            AdminError::NotFound => no_such_account().into(),
-            AdminError::Failed(failure) => failure.into(),
-        }
-    }
-}
-
 impl<S: ErrorSet + Declares<404> + Declares<409>> From<RemoveError> for Errors<S> {
     fn from(error: RemoveError) -> Self {
         match error {
-            RemoveError::NotFound => no_such_account().into(),
+            RemoveError::NotFound => AdminError::NotFound.into(),
             RemoveError::LastAdmin(last) => last.into(),
             RemoveError::Failed(failure) => failure.into(),
-        }
-    }
-}
-
-impl<S: ErrorSet + Declares<404>> From<TaskError> for Errors<S> {
-    fn from(error: TaskError) -> Self {
-        match error {
-            TaskError::NotFound => ApiError::<404>::new("No such task.").into(),
-            TaskError::Failed(failure) => failure.into(),
         }
     }
 }
@@ -313,15 +304,6 @@ impl<S: ErrorSet + Declares<409> + Declares<422>> From<CreateError> for Errors<S
             )
             .into(),
             CreateError::Failed(failure) => failure.into(),
-        }
-    }
-}
-
-impl<S: ErrorSet + Declares<404>> From<TagError> for Errors<S> {
-    fn from(error: TagError) -> Self {
-        match error {
-            TagError::NotFound => ApiError::<404>::new("No such tag.").into(),
-            TagError::Failed(failure) => failure.into(),
         }
     }
 }

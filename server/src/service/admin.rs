@@ -18,13 +18,10 @@ use crate::{
 #[error("this is the last enabled administrator")]
 pub struct LastAdmin;
 
-#[derive(Debug, thiserror::Error)]
-pub enum AdminError {
-    #[error("no such account")]
-    NotFound,
-    #[error(transparent)]
-    Failed(#[from] Failure),
-}
+super::not_found_error!(
+    /// No such account.
+    AdminError: "no such account"
+);
 
 /// Why an account could not be disabled, deleted or made a user.
 #[derive(Debug, thiserror::Error)]

@@ -23,6 +23,22 @@ use crate::{
     store::Database,
 };
 
+/// Declares the error of the operations on one thing a caller names: there is no such
+/// thing for them (another user's is not told apart), or the service failed.
+macro_rules! not_found_error {
+    ($(#[$doc:meta])* $name:ident: $message:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, thiserror::Error)]
+        pub enum $name {
+            #[error($message)]
+            NotFound,
+            #[error(transparent)]
+            Failed(#[from] Failure),
+        }
+    };
+}
+use not_found_error;
+
 /// The time of a change, at the microsecond precision PostgreSQL keeps.
 fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)

@@ -8,14 +8,10 @@ use crate::{
     store::{Database, tags, tasks},
 };
 
-#[derive(Debug, thiserror::Error)]
-pub enum TagError {
-    /// The caller has no tag of that name; another user's tags are not told apart.
-    #[error("tag not found")]
-    NotFound,
-    #[error(transparent)]
-    Failed(#[from] Failure),
-}
+super::not_found_error!(
+    /// The caller has no tag of that name.
+    TagError: "tag not found"
+);
 
 /// Why a tag was not renamed.
 #[derive(Debug, thiserror::Error)]

@@ -18,14 +18,10 @@ use crate::{
     },
 };
 
-#[derive(Debug, thiserror::Error)]
-pub enum TaskError {
-    /// No such task, or it belongs to someone else; the two are not told apart.
-    #[error("task not found")]
-    NotFound,
-    #[error(transparent)]
-    Failed(#[from] Failure),
-}
+super::not_found_error!(
+    /// No such task, or it belongs to someone else.
+    TaskError: "task not found"
+);
 
 /// Why a change to a task was refused.
 #[derive(Debug, thiserror::Error)]

@@ -94,14 +94,10 @@ impl From<RemoveError> for DeleteAccountError {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum SessionError {
-    /// No such session, or it belongs to someone else; the two are not told apart.
-    #[error("session not found")]
-    NotFound,
-    #[error(transparent)]
-    Failed(#[from] Failure),
-}
+super::not_found_error!(
+    /// No such session, or it belongs to someone else.
+    SessionError: "session not found"
+);
 
 #[derive(Clone)]
 pub struct UserService {
