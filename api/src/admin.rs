@@ -2,7 +2,7 @@
 //! else gets 403.
 
 use chrono::{DateTime, Utc};
-use poem_openapi::{ApiResponse, Object, payload::Json};
+use poem_openapi::{Object, payload::Json};
 use uuid::Uuid;
 
 use crate::{
@@ -53,18 +53,11 @@ examples! {
 /// The start of an email address to filter accounts by.
 pub type EmailPrefix = Text<1, EMAIL_MAX_CHARS, EmailChars>;
 
-#[derive(ApiResponse)]
-pub enum AccountPageResponse {
+responses! {
     /// A page of accounts.
-    #[oai(status = 200)]
-    Ok(Json<AccountPage>),
-}
-
-#[derive(ApiResponse)]
-pub enum AccountResponse {
+    AccountPageResponse: 200 Ok(Json<AccountPage>);
     /// The account.
-    #[oai(status = 200)]
-    Ok(Json<Account>),
+    AccountResponse: 200 Ok(Json<Account>);
 }
 
 error_sets! {

@@ -1,6 +1,6 @@
 //! `/auth`: creating an account and exchanging credentials for a bearer token.
 
-use poem_openapi::{ApiResponse, Object, payload::Json};
+use poem_openapi::{Object, payload::Json};
 
 use crate::{
     problem::error_sets,
@@ -84,18 +84,13 @@ examples! {
     };
 }
 
-#[derive(ApiResponse)]
-pub enum RegisterResponse {
+responses! {
     /// The account was created.
-    #[oai(status = 201)]
-    Created(Json<User>),
-}
-
-#[derive(ApiResponse)]
-pub enum LoginResponse {
+    RegisterResponse: 201 Created(Json<User>);
     /// Credentials accepted.
-    #[oai(status = 200)]
-    Ok(Json<Token>),
+    LoginResponse: 200 Ok(Json<Token>);
+    /// The session is over: its refresh token and access tokens no longer work.
+    LogoutResponse: 204 NoContent;
 }
 
 error_sets! {
@@ -105,11 +100,4 @@ error_sets! {
     LoginErrors: 400, 401, 403, 413, 415, 422, 429;
     /// Errors of `logout`.
     LogoutErrors: 401, 429;
-}
-
-#[derive(ApiResponse)]
-pub enum LogoutResponse {
-    /// The session is over: its refresh token and access tokens no longer work.
-    #[oai(status = 204)]
-    NoContent,
 }

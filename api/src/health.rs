@@ -1,7 +1,7 @@
 //! `/health`: probes for load balancers and orchestrators. Public, cheap, and not logged
 //! when all is well.
 
-use poem_openapi::{ApiResponse, Object, payload::Json, types::Example};
+use poem_openapi::{Object, payload::Json, types::Example};
 
 use crate::problem::error_sets;
 
@@ -19,11 +19,9 @@ examples! {
     };
 }
 
-#[derive(ApiResponse)]
-pub enum HealthResponse {
+responses! {
     /// The probe passed.
-    #[oai(status = 200)]
-    Ok(Json<Health>),
+    HealthResponse: 200 Ok(Json<Health>);
 }
 
 impl HealthResponse {

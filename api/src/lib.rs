@@ -17,6 +17,18 @@ macro_rules! examples {
     )*};
 }
 
+/// Declares responses with one outcome: its description, then `Name: status Variant(payload);`.
+macro_rules! responses {
+    ($($(#[$doc:meta])* $name:ident: $status:tt $variant:ident $(($payload:ty))?;)*) => {$(
+        #[derive(poem_openapi::ApiResponse)]
+        pub enum $name {
+            $(#[$doc])*
+            #[oai(status = $status)]
+            $variant $(($payload))?,
+        }
+    )*};
+}
+
 pub mod admin;
 pub mod auth;
 pub mod health;

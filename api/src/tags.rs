@@ -2,7 +2,7 @@
 //! (`tags` of `/tasks`); here they are listed, renamed and removed across every task at
 //! once. Another user's tags are indistinguishable from ones that do not exist.
 
-use poem_openapi::{ApiResponse, Object, payload::Json};
+use poem_openapi::{Object, payload::Json};
 
 use crate::{problem::error_sets, tasks::TagName};
 
@@ -47,25 +47,13 @@ examples! {
     };
 }
 
-#[derive(ApiResponse)]
-pub enum TagPageResponse {
+responses! {
     /// A page of the caller's tags.
-    #[oai(status = 200)]
-    Ok(Json<TagPage>),
-}
-
-#[derive(ApiResponse)]
-pub enum TagResponse {
+    TagPageResponse: 200 Ok(Json<TagPage>);
     /// The tag under its new name, with every task that carries it now.
-    #[oai(status = 200)]
-    Ok(Json<Tag>),
-}
-
-#[derive(ApiResponse)]
-pub enum DeleteTagResponse {
+    TagResponse: 200 Ok(Json<Tag>);
     /// The tag was removed from every task and is gone.
-    #[oai(status = 204)]
-    NoContent,
+    DeleteTagResponse: 204 NoContent;
 }
 
 error_sets! {

@@ -307,11 +307,11 @@ pub enum GetTaskResponse {
     NotModified(#[oai(header = "ETag")] String),
 }
 
-#[derive(ApiResponse)]
-pub enum TaskPageResponse {
+responses! {
     /// A page of the caller's tasks.
-    #[oai(status = 200)]
-    Ok(Serialized<TaskPage>),
+    TaskPageResponse: 200 Ok(Serialized<TaskPage>);
+    /// The task was deleted.
+    DeleteTaskResponse: 204 NoContent;
 }
 
 #[derive(ApiResponse)]
@@ -319,13 +319,6 @@ pub enum TaskResponse {
     /// The task as it is now; `ETag` is its new version.
     #[oai(status = 200)]
     Ok(Serialized<Task>, #[oai(header = "ETag")] String),
-}
-
-#[derive(ApiResponse)]
-pub enum DeleteTaskResponse {
-    /// The task was deleted.
-    #[oai(status = 204)]
-    NoContent,
 }
 
 error_sets! {

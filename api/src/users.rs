@@ -1,7 +1,7 @@
 //! `/users`: the account behind the bearer token, its sessions and its password.
 
 use chrono::{DateTime, Utc};
-use poem_openapi::{ApiResponse, Enum, Object, payload::Json};
+use poem_openapi::{Enum, Object, payload::Json};
 use serde::Serialize;
 use strum::{EnumString, IntoStaticStr, VariantArray};
 use uuid::Uuid;
@@ -142,25 +142,13 @@ examples! {
     };
 }
 
-#[derive(ApiResponse)]
-pub enum UserResponse {
+responses! {
     /// The caller's account.
-    #[oai(status = 200)]
-    Ok(Serialized<User>),
-}
-
-#[derive(ApiResponse)]
-pub enum SessionPageResponse {
+    UserResponse: 200 Ok(Serialized<User>);
     /// A page of the caller's live sessions.
-    #[oai(status = 200)]
-    Ok(Json<SessionPage>),
-}
-
-#[derive(ApiResponse)]
-pub enum DoneResponse {
+    SessionPageResponse: 200 Ok(Json<SessionPage>);
     /// Done.
-    #[oai(status = 204)]
-    NoContent,
+    DoneResponse: 204 NoContent;
 }
 
 error_sets! {
