@@ -79,6 +79,7 @@ pub fn test_settings() -> Settings {
         session_max_lifetime_seconds: Settings::SESSION_MAX_LIFETIME_SECONDS,
         max_sessions_per_user: Settings::MAX_SESSIONS_PER_USER,
         dev: false,
+        dev_postgres_dir: None,
         no_migrate: false,
         require_if_match: false,
         idempotency_key_ttl_seconds: Settings::IDEMPOTENCY_KEY_TTL_SECONDS,
@@ -125,7 +126,7 @@ impl TestApp {
             .as_ref()
             .map(|secret| secret.expose_secret().to_owned())
             .unwrap_or_default();
-        let database_url = settings.database.database_url.clone();
+        let database_url = settings.database.url().to_owned();
         // A server that migrates creates its database; the guard drops it.
         let database = (!settings.no_migrate).then(|| ScratchDatabase {
             url: database_url.clone(),
