@@ -95,14 +95,10 @@ fn parse_role(raw: &str) -> Result<Role, String> {
 
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseSettings {
-    /// PostgreSQL connection URL.
-    #[arg(
-        long,
-        env = "DATABASE_URL",
-        default_value = "postgres://postgres@127.0.0.1:5432/taskapi",
-        hide_env_values = true
-    )]
-    pub database_url: String,
+    /// PostgreSQL connection URL. Unset: `postgres://postgres@127.0.0.1:5432/taskapi`,
+    /// except that `serve --dev` then runs a private PostgreSQL of its own.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
 
     /// Most connections the pool opens.
     #[arg(long, env = "TASKAPI_DB_MAX_CONNECTIONS", default_value_t = DatabaseSettings::MAX_CONNECTIONS)]
@@ -144,10 +140,14 @@ impl DatabaseSettings {
     /// sqlx's own default.
     pub const STATEMENT_CACHE: usize = 100;
 
+    /// Where PostgreSQL is when `DATABASE_URL` is not set (and `serve --dev` does not run
+    /// its own).
+    pub const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/taskapi";
+
     /// The settings for `database_url` with every default, as the flags give them.
     pub fn for_url(database_url: impl Into<String>) -> Self {
         Self {
-            database_url: database_url.into(),
+            database_url: Some(database_url.into()),
             db_max_connections: Self::MAX_CONNECTIONS,
             db_acquire_timeout_ms: Self::ACQUIRE_TIMEOUT_MS,
             db_statement_timeout_ms: Self::STATEMENT_TIMEOUT_MS,
@@ -157,11 +157,14 @@ impl DatabaseSettings {
         }
     }
 
+    /// Where requests' connections go.
+    pub fn url(&self) -> &str {
+        self.database_url.as_deref().unwrap_or(Self::DEFAULT_URL)
+    }
+
     /// Where sessions that need PostgreSQL itself connect: migrations, the listener.
     pub fn direct_url(&self) -> &str {
-        self.direct_database_url
-            .as_deref()
-            .unwrap_or(&self.database_url)
+        self.direct_database_url.as_deref().unwrap_or(self.url())
     }
 }
 
@@ -204,6 +207,11 @@ pub struct Settings {
     /// the process).
     #[arg(long, env = "TASKAPI_DEV")]
     pub dev: bool,
+
+    /// Where `--dev` without `DATABASE_URL` keeps its private PostgreSQL. Default:
+    /// `$XDG_DATA_HOME/taskapi/dev-postgres`, or `/var/lib/taskapi/dev-postgres` for root.
+    #[arg(long, env = "TASKAPI_DEV_POSTGRES_DIR")]
+    pub dev_postgres_dir: Option<PathBuf>,
 
     /// Do not create the database or apply pending migrations at start-up.
     #[arg(long, env = "TASKAPI_NO_MIGRATE")]

@@ -5,6 +5,7 @@
 //! [`store`]; [`domain`] holds the values that are valid by construction.
 
 pub mod config;
+pub mod dev_postgres;
 pub mod domain;
 pub mod failure;
 pub mod http;

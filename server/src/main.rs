@@ -1,10 +1,14 @@
 //! The `taskapi` binary: `serve`, `migrate`, `users` and `openapi`.
 
-use std::io::{BufRead, IsTerminal};
+use std::{
+    io::{BufRead, IsTerminal},
+    path::Path,
+};
 
 use anyhow::Context;
 use taskapi_server::{
-    config::{Cli, Command, DatabaseSettings, LogFormat, MigrateAction, UsersAction},
+    config::{Cli, Command, DatabaseSettings, LogFormat, MigrateAction, Settings, UsersAction},
+    dev_postgres::DevPostgres,
     domain::{Email, Registration},
     http,
     startup::{self, Application},
@@ -41,10 +45,21 @@ fn main() -> anyhow::Result<()> {
 async fn run() -> anyhow::Result<()> {
     let cli = Cli::load();
     match cli.command {
-        Command::Serve(settings) => {
+        Command::Serve(mut settings) => {
             let _logging = telemetry::init(settings.log_format);
-            let application = Application::build(&settings).await?;
-            application.run_until(shutdown_signal()).await;
+            let cluster = if settings.dev && settings.database.database_url.is_none() {
+                let cluster = start_dev_postgres(settings.dev_postgres_dir.as_deref()).await?;
+                settings.database.database_url = Some(cluster.url("taskapi"));
+                Some(cluster)
+            } else {
+                None
+            };
+            let served = serve(&settings).await;
+            if let Some(cluster) = cluster {
+                cluster.stop().await;
+                tracing::info!("the dev PostgreSQL stopped");
+            }
+            served?;
         }
         Command::Migrate { database, action } => {
             let _logging = telemetry::init(LogFormat::Pretty);
@@ -58,6 +73,28 @@ async fn run() -> anyhow::Result<()> {
         Command::Openapi { output: Some(path) } => write_spec(&path)?,
     }
     Ok(())
+}
+
+async fn serve(settings: &Settings) -> anyhow::Result<()> {
+    let application = Application::build(settings).await?;
+    application.run_until(shutdown_signal()).await;
+    Ok(())
+}
+
+/// `serve --dev` without `DATABASE_URL`: a PostgreSQL of the server's own.
+async fn start_dev_postgres(home: Option<&Path>) -> anyhow::Result<DevPostgres> {
+    let home = match home {
+        Some(home) => home.to_owned(),
+        None => DevPostgres::default_home()?,
+    };
+    let cluster = DevPostgres::start(&home)
+        .await
+        .context("cannot run the dev PostgreSQL (set DATABASE_URL to use your own)")?;
+    tracing::info!(
+        "--dev without DATABASE_URL: running a private PostgreSQL in {}",
+        cluster.home().display()
+    );
+    Ok(cluster)
 }
 
 async fn migrate(database: &DatabaseSettings, action: MigrateAction) -> anyhow::Result<()> {

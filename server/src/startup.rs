@@ -44,6 +44,8 @@ pub struct Application {
     limits: Limits,
     /// Trusted proxies: exempt from the per-address connection cap.
     proxies: Vec<IpNet>,
+    /// The request pool, closed once the last request is answered.
+    pool: PgPool,
 }
 
 impl Application {
@@ -60,7 +62,7 @@ impl Application {
         };
         let hasher = PasswordHasher::new(concurrency).await?;
         let tokens = TokenIssuer::new(&secret, settings.token_ttl());
-        let db = Database::new(pool, &pool_settings(&settings.database));
+        let db = Database::new(pool.clone(), &pool_settings(&settings.database));
         let limits = RateLimits::new(db.clone(), &quotas(&settings.rate_limits));
         let revocations = RevocationSet::default();
         let listener_pool = store::connect_for_listening(
@@ -113,6 +115,7 @@ impl Application {
                 forwarded_header: settings.rate_limits.forwarded_header,
             },
             proxies: settings.rate_limits.trusted_proxies.clone(),
+            pool,
             limits: Limits {
                 header_read_timeout: Duration::from_millis(transport.header_read_timeout_ms),
                 keep_alive_timeout: Duration::from_millis(transport.keep_alive_timeout_ms),
@@ -142,6 +145,7 @@ impl Application {
             job.abort();
         }
         listening.abort();
+        self.pool.close().await;
         tracing::info!("stopped");
     }
 }
@@ -225,7 +229,7 @@ async fn connect(database: &DatabaseSettings) -> anyhow::Result<PgPool> {
     pool.acquire().await.with_context(|| {
         format!(
             "cannot connect to the database at {}",
-            store::describe_url(&database.database_url)
+            store::describe_url(database.url())
         )
     })?;
     Ok(pool)
@@ -268,7 +272,7 @@ fn jwt_secret(settings: &Settings) -> anyhow::Result<JwtSecret> {
 /// The request pool's settings, as the flags give them.
 fn pool_settings(database: &DatabaseSettings) -> store::PoolSettings {
     store::PoolSettings {
-        url: database.database_url.clone(),
+        url: database.url().to_owned(),
         max_connections: database.db_max_connections,
         acquire_timeout: Duration::from_millis(database.db_acquire_timeout_ms),
         statement_timeout: Duration::from_millis(database.db_statement_timeout_ms),

@@ -25,7 +25,7 @@ use taskapi_api::{
 use taskapi_client::{sort::TaskSort as SdkSort, types};
 use taskapi_server::{
     domain::{TaskListing, UserId},
-    http,
+    http::{self, TaskQuery},
     service::tasks::spell,
     store::tasks::list_statement,
 };

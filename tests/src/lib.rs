@@ -81,6 +81,7 @@ pub fn test_settings() -> Settings {
         session_max_lifetime_seconds: Settings::SESSION_MAX_LIFETIME_SECONDS,
         max_sessions_per_user: Settings::MAX_SESSIONS_PER_USER,
         dev: false,
+        dev_postgres_dir: None,
         no_migrate: false,
         require_if_match: false,
         idempotency_key_ttl_seconds: Settings::IDEMPOTENCY_KEY_TTL_SECONDS,
@@ -117,9 +118,9 @@ impl TestApp {
     /// listener connect directly, unlogged.
     pub async fn with_transaction_log() -> (Self, TransactionLog) {
         let mut settings = test_settings();
-        let direct = settings.database.database_url.clone();
+        let direct = settings.database.url().to_owned();
         topology::route_database(&mut settings.database);
-        let routed = settings.database.database_url.clone();
+        let routed = settings.database.url().to_owned();
         let options = PgConnectOptions::from_str(&routed).expect("a database URL");
         let authority = format!("{}:{}", options.get_host(), options.get_port());
         assert!(
@@ -134,7 +135,7 @@ impl TestApp {
         let log = TransactionLog::start(target).await;
         let through = routed.replacen(&authority, &log.address.to_string(), 1);
         let separator = if through.contains('?') { '&' } else { '?' };
-        settings.database.database_url = format!("{through}{separator}sslmode=disable");
+        settings.database.database_url = Some(format!("{through}{separator}sslmode=disable"));
         settings.database.direct_database_url.get_or_insert(direct);
         (Self::spawn_with(settings).await, log)
     }

@@ -1,16 +1,76 @@
 //! [`ScratchDatabase`]: a PostgreSQL database of one test's own, dropped when it ends.
 
-use std::time::Duration;
+use std::{
+    net::{SocketAddr, TcpStream},
+    path::{Path, PathBuf},
+    sync::OnceLock,
+    time::Duration,
+};
 
 use sqlx::{PgPool, Postgres, migrate::MigrateDatabase};
-use taskapi_server::store::{self, migrations};
+use taskapi_server::{
+    dev_postgres::DevPostgres,
+    store::{self, migrations},
+};
 use uuid::Uuid;
 
-/// The PostgreSQL server the test databases live on: `TASKAPI_TEST_DATABASE_URL`, a URL
-/// without a database name (default `postgres://postgres@127.0.0.1:5432`).
+/// Where the test databases live when `TASKAPI_TEST_DATABASE_URL` is not set.
+const DEFAULT_SERVER: &str = "postgres://postgres@127.0.0.1:5432";
+
+/// The PostgreSQL server the test databases live on, as a URL without a database name:
+/// `TASKAPI_TEST_DATABASE_URL`; else `postgres://postgres@127.0.0.1:5432` when something
+/// listens there; else a private cluster of this test process, made and run as
+/// `taskapi serve --dev` makes and runs its own ([`DevPostgres`]) and stopped when the
+/// process ends.
 pub fn database_server_url() -> String {
-    std::env::var("TASKAPI_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned())
+    static SERVER: OnceLock<String> = OnceLock::new();
+    SERVER
+        .get_or_init(|| {
+            if let Ok(url) = std::env::var("TASKAPI_TEST_DATABASE_URL") {
+                return url;
+            }
+            let default = SocketAddr::from(([127, 0, 0, 1], 5432));
+            if TcpStream::connect_timeout(&default, Duration::from_secs(1)).is_ok() {
+                return DEFAULT_SERVER.to_owned();
+            }
+            private_cluster()
+        })
+        .clone()
+}
+
+/// Starts this process's own cluster, in a directory named after the process (those of
+/// processes that are gone are removed first). It runs until the process ends.
+fn private_cluster() -> String {
+    let parent = std::env::temp_dir();
+    let prefix = "taskapi-test-postgres-";
+    for entry in std::fs::read_dir(&parent).into_iter().flatten().flatten() {
+        let name = entry.file_name();
+        let pid = name.to_str().and_then(|name| name.strip_prefix(prefix));
+        if pid.is_some_and(|pid| !Path::new("/proc").join(pid).exists()) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+    let home: PathBuf = parent.join(format!("{prefix}{}", std::process::id()));
+    // Started on a runtime of its own: the caller may be inside a test's runtime.
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime to start PostgreSQL on");
+        let cluster = runtime
+            .block_on(DevPostgres::start(&home))
+            .expect("nothing answers at 127.0.0.1:5432 and a private PostgreSQL cannot start");
+        eprintln!(
+            "tests: a private PostgreSQL in {}",
+            cluster.home().display()
+        );
+        let url = cluster.server_url();
+        // Runs until this process ends; the kernel then stops it.
+        std::mem::forget(cluster);
+        url
+    })
+    .join()
+    .expect("starting PostgreSQL")
 }
 
 /// A randomly named database; whoever made it, it is dropped with the guard, even when the

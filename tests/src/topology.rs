@@ -32,11 +32,11 @@ pub fn route_database(database: &mut DatabaseSettings) {
         return;
     };
     let server = format!("{}/", database_server_url());
-    let Some(name) = database.database_url.strip_prefix(&server) else {
+    let Some(name) = database.url().strip_prefix(&server) else {
         return;
     };
     let through = format!("{}/{name}", bouncer.trim_end_matches('/'));
-    database.direct_database_url = Some(std::mem::replace(&mut database.database_url, through));
+    database.direct_database_url = database.database_url.replace(through);
     database.db_statement_cache = 0;
 }
 
