@@ -42,6 +42,7 @@ fn document<T: OpenApi>() -> Value {
     require_always_sent_fields(&mut document);
     move_field_defaults_to_their_types(&mut document);
     declare_public_operations(&mut document);
+    declare_deprecation_headers(&mut document);
     name_sort_orders(&mut document);
     give_parameters_examples(&mut document);
     order_tags_as_declared(&mut document);
@@ -250,6 +251,45 @@ fn give_parameters_examples(document: &mut Value) {
                 // JSON values are valid YAML values.
                 let example = serde_yaml::to_value(example).expect("JSON converts to YAML");
                 parameter.insert("example".into(), example);
+            }
+        }
+    }
+}
+
+/// A deprecated operation (`#[oai(deprecated)]`) answers with `Deprecation` and `Sunset`
+/// (the server's retirement table has the dates); every response of it declares them.
+fn declare_deprecation_headers(document: &mut Value) {
+    use serde_json::json;
+    let headers = [
+        (
+            "Deprecation",
+            json!({
+                "description": "RFC 9745: when this operation was deprecated, as `@` and Unix seconds.",
+                "required": true,
+                "schema": {"type": "string", "example": "@1772384400"},
+            }),
+        ),
+        (
+            "Sunset",
+            json!({
+                "description": "RFC 8594: when this operation will stop answering, as an HTTP-date.",
+                "required": true,
+                "schema": {"type": "string", "example": "Sun, 30 Aug 2026 17:00:00 GMT"},
+            }),
+        ),
+    ]
+    // JSON values are valid YAML values.
+    .map(|(name, header)| (name, serde_yaml::to_value(header).expect("JSON converts to YAML")));
+    for operation in nested_mut(&mut document["paths"], None) {
+        if operation.get("deprecated") != Some(&Value::Bool(true)) {
+            continue;
+        }
+        let responses = operation
+            .get_mut("responses")
+            .and_then(Value::as_mapping_mut);
+        for response in responses.into_iter().flat_map(Mapping::values_mut) {
+            for (name, header) in &headers {
+                response["headers"][*name] = header.clone();
             }
         }
     }
