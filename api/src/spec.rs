@@ -147,6 +147,11 @@ fn complete_operations(paths: &mut Value) {
         if operation.get("security").is_none() {
             operation["security"] = Value::Sequence(Vec::new());
         }
+        // Every reader: a deprecated operation's responses declare the headers that say when
+        // it was deprecated and when it goes (poem-openapi has no operation-wide headers).
+        if operation.get("deprecated") == Some(&Value::Bool(true)) {
+            declare_retirement_headers(operation);
+        }
         // Swagger UI: a parameter's example is its starting value in *Try it out*.
         let parameters = operation
             .get_mut("parameters")
@@ -156,6 +161,33 @@ fn complete_operations(paths: &mut Value) {
                 parameter["example"] = example;
             }
         }
+    }
+}
+
+/// `Deprecation` (RFC 9745) and `Sunset` (RFC 8594) on every response of `operation`; the
+/// server's retirement table has the dates.
+fn declare_retirement_headers(operation: &mut Value) {
+    use serde_json::json;
+    let header = |description: &str, example: &str| {
+        let header = json!({"description": description, "required": true,
+            "schema": {"type": "string", "example": example}});
+        // JSON values are valid YAML values.
+        serde_yaml::to_value(header).expect("JSON converts to YAML")
+    };
+    let deprecation = header(
+        "RFC 9745: when this operation was deprecated, as `@` and Unix seconds.",
+        "@1772384400",
+    );
+    let sunset = header(
+        "RFC 8594: when this operation will stop answering, as an HTTP-date.",
+        "Sun, 30 Aug 2026 17:00:00 GMT",
+    );
+    let responses = operation
+        .get_mut("responses")
+        .and_then(Value::as_mapping_mut);
+    for response in responses.into_iter().flat_map(Mapping::values_mut) {
+        response["headers"]["Deprecation"] = deprecation.clone();
+        response["headers"]["Sunset"] = sunset.clone();
     }
 }
 

@@ -1,5 +1,6 @@
 //! Middleware: per-request tracing with a request id, the request-head and -body limits,
-//! CORS, and the `Allow` header of a 405.
+//! CORS, the `Allow` header of a 405, and the `Deprecation` and `Sunset` headers of a
+//! deprecated operation.
 
 use std::{
     collections::BTreeSet,
@@ -8,9 +9,10 @@ use std::{
 };
 
 use bytes::{Bytes, BytesMut};
+use chrono::{DateTime, TimeDelta, Utc};
 use poem::{
     Body, Endpoint, IntoResponse, Request, Response, Result,
-    http::{HeaderValue, Method, StatusCode, header},
+    http::{HeaderName, HeaderValue, Method, StatusCode, header},
     middleware::Cors,
 };
 use serde_json::Value;
@@ -281,7 +283,7 @@ impl CorsLists {
             request_headers: BTreeSet::from(["authorization".into(), "content-type".into()]),
             exposed_headers: BTreeSet::from([REQUEST_ID.into()]),
         };
-        for (method, operation) in operations(document) {
+        for (_, method, operation) in operations(document) {
             lists.methods.insert(method.to_uppercase());
             let parameters = operation["parameters"].as_array().into_iter().flatten();
             lists.request_headers.extend(
@@ -302,23 +304,43 @@ impl CorsLists {
     }
 }
 
-/// Every operation of the contract, with its method as the document spells it.
-fn operations(document: &Value) -> impl Iterator<Item = (&str, &Value)> {
+/// Every operation of the contract, with its path template and its method as the document
+/// spells them.
+fn operations(document: &Value) -> impl Iterator<Item = (&str, &str, &Value)> {
     document["paths"]
         .as_object()
         .into_iter()
         .flatten()
-        .filter_map(|(_, item)| item.as_object())
-        .flatten()
-        // A path item also holds `parameters`, `summary`, …: only operations count.
-        .filter(|(key, _)| OPERATION_KEYS.contains(&key.as_str()))
-        .map(|(key, operation)| (key.as_str(), operation))
+        .filter_map(|(template, item)| Some((template, item.as_object()?)))
+        .flat_map(|(template, item)| {
+            item.iter()
+                // A path item also holds `parameters`, `summary`, …: only operations count.
+                .filter(|(key, _)| OPERATION_KEYS.contains(&key.as_str()))
+                .map(move |(key, operation)| (template.as_str(), key.as_str(), operation))
+        })
+}
+
+/// A path of the contract (`/tasks/{task_id}`), to match request paths against.
+struct PathTemplate(Vec<String>);
+
+impl PathTemplate {
+    fn new(template: &str) -> Self {
+        Self(template.split('/').map(str::to_owned).collect())
+    }
+
+    fn matches(&self, path: &str) -> bool {
+        let segments: Vec<&str> = path.split('/').collect();
+        self.0.len() == segments.len()
+            && self.0.iter().zip(&segments).all(|(expected, actual)| {
+                expected == actual || (expected.starts_with('{') && !actual.is_empty())
+            })
+    }
 }
 
 /// The methods each path of the contract accepts, for the `Allow` header RFC 9110 requires
 /// on a 405. Read from the OpenAPI document, so it cannot drift from the routes.
 pub struct AllowedMethods {
-    paths: Vec<(Vec<String>, HeaderValue)>,
+    paths: Vec<(PathTemplate, HeaderValue)>,
 }
 
 impl AllowedMethods {
@@ -336,21 +358,16 @@ impl AllowedMethods {
                     .map(|key| key.to_uppercase())
                     .collect();
                 let value = HeaderValue::from_str(&methods.join(", ")).ok()?;
-                Some((template.split('/').map(str::to_owned).collect(), value))
+                Some((PathTemplate::new(template), value))
             })
             .collect();
         Self { paths }
     }
 
     fn for_path(&self, path: &str) -> Option<&HeaderValue> {
-        let segments: Vec<&str> = path.split('/').collect();
-        self.paths.iter().find_map(|(template, methods)| {
-            let matches = template.len() == segments.len()
-                && template.iter().zip(&segments).all(|(expected, actual)| {
-                    expected == actual || (expected.starts_with('{') && !actual.is_empty())
-                });
-            matches.then_some(methods)
-        })
+        self.paths
+            .iter()
+            .find_map(|(template, methods)| template.matches(path).then_some(methods))
     }
 }
 
@@ -368,6 +385,113 @@ pub async fn allow_on_405<E: Endpoint>(
         response
             .headers_mut()
             .insert(header::ALLOW, methods.clone());
+    }
+    Ok(response)
+}
+
+/// When a deprecated operation was deprecated, and when it will be withdrawn: what its
+/// `Deprecation` (RFC 9745) and `Sunset` (RFC 8594) response headers say.
+#[derive(Debug, Clone, Copy)]
+pub struct Retirement {
+    pub operation_id: &'static str,
+    pub deprecated_at: DateTime<Utc>,
+    pub sunset_at: DateTime<Utc>,
+}
+
+/// The least time between an operation's deprecation and its sunset (README, *Deprecation*).
+pub const MIN_NOTICE: TimeDelta = TimeDelta::days(180);
+
+/// What keeps the retirement table and the contract's `deprecated` marks from agreeing.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum RetirementError {
+    #[error("{0} is deprecated in the contract, but the retirement table has no dates for it")]
+    Undated(String),
+    #[error("{0} has retirement dates, but the contract has no such deprecated operation")]
+    NotDeprecated(&'static str),
+    #[error("{0} would be withdrawn less than {days} days after its deprecation", days = MIN_NOTICE.num_days())]
+    ShortNotice(&'static str),
+}
+
+const DEPRECATION: HeaderName = HeaderName::from_static("deprecation");
+const SUNSET: HeaderName = HeaderName::from_static("sunset");
+
+/// The operations the contract marks `deprecated: true`, each with the header values of its
+/// [`Retirement`].
+pub struct DeprecatedOperations {
+    operations: Vec<(Method, PathTemplate, HeaderValue, HeaderValue)>,
+}
+
+impl DeprecatedOperations {
+    /// Every deprecated operation of `document` with its dates from `retirements`, which must
+    /// date each of them, nothing else, and give each the [`MIN_NOTICE`].
+    pub fn from_spec(
+        document: &Value,
+        retirements: &[Retirement],
+    ) -> Result<Self, RetirementError> {
+        let mut announced = Vec::new();
+        let mut deprecated = BTreeSet::new();
+        for (template, method, operation) in operations(document) {
+            if operation["deprecated"] != true {
+                continue;
+            }
+            let id = operation["operationId"].as_str().unwrap_or_default();
+            deprecated.insert(id);
+            let retirement = retirements
+                .iter()
+                .find(|retirement| retirement.operation_id == id)
+                .ok_or_else(|| RetirementError::Undated(id.to_owned()))?;
+            if retirement.sunset_at - retirement.deprecated_at < MIN_NOTICE {
+                return Err(RetirementError::ShortNotice(retirement.operation_id));
+            }
+            // OPERATION_KEYS are methods, and the values below are digits, letters and
+            // punctuation: each is valid.
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).expect("a method");
+            let deprecation = format!("@{}", retirement.deprecated_at.timestamp());
+            let sunset = retirement
+                .sunset_at
+                .format("%a, %d %b %Y %H:%M:%S GMT")
+                .to_string();
+            announced.push((
+                method,
+                PathTemplate::new(template),
+                HeaderValue::from_str(&deprecation).expect("a header value"),
+                HeaderValue::from_str(&sunset).expect("a header value"),
+            ));
+        }
+        if let Some(stray) = retirements
+            .iter()
+            .find(|retirement| !deprecated.contains(retirement.operation_id))
+        {
+            return Err(RetirementError::NotDeprecated(stray.operation_id));
+        }
+        Ok(Self {
+            operations: announced,
+        })
+    }
+
+    /// The `Deprecation` and `Sunset` values for a request, if it calls a deprecated operation.
+    fn for_request(&self, method: &Method, path: &str) -> Option<(HeaderValue, HeaderValue)> {
+        self.operations
+            .iter()
+            .find(|(operation_method, template, _, _)| {
+                operation_method == method && template.matches(path)
+            })
+            .map(|(_, _, deprecation, sunset)| (deprecation.clone(), sunset.clone()))
+    }
+}
+
+/// Adds `Deprecation` and `Sunset` to every response of a deprecated operation, errors
+/// included, so that a client hears of it in the answers it already reads.
+pub async fn announce_deprecation<E: Endpoint>(
+    endpoint: E,
+    request: Request,
+    deprecated: Arc<DeprecatedOperations>,
+) -> Result<Response> {
+    let announcement = deprecated.for_request(request.method(), request.uri().path());
+    let mut response = endpoint.call(request).await?.into_response();
+    if let Some((deprecation, sunset)) = announcement {
+        response.headers_mut().insert(DEPRECATION, deprecation);
+        response.headers_mut().insert(SUNSET, sunset);
     }
     Ok(response)
 }
@@ -446,5 +570,122 @@ mod tests {
         );
         assert_eq!(methods("/tasks/a/b"), None);
         assert_eq!(methods("/nowhere"), None);
+    }
+
+    #[test]
+    fn every_deprecated_operation_has_its_retirement_dates() {
+        let document = serde_json::from_str(&crate::http::spec_json()).expect("JSON");
+        let deprecated = DeprecatedOperations::from_spec(&document, crate::http::RETIREMENTS);
+        assert!(deprecated.is_ok(), "{:?}", deprecated.err());
+    }
+
+    /// A contract with one deprecated operation, since the real one has none yet.
+    struct Things;
+
+    #[poem_openapi::OpenApi]
+    impl Things {
+        /// The old way to read a thing.
+        #[oai(
+            path = "/things/:id",
+            method = "get",
+            operation_id = "get_thing",
+            deprecated
+        )]
+        async fn get_thing(
+            &self,
+            id: poem_openapi::param::Path<u32>,
+        ) -> poem_openapi::payload::PlainText<String> {
+            poem_openapi::payload::PlainText(id.0.to_string())
+        }
+
+        /// Every thing.
+        #[oai(path = "/things", method = "get", operation_id = "list_things")]
+        async fn list_things(&self) -> poem_openapi::payload::PlainText<&'static str> {
+            poem_openapi::payload::PlainText("1")
+        }
+    }
+
+    fn retirement(operation_id: &'static str, notice_days: i64) -> Retirement {
+        let deprecated_at = taskapi_api::EXAMPLE_TIME;
+        Retirement {
+            operation_id,
+            deprecated_at,
+            sunset_at: deprecated_at + TimeDelta::days(notice_days),
+        }
+    }
+
+    fn things_contract() -> Value {
+        serde_json::from_str(&taskapi_api::spec_json::<Things>()).expect("JSON")
+    }
+
+    #[tokio::test]
+    async fn a_deprecated_operation_announces_its_deprecation_and_sunset() {
+        let document = things_contract();
+        let operation = &document["paths"]["/things/{id}"]["get"];
+        assert_eq!(operation["deprecated"], true);
+        for name in ["Deprecation", "Sunset"] {
+            assert_eq!(
+                operation["responses"]["200"]["headers"][name]["required"], true,
+                "{name}"
+            );
+        }
+        let current = &document["paths"]["/things"]["get"];
+        assert_eq!(current["responses"]["200"]["headers"], Value::Null);
+
+        let table = [retirement("get_thing", 182)];
+        let deprecated =
+            Arc::new(DeprecatedOperations::from_spec(&document, &table).expect("dated"));
+        let app = poem::Route::new()
+            .nest("/", taskapi_api::described(Things))
+            .catch_all_error(|error| async move { error.into_response() })
+            .around(move |endpoint, request| {
+                announce_deprecation(endpoint, request, Arc::clone(&deprecated))
+            });
+        let get = |uri: &'static str| {
+            app.get_response(
+                Request::builder()
+                    .uri(poem::http::Uri::from_static(uri))
+                    .finish(),
+            )
+        };
+        let announced = |response: &Response| {
+            let header = |name| response.header(name).map(str::to_owned);
+            (header("deprecation"), header("sunset"))
+        };
+        let expected = (
+            Some("@1772384400".to_owned()),
+            Some("Sun, 30 Aug 2026 17:00:00 GMT".to_owned()),
+        );
+
+        let answer = get("/things/7").await;
+        assert_eq!(answer.status(), StatusCode::OK);
+        assert_eq!(announced(&answer), expected);
+        // An error from the deprecated operation says it too.
+        let refused = get("/things/seven").await;
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(announced(&refused), expected);
+        let current = get("/things").await;
+        assert_eq!(current.status(), StatusCode::OK);
+        assert_eq!(announced(&current), (None, None));
+    }
+
+    #[test]
+    fn the_retirement_table_and_the_deprecated_marks_agree() {
+        let document = things_contract();
+        let refusal =
+            |table: &[Retirement]| DeprecatedOperations::from_spec(&document, table).err();
+        assert_eq!(refusal(&[retirement("get_thing", 180)]), None);
+        assert_eq!(
+            refusal(&[]),
+            Some(RetirementError::Undated("get_thing".into()))
+        );
+        assert_eq!(
+            refusal(&[retirement("get_thing", 180), retirement("list_things", 180)]),
+            Some(RetirementError::NotDeprecated("list_things"))
+        );
+        assert_eq!(
+            refusal(&[retirement("get_thing", 179)]),
+            Some(RetirementError::ShortNotice("get_thing"))
+        );
     }
 }

@@ -72,6 +72,11 @@ pub type Endpoints = (
     Api<admin::Administration>,
 );
 
+/// When each operation marked `#[oai(deprecated)]` was deprecated and when it will be
+/// withdrawn, by `operationId`: its responses carry `Deprecation` and `Sunset` (README,
+/// *Deprecation*). None is deprecated today; a test holds this table and the marks together.
+const RETIREMENTS: &[middleware::Retirement] = &[];
+
 /// The OpenAPI document as YAML: exactly what `openapi.yaml` at the repository root holds.
 /// Rendered from the endpoints' types alone: no state, no database.
 pub fn spec_yaml() -> String {
@@ -171,6 +176,11 @@ pub fn app(services: Services, settings: &HttpSettings) -> impl Endpoint + 'stat
     );
     let api: OpenApiService<Endpoints, ()> = taskapi_api::described(endpoints);
     let allowed = Arc::new(middleware::AllowedMethods::from_spec(&document));
+    // `every_deprecated_operation_has_its_retirement_dates` tests this table and the contract.
+    let deprecated = Arc::new(
+        middleware::DeprecatedOperations::from_spec(&document, RETIREMENTS)
+            .expect("the retirement table dates the contract's deprecated operations"),
+    );
     let (swagger_ui, redoc) = docs::routes();
     let cors = middleware::cors(&settings.cors_origins, &document);
     let body_limits = middleware::BodyLimits {
@@ -211,6 +221,9 @@ pub fn app(services: Services, settings: &HttpSettings) -> impl Endpoint + 'stat
         .boxed()
         .around(move |endpoint, request| {
             middleware::allow_on_405(endpoint, request, Arc::clone(&allowed))
+        })
+        .around(move |endpoint, request| {
+            middleware::announce_deprecation(endpoint, request, Arc::clone(&deprecated))
         })
         // A bug that panics answers 500 like any other failure, not a dropped connection.
         .with(CatchPanic::new().with_handler(middleware::panicked))
