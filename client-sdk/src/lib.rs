@@ -30,5 +30,6 @@ mod generated {
 pub use generated::*;
 
 pub mod patch;
+pub mod problem;
 pub mod session;
 pub mod sort;
