@@ -29,6 +29,7 @@ mod generated {
 
 pub use generated::*;
 
+pub mod pages;
 pub mod patch;
 pub mod problem;
 pub mod session;
