@@ -34,3 +34,4 @@ pub mod patch;
 pub mod problem;
 pub mod session;
 pub mod sort;
+pub mod transport;

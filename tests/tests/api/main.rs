@@ -17,6 +17,7 @@ mod migrations;
 mod pagination;
 mod patch;
 mod rate_limits;
+mod retries;
 mod revocation;
 mod schema;
 mod sessions;
