@@ -22,6 +22,7 @@ mod revocation;
 mod schema;
 mod sessions;
 mod tags;
+mod taskctl;
 mod tasks;
 mod tokens;
 mod unavailable;
