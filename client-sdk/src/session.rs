@@ -13,14 +13,17 @@ use std::{
     time::{Duration, Instant},
 };
 
-use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
 use reqwest::{
     StatusCode,
     header::{AUTHORIZATION, HeaderValue},
 };
 use tokio::sync::Mutex;
 
-use crate::{Client, Error, types};
+use crate::{
+    Client, Error,
+    transport::{self, Retry},
+    types,
+};
 
 /// The token endpoint's operation: never sent with credentials, never retried.
 const TOKEN_OPERATION: &str = "login";
@@ -32,9 +35,12 @@ const REFRESH_TIMEOUT: Duration = Duration::from_secs(30);
 /// request's own travel time.
 const EXPIRY_MARGIN: Duration = Duration::from_secs(10);
 
-/// What a client authenticates with.
+/// What a client authenticates with, and how it retries (see [`crate::transport`]).
 #[derive(Clone, Default)]
-pub struct Auth(Credentials);
+pub struct Auth {
+    credentials: Credentials,
+    pub(crate) retry: Retry,
+}
 
 #[derive(Clone, Default)]
 enum Credentials {
@@ -99,12 +105,15 @@ impl std::error::Error for SessionError {
 impl fmt::Debug for Auth {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Never shows a token.
-        let kind = match &self.0 {
+        let kind = match &self.credentials {
             Credentials::Anonymous => "anonymous",
             Credentials::Token(_) => "token",
             Credentials::Session(_) => "session",
         };
-        f.debug_tuple("Auth").field(&kind).finish()
+        f.debug_struct("Auth")
+            .field("credentials", &kind)
+            .field("retry", &self.retry)
+            .finish()
     }
 }
 
@@ -112,7 +121,7 @@ impl Auth {
     /// The session's current tokens (after any refresh), or `None` for a client without a
     /// session.
     pub async fn tokens(&self) -> Option<types::Token> {
-        match &self.0 {
+        match &self.credentials {
             Credentials::Session(session) => Some(session.tokens.lock().await.token.clone()),
             Credentials::Anonymous | Credentials::Token(_) => None,
         }
@@ -209,39 +218,48 @@ impl Session {
     }
 }
 
-impl ClientHooks<Auth> for Client {
-    async fn pre<E>(
+impl Auth {
+    fn new(credentials: Credentials) -> Self {
+        Self {
+            credentials,
+            retry: Retry::default(),
+        }
+    }
+
+    /// Puts the credentials on a request of `operation`, after refreshing an access token
+    /// that has expired.
+    pub(crate) async fn authorize(
         &self,
         request: &mut reqwest::Request,
-        info: &OperationInfo,
-    ) -> Result<(), Error<E>> {
-        if info.operation_id == TOKEN_OPERATION {
+        operation: &str,
+    ) -> Result<(), SessionError> {
+        if operation == TOKEN_OPERATION {
             return Ok(());
         }
-        let header = match &self.inner().0 {
+        let header = match &self.credentials {
             Credentials::Anonymous => return Ok(()),
             Credentials::Token(header) => header.clone(),
-            Credentials::Session(session) => session
-                .header()
-                .await
-                .map_err(|error| Error::Custom(error.to_string()))?,
+            Credentials::Session(session) => session.header().await?,
         };
         request.headers_mut().insert(AUTHORIZATION, header);
         Ok(())
     }
 
-    async fn exec(
+    /// Sends an authorized request with `http`; when a session's access token is refused,
+    /// refreshes it once and sends the request once more.
+    pub(crate) async fn execute(
         &self,
+        http: &reqwest::Client,
         request: reqwest::Request,
-        info: &OperationInfo,
+        operation: &str,
     ) -> reqwest::Result<reqwest::Response> {
-        let Credentials::Session(session) = &self.inner().0 else {
-            return self.client().execute(request).await;
+        let Credentials::Session(session) = &self.credentials else {
+            return http.execute(request).await;
         };
         let retry = request.try_clone();
         let sent = request.headers().get(AUTHORIZATION).cloned();
-        let response = self.client().execute(request).await?;
-        if response.status() != StatusCode::UNAUTHORIZED || info.operation_id == TOKEN_OPERATION {
+        let response = http.execute(request).await?;
+        if response.status() != StatusCode::UNAUTHORIZED || operation == TOKEN_OPERATION {
             return Ok(response);
         }
         // One refresh and one retry; if either is impossible, the 401 stands.
@@ -252,13 +270,13 @@ impl ClientHooks<Auth> for Client {
             return Ok(response);
         };
         retry.headers_mut().insert(AUTHORIZATION, header);
-        self.client().execute(retry).await
+        http.execute(retry).await
     }
 }
 
 /// A client without credentials, for the public operations.
 pub fn anonymous(base_url: &str) -> Client {
-    Client::new(base_url, Auth::default())
+    transport::client(base_url, Auth::default())
 }
 
 /// Logs in with an email and password and returns a client that sends the session's
@@ -289,7 +307,7 @@ pub async fn log_in(
 /// A client for a session whose tokens were saved (from [`log_in`], or [`Auth::tokens`]),
 /// refreshing them as needed. The refresh token must be the session's latest.
 pub fn resume(base_url: &str, token: types::Token) -> Result<Client, SessionError> {
-    let http = reqwest::Client::builder()
+    let http = transport::http_builder()
         .timeout(REFRESH_TIMEOUT)
         .build()
         .map_err(SessionError::Http)?;
@@ -298,17 +316,17 @@ pub fn resume(base_url: &str, token: types::Token) -> Result<Client, SessionErro
         http,
         tokens: Mutex::new(Tokens::new(token)?),
     };
-    Ok(Client::new(
+    Ok(transport::client(
         base_url,
-        Auth(Credentials::Session(Arc::new(session))),
+        Auth::new(Credentials::Session(Arc::new(session))),
     ))
 }
 
 /// A client that sends `Authorization: Bearer <token>` on every request, and never
 /// refreshes it.
 pub fn with_token(base_url: &str, token: &str) -> Result<Client, SessionError> {
-    Ok(Client::new(
+    Ok(transport::client(
         base_url,
-        Auth(Credentials::Token(bearer(token)?)),
+        Auth::new(Credentials::Token(bearer(token)?)),
     ))
 }

@@ -11,11 +11,12 @@ mod transaction_log;
 
 use std::{net::SocketAddr, num::NonZeroU32, str::FromStr};
 
+use futures::TryStreamExt;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::{Method, RequestBuilder, header::CONTENT_TYPE};
 use secrecy::ExposeSecret;
 use sqlx::{PgPool, postgres::PgConnectOptions};
-use taskapi_client::{Client, ResponseValue, session, types};
+use taskapi_client::{Client, ResponseValue, pages::Listing, session, types};
 use taskapi_server::{
     config::{DatabaseSettings, LogFormat, RateLimitSettings, Settings, TransportSettings},
     domain::{Email, Password},
@@ -478,7 +479,11 @@ impl TestUser {
 
     /// Every task, newest first.
     pub async fn all_tasks(&self) -> Vec<types::Task> {
-        self.all_pages(100).await.into_iter().flatten().collect()
+        let listing = self
+            .client
+            .list_tasks()
+            .limit(NonZeroU32::new(100).expect("positive"));
+        listing.items().try_collect().await.expect("listed")
     }
 
     /// The first page of this user's sessions, default size.

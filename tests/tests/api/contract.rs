@@ -229,3 +229,15 @@ async fn every_declared_client_error_is_real_and_a_problem_document() {
     }
     assert!(checked >= 95, "only {checked} declared errors were checked");
 }
+
+/// The SDK builds from its own copy of the contract (so that it packages on its own); the
+/// copy is the contract.
+#[test]
+fn the_sdk_copy_of_the_contract_is_the_contract() {
+    let contract = include_bytes!("../../../openapi.yaml");
+    let copy = include_bytes!("../../../client-sdk/openapi.yaml");
+    assert!(
+        contract == copy,
+        "client-sdk/openapi.yaml differs from openapi.yaml: run `cp openapi.yaml client-sdk/openapi.yaml`"
+    );
+}

@@ -2,6 +2,7 @@
 //! document with a 4xx status, never a 500 or a hang.
 
 use reqwest::{Body, Method, RequestBuilder, header::CONTENT_TYPE};
+use taskapi_client::problem::ProblemType;
 use taskapi_tests::{TestApp, TestUser, behind_nginx, expect_problem, problem_in};
 
 /// `POST /tasks` with `body` sent as JSON, whatever it holds.
@@ -155,4 +156,22 @@ async fn a_body_on_a_get_is_ignored_not_refused() {
         .await
         .expect("sent");
     assert_eq!(response.status().as_u16(), 200);
+}
+
+/// The SDK names every problem type the server can send: the URIs in the contract crate's
+/// `problem_type` module are exactly the SDK's known types.
+#[test]
+fn the_sdk_knows_every_problem_type() {
+    let source = include_str!("../../../api/src/problem.rs");
+    let start = source.find("pub mod problem_type {").expect("the module");
+    let module = &source[start..start + source[start..].find("\n}").expect("its end")];
+    let uri = regex::Regex::new(r#"pub const [A-Z_]+: &str = "([^"]+)";"#).expect("a regex");
+    let mut served: Vec<&str> = uri
+        .captures_iter(module)
+        .map(|captures| captures.get(1).expect("a URI").as_str())
+        .collect();
+    served.sort_unstable();
+    let mut known: Vec<&str> = ProblemType::KNOWN.iter().map(ProblemType::as_str).collect();
+    known.sort_unstable();
+    assert_eq!(known, served);
 }

@@ -4,7 +4,8 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, Duration, Utc};
-use taskapi_client::{sort::TaskSort, types};
+use futures::TryStreamExt;
+use taskapi_client::{pages::Listing, sort::TaskSort, types};
 use taskapi_tests::{TestApp, TestUser, problem, task_titled};
 use uuid::Uuid;
 
@@ -32,28 +33,19 @@ fn titles(tasks: &[types::Task]) -> Vec<String> {
     tasks.iter().map(|task| task.title.clone()).collect()
 }
 
-/// Every page of a listing, following `next_cursor`; `build` sets the filters and order.
+/// Every task of a listing, page by page (`limit` a page) through the SDK's stream;
+/// `build` sets the filters and order.
 async fn walk(
     user: &TestUser,
     limit: u64,
     build: impl Fn(taskapi_client::builder::ListTasks<'_>) -> taskapi_client::builder::ListTasks<'_>,
 ) -> Vec<types::Task> {
-    let mut tasks = Vec::new();
-    let mut cursor: Option<String> = None;
-    for _ in 0..200 {
-        let mut request = build(user.client.list_tasks()).limit(limit);
-        if let Some(cursor) = cursor.take() {
-            request = request.cursor(cursor);
-        }
-        let page = request.send().await.expect("listed").into_inner();
-        assert!(page.items.len() <= usize::try_from(limit).expect("small"));
-        tasks.extend(page.items);
-        match page.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => return tasks,
-        }
-    }
-    panic!("the listing did not end");
+    build(user.client.list_tasks())
+        .limit(limit)
+        .items()
+        .try_collect()
+        .await
+        .expect("listed")
 }
 
 /// Alice's tasks for the filter tests, by title.

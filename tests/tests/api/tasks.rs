@@ -6,7 +6,10 @@ use std::{
 use chrono::{DateTime, Utc};
 use reqwest::Method;
 use taskapi_api::tasks::{DESCRIPTION_MAX_CHARS, TITLE_MAX_CHARS};
-use taskapi_client::types::{self, TaskPriority, TaskStatus};
+use taskapi_client::{
+    problem::{ApiError, ProblemType},
+    types::{self, TaskPriority, TaskStatus},
+};
 use taskapi_tests::{TestApp, expect_problem, problem, task_titled};
 
 fn full_input(title: &str, status: TaskStatus) -> types::TaskInput {
@@ -198,11 +201,13 @@ async fn invalid_fields_are_reported_one_by_one() {
         ),
     ];
     for (field, input) in cases {
-        let invalid = problem(alice.client.create_task().body(input.clone()).send().await);
-        assert_eq!(invalid.status().as_u16(), 422, "{field}");
-        assert_eq!(invalid.type_, "urn:taskapi:problem:validation");
-        let errors = invalid.errors.clone();
-        assert!(errors.contains_key(field), "{field}: {errors:?}");
+        let refused = alice.client.create_task().body(input).send().await;
+        let Err(ApiError::Problem(invalid)) = refused.map_err(ApiError::from) else {
+            panic!("{field}: expected a problem");
+        };
+        assert_eq!(invalid.status.as_u16(), 422, "{field}");
+        assert_eq!(invalid.problem_type, ProblemType::Validation);
+        assert!(invalid.errors.contains_key(field), "{field}: {invalid}");
     }
 
     // Control characters: the contract's pattern lets the SDK refuse them before sending…

@@ -1,0 +1,230 @@
+//! `taskctl`, the SDK's example app, used as a person would against the real server: every
+//! command, the session kept between runs in a private file, and a failure as the problem's
+//! title and detail.
+
+use std::{
+    io::Write,
+    path::{Path, PathBuf},
+    process::{Command, Output, Stdio},
+    sync::OnceLock,
+};
+
+use taskapi_tests::{PASSWORD, TestApp};
+
+/// The `taskctl` example, built once per test run with the cargo that runs the tests.
+fn taskctl_binary() -> &'static Path {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+        let built = Command::new(cargo)
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "taskapi-client",
+                "--example",
+                "taskctl",
+                "--message-format=json",
+            ])
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("cargo runs");
+        assert!(built.status.success(), "taskctl builds");
+        String::from_utf8_lossy(&built.stdout)
+            .lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .filter(|message| message["target"]["name"] == "taskctl")
+            .find_map(|message| message["executable"].as_str().map(PathBuf::from))
+            .expect("cargo names the taskctl executable")
+    })
+}
+
+/// One person's `taskctl`, with a configuration directory of its own.
+struct Taskctl {
+    config: PathBuf,
+}
+
+impl Taskctl {
+    fn new() -> Self {
+        let config = std::env::temp_dir().join(format!("taskctl-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&config).expect("a config directory");
+        Self { config }
+    }
+
+    /// Runs `taskctl args…`, which must succeed, and returns what it printed.
+    async fn ok(&self, args: &[&str]) -> String {
+        let output = self.run(args).await;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "taskctl {args:?}: {stderr}");
+        String::from_utf8(output.stdout).expect("UTF-8")
+    }
+
+    /// Runs `taskctl args…`, which must fail, and returns what it said.
+    async fn fails(&self, args: &[&str]) -> String {
+        let output = self.run(args).await;
+        assert!(!output.status.success(), "taskctl {args:?} should fail");
+        String::from_utf8(output.stderr).expect("UTF-8")
+    }
+
+    async fn run(&self, args: &[&str]) -> Output {
+        self.run_input(args, "").await
+    }
+
+    /// Runs `taskctl args…` with `stdin` as its standard input, off the runtime that
+    /// serves the app.
+    async fn run_input(&self, args: &[&str], stdin: &str) -> Output {
+        let config = self.config.clone();
+        let args: Vec<String> = args.iter().map(|arg| (*arg).to_owned()).collect();
+        let stdin = stdin.to_owned();
+        tokio::task::spawn_blocking(move || run_taskctl(&config, &args, &stdin))
+            .await
+            .expect("taskctl ran")
+    }
+}
+
+fn run_taskctl(config: &Path, args: &[String], stdin: &str) -> Output {
+    let mut child = Command::new(taskctl_binary())
+        .args(args)
+        .env("XDG_CONFIG_HOME", config)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("taskctl starts");
+    child
+        .stdin
+        .take()
+        .expect("a pipe")
+        .write_all(stdin.as_bytes())
+        .expect("written");
+    child.wait_with_output().expect("taskctl ends")
+}
+
+impl Drop for Taskctl {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.config);
+    }
+}
+
+#[tokio::test]
+async fn taskctl_does_everything_against_the_real_server() {
+    let app = TestApp::spawn().await;
+    let alice = app.signed_up_user().await;
+    let taskctl = Taskctl::new();
+
+    // Logging in reads the password from standard input, and remembers the server.
+    let wrong = taskctl
+        .run_input(&["--url", &app.base_url, "login", &alice.email], "not it\n")
+        .await;
+    assert!(!wrong.status.success());
+    let said = String::from_utf8_lossy(&wrong.stderr);
+    assert!(said.contains("Unauthorized"), "the problem's title: {said}");
+    let login = taskctl
+        .run_input(
+            &["--url", &app.base_url, "login", &alice.email],
+            &format!("{PASSWORD}\n"),
+        )
+        .await;
+    assert!(
+        login.status.success(),
+        "{}",
+        String::from_utf8_lossy(&login.stderr)
+    );
+    let session = taskctl.config.join("taskctl/session.json");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&session)
+            .expect("saved")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "the session is private");
+    }
+
+    let milk = taskctl
+        .ok(&[
+            "add",
+            "Buy milk",
+            "--due",
+            "2030-05-01",
+            "--priority",
+            "high",
+            "--tag",
+            "errands",
+        ])
+        .await;
+    let milk = milk.trim().to_owned();
+    uuid::Uuid::parse_str(&milk).expect("add prints the new task's id");
+    let report = taskctl.ok(&["add", "Write report", "--tag", "work"]).await;
+    let report = report.trim().to_owned();
+
+    let table = taskctl.ok(&["ls"]).await;
+    assert!(
+        table.contains("Buy milk") && table.contains("Write report"),
+        "{table}"
+    );
+    assert!(
+        table.contains("2030-05-01") && table.contains("[errands]"),
+        "{table}"
+    );
+
+    let json = taskctl.ok(&["ls", "--tag", "errands", "--json"]).await;
+    let listed: Vec<serde_json::Value> = serde_json::from_str(&json).expect("a JSON array");
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["title"], "Buy milk");
+    assert_eq!(listed[0]["priority"], "high");
+
+    taskctl.ok(&["done", &milk]).await;
+    let done = taskctl.ok(&["ls", "--status", "done", "--json"]).await;
+    let done: Vec<serde_json::Value> = serde_json::from_str(&done).expect("JSON");
+    assert_eq!(done.len(), 1);
+    assert_eq!(done[0]["id"], milk.as_str());
+
+    taskctl
+        .ok(&[
+            "edit",
+            &report,
+            "--title",
+            "Write the report",
+            "--due",
+            "2031-01-02",
+            "--priority",
+            "low",
+        ])
+        .await;
+    let found = taskctl.ok(&["ls", "--q", "report", "--json"]).await;
+    let found: Vec<serde_json::Value> = serde_json::from_str(&found).expect("JSON");
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0]["title"], "Write the report");
+    assert_eq!(found[0]["priority"], "low");
+    assert!(
+        found[0]["due_at"]
+            .as_str()
+            .is_some_and(|due| due.starts_with("2031-01-02"))
+    );
+    taskctl.ok(&["edit", &report, "--due", "none"]).await;
+    let cleared = alice.task(report.parse().expect("an id")).await;
+    assert_eq!(cleared.due_at, None);
+
+    let tags = taskctl.ok(&["tags"]).await;
+    assert!(tags.contains("errands") && tags.contains("work"), "{tags}");
+
+    // A failure prints the problem's title and detail.
+    let invalid = taskctl.fails(&["add", "   "]).await;
+    assert!(
+        invalid.contains("Unprocessable Entity") && invalid.contains("title"),
+        "{invalid}"
+    );
+
+    taskctl.ok(&["rm", &milk]).await;
+    let missing = taskctl.fails(&["rm", &milk]).await;
+    assert!(missing.contains("Not Found"), "{missing}");
+    let left = taskctl.ok(&["ls", "--json"]).await;
+    let left: Vec<serde_json::Value> = serde_json::from_str(&left).expect("JSON");
+    assert_eq!(left.len(), 1);
+
+    taskctl.ok(&["logout"]).await;
+    assert!(!session.exists(), "the session is forgotten");
+    let after = taskctl.fails(&["ls"]).await;
+    assert!(after.contains("not logged in"), "{after}");
+}
