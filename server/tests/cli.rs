@@ -2,7 +2,7 @@
 
 use std::process::{Command, Output};
 
-use taskapi_tests::{ScratchDatabase, database_server_url};
+use taskapi_tests::{ScratchDatabase, database_server_url, output_with_stdin};
 
 /// `taskapi` with `args`, against `database_url`, with no secret from the environment.
 fn taskapi_command(args: &[&str], database_url: &str) -> Command {
@@ -170,23 +170,13 @@ fn serve_refuses_to_start_against_a_wrong_database_or_role() {
 
 /// Runs `taskapi users …` with `stdin` as its standard input.
 fn users(args: &[&str], stdin: &str, database_url: &str) -> Output {
-    use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_taskapi"))
-        .arg("users")
-        .args(args)
-        .env("DATABASE_URL", database_url)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("taskapi runs");
-    child
-        .stdin
-        .take()
-        .expect("piped")
-        .write_all(stdin.as_bytes())
-        .expect("written");
-    child.wait_with_output().expect("taskapi ends")
+    output_with_stdin(
+        Command::new(env!("CARGO_BIN_EXE_taskapi"))
+            .arg("users")
+            .args(args)
+            .env("DATABASE_URL", database_url),
+        stdin,
+    )
 }
 
 /// Checks that a run failed saying `words`; returns all it said on standard error.

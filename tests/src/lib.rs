@@ -595,3 +595,17 @@ pub fn status_of<T: std::fmt::Debug>(
         Err(other) => panic!("expected a response, got {other:?}"),
     }
 }
+
+/// Runs `command` with `stdin` as its standard input, and collects what it wrote.
+pub fn output_with_stdin(command: &mut std::process::Command, stdin: &str) -> std::process::Output {
+    use std::{io::Write, process::Stdio};
+    let mut child = (command.stdin(Stdio::piped()))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the command starts");
+    (child.stdin.take().expect("a pipe"))
+        .write_all(stdin.as_bytes())
+        .expect("its input is written");
+    child.wait_with_output().expect("the command ends")
+}

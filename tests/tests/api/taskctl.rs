@@ -3,13 +3,12 @@
 //! title and detail.
 
 use std::{
-    io::Write,
     path::{Path, PathBuf},
     process::{Command, Output, Stdio},
     sync::OnceLock,
 };
 
-use taskapi_tests::{PASSWORD, TestApp};
+use taskapi_tests::{PASSWORD, TestApp, output_with_stdin};
 
 /// The `taskctl` example, built once per test run with the cargo that runs the tests.
 fn taskctl_binary() -> &'static Path {
@@ -83,21 +82,12 @@ impl Taskctl {
 }
 
 fn run_taskctl(config: &Path, args: &[String], stdin: &str) -> Output {
-    let mut child = Command::new(taskctl_binary())
-        .args(args)
-        .env("XDG_CONFIG_HOME", config)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("taskctl starts");
-    child
-        .stdin
-        .take()
-        .expect("a pipe")
-        .write_all(stdin.as_bytes())
-        .expect("written");
-    child.wait_with_output().expect("taskctl ends")
+    output_with_stdin(
+        Command::new(taskctl_binary())
+            .args(args)
+            .env("XDG_CONFIG_HOME", config),
+        stdin,
+    )
 }
 
 impl Drop for Taskctl {
