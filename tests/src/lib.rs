@@ -4,6 +4,7 @@
 
 mod administration;
 mod proxy;
+mod revocation_window;
 mod scratch;
 mod spec;
 mod topology;
@@ -26,6 +27,7 @@ use tokio::sync::oneshot;
 use uuid::Uuid;
 
 pub use proxy::CutProxy;
+pub use revocation_window::REVOCATION_WINDOW;
 pub use scratch::{ScratchDatabase, database_server_url};
 pub use spec::{Operation, Spec};
 pub use topology::{Nginx, behind_nginx};
