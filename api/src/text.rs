@@ -125,6 +125,19 @@ impl<const MIN: usize, const MAX: usize, R: TextRule> ParseFromParameter for Tex
     fn parse_from_parameter(value: &str) -> ParseResult<Self> {
         Ok(Self::new(value))
     }
+
+    /// One value: a text parameter given twice is not a string (poem-openapi would take the
+    /// first). Each item of an array parameter comes here alone.
+    fn parse_from_parameters<I: IntoIterator<Item = A>, A: AsRef<str>>(
+        values: I,
+    ) -> ParseResult<Self> {
+        let mut values = values.into_iter();
+        match (values.next(), values.next()) {
+            (Some(value), None) => Self::parse_from_parameter(value.as_ref()),
+            (Some(_), Some(_)) => Err(ParseError::custom("must be given once")),
+            (None, _) => Err(ParseError::expected_input()),
+        }
+    }
 }
 
 impl<const MIN: usize, const MAX: usize, R: TextRule> ToJSON for Text<MIN, MAX, R> {

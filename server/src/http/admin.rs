@@ -20,7 +20,7 @@ use taskapi_api::{
 use uuid::Uuid;
 
 use super::{Api, page_request};
-use crate::domain::{Admin, PageCursor, User, UserId};
+use crate::domain::{Admin, FieldErrors, PageCursor, User, UserId};
 
 /// The operations on `/admin`.
 pub enum Administration {}
@@ -44,10 +44,15 @@ impl Api<Administration> {
         email_prefix: Query<Option<EmailPrefix>>,
     ) -> Result<AccountPageResponse, Errors<ListAccountsErrors>> {
         let admin = self.administrator(auth).await?;
-        let (size, after) = page_request(limit.0, cursor.0, PageCursor::decode)?;
+        let mut errors = FieldErrors::default();
         let prefix = email_prefix
             .0
+            .filter(|prefix| self.bodies.parameter(&mut errors, "email_prefix", prefix))
             .map(|prefix| prefix.as_str().trim().to_owned());
+        if !errors.is_empty() {
+            return Err(errors.into());
+        }
+        let (size, after) = page_request(limit.0, cursor.0, PageCursor::decode)?;
         let page = self.admin.list(admin, prefix, size, after).await?;
         Ok(AccountPageResponse::Ok(Json(AccountPage {
             next_cursor: page.next.as_ref().map(PageCursor::encode),

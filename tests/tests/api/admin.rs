@@ -9,7 +9,7 @@ use taskapi_server::{
     domain::{Email, Role},
     startup,
 };
-use taskapi_tests::{PASSWORD, REVOCATION_WINDOW, TestApp, problem, status_of};
+use taskapi_tests::{PASSWORD, REVOCATION_WINDOW, TestApp, expect_problem, problem, status_of};
 
 #[tokio::test]
 async fn admins_list_accounts_newest_first_filtered_by_email_prefix() {
@@ -72,6 +72,20 @@ async fn admins_list_accounts_newest_first_filtered_by_email_prefix() {
         .await
         .expect("listed");
     assert!(none.items.is_empty());
+
+    // The prefix is held to its schema: control characters (here U+009B) and an empty
+    // prefix are refused, as the SDK would refuse them before sending; so raw requests.
+    for query in ["email_prefix=%C2%9B", "email_prefix="] {
+        let request = admin.raw(reqwest::Method::GET, &format!("/admin/users?{query}"));
+        let body = expect_problem(request, 422).await;
+        assert!(body["errors"]["email_prefix"].is_array(), "{query}: {body}");
+    }
+    // A string given twice is not a string.
+    let request = admin.raw(
+        reqwest::Method::GET,
+        "/admin/users?email_prefix=a&email_prefix=a",
+    );
+    expect_problem(request, 400).await;
 }
 
 #[tokio::test]
