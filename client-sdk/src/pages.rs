@@ -34,12 +34,14 @@ where
 {
     // `None`: the last page has been fetched; `Some(cursor)`: the next page to fetch.
     stream::try_unfold(Some(None), move |next: Option<Option<String>>| {
-        let page = next.map(&mut fetch);
+        let page = next.map(|cursor| (cursor.clone(), fetch(cursor)));
         async move {
-            let Some(page) = page else {
+            let Some((cursor, page)) = page else {
                 return Ok(None);
             };
             let (items, next_cursor) = page.await?;
+            // A page that points back at itself would be fetched forever: it is the last.
+            let next_cursor = next_cursor.filter(|next| cursor.as_ref() != Some(next));
             let items = stream::iter(items.into_iter().map(Ok));
             Ok(Some((items, next_cursor.map(Some))))
         }

@@ -23,7 +23,7 @@ use std::{
 use anyhow::{Context, bail};
 use nix::{
     sys::signal::{Signal, kill},
-    unistd::{Pid, Uid, User, chown},
+    unistd::{Pid, Uid, User},
 };
 use sqlx::{Connection, PgConnection};
 use tokio::sync::oneshot;
@@ -69,15 +69,18 @@ impl DevPostgres {
     /// Starts the cluster in `home`, creating it first if it does not exist, and waits
     /// until it accepts connections.
     pub async fn start(home: &Path) -> anyhow::Result<Self> {
-        let bin = server_binaries()?;
-        let owner = owner()?;
         let home = home.to_owned();
-        let prepared = {
-            let (bin, home, owner) = (bin.clone(), home.clone(), owner.clone());
-            tokio::task::spawn_blocking(move || prepare(&bin, &home, owner.as_ref()))
+        // Looking up binaries and users, initdb and the fork: all blocking, off the runtime.
+        let started = {
+            let home = home.clone();
+            tokio::task::spawn_blocking(move || {
+                let bin = server_binaries()?;
+                let owner = owner()?;
+                prepare(&bin, &home, owner.as_ref())?;
+                spawn_postmaster(&bin, &home, owner.as_ref())
+            })
         };
-        prepared.await.context("preparing the dev cluster")??;
-        let (postmaster, exited) = spawn_postmaster(&bin, &home, owner.as_ref())?;
+        let (postmaster, exited) = started.await.context("starting the dev cluster")??;
         let cluster = Self {
             home,
             postmaster,
@@ -110,6 +113,9 @@ impl DevPostgres {
     /// Shuts the cluster down (PostgreSQL's fast shutdown: sessions are ended, data is
     /// flushed) and waits until its postmaster is gone.
     pub async fn stop(mut self) {
+        if self.exited.try_recv().is_ok() {
+            return; // It already ended: its process id may be another process's now.
+        }
         if let Err(error) = kill(self.postmaster, Signal::SIGINT) {
             tracing::warn!(%error, "cannot signal the dev PostgreSQL to stop");
             return;
@@ -216,9 +222,13 @@ fn log_file(home: &Path) -> PathBuf {
 fn prepare(bin: &Path, home: &Path, owner: Option<&User>) -> anyhow::Result<()> {
     for dir in [home.to_owned(), socket_dir(home)] {
         fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        // Root hands these directories to another user: never through a link planted there.
+        if fs::symlink_metadata(&dir)?.file_type().is_symlink() {
+            bail!("{} is a symbolic link; refusing to use it", dir.display());
+        }
         fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))?;
         if let Some(owner) = owner {
-            chown(&dir, Some(owner.uid), Some(owner.gid))
+            std::os::unix::fs::lchown(&dir, Some(owner.uid.as_raw()), Some(owner.gid.as_raw()))
                 .with_context(|| format!("cannot hand {} to {SYSTEM_USER}", dir.display()))?;
         }
     }
@@ -227,9 +237,19 @@ fn prepare(bin: &Path, home: &Path, owner: Option<&User>) -> anyhow::Result<()> 
         stop_leftover(&data)?;
         return Ok(());
     }
+    // Made aside and renamed when complete, so that an interrupted initdb leaves no
+    // half-made cluster for the next run to trust.
+    let making = home.join("data.initdb");
+    if making.exists() {
+        as_owner(Command::new("rm"), owner)
+            .arg("-rf")
+            .arg(&making)
+            .status()
+            .context("cannot remove an interrupted initdb")?;
+    }
     let status = as_owner(Command::new(bin.join("initdb")), owner)
         .arg("--pgdata")
-        .arg(&data)
+        .arg(&making)
         .args([
             "--username",
             SYSTEM_USER,
@@ -249,7 +269,8 @@ fn prepare(bin: &Path, home: &Path, owner: Option<&User>) -> anyhow::Result<()> 
             log_file(home).display()
         );
     }
-    Ok(())
+    fs::rename(&making, &data)
+        .with_context(|| format!("cannot move the new cluster to {}", data.display()))
 }
 
 /// Shuts down the postmaster named by the cluster's `postmaster.pid`, if it still runs:
@@ -262,8 +283,8 @@ fn stop_leftover(data: &Path) -> anyhow::Result<()> {
     else {
         return Ok(());
     };
-    if kill(pid, None).is_err() {
-        return Ok(()); // A stale file: PostgreSQL replaces it.
+    if kill(pid, None).is_err() || !is_postmaster_of(pid, data) {
+        return Ok(()); // A stale file (its process id may be another's now): PostgreSQL replaces it.
     }
     if let Some(user) = serving_parent(pid) {
         bail!(
@@ -282,6 +303,16 @@ fn stop_leftover(data: &Path) -> anyhow::Result<()> {
         std::thread::sleep(Duration::from_millis(50));
     }
     Ok(())
+}
+
+/// Whether `pid` is a `postgres` serving `data`: only such a process is ever signalled.
+fn is_postmaster_of(pid: Pid, data: &Path) -> bool {
+    let program = fs::read_link(format!("/proc/{pid}/exe")).ok();
+    let arguments = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    let mut arguments = arguments.split(|&byte| byte == 0);
+    program.is_some_and(|program| program.file_name() == Some("postgres".as_ref()))
+        && arguments.any(|argument| argument == b"-D")
+        && arguments.next() == Some(data.as_os_str().as_encoded_bytes())
 }
 
 /// The process that started `postmaster` and still runs it, if there is one: then the

@@ -38,19 +38,34 @@ pub fn database_server_url() -> String {
         .clone()
 }
 
-/// Starts this process's own cluster, in a directory named after the process (those of
-/// processes that are gone are removed first). It runs until the process ends.
+/// Starts this process's own cluster, in a new directory named after the process (this
+/// user's directories of processes that are gone are removed first). It runs until the
+/// process ends.
 fn private_cluster() -> String {
+    use std::os::unix::fs::MetadataExt as _;
     let parent = std::env::temp_dir();
     let prefix = "taskapi-test-postgres-";
+    let mine = |entry: &std::fs::DirEntry| {
+        std::fs::symlink_metadata(entry.path()).is_ok_and(|metadata| {
+            metadata.is_dir() && metadata.uid() == nix::unistd::Uid::effective().as_raw()
+        })
+    };
     for entry in std::fs::read_dir(&parent).into_iter().flatten().flatten() {
         let name = entry.file_name();
-        let pid = name.to_str().and_then(|name| name.strip_prefix(prefix));
-        if pid.is_some_and(|pid| !Path::new("/proc").join(pid).exists()) {
+        let pid = (name.to_str())
+            .and_then(|name| name.strip_prefix(prefix))
+            .and_then(|rest| rest.split('-').next());
+        if pid.is_some_and(|pid| !Path::new("/proc").join(pid).exists()) && mine(&entry) {
             let _ = std::fs::remove_dir_all(entry.path());
         }
     }
-    let home: PathBuf = parent.join(format!("{prefix}{}", std::process::id()));
+    let home: PathBuf = parent.join(format!(
+        "{prefix}{}-{}",
+        std::process::id(),
+        Uuid::new_v4().simple()
+    ));
+    // A new directory of its own: never one someone else made first.
+    std::fs::create_dir(&home).expect("a new directory for PostgreSQL");
     // Started on a runtime of its own: the caller may be inside a test's runtime.
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()
