@@ -226,14 +226,27 @@ async fn prepare_database(database: &DatabaseSettings) -> anyhow::Result<()> {
 /// rather than failing every request.
 async fn connect(database: &DatabaseSettings) -> anyhow::Result<PgPool> {
     let pool = store::connect(&pool_settings(database)).context("invalid DATABASE_URL")?;
-    pool.acquire().await.with_context(|| {
-        format!(
-            "cannot connect to the database at {}",
-            store::describe_url(database.url())
-        )
-    })?;
-    Ok(pool)
+    // A request waits `db_acquire_timeout_ms` for a connection; start-up waits longer for
+    // its first, which a database under load may be slow to accept.
+    let deadline = tokio::time::Instant::now() + START_UP_CONNECT;
+    loop {
+        match pool.acquire().await {
+            Ok(_) => return Ok(pool),
+            Err(sqlx::Error::PoolTimedOut) if tokio::time::Instant::now() < deadline => {}
+            Err(error) => {
+                return Err(error).with_context(|| {
+                    format!(
+                        "cannot connect to the database at {}",
+                        store::describe_url(database.url())
+                    )
+                });
+            }
+        }
+    }
 }
+
+/// How long start-up tries to connect to the database before giving up.
+const START_UP_CONNECT: Duration = Duration::from_secs(10);
 
 /// How long the servers remember a session the command line ended: longer than any
 /// access-token lifetime they may be configured with.
