@@ -46,7 +46,7 @@ ensure_postgres() {
 needed_tools=(
   "psql:postgresql-client" "pg_isready:postgresql-client" "pgbench:postgresql-contrib"
   "node:nodejs" "npm:npm" "python3:python3" "curl:curl" "chromium:chromium"
-  "nginx:nginx" "pgbouncer:pgbouncer" "wrk:wrk"
+  "nginx:nginx" "pgbouncer:pgbouncer" "wrk:wrk" "prometheus:prometheus" "promtool:prometheus"
 )
 
 missing_tools() {

@@ -82,6 +82,10 @@ pub struct Problem {
     /// For validation problems: each invalid field, with what is wrong with it.
     #[oai(skip_serializing_if_is_none)]
     pub errors: Option<BTreeMap<String, Vec<String>>>,
+    /// For server errors (5xx), when the server exports traces: the W3C trace id of this
+    /// request (32 hex digits), to quote to the service's operators.
+    #[oai(skip_serializing_if_is_none)]
+    pub trace_id: Option<String>,
 }
 
 examples! {
@@ -94,6 +98,7 @@ examples! {
             "title".to_owned(),
             vec!["must not be empty".to_owned()],
         )])),
+        trace_id: None,
     };
 }
 
@@ -116,6 +121,7 @@ impl ProblemResponse {
                 status: status.as_u16(),
                 detail: Some(detail.into()),
                 errors: None,
+                trace_id: None,
             },
             headers: Vec::new(),
         }

@@ -178,6 +178,11 @@ pub struct Settings {
     #[arg(long, env = "TASKAPI_BIND", default_value = "127.0.0.1:8000")]
     pub bind: SocketAddr,
 
+    /// Address of the Prometheus metrics listener (`GET /metrics`), apart from the API's;
+    /// unset, no metrics are kept or served.
+    #[arg(long, env = "TASKAPI_METRICS_BIND")]
+    pub metrics_bind: Option<SocketAddr>,
+
     /// Secret that signs access tokens (HS256), at least 32 bytes. Required unless `--dev`.
     /// Parsing it never fails, so that a rejected value is never echoed in an argument
     /// error; its length is checked at start-up.
@@ -247,6 +252,9 @@ pub struct Settings {
 
     #[command(flatten)]
     pub transport: TransportSettings,
+
+    #[command(flatten)]
+    pub traces: TraceSettings,
 
     #[command(flatten)]
     pub rate_limits: RateLimitSettings,
@@ -464,6 +472,85 @@ impl std::str::FromStr for CorsOrigin {
         }
         Ok(Self::Exactly(origin.to_owned()))
     }
+}
+
+/// OpenTelemetry traces, by the standard `OTEL_*` variables (README, *Tracing*).
+#[derive(Debug, Clone, Args)]
+pub struct TraceSettings {
+    /// Base URL of an OTLP/HTTP collector (`http://127.0.0.1:4318`); spans go to its
+    /// `/v1/traces`. Unset or empty: no traces.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
+
+    /// How spans are sent: only `http/protobuf`.
+    #[arg(
+        long,
+        env = "OTEL_EXPORTER_OTLP_PROTOCOL",
+        default_value = "http/protobuf"
+    )]
+    pub otlp_protocol: OtlpProtocol,
+
+    /// The `service.name` of every span.
+    #[arg(long, env = "OTEL_SERVICE_NAME", default_value = "taskapi")]
+    pub service_name: String,
+
+    /// Which requests are traced: a W3C `traceparent` decides for `parentbased_*`.
+    #[arg(
+        long,
+        env = "OTEL_TRACES_SAMPLER",
+        default_value = "parentbased_always_on"
+    )]
+    pub traces_sampler: TraceSampler,
+
+    /// The ratio of `traceidratio` and `parentbased_traceidratio`, from 0 to 1.
+    #[arg(long, env = "OTEL_TRACES_SAMPLER_ARG", default_value_t = 1.0, value_parser = ratio)]
+    pub traces_sampler_arg: f64,
+}
+
+impl TraceSettings {
+    /// The collector's base URL, when traces are on.
+    pub fn endpoint(&self) -> Option<&str> {
+        self.otlp_endpoint
+            .as_deref()
+            .filter(|url| !url.trim().is_empty())
+    }
+}
+
+impl Default for TraceSettings {
+    fn default() -> Self {
+        Self {
+            otlp_endpoint: None,
+            otlp_protocol: OtlpProtocol::HttpProtobuf,
+            service_name: "taskapi".to_owned(),
+            traces_sampler: TraceSampler::ParentbasedAlwaysOn,
+            traces_sampler_arg: 1.0,
+        }
+    }
+}
+
+fn ratio(text: &str) -> Result<f64, String> {
+    text.parse::<f64>()
+        .ok()
+        .filter(|ratio| (0.0..=1.0).contains(ratio))
+        .ok_or_else(|| "must be a number from 0 to 1".to_owned())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OtlpProtocol {
+    #[value(name = "http/protobuf")]
+    HttpProtobuf,
+}
+
+/// `OTEL_TRACES_SAMPLER`'s values, as the OpenTelemetry specification names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[value(rename_all = "snake_case")]
+pub enum TraceSampler {
+    AlwaysOn,
+    AlwaysOff,
+    Traceidratio,
+    ParentbasedAlwaysOn,
+    ParentbasedAlwaysOff,
+    ParentbasedTraceidratio,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

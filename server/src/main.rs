@@ -46,7 +46,7 @@ async fn run() -> anyhow::Result<()> {
     let cli = Cli::load();
     match cli.command {
         Command::Serve(mut settings) => {
-            let _logging = telemetry::init(settings.log_format);
+            let logging = telemetry::init(settings.log_format, Some(&settings.traces))?;
             let cluster = if settings.dev && settings.database.database_url.is_none() {
                 let cluster = start_dev_postgres(settings.dev_postgres_dir.as_deref()).await?;
                 settings.database.database_url = Some(cluster.url("taskapi"));
@@ -59,14 +59,15 @@ async fn run() -> anyhow::Result<()> {
                 cluster.stop().await;
                 tracing::info!("the dev PostgreSQL stopped");
             }
+            logging.close().await;
             served?;
         }
         Command::Migrate { database, action } => {
-            let _logging = telemetry::init(LogFormat::Pretty);
+            let _logging = telemetry::init(LogFormat::Pretty, None)?;
             migrate(&database, action).await?;
         }
         Command::Users { database, action } => {
-            let _logging = telemetry::init(LogFormat::Pretty);
+            let _logging = telemetry::init(LogFormat::Pretty, None)?;
             users(&database, action).await?;
         }
         Command::Openapi { output: None } => print!("{}", taskapi_server::http::spec_yaml()),

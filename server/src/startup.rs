@@ -4,6 +4,7 @@ use std::{future::Future, net::SocketAddr, time::Duration};
 
 use anyhow::Context;
 use ipnet::IpNet;
+use metrics_exporter_prometheus::PrometheusHandle;
 use rand_core::{OsRng, RngCore};
 use secrecy::ExposeSecret;
 use tokio::{net::TcpListener, task::JoinHandle};
@@ -25,6 +26,7 @@ use crate::{
         tasks::TaskPolicy,
     },
     store::{self, Database, migrations, revocations::Feed as RevocationFeed},
+    telemetry::metrics,
     transport::{self, Limits},
 };
 
@@ -46,12 +48,20 @@ pub struct Application {
     proxies: Vec<IpNet>,
     /// The request pool, closed once the last request is answered.
     pool: PgPool,
+    /// Where the metrics are served, and what they are read from, when they are.
+    metrics: Option<((TcpListener, SocketAddr), PrometheusHandle)>,
+    db: Database,
 }
 
 impl Application {
     /// Prepares the database (unless `no_migrate`), the services and the listening socket.
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
         let secret = jwt_secret(settings)?;
+        // Before anything records: what starts at zero is recorded as it is built.
+        let recorder = settings
+            .metrics_bind
+            .map(|_| metrics::install())
+            .transpose()?;
         if !settings.no_migrate {
             prepare_database(&settings.database).await?;
         }
@@ -64,6 +74,7 @@ impl Application {
         let tokens = TokenIssuer::new(&secret, settings.token_ttl());
         let db = Database::new(pool.clone(), &pool_settings(&settings.database));
         let limits = RateLimits::new(db.clone(), &quotas(&settings.rate_limits));
+
         let revocations = RevocationSet::default();
         let listener_pool = store::connect_for_listening(
             settings.database.direct_url(),
@@ -81,7 +92,7 @@ impl Application {
             max_per_user: settings.max_sessions_per_user,
         };
         let services = Services::new(
-            db,
+            db.clone(),
             hasher,
             tokens,
             limits,
@@ -92,12 +103,15 @@ impl Application {
                 idempotency_ttl: settings.idempotency_key_ttl(),
             },
         );
-        let listener = TcpListener::bind(settings.bind)
-            .await
-            .with_context(|| format!("cannot listen on {}", settings.bind))?;
-        let address = listener
-            .local_addr()
-            .context("the listener has no TCP address")?;
+        let (listener, address) = listen(settings.bind).await?;
+        let metrics = match settings.metrics_bind {
+            Some(bind) if bind == address => {
+                anyhow::bail!("TASKAPI_METRICS_BIND must differ from the API's address {address}")
+            }
+            Some(bind) => Some(listen(bind).await?),
+            None => None,
+        };
+        let metrics = metrics.zip(recorder);
         let transport = &settings.transport;
         Ok(Self {
             listener,
@@ -116,6 +130,8 @@ impl Application {
             },
             proxies: settings.rate_limits.trusted_proxies.clone(),
             pool,
+            metrics,
+            db,
             limits: Limits {
                 header_read_timeout: Duration::from_millis(transport.header_read_timeout_ms),
                 keep_alive_timeout: Duration::from_millis(transport.keep_alive_timeout_ms),
@@ -134,10 +150,27 @@ impl Application {
         self.address
     }
 
+    /// The metrics listener's address, when metrics are served.
+    pub fn metrics_address(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|((_, address), _)| *address)
+    }
+
     /// Serves until `shutdown` completes, then lets in-flight requests finish.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) {
         tracing::info!(address = %self.address, "listening");
-        let jobs = start_jobs(&self.services);
+        let mut jobs = start_jobs(&self.services);
+        if let Some(((listener, address), recorder)) = self.metrics {
+            tracing::info!(%address, "serving metrics");
+            let db = self.db.clone();
+            let scraped = move || db.observe_pool();
+            jobs.push(tokio::spawn(async move {
+                let served =
+                    metrics::serve(listener, recorder, scraped, std::future::pending()).await;
+                if let Err(error) = served {
+                    tracing::error!(%error, "the metrics listener failed");
+                }
+            }));
+        }
         let listening = tokio::spawn(self.revocations.listen(self.revocation_feed));
         let app = app(self.services, &self.http);
         transport::serve(self.listener, app, self.limits, self.proxies, shutdown).await;
@@ -148,6 +181,17 @@ impl Application {
         self.pool.close().await;
         tracing::info!("stopped");
     }
+}
+
+/// A listener on `bind`, and the address it got (its port, when `bind` asks for any).
+async fn listen(bind: SocketAddr) -> anyhow::Result<(TcpListener, SocketAddr)> {
+    let listener = TcpListener::bind(bind)
+        .await
+        .with_context(|| format!("cannot listen on {bind}"))?;
+    let address = listener
+        .local_addr()
+        .context("the listener has no TCP address")?;
+    Ok((listener, address))
 }
 
 /// How often expired rate-limit counters, sessions, revocations and idempotency keys are

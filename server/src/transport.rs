@@ -28,6 +28,7 @@ use std::{
     time::Duration,
 };
 
+use crate::telemetry::metrics::{self, Cap, Phase};
 use hyper::{body::Incoming, service::service_fn};
 use hyper_util::{
     rt::{TokioExecutor, TokioIo, TokioTimer},
@@ -140,6 +141,7 @@ pub async fn serve<E: Endpoint + 'static>(
         let (id, connection) = match registry.admit(peer.ip()) {
             Ok(admitted) => admitted,
             Err(refusal) => {
+                metrics::connection_refused(refusal);
                 refusals.warn(|suppressed| {
                     tracing::warn!(%peer, suppressed, limit = ?refusal, "connection limit reached and no connection is idle; refusing connections");
                 });
@@ -271,6 +273,7 @@ async fn serve_connection(accepted: Accepted) {
     });
     let io = TokioIo::new(Watched {
         inner: stream,
+        frames: ServerFrames::default(),
         connection: Arc::clone(&connection),
     });
     let served = protocols.serve_connection(io, service);
@@ -335,11 +338,14 @@ enum Closing {
 impl Closing {
     fn log(self, peer: SocketAddr, limits: &Limits) {
         match self {
-            Self::SlowHead => tracing::info!(
+            Self::SlowHead => {
+                metrics::timed_out(Phase::Header);
+                tracing::info!(
                 %peer,
                 timeout_ms = limits.header_read_timeout.as_millis(),
                 "closed a connection that sent no complete request head in time"
-            ),
+                );
+            }
             Self::Idle => tracing::debug!(%peer, "closed an idle connection"),
             Self::Evicted => tracing::info!(
                 %peer,
@@ -484,15 +490,6 @@ impl Drop for InFlight {
     }
 }
 
-/// Which connection cap turned a connection away.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Refusal {
-    /// `max_connections`, with none idle.
-    Total,
-    /// `max_connections_per_address`, with none of that address's idle.
-    PerAddress,
-}
-
 /// The open connections, so that the accept loop can tell how many there are, how many
 /// each address holds, and which has been idle longest.
 struct Registry {
@@ -533,23 +530,28 @@ impl Registry {
 
     /// Registers a new connection from `peer`. At a cap, the idlest connection it covers
     /// (that address's, or any) is closed first; with none idle, the connection is refused.
-    fn admit(&self, peer: IpAddr) -> Result<(u64, Arc<Connection>), Refusal> {
+    fn admit(&self, peer: IpAddr) -> Result<(u64, Arc<Connection>), Cap> {
         let mut open = self.lock();
         let capped =
             self.max_per_address > 0 && !self.proxies.iter().any(|proxy| proxy.contains(&peer));
         let held = open.per_address.get(&peer).copied().unwrap_or(0);
-        if capped
-            && held >= self.max_per_address
-            && !Self::evict_idlest_of(open.connections.values().filter(|(from, _)| *from == peer))
-        {
-            return Err(Refusal::PerAddress);
+        if capped && held >= self.max_per_address {
+            let of_peer = open.connections.values().filter(|(from, _)| *from == peer);
+            if !Self::evict_idlest_of(of_peer) {
+                return Err(Cap::PerAddress);
+            }
+            metrics::connection_evicted(Cap::PerAddress);
         }
-        if open.connections.len() >= self.max && !Self::evict_idlest_of(open.connections.values()) {
-            return Err(Refusal::Total);
+        if open.connections.len() >= self.max {
+            if !Self::evict_idlest_of(open.connections.values()) {
+                return Err(Cap::Total);
+            }
+            metrics::connection_evicted(Cap::Total);
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let connection = Arc::new(Connection::new(self.epoch));
         open.connections.insert(id, (peer, Arc::clone(&connection)));
+        metrics::connections_open(1.0);
         *open.per_address.entry(peer).or_insert(0) += 1;
         Ok((id, connection))
     }
@@ -572,9 +574,11 @@ impl Registry {
 
     fn remove(&self, id: u64) {
         let mut open = self.lock();
-        if let Some((peer, _)) = open.connections.remove(&id)
-            && let Some(held) = open.per_address.get_mut(&peer)
-        {
+        let Some((peer, _)) = open.connections.remove(&id) else {
+            return;
+        };
+        metrics::connections_open(-1.0);
+        if let Some(held) = open.per_address.get_mut(&peer) {
             *held -= 1;
             if *held == 0 {
                 open.per_address.remove(&peer);
@@ -599,6 +603,7 @@ impl Drop for Departure {
 struct Watched {
     inner: TcpStream,
     connection: Arc<Connection>,
+    frames: ServerFrames,
 }
 
 impl AsyncRead for Watched {
@@ -616,6 +621,28 @@ impl AsyncRead for Watched {
     }
 }
 
+impl Watched {
+    /// `written` bytes of `bufs` went out.
+    fn wrote<'a>(&mut self, bufs: impl IntoIterator<Item = &'a [u8]>, mut written: usize) {
+        if written == 0 {
+            return;
+        }
+        self.connection.on_write();
+        let mut refused = 0;
+        for buf in bufs {
+            let sent = &buf[..written.min(buf.len())];
+            refused += self.frames.refused_in(sent);
+            written -= sent.len();
+            if written == 0 {
+                break;
+            }
+        }
+        if refused > 0 {
+            metrics::http2_streams_refused(refused);
+        }
+    }
+}
+
 impl AsyncWrite for Watched {
     fn poll_write(
         mut self: Pin<&mut Self>,
@@ -623,8 +650,8 @@ impl AsyncWrite for Watched {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
-        if matches!(polled, Poll::Ready(Ok(written)) if written > 0) {
-            self.connection.on_write();
+        if let Poll::Ready(Ok(written)) = polled {
+            self.wrote([buf], written);
         }
         polled
     }
@@ -635,8 +662,8 @@ impl AsyncWrite for Watched {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
-        if matches!(polled, Poll::Ready(Ok(written)) if written > 0) {
-            self.connection.on_write();
+        if let Poll::Ready(Ok(written)) = polled {
+            self.wrote(bufs.iter().map(|buf| &**buf), written);
         }
         polled
     }
@@ -651,6 +678,73 @@ impl AsyncWrite for Watched {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// Reads the frames a server writes on an HTTP/2 connection, to count the streams it
+/// refuses: hyper refuses a stream over `http2_max_streams` itself (`RST_STREAM` with
+/// `REFUSED_STREAM`), out of the application's sight. On an HTTP/1.1 connection (its
+/// first bytes are a status line) it stops reading at once.
+#[derive(Debug, Default)]
+struct ServerFrames {
+    /// The frame header being read (9 bytes: length, type, flags, stream).
+    header: [u8; 9],
+    header_read: usize,
+    /// What is left of the current frame's payload.
+    payload_left: usize,
+    /// An `RST_STREAM`'s error code being read.
+    reset: Option<[u8; 4]>,
+    reset_read: usize,
+    http1: bool,
+}
+
+/// The frame type `RST_STREAM` and its error code `REFUSED_STREAM` (RFC 9113, 6.4 and 7).
+const RST_STREAM: u8 = 0x3;
+const REFUSED_STREAM: u32 = 0x7;
+
+impl ServerFrames {
+    /// How many streams the frames in `bytes` (the next bytes written) refuse.
+    fn refused_in(&mut self, mut bytes: &[u8]) -> u64 {
+        let mut refused = 0;
+        if self.http1 || bytes.is_empty() {
+            return refused;
+        }
+        if self.header_read == 0 && self.payload_left == 0 && bytes.starts_with(b"HTTP/") {
+            self.http1 = true;
+            return refused;
+        }
+        while !bytes.is_empty() {
+            if self.payload_left == 0 {
+                let take = (9 - self.header_read).min(bytes.len());
+                self.header[self.header_read..self.header_read + take]
+                    .copy_from_slice(&bytes[..take]);
+                self.header_read += take;
+                bytes = &bytes[take..];
+                if self.header_read < 9 {
+                    return refused;
+                }
+                self.header_read = 0;
+                let [a, b, c, kind, ..] = self.header;
+                self.payload_left = usize::from(a) << 16 | usize::from(b) << 8 | usize::from(c);
+                self.reset = (kind == RST_STREAM && self.payload_left == 4).then_some([0; 4]);
+                self.reset_read = 0;
+                continue;
+            }
+            let take = self.payload_left.min(bytes.len());
+            if let Some(code) = self.reset.as_mut() {
+                code[self.reset_read..self.reset_read + take].copy_from_slice(&bytes[..take]);
+                self.reset_read += take;
+            }
+            self.payload_left -= take;
+            bytes = &bytes[take..];
+            if self.payload_left == 0
+                && let Some(code) = self.reset.take()
+                && u32::from_be_bytes(code) == REFUSED_STREAM
+            {
+                refused += 1;
+            }
+        }
+        refused
     }
 }
 
@@ -692,6 +786,42 @@ mod tests {
             http2_max_streams: 100,
             shutdown_grace: Duration::from_secs(1),
         }
+    }
+
+    /// An HTTP/2 frame: its header (length, type, flags, stream) and payload.
+    fn frame(kind: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+        let length = u32::try_from(payload.len())
+            .expect("a short payload")
+            .to_be_bytes();
+        let mut frame = vec![length[1], length[2], length[3], kind, 0];
+        frame.extend(stream.to_be_bytes());
+        frame.extend(payload);
+        frame
+    }
+
+    #[test]
+    fn refused_streams_are_counted_however_the_writes_split_the_frames() {
+        let settings = frame(0x4, 0, &[0, 3, 0, 0, 0, 100]);
+        let data = frame(0x0, 1, b"RST_STREAM is not in here");
+        let refused = frame(RST_STREAM, 3, &REFUSED_STREAM.to_be_bytes());
+        let cancelled = frame(RST_STREAM, 5, &8u32.to_be_bytes());
+        let written = [settings, data, refused.clone(), cancelled, refused].concat();
+        for chunk in [1, 2, 5, 9, 13, written.len()] {
+            let mut frames = ServerFrames::default();
+            let counted: u64 = written
+                .chunks(chunk)
+                .map(|bytes| frames.refused_in(bytes))
+                .sum();
+            assert_eq!(counted, 2, "written {chunk} bytes at a time");
+        }
+    }
+
+    #[test]
+    fn an_http1_connection_is_not_read_as_frames() {
+        let mut frames = ServerFrames::default();
+        let reset_lookalike = frame(RST_STREAM, 1, &REFUSED_STREAM.to_be_bytes());
+        assert_eq!(frames.refused_in(b"HTTP/1.1 200 OK\r\n\r\n"), 0);
+        assert_eq!(frames.refused_in(&reset_lookalike), 0);
     }
 
     #[tokio::test(start_paused = true)]
@@ -752,7 +882,7 @@ mod tests {
         let registry = Registry::new(1, 0, Vec::new());
         let (_, only) = registry.admit(peer).expect("room");
         let _request = only.begin_request(Version::HTTP_11);
-        assert_eq!(registry.admit(peer).err(), Some(Refusal::Total));
+        assert_eq!(registry.admit(peer).err(), Some(Cap::Total));
         drop(third);
     }
 
@@ -771,11 +901,11 @@ mod tests {
         assert_eq!(first.closing(&limits()).await, Closing::Evicted);
         assert!(!bystander.evicted.load(Ordering::Acquire));
         // With the rest of its connections busy it is refused, while others still get in.
-        assert_eq!(registry.admit(greedy).err(), Some(Refusal::PerAddress));
+        assert_eq!(registry.admit(greedy).err(), Some(Cap::PerAddress));
         assert!(registry.admit(other).is_ok());
         // The evicted one gone, its two busy ones still fill its cap.
         registry.remove(first_id);
-        assert_eq!(registry.admit(greedy).err(), Some(Refusal::PerAddress));
+        assert_eq!(registry.admit(greedy).err(), Some(Cap::PerAddress));
         drop(_third_busy);
         assert!(registry.admit(greedy).is_ok(), "its idle third makes room");
         // Proxies are exempt.

@@ -19,7 +19,9 @@ use secrecy::ExposeSecret;
 use sqlx::{PgPool, postgres::PgConnectOptions};
 use taskapi_client::{Client, ResponseValue, pages::Listing, session, types};
 use taskapi_server::{
-    config::{DatabaseSettings, LogFormat, RateLimitSettings, Settings, TransportSettings},
+    config::{
+        DatabaseSettings, LogFormat, RateLimitSettings, Settings, TraceSettings, TransportSettings,
+    },
     domain::{Email, Password},
     startup::{self, Application},
 };
@@ -39,6 +41,8 @@ pub const PASSWORD: &str = "correct horse battery staple";
 /// A running server with its own database.
 pub struct TestApp {
     pub address: SocketAddr,
+    /// Where the (first) server serves its metrics, when `metrics_bind` asked it to.
+    pub metrics_address: Option<SocketAddr>,
     pub base_url: String,
     /// The secret the server signs tokens with, for tests that forge tokens.
     pub jwt_secret: String,
@@ -78,6 +82,7 @@ pub fn test_settings() -> Settings {
     Settings {
         database: DatabaseSettings::for_url(ScratchDatabase::fresh_url()),
         bind: "127.0.0.1:0".parse().expect("valid address"),
+        metrics_bind: None,
         jwt_secret: Some(secret.into()),
         token_ttl_seconds: 1800,
         refresh_ttl_seconds: Settings::REFRESH_TTL_SECONDS,
@@ -93,6 +98,7 @@ pub fn test_settings() -> Settings {
         cors_origins: Vec::new(),
         log_format: LogFormat::Pretty,
         transport: TransportSettings::default(),
+        traces: TraceSettings::default(),
         rate_limits: RateLimitSettings::default(),
     }
 }
@@ -151,7 +157,9 @@ impl TestApp {
             // One writer for the whole test process.
             static LOGGING: std::sync::OnceLock<taskapi_server::telemetry::Logging> =
                 std::sync::OnceLock::new();
-            LOGGING.get_or_init(|| taskapi_server::telemetry::init(LogFormat::Pretty));
+            LOGGING.get_or_init(|| {
+                taskapi_server::telemetry::init(LogFormat::Pretty, None).expect("logging")
+            });
         }
         let jwt_secret = settings
             .jwt_secret
@@ -172,6 +180,7 @@ impl TestApp {
             settings.rate_limits.trusted_proxies = vec!["127.0.0.1/32".parse().expect("a net")];
         }
         let mut addresses = Vec::new();
+        let mut metrics_addresses = Vec::new();
         let mut shutdown = Vec::new();
         for instance in 0..if nginx { 2 } else { 1 } {
             let mut settings = settings.clone();
@@ -180,6 +189,7 @@ impl TestApp {
                 .await
                 .expect("the server starts");
             addresses.push(application.address());
+            metrics_addresses.extend(application.metrics_address());
             let (stop, stopped) = oneshot::channel::<()>();
             tokio::spawn(application.run_until(async {
                 let _ = stopped.await;
@@ -194,6 +204,7 @@ impl TestApp {
         let base_url = format!("http://{address}");
         Self {
             address,
+            metrics_address: metrics_addresses.first().copied(),
             client: session::anonymous(&base_url),
             base_url,
             jwt_secret,

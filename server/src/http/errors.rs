@@ -22,6 +22,7 @@ use crate::{
         tasks::{ChangeError, CreateError, TaskError},
         users::{ChangeEmailError, DeleteAccountError, PasswordDenied, SessionError, UserError},
     },
+    telemetry::metrics,
 };
 
 /// Seconds a client should wait before retrying a 503.
@@ -104,6 +105,8 @@ impl<S: ErrorSet + Declares<400> + Declares<422>> From<BodyError> for Errors<S> 
 
 impl From<Limited> for ApiError<429> {
     fn from(limited: Limited) -> Self {
+        // Every 429 is made here.
+        metrics::rate_limited(limited.policy);
         let window = limited.window.as_secs();
         ApiError::rate_limited(
             format!(

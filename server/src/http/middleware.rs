@@ -4,30 +4,43 @@
 
 use std::{
     collections::BTreeSet,
-    sync::Arc,
+    sync::{Arc, OnceLock},
     time::{Duration, Instant},
 };
 
 use bytes::{Bytes, BytesMut};
 use chrono::{DateTime, TimeDelta, Utc};
 use poem::{
-    Body, Endpoint, IntoResponse, Request, Response, Result,
+    Body, Endpoint, IntoResponse, PathPattern, Request, Response, Result,
     http::{HeaderName, HeaderValue, Method, StatusCode, header},
     middleware::Cors,
 };
 use serde_json::Value;
-use taskapi_api::problem::ApiError;
+use taskapi_api::problem::{ApiError, PROBLEM_JSON};
 use tokio::io::AsyncReadExt;
 
-use crate::config::CorsOrigin;
+use crate::{
+    config::CorsOrigin,
+    telemetry::{
+        metrics::{self, Phase, UNMATCHED_ROUTE},
+        traces,
+    },
+};
 use tracing::Instrument;
 use uuid::Uuid;
 
 const REQUEST_ID: &str = "x-request-id";
 
 /// Runs the request in a span carrying a request id (the client's `X-Request-Id` when it is
-/// short, printable ASCII, else a fresh UUID), echoes the id back, and logs the outcome.
-pub async fn trace_request<E: Endpoint>(endpoint: E, request: Request) -> Result<Response> {
+/// short, printable ASCII, else a fresh UUID), echoes the id back, logs the outcome and
+/// records it in the metrics, by the route template the router matched. When traces are
+/// exported, the span continues the client's W3C trace (`traceparent`), carries its trace
+/// id into every log line of the request, and a 5xx problem document says it too.
+pub async fn trace_request<E: Endpoint>(
+    endpoint: E,
+    request: Request,
+    routes: &'static Routes,
+) -> Result<Response> {
     let request_id = request
         .headers()
         .get(REQUEST_ID)
@@ -36,21 +49,47 @@ pub async fn trace_request<E: Endpoint>(endpoint: E, request: Request) -> Result
         .map_or_else(|| Uuid::new_v4().to_string(), str::to_owned);
     let span = tracing::info_span!(
         "request",
-        method = %request.method(),
-        path = %request.uri().path(),
+        otel.kind = "server",
+        http.request.method = %request.method(),
+        url.path = %request.uri().path(),
         request_id = %request_id,
+        trace_id = tracing::field::Empty,
+        http.response.status_code = tracing::field::Empty,
+        otel.status_code = tracing::field::Empty,
     );
+    let trace_id = traces::exporting()
+        .then(|| traces::continue_trace(&span, request.headers()))
+        .flatten();
+    if let Some(trace_id) = &trace_id {
+        span.record("trace_id", trace_id.as_str());
+    }
     // Probes arrive every few seconds; log them only when they fail.
     let probe = request.uri().path().starts_with("/health/");
+    let method = request.method().clone();
     async move {
         let started = Instant::now();
-        let mut response = endpoint.call(request).await?.into_response();
-        let status = response.status().as_u16();
-        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-        if probe && response.status().is_success() {
-            tracing::debug!(status, latency_ms, "request finished");
+        metrics::requests_active(1.0);
+        let answered = endpoint.call(request).await;
+        metrics::requests_active(-1.0);
+        let mut response = answered?.into_response();
+        let status = response.status();
+        let elapsed = started.elapsed();
+        let route = routes.of(response.data::<PathPattern>());
+        metrics::request_finished(&method, route, status.as_u16(), elapsed);
+        if let Some(trace_id) = trace_id {
+            let span = tracing::Span::current();
+            traces::name_request(&span, method.as_str(), route);
+            span.record("http.response.status_code", status.as_u16());
+            if status.is_server_error() {
+                span.record("otel.status_code", "error");
+                response = with_trace_id(response, trace_id).await;
+            }
+        }
+        let latency_ms = elapsed.as_secs_f64() * 1000.0;
+        if probe && status.is_success() {
+            tracing::debug!(status = status.as_u16(), latency_ms, "request finished");
         } else {
-            tracing::info!(status, latency_ms, "request finished");
+            tracing::info!(status = status.as_u16(), latency_ms, "request finished");
         }
         if let Ok(value) = HeaderValue::from_str(&request_id) {
             response.headers_mut().insert(REQUEST_ID, value);
@@ -59,6 +98,28 @@ pub async fn trace_request<E: Endpoint>(endpoint: E, request: Request) -> Result
     }
     .instrument(span)
     .await
+}
+
+/// A problem document with `trace_id` added (a server error's, for its operators to find
+/// the request's trace); any other body as it was.
+async fn with_trace_id(mut response: Response, trace_id: String) -> Response {
+    if response.content_type() != Some(PROBLEM_JSON) {
+        return response;
+    }
+    // A problem document is a few hundred bytes, already in memory.
+    let Ok(body) = response.take_body().into_bytes().await else {
+        return response;
+    };
+    let problem = serde_json::from_slice::<Value>(&body);
+    let body = match problem {
+        Ok(Value::Object(mut problem)) => {
+            problem.insert("trace_id".to_owned(), Value::String(trace_id));
+            Bytes::from(Value::Object(problem).to_string())
+        }
+        _ => body,
+    };
+    response.set_body(body);
+    response
 }
 
 /// The answer to a request whose handling panicked: the panic is logged, the client gets
@@ -173,6 +234,7 @@ pub async fn limit_body<E: Endpoint>(
             .into_response());
         }
         Err(_) => {
+            metrics::timed_out(Phase::Body);
             let mut response = ApiError::<408>::new(format!(
                 "The request body did not arrive within {} ms.",
                 limits.read_timeout.as_millis()
@@ -334,6 +396,64 @@ impl PathTemplate {
             && self.0.iter().zip(&segments).all(|(expected, actual)| {
                 expected == actual || (expected.starts_with('{') && !actual.is_empty())
             })
+    }
+}
+
+/// The contract's path templates and the app's other routes, to name a request's route
+/// in metrics by the pattern its router matched: poem-openapi numbers path parameters
+/// (`/tasks/:param0`), the contract names them (`/tasks/{task_id}`).
+pub struct Routes {
+    templates: Vec<(Vec<&'static str>, &'static str)>,
+    /// Routes outside the contract (the documents, Swagger UI), matched by prefix.
+    others: &'static [&'static str],
+}
+
+impl Routes {
+    /// Made once a process: its route names are `'static`, to be labels at no cost.
+    pub fn of_contract(document: &Value, others: &'static [&'static str]) -> &'static Self {
+        static ROUTES: OnceLock<Routes> = OnceLock::new();
+        ROUTES.get_or_init(|| {
+            let templates = operations(document)
+                .map(|(template, _, _)| template)
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .map(|template| {
+                    // Leaked once a process, for as many paths as the contract has.
+                    let template: &'static str = Box::leak(template.to_owned().into_boxed_str());
+                    (template.split('/').collect(), template)
+                })
+                .collect();
+            Self { templates, others }
+        })
+    }
+
+    /// The route a matched `pattern` belongs to, or [`UNMATCHED_ROUTE`].
+    fn of(&self, pattern: Option<&PathPattern>) -> &'static str {
+        let Some(PathPattern(pattern)) = pattern else {
+            return UNMATCHED_ROUTE;
+        };
+        let segments = || pattern.split('/');
+        let is_template = |template: &[&str]| {
+            template.len() == segments().count()
+                && template.iter().zip(segments()).all(|(expected, actual)| {
+                    let parameter = expected.starts_with('{');
+                    match actual.strip_prefix(':') {
+                        Some(_) => parameter,
+                        None => !parameter && *expected == actual,
+                    }
+                })
+        };
+        self.templates
+            .iter()
+            .find_map(|(template, name)| is_template(template).then_some(*name))
+            .or_else(|| {
+                self.others.iter().copied().find(|other| {
+                    pattern
+                        .strip_prefix(other)
+                        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+                })
+            })
+            .unwrap_or(UNMATCHED_ROUTE)
     }
 }
 
@@ -512,6 +632,41 @@ mod tests {
             response.content_type(),
             Some(taskapi_api::problem::PROBLEM_JSON)
         );
+    }
+
+    #[tokio::test]
+    async fn a_server_error_names_its_trace_and_other_bodies_are_left_alone() {
+        let trace = "4bf92f3577b34da6a3ce929d0e0e4736".to_owned();
+        let problem = with_trace_id(ApiError::internal().into_response(), trace.clone()).await;
+        let body: Value =
+            serde_json::from_slice(&problem.into_body().into_bytes().await.expect("a body"))
+                .expect("JSON");
+        assert_eq!(body["trace_id"], trace.as_str());
+        assert_eq!(body["status"], 500);
+
+        let plain = Response::builder().body("not a problem");
+        let plain = with_trace_id(plain, trace).await;
+        let body = plain.into_body().into_string().await.expect("a body");
+        assert_eq!(body, "not a problem");
+    }
+
+    #[test]
+    fn routes_are_named_by_the_contracts_templates() {
+        let document = crate::http::document(&crate::http::spec_json());
+        let routes = Routes::of_contract(&document, crate::http::OTHER_ROUTES);
+        let of = |pattern: &str| routes.of(Some(&PathPattern(pattern.into())));
+        assert_eq!(of("/tasks/:param0"), "/tasks/{task_id}");
+        assert_eq!(of("/tasks"), "/tasks");
+        assert_eq!(
+            of("/admin/users/:param0/disable"),
+            "/admin/users/{user_id}/disable"
+        );
+        assert_eq!(of("/docs/index.html"), "/docs");
+        // A literal segment is not a parameter, nor the other way round.
+        assert_eq!(of("/tasks/search"), UNMATCHED_ROUTE);
+        assert_eq!(of("/users/:param0"), UNMATCHED_ROUTE);
+        assert_eq!(of(""), UNMATCHED_ROUTE);
+        assert_eq!(routes.of(None), UNMATCHED_ROUTE);
     }
 
     #[test]

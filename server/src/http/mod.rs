@@ -181,6 +181,7 @@ pub fn app(services: Services, settings: &HttpSettings) -> impl Endpoint + 'stat
         middleware::DeprecatedOperations::from_spec(&document, RETIREMENTS)
             .expect("the retirement table dates the contract's deprecated operations"),
     );
+    let routes = middleware::Routes::of_contract(&document, OTHER_ROUTES);
     let (swagger_ui, redoc) = docs::routes();
     let cors = middleware::cors(&settings.cors_origins, &document);
     let body_limits = middleware::BodyLimits {
@@ -227,8 +228,11 @@ pub fn app(services: Services, settings: &HttpSettings) -> impl Endpoint + 'stat
         })
         // A bug that panics answers 500 like any other failure, not a dropped connection.
         .with(CatchPanic::new().with_handler(middleware::panicked))
-        .around(middleware::trace_request)
+        .around(move |endpoint, request| middleware::trace_request(endpoint, request, routes))
 }
+
+/// The app's routes outside the contract, as metrics name them.
+const OTHER_ROUTES: &[&str] = &["/docs", "/redoc", "/openapi.json", "/openapi.yaml"];
 
 /// Serves a rendered OpenAPI document (rendered once, at start-up).
 fn spec_endpoint(document: String, content_type: &'static str) -> impl Endpoint + 'static {

@@ -20,11 +20,13 @@ use argon2::{
 };
 use rand_core::OsRng;
 use secrecy::{ExposeSecret, SecretString};
-use tokio::sync::Semaphore;
+use tokio::{sync::Semaphore, time::Instant};
+use tracing::Instrument;
 
 use crate::{
     domain::{Password, normalized_password},
     failure::Failure,
+    telemetry::metrics,
 };
 
 /// How long a request waits for a hashing slot before it is refused with 503.
@@ -160,22 +162,29 @@ impl PasswordHasher {
         &self,
         work: impl FnOnce(&mut Vec<Block>) -> T + Send + 'static,
     ) -> Result<T, Failure> {
+        let started = Instant::now();
         let permit =
             tokio::time::timeout(self.queue_timeout, Arc::clone(&self.slots).acquire_owned())
-                .await
-                .map_err(|_| Failure::Busy("every password-hashing slot stayed taken"))?
-                // The semaphore is never closed.
-                .expect("hashing semaphore is open");
+                .instrument(tracing::debug_span!("password.slot.wait"))
+                .await;
+        metrics::hash_waited(started.elapsed());
+        let permit = permit
+            .map_err(|_| Failure::Busy("every password-hashing slot stayed taken"))?
+            // The semaphore is never closed.
+            .expect("hashing semaphore is open");
         let memory = Arc::clone(&self.memory);
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
             let lock = || memory.lock().unwrap_or_else(PoisonError::into_inner);
             // One buffer per permit: with the permit held, one is always free.
             let mut blocks = lock().pop().unwrap_or_default();
+            metrics::hashes_in_flight(1.0);
             let result = work(&mut blocks);
+            metrics::hashes_in_flight(-1.0);
             lock().push(blocks);
             result
         })
+        .instrument(tracing::debug_span!("password.hash"))
         .await
         .map_err(|died| Failure::internal("the password-hashing task died", died))
     }

@@ -25,6 +25,7 @@ use crate::{
         sessions::{self, Presented},
         users,
     },
+    telemetry::metrics::{self, LoginOutcome, TokenRefusal},
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +56,19 @@ pub enum LoginError {
     Limited(Limited),
     #[error(transparent)]
     Failed(#[from] Failure),
+}
+
+/// How a token request went, as the metrics count it.
+fn outcome(granted: &Result<Tokens, LoginError>) -> LoginOutcome {
+    match granted {
+        Ok(_) => LoginOutcome::Success,
+        Err(LoginError::InvalidCredentials) => LoginOutcome::InvalidCredentials,
+        Err(LoginError::AccountDisabled) => LoginOutcome::AccountDisabled,
+        Err(LoginError::InvalidGrant) => LoginOutcome::InvalidGrant,
+        Err(LoginError::GrantReused) => LoginOutcome::GrantReused,
+        Err(LoginError::Limited(_)) => LoginOutcome::RateLimited,
+        Err(LoginError::Failed(_)) => LoginOutcome::Error,
+    }
 }
 
 impl From<LimitError> for RegisterError {
@@ -156,16 +170,18 @@ impl AuthService {
         user_agent: Option<String>,
         grant: Grant,
     ) -> Result<Tokens, LoginError> {
-        match grant {
+        let (kind, granted) = match grant {
             Grant::Password(credentials) => {
                 let origin = SessionOrigin {
                     user_agent,
                     client_address: client.to_string(),
                 };
-                self.login(client, credentials, origin).await
+                ("password", self.login(client, credentials, origin).await)
             }
-            Grant::RefreshToken(token) => self.refresh(&token).await,
-        }
+            Grant::RefreshToken(token) => ("refresh_token", self.refresh(&token).await),
+        };
+        metrics::login(kind, outcome(&granted));
+        granted
     }
 
     /// The password grant, unless `client` has failed too often (for this account, or at
@@ -260,6 +276,7 @@ impl AuthService {
                 .sessions(&mut transaction, &[session.id])
                 .await?;
             self.revoker.commit(transaction, pending).await?;
+            metrics::refresh_token_reused();
             tracing::warn!(
                 target: "security",
                 user = %session.user.0,
@@ -331,8 +348,12 @@ impl AuthService {
     /// unless the revocation set cannot be trusted right now.
     pub async fn authenticate(&self, token: &str) -> Result<Caller, AuthenticateError> {
         let caller = self.tokens.verify(token).map_err(|error| match error {
-            TokenError::Expired => AuthenticateError::TokenExpired,
+            TokenError::Expired => {
+                metrics::token_refused(TokenRefusal::Expired);
+                AuthenticateError::TokenExpired
+            }
             TokenError::Invalid(_) | TokenError::IssuedInTheFuture | TokenError::UnknownRole => {
+                metrics::token_refused(TokenRefusal::Invalid);
                 AuthenticateError::TokenInvalid
             }
         })?;
@@ -351,6 +372,7 @@ impl AuthService {
         if live {
             Ok(caller)
         } else {
+            metrics::token_refused(TokenRefusal::Revoked);
             Err(AuthenticateError::TokenRevoked)
         }
     }

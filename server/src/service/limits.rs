@@ -20,6 +20,7 @@ use super::Failure;
 use crate::{
     domain::UserId,
     store::{Database, rate_limits},
+    telemetry::metrics,
 };
 
 /// The limits' quotas and windows. A quota of 0 turns its limit off.
@@ -116,7 +117,7 @@ impl RateLimits {
             };
             Arc::new((RateLimiter::keyed(Quota::per_minute(per_minute)), limited))
         });
-        Self {
+        let limits = Self {
             db,
             failed_logins_per_account: Policy {
                 name: "failed-logins-per-account",
@@ -134,7 +135,19 @@ impl RateLimits {
                 window: quotas.registration_window,
             },
             requests,
-        }
+        };
+        let policies = [
+            &limits.failed_logins_per_account,
+            &limits.failed_logins_per_address,
+            &limits.registrations_per_address,
+        ];
+        let in_force = policies
+            .into_iter()
+            .filter(|policy| policy.quota > 0)
+            .map(|policy| policy.name)
+            .chain(limits.requests.as_ref().map(|requests| requests.1.policy));
+        in_force.for_each(metrics::rate_limit_in_force);
+        limits
     }
 
     /// Whether either failed-login limit is on; with both off, logins touch no counter

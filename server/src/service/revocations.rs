@@ -18,12 +18,15 @@ use std::{
 };
 
 use chrono::{DateTime, Utc};
-use sqlx::{PgConnection, Postgres, Transaction};
+use sqlx::PgConnection;
 
 use super::Failure;
 use crate::{
     domain::{Caller, SessionId, UserId},
-    store::revocations::{self, Change, Event, Feed, Loaded, Revoked},
+    store::{
+        self,
+        revocations::{self, Change, Event, Feed, Loaded, Revoked},
+    },
 };
 
 /// The in-memory revocation set, shared by every request of this server.
@@ -192,7 +195,7 @@ impl Revoker {
     /// Commits `transaction`, then applies what it revoked to this server's set.
     pub async fn commit(
         &self,
-        transaction: Transaction<'static, Postgres>,
+        transaction: store::Transaction,
         pending: Pending,
     ) -> Result<(), Failure> {
         transaction.commit().await?;

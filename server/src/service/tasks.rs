@@ -16,6 +16,7 @@ use crate::{
         Database, idempotency, tags,
         tasks::{self, Spelled},
     },
+    telemetry::metrics,
 };
 
 super::not_found_error!(
@@ -117,11 +118,13 @@ impl TaskService {
                 let mut db = self.db.acquire().await?;
                 let task = tasks::insert(&mut *db, owner, &change).await?;
                 db.release().await?;
+                metrics::task_created();
                 return Ok(task);
             }
             let mut transaction = self.db.begin().await?;
             let task = insert(&mut transaction, owner, draft, at).await?;
             transaction.commit().await.map_err(Failure::from)?;
+            metrics::task_created();
             return Ok(task);
         };
         let mut transaction = self.db.begin().await?;
@@ -131,7 +134,10 @@ impl TaskService {
         let fingerprint = draft.fingerprint();
         if let Some(remembered) = claimed.find(&mut *transaction).await? {
             return match remembered.fingerprint == fingerprint {
-                true => Ok(remembered.task),
+                true => {
+                    metrics::idempotent_replay();
+                    Ok(remembered.task)
+                }
                 false => Err(CreateError::KeyReused),
             };
         }
@@ -141,6 +147,7 @@ impl TaskService {
             .remember(&mut *transaction, fingerprint, &task, expires_at)
             .await?;
         transaction.commit().await.map_err(Failure::from)?;
+        metrics::task_created();
         Ok(task)
     }
 
@@ -229,6 +236,7 @@ impl TaskService {
             // The row is locked: it cannot have gone since it was read.
             .ok_or_else(|| Failure::internal("a locked task vanished", id.0.to_string()))?;
         transaction.commit().await.map_err(Failure::from)?;
+        metrics::task_changed();
         Ok(replaced)
     }
 
@@ -245,7 +253,10 @@ impl TaskService {
             let deleted = tasks::delete(&mut *db, owner, id).await?;
             db.release().await?;
             return match deleted {
-                true => Ok(()),
+                true => {
+                    metrics::task_deleted();
+                    Ok(())
+                }
                 false => Err(TaskError::NotFound.into()),
             };
         };
@@ -259,6 +270,7 @@ impl TaskService {
             return Err(Failure::internal("a locked task vanished", id.0.to_string()).into());
         }
         transaction.commit().await.map_err(Failure::from)?;
+        metrics::task_deleted();
         Ok(())
     }
 }

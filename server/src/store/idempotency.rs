@@ -7,7 +7,7 @@ use sea_query::{Expr, ExprTrait, Func, Iden, OnConflict, Query};
 use sha2::{Digest, Sha256};
 use sqlx::PgExecutor;
 
-use super::{delete_expired, execute, insert_row, query_as, tasks::TaskRow};
+use super::{delete_expired, execute, insert_row, query_as, tasks::TaskRow, timed};
 use crate::{
     domain::{IdempotencyKey, Task, UserId},
     failure::Failure,
@@ -52,7 +52,8 @@ pub async fn claim<'k>(
     let statement = Query::select()
         .expr(Func::cust("pg_try_advisory_xact_lock").arg(lock_id(owner, key)))
         .to_owned();
-    let (claimed,): (bool,) = query_as(&statement).fetch_one(db).await?;
+    let (claimed,): (bool,) =
+        timed("idempotency.claim", query_as(&statement).fetch_one(db)).await?;
     Ok(claimed.then_some(Claimed { owner, key }))
 }
 
@@ -76,7 +77,8 @@ impl Claimed<'_> {
             .and_where(Expr::col(IdempotencyKeys::Key).eq(key.as_str()))
             .and_where(Expr::col(IdempotencyKeys::ExpiresAt).gt(Expr::current_timestamp()))
             .to_owned();
-        let row: Option<(Vec<u8>, String)> = query_as(&statement).fetch_optional(db).await?;
+        let row: Option<(Vec<u8>, String)> =
+            timed("idempotency.find", query_as(&statement).fetch_optional(db)).await?;
         let Some((fingerprint, response)) = row else {
             return Ok(None);
         };
@@ -128,7 +130,7 @@ impl Claimed<'_> {
                 .to_owned(),
         )
         .to_owned();
-        match execute(db, &statement).await? {
+        match execute("idempotency.remember", db, &statement).await? {
             1 => Ok(()),
             // Claimed and found unused or expired: a live row cannot be in the way.
             _ => Err(Failure::internal(
@@ -141,5 +143,11 @@ impl Claimed<'_> {
 
 /// Deletes every expired key; how many it deleted.
 pub async fn purge_expired(db: impl PgExecutor<'_>) -> Result<u64, Failure> {
-    delete_expired(db, IdempotencyKeys::Table, IdempotencyKeys::ExpiresAt).await
+    delete_expired(
+        "idempotency.purge_expired",
+        db,
+        IdempotencyKeys::Table,
+        IdempotencyKeys::ExpiresAt,
+    )
+    .await
 }

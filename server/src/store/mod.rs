@@ -27,13 +27,15 @@ use sea_query::{
 use sea_query_sqlx::{SqlxBinder, SqlxValues};
 use sqlx::{
     AssertSqlSafe, Connection as _, FromRow, PgConnection, PgExecutor, PgPool, Postgres,
-    Transaction,
     pool::PoolConnection,
     postgres::{PgConnectOptions, PgPoolOptions, PgRow},
     query::{Query as SqlxQuery, QueryAs, QueryScalar},
 };
 
-use crate::{domain::PageCursor, failure::Failure};
+use tokio::time::Instant;
+use tracing::Instrument;
+
+use crate::{domain::PageCursor, failure::Failure, telemetry::metrics};
 
 /// The pool the services take connections from. A connection that cannot be had in time
 /// is told apart here: with every connection open and in use the server is busy; with
@@ -69,24 +71,54 @@ impl Database {
         if self.pooled_begin.is_some() {
             return Ok(Connection::InTransaction(self.begin().await?));
         }
-        let connection = self.pool.acquire().await;
+        let connection = self.waited(self.pool.acquire()).await;
         Ok(Connection::Pooled(
             connection.map_err(|error| self.failure(error))?,
         ))
     }
 
     /// A transaction; rolled back unless committed.
-    pub async fn begin(&self) -> Result<Transaction<'static, Postgres>, Failure> {
+    pub async fn begin(&self) -> Result<Transaction, Failure> {
         let transaction = match &self.pooled_begin {
-            Some(begin) => self.pool.begin_with(AssertSqlSafe(begin.clone())).await,
-            None => self.pool.begin().await,
+            Some(begin) => {
+                self.waited(self.pool.begin_with(AssertSqlSafe(begin.clone())))
+                    .await
+            }
+            None => self.waited(self.pool.begin()).await,
         };
-        transaction.map_err(|error| self.failure(error))
+        let transaction = transaction.map_err(|error| self.failure(error))?;
+        Ok(Transaction(Some(transaction)))
+    }
+
+    /// Waits for a connection (and, for a transaction, its `BEGIN`), timed in the metrics
+    /// and traced as a span of its own.
+    async fn waited<T>(
+        &self,
+        connection: impl Future<Output = sqlx::Result<T>>,
+    ) -> sqlx::Result<T> {
+        let started = Instant::now();
+        let connection = connection
+            .instrument(tracing::debug_span!("db.connection.wait"))
+            .await;
+        metrics::pool_waited(started.elapsed());
+        connection
+    }
+
+    /// The request pool's gauges as they stand (read when the metrics are scraped).
+    pub fn observe_pool(&self) {
+        metrics::pool(
+            self.pool.size(),
+            self.pool.num_idle(),
+            self.pool.options().get_max_connections(),
+        );
     }
 
     fn failure(&self, error: sqlx::Error) -> Failure {
         let all_in_use = self.pool.size() >= self.pool.options().get_max_connections()
             && self.pool.num_idle() == 0;
+        if matches!(error, sqlx::Error::PoolTimedOut) {
+            metrics::pool_timed_out();
+        }
         match error {
             sqlx::Error::PoolTimedOut if all_in_use => {
                 Failure::Busy("every database connection stayed in use")
@@ -99,11 +131,50 @@ impl Database {
     }
 }
 
+/// A transaction from [`Database::begin`]: rolled back when dropped uncommitted, which
+/// the metrics count.
+pub struct Transaction(Option<sqlx::Transaction<'static, Postgres>>);
+
+impl Transaction {
+    pub async fn commit(mut self) -> Result<(), sqlx::Error> {
+        match self.0.take() {
+            Some(transaction) => transaction.commit().await,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Transaction {
+    fn drop(&mut self) {
+        if self.0.is_some() {
+            metrics::rolled_back();
+        }
+    }
+}
+
+impl Deref for Transaction {
+    type Target = PgConnection;
+
+    fn deref(&self) -> &PgConnection {
+        // Only `commit` and `drop` take the transaction out, and both consume it.
+        self.0.as_deref().expect("a transaction until committed")
+    }
+}
+
+impl DerefMut for Transaction {
+    fn deref_mut(&mut self) -> &mut PgConnection {
+        // As in `deref`.
+        self.0
+            .as_deref_mut()
+            .expect("a transaction until committed")
+    }
+}
+
 /// A connection from [`Database::acquire`]: a pooled connection, or behind a transaction
 /// pooler a transaction of its own.
 pub enum Connection {
     Pooled(PoolConnection<Postgres>),
-    InTransaction(Transaction<'static, Postgres>),
+    InTransaction(Transaction),
 }
 
 impl Connection {
@@ -280,8 +351,29 @@ where
     sqlx::query_scalar_with(sql, values).persistent(NAMED_STATEMENTS.load(Ordering::Relaxed))
 }
 
+/// Runs a statement of the store operation `operation` (`tasks.insert`: the store module
+/// and function): timed in `db_client_operation_duration_seconds`, and traced as a span
+/// with the database's semantic-convention attributes.
+async fn timed<T>(
+    operation: &'static str,
+    statement: impl Future<Output = sqlx::Result<T>>,
+) -> sqlx::Result<T> {
+    let span = tracing::debug_span!(
+        "db.statement",
+        otel.name = operation,
+        otel.kind = "client",
+        db.system = "postgresql",
+        db.operation = operation,
+    );
+    let started = Instant::now();
+    let result = statement.instrument(span).await;
+    metrics::store_operation(operation, started.elapsed());
+    result
+}
+
 /// Runs a statement that yields at most one row, read as `Row` and checked into `T`.
 async fn fetch_optional<Row, T>(
+    operation: &'static str,
     db: impl PgExecutor<'_>,
     statement: &impl SqlxBinder,
 ) -> Result<Option<T>, Failure>
@@ -289,13 +381,19 @@ where
     Row: for<'r> FromRow<'r, PgRow> + Send + Unpin,
     T: TryFrom<Row, Error = Failure>,
 {
-    let row: Option<Row> = query_as(statement).fetch_optional(db).await?;
+    let row: Option<Row> = timed(operation, query_as(statement).fetch_optional(db)).await?;
     row.map(T::try_from).transpose()
 }
 
 /// Runs a statement that returns no rows; how many rows it changed.
-async fn execute(db: impl PgExecutor<'_>, statement: &impl SqlxBinder) -> Result<u64, Failure> {
-    Ok(query(statement).execute(db).await?.rows_affected())
+async fn execute(
+    operation: &'static str,
+    db: impl PgExecutor<'_>,
+    statement: &impl SqlxBinder,
+) -> Result<u64, Failure> {
+    Ok(timed(operation, query(statement).execute(db))
+        .await?
+        .rows_affected())
 }
 
 /// `INSERT INTO table` one row, each column given beside its value, so the two lists
@@ -337,6 +435,7 @@ fn page_newest_first<Column: IntoColumnRef + Copy>(
 
 /// Deletes the rows of `table` whose time in `column` has passed; how many it deleted.
 async fn delete_expired(
+    operation: &'static str,
     db: impl PgExecutor<'_>,
     table: impl IntoTableRef,
     column: impl IntoColumnRef,
@@ -345,7 +444,7 @@ async fn delete_expired(
         .from_table(table)
         .and_where(Expr::col(column).lte(Expr::current_timestamp()))
         .to_owned();
-    execute(db, &statement).await
+    execute(operation, db, &statement).await
 }
 
 /// The name of the constraint a unique violation broke, if that is what `error` is.

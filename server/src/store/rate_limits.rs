@@ -5,7 +5,7 @@ use std::time::Duration;
 use sea_query::{Alias, Expr, ExprTrait, Iden, LockBehavior, LockType, OnConflict, Query};
 use sqlx::{FromRow, PgExecutor};
 
-use super::{execute, query_as};
+use super::{execute, query_as, timed};
 use crate::failure::Failure;
 
 #[derive(Iden)]
@@ -74,7 +74,7 @@ pub async fn hit(
                  AS resets_in_seconds",
             ),
         ]));
-    Ok(query_as(&insert).fetch_all(db).await?)
+    Ok(timed("rate_limits.hit", query_as(&insert).fetch_all(db)).await?)
 }
 
 /// Takes back one hit from `bucket` (an attempt that turned out not to count).
@@ -88,7 +88,7 @@ pub async fn take_back(db: impl PgExecutor<'_>, bucket: &str) -> Result<(), Fail
         .and_where(Expr::col(RateLimitCounters::Bucket).eq(bucket))
         .and_where(Expr::col(RateLimitCounters::Hits).gt(0))
         .to_owned();
-    execute(db, &statement).await?;
+    execute("rate_limits.take_back", db, &statement).await?;
     Ok(())
 }
 
@@ -98,7 +98,7 @@ pub async fn clear(db: impl PgExecutor<'_>, bucket: &str) -> Result<(), Failure>
         .from_table(RateLimitCounters::Table)
         .and_where(Expr::col(RateLimitCounters::Bucket).eq(bucket))
         .to_owned();
-    execute(db, &statement).await?;
+    execute("rate_limits.clear", db, &statement).await?;
     Ok(())
 }
 
@@ -116,5 +116,5 @@ pub async fn purge_expired(db: impl PgExecutor<'_>) -> Result<u64, Failure> {
         .from_table(RateLimitCounters::Table)
         .and_where(Expr::col(RateLimitCounters::Bucket).in_subquery(expired))
         .to_owned();
-    execute(db, &statement).await
+    execute("rate_limits.purge_expired", db, &statement).await
 }

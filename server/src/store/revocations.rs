@@ -11,8 +11,8 @@ use sqlx::{FromRow, PgExecutor, PgPool, postgres::PgListener};
 use tokio::time::{Instant, sleep, sleep_until, timeout};
 use uuid::Uuid;
 
-use super::{delete_expired, execute, query_as};
-use crate::failure::Failure;
+use super::{delete_expired, execute, query_as, timed};
+use crate::{failure::Failure, telemetry::metrics};
 
 /// The channel the server listens on for revocations; no other program should use it.
 pub const CHANNEL: &str = "taskapi_revocations";
@@ -98,29 +98,44 @@ impl Change {
         }
     }
 
-    /// The changes in a payload; lines that do not parse are skipped (and reported).
+    /// The changes in a payload; lines that do not parse are skipped (and reported). How
+    /// long the payload took to arrive goes to the metrics.
     fn decode_all(payload: &str) -> Vec<Self> {
-        payload
+        let mut sent_at = None;
+        let changes = payload
             .lines()
             .filter_map(|line| {
-                let change = Self::decode(line);
-                if change.is_none() {
+                let decoded = Self::decode(line);
+                if decoded.is_none() {
                     tracing::warn!(line, "ignoring an unreadable revocation notification");
                 }
-                change
+                let (change, sent) = decoded?;
+                sent_at = sent_at.or(sent);
+                Some(change)
             })
-            .collect()
+            .collect();
+        if let Some(lag) = sent_at.and_then(|sent| (Utc::now() - sent).to_std().ok()) {
+            metrics::revocation_heard_after(lag);
+        }
+        changes
     }
 
-    fn decode(line: &str) -> Option<Self> {
+    /// A line, and when its sender sent it (a trailing field in milliseconds since the
+    /// epoch, which servers before it did not send and ignore).
+    fn decode(line: &str) -> Option<(Self, Option<DateTime<Utc>>)> {
         let mut parts = line.split(' ');
         let kind = parts.next()?;
         let subject = Uuid::try_parse(parts.next()?).ok()?;
-        if kind == "lift" {
-            return Some(Self::Lift(subject));
-        }
-        let until = DateTime::from_timestamp(parts.next()?.parse().ok()?, 0)?;
-        Some(Self::Revoke(Revoked::from_parts(kind, subject)?, until))
+        let change = if kind == "lift" {
+            Self::Lift(subject)
+        } else {
+            let until = DateTime::from_timestamp(parts.next()?.parse().ok()?, 0)?;
+            Self::Revoke(Revoked::from_parts(kind, subject)?, until)
+        };
+        let sent = parts
+            .next()
+            .and_then(|millis| DateTime::from_timestamp_millis(millis.parse().ok()?));
+        Some((change, sent))
     }
 }
 
@@ -158,7 +173,7 @@ pub async fn record(
                 .update_column(Revocations::ExpiresAt)
                 .to_owned(),
         );
-        execute(&mut *db, &insert).await?;
+        execute("revocations.record", &mut *db, &insert).await?;
     }
     let changes: Vec<Change> = revoked
         .iter()
@@ -176,7 +191,7 @@ pub async fn lift_user(db: &mut sqlx::PgConnection, user: Uuid) -> Result<Change
         .and_where(Expr::col(Revocations::Kind).eq(USER))
         .and_where(Expr::col(Revocations::Subject).eq(user))
         .to_owned();
-    execute(&mut *db, &statement).await?;
+    execute("revocations.lift_user", &mut *db, &statement).await?;
     let change = Change::Lift(user);
     notify(db, &[change]).await?;
     Ok(change)
@@ -185,8 +200,9 @@ pub async fn lift_user(db: &mut sqlx::PgConnection, user: Uuid) -> Result<Change
 /// Sends `changes` on [`CHANNEL`], in as few notifications as fit.
 async fn notify(db: &mut sqlx::PgConnection, changes: &[Change]) -> Result<(), Failure> {
     let mut payloads = vec![String::new()];
+    let sent = Utc::now().timestamp_millis();
     for change in changes {
-        let line = change.encode();
+        let line = format!("{} {sent}", change.encode());
         let current = payloads.last_mut().expect("never empty");
         if !current.is_empty() && current.len() + line.len() + 1 > MAX_PAYLOAD_BYTES {
             payloads.push(line);
@@ -205,14 +221,19 @@ async fn notify(db: &mut sqlx::PgConnection, changes: &[Change]) -> Result<(), F
                     .map(|payload| Func::cust("pg_notify").arg(CHANNEL).arg(payload.as_str())),
             )
             .to_owned();
-        execute(&mut *db, &statement).await?;
+        execute("revocations.notify", &mut *db, &statement).await?;
     }
     Ok(())
 }
 
 /// A round trip on `db` (the listener's connection), to find out that it is still alive.
 async fn ping(db: impl PgExecutor<'_>) -> Result<(), Failure> {
-    execute(db, &Query::select().expr(Expr::val(1)).to_owned()).await?;
+    execute(
+        "revocations.ping",
+        db,
+        &Query::select().expr(Expr::val(1)).to_owned(),
+    )
+    .await?;
     Ok(())
 }
 
@@ -234,7 +255,8 @@ async fn load(db: impl PgExecutor<'_>) -> Result<Vec<(Revoked, DateTime<Utc>)>, 
         .from(Revocations::Table)
         .and_where(Expr::col(Revocations::ExpiresAt).gt(Expr::current_timestamp()))
         .to_owned();
-    let rows: Vec<RevocationRow> = query_as(&statement).fetch_all(db).await?;
+    let rows: Vec<RevocationRow> =
+        timed("revocations.load", query_as(&statement).fetch_all(db)).await?;
     rows.into_iter()
         .map(|row| {
             Revoked::from_parts(&row.kind, row.subject)
@@ -246,7 +268,13 @@ async fn load(db: impl PgExecutor<'_>) -> Result<Vec<(Revoked, DateTime<Utc>)>, 
 
 /// Deletes revocations whose access tokens have all expired.
 pub async fn purge_expired(db: impl PgExecutor<'_>) -> Result<u64, Failure> {
-    delete_expired(db, Revocations::Table, Revocations::ExpiresAt).await
+    delete_expired(
+        "revocations.purge_expired",
+        db,
+        Revocations::Table,
+        Revocations::ExpiresAt,
+    )
+    .await
 }
 
 /// Every revocation in force, with when each ends.
@@ -279,6 +307,7 @@ pub struct Feed {
 impl Feed {
     /// A feed over `pool` (see [`super::connect_for_listening`]); not connected yet.
     pub fn new(pool: PgPool) -> Self {
+        metrics::revocation_listener(false);
         Self {
             pool,
             listener: None,
@@ -298,6 +327,7 @@ impl Feed {
         // a notification still to come.
         let loaded = load_within(&mut listener).await?;
         self.listener = Some(listener);
+        metrics::revocation_listener(true);
         self.reload_at = Instant::now() + RELOAD_INTERVAL;
         Ok(loaded)
     }
@@ -311,7 +341,10 @@ impl Feed {
         };
         let event = follow(listener, self.reload_at).await;
         match event {
-            Event::Lost => self.listener = None,
+            Event::Lost => {
+                self.listener = None;
+                metrics::revocation_listener(false);
+            }
             Event::Loaded(_) => self.reload_at = Instant::now() + RELOAD_INTERVAL,
             Event::Changed(_) => {}
         }
@@ -323,6 +356,7 @@ impl Feed {
         loop {
             match self.connect().await {
                 Ok(loaded) => {
+                    metrics::revocation_listener_reconnected();
                     tracing::info!("revocation listener reconnected");
                     return loaded;
                 }
@@ -402,6 +436,12 @@ mod tests {
         ];
         let payload: Vec<String> = changes.iter().map(|change| change.encode()).collect();
         assert_eq!(Change::decode_all(&payload.join("\n")), changes);
+        // With the time it was sent, as servers send it now; without, as before.
+        let sent: Vec<String> = payload
+            .iter()
+            .map(|line| format!("{line} 1700000000123"))
+            .collect();
+        assert_eq!(Change::decode_all(&sent.join("\n")), changes);
         assert!(Change::decode_all("session nonsense 1\nfoo").is_empty());
     }
 }

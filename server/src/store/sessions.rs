@@ -8,7 +8,9 @@ use sea_query::{DeleteStatement, Expr, ExprTrait, Iden, IntoIden, LockType, Orde
 use sqlx::{FromRow, PgExecutor};
 use uuid::Uuid;
 
-use super::{delete_expired, execute, insert_row, page_newest_first, query_as, query_scalar};
+use super::{
+    delete_expired, execute, insert_row, page_newest_first, query_as, query_scalar, timed,
+};
 use crate::{
     domain::{PageCursor, Role, Session, SessionId, SessionOrigin, UserId},
     failure::Failure,
@@ -111,7 +113,7 @@ pub async fn insert(
             ),
         ],
     );
-    execute(&mut *db, &statement).await?;
+    execute("sessions.insert", &mut *db, &statement).await?;
     insert_token(db, session.id, token_hash, session.created_at).await
 }
 
@@ -129,7 +131,7 @@ async fn insert_token(
             (RefreshTokens::IssuedAt, at.into()),
         ],
     );
-    execute(db, &statement).await?;
+    execute("sessions.insert_token", db, &statement).await?;
     Ok(())
 }
 
@@ -193,7 +195,11 @@ pub async fn find_by_token_for_update(
             ],
         )
         .to_owned();
-    let row: Option<PresentedRow> = query_as(&statement).fetch_optional(db).await?;
+    let row: Option<PresentedRow> = timed(
+        "sessions.find_by_token_for_update",
+        query_as(&statement).fetch_optional(db),
+    )
+    .await?;
     row.map(|row| {
         let role = Role::from_str(&row.role).map_err(|_| {
             Failure::internal(
@@ -228,7 +234,7 @@ pub async fn rotate(
         .value(RefreshTokens::RotatedAt, at)
         .and_where(Expr::col(RefreshTokens::TokenHash).eq(old.0.to_vec()))
         .to_owned();
-    execute(&mut *db, &retire).await?;
+    execute("sessions.rotate", &mut *db, &retire).await?;
     insert_token(&mut *db, session, new, at).await?;
     let extend = Query::update()
         .table(Sessions::Table)
@@ -238,7 +244,7 @@ pub async fn rotate(
         ])
         .and_where(Expr::col(Sessions::Id).eq(session.0))
         .to_owned();
-    execute(&mut *db, &extend).await?;
+    execute("sessions.rotate", &mut *db, &extend).await?;
     Ok(())
 }
 
@@ -262,7 +268,7 @@ pub async fn list(
         after,
         limit,
     );
-    let rows: Vec<SessionRow> = query_as(&statement).fetch_all(db).await?;
+    let rows: Vec<SessionRow> = timed("sessions.list", query_as(&statement).fetch_all(db)).await?;
     Ok(rows.into_iter().map(Session::from).collect())
 }
 
@@ -274,7 +280,7 @@ pub async fn delete(db: impl PgExecutor<'_>, user: UserId, id: SessionId) -> Res
         .and_where(Expr::col(Sessions::Id).eq(id.0))
         .and_where(Expr::col(Sessions::UserId).eq(user.0))
         .to_owned();
-    Ok(execute(db, &statement).await? == 1)
+    Ok(execute("sessions.delete", db, &statement).await? == 1)
 }
 
 /// Ends every session of the user except `keep`; returns the ids of those it ended.
@@ -319,7 +325,11 @@ async fn delete_returning_ids(
     mut statement: DeleteStatement,
 ) -> Result<Vec<SessionId>, Failure> {
     statement.returning(Query::returning().column(Sessions::Id));
-    let ids: Vec<Uuid> = query_scalar(&statement).fetch_all(db).await?;
+    let ids: Vec<Uuid> = timed(
+        "sessions.delete_returning_ids",
+        query_scalar(&statement).fetch_all(db),
+    )
+    .await?;
     Ok(ids.into_iter().map(SessionId).collect())
 }
 
@@ -343,10 +353,16 @@ pub async fn is_live(
         .and_where(Expr::col((Users::Table, Users::DisabledAt)).is_null())
         .to_owned();
     let statement = Query::select().expr(Expr::exists(live)).to_owned();
-    Ok(query_scalar(&statement).fetch_one(db).await?)
+    Ok(timed("sessions.is_live", query_scalar(&statement).fetch_one(db)).await?)
 }
 
 /// Deletes sessions whose refresh token has expired (their access tokens expired with it).
 pub async fn purge_expired(db: impl PgExecutor<'_>) -> Result<u64, Failure> {
-    delete_expired(db, Sessions::Table, Sessions::ExpiresAt).await
+    delete_expired(
+        "sessions.purge_expired",
+        db,
+        Sessions::Table,
+        Sessions::ExpiresAt,
+    )
+    .await
 }

@@ -6,7 +6,7 @@ use sea_query::extension::postgres::PgExpr;
 use sea_query::{Expr, ExprTrait, Func, Iden, LockType, OnConflict, Order, Query, SelectStatement};
 use sqlx::{FromRow, PgExecutor};
 
-use super::{execute, query_as, tasks::Tasks};
+use super::{execute, query_as, tasks::Tasks, timed};
 use crate::{
     domain::{TagKey, TagName, TagSet, TagUse, UserId},
     failure::Failure,
@@ -56,7 +56,7 @@ pub async fn adopt(
                 .to_owned(),
         )
         .returning(Query::returning().columns([Tags::Key, Tags::Name]));
-    let rows: Vec<TagRow> = query_as(&insert).fetch_all(db).await?;
+    let rows: Vec<TagRow> = timed("tags.adopt", query_as(&insert).fetch_all(db)).await?;
     Ok(TagSet::stored(
         rows.into_iter().map(|row| row.name).collect(),
     ))
@@ -77,7 +77,8 @@ pub async fn find_for_update(
         .order_by(Tags::Key, Order::Asc)
         .lock(LockType::Update)
         .to_owned();
-    let rows: Vec<TagRow> = query_as(&statement).fetch_all(db).await?;
+    let rows: Vec<TagRow> =
+        timed("tags.find_for_update", query_as(&statement).fetch_all(db)).await?;
     Ok(rows
         .into_iter()
         .map(|row| (TagKey::stored(row.key), TagName::stored(row.name)))
@@ -98,7 +99,7 @@ pub async fn rename(
         .and_where(Expr::col(Tags::OwnerId).eq(owner.0))
         .and_where(Expr::col(Tags::Key).eq(key.as_str()))
         .to_owned();
-    execute(db, &statement).await?;
+    execute("tags.rename", db, &statement).await?;
     Ok(())
 }
 
@@ -114,7 +115,8 @@ pub async fn delete(
         .and_where(Expr::col(Tags::Key).eq(key.as_str()))
         .returning(Query::returning().column(Tags::Name))
         .to_owned();
-    let name: Option<(String,)> = query_as(&statement).fetch_optional(db).await?;
+    let name: Option<(String,)> =
+        timed("tags.delete", query_as(&statement).fetch_optional(db)).await?;
     Ok(name.map(|(name,)| TagName::stored(name)))
 }
 
@@ -160,7 +162,7 @@ pub async fn list(
         .order_by(Tags::Key, Order::Asc)
         .limit(limit)
         .to_owned();
-    let rows: Vec<TagUseRow> = query_as(&statement).fetch_all(db).await?;
+    let rows: Vec<TagUseRow> = timed("tags.list", query_as(&statement).fetch_all(db)).await?;
     Ok(rows
         .into_iter()
         .map(|row| TagUse {
@@ -182,7 +184,7 @@ pub async fn spellings(
         .and_where(Expr::col(Tags::OwnerId).eq(owner.0))
         .and_where(Expr::col(Tags::Key).is_in(keys.iter().map(TagKey::as_str)))
         .to_owned();
-    let names: Vec<(String,)> = query_as(&statement).fetch_all(db).await?;
+    let names: Vec<(String,)> = timed("tags.spellings", query_as(&statement).fetch_all(db)).await?;
     Ok(names
         .into_iter()
         .map(|(name,)| TagName::stored(name))

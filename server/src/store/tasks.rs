@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::{FromRow, PgExecutor};
 use uuid::Uuid;
 
-use super::{execute, fetch_optional, insert_row, query_as};
+use super::{execute, fetch_optional, insert_row, query_as, timed};
 use crate::{
     domain::{
         SortField, SortValue, TagName, TagSet, Task, TaskChange, TaskDescription, TaskFilter,
@@ -155,7 +155,7 @@ pub async fn insert(
     )
     .returning(Query::returning().columns(TASK_COLUMNS))
     .to_owned();
-    let row: TaskRow = query_as(&statement).fetch_one(db).await?;
+    let row: TaskRow = timed("tasks.insert", query_as(&statement).fetch_one(db)).await?;
     row.try_into()
 }
 
@@ -176,7 +176,8 @@ pub async fn search_words(db: impl PgExecutor<'_>, text: &str) -> Result<Vec<Str
         .column("lexeme")
         .from_function(Func::cust("unnest").arg(document), "word")
         .to_owned();
-    let words: Vec<(String,)> = query_as(&statement).fetch_all(db).await?;
+    let words: Vec<(String,)> =
+        timed("tasks.search_words", query_as(&statement).fetch_all(db)).await?;
     Ok(words.into_iter().map(|(word,)| word).collect())
 }
 
@@ -215,7 +216,7 @@ pub async fn list(
     if by_value {
         statement = statement.persistent(false);
     }
-    let rows: Vec<TaskRow> = statement.fetch_all(db).await?;
+    let rows: Vec<TaskRow> = timed("tasks.list", statement.fetch_all(db)).await?;
     rows.into_iter().map(Task::try_from).collect()
 }
 
@@ -354,7 +355,7 @@ pub async fn find(
     owner: UserId,
     id: TaskId,
 ) -> Result<Option<Task>, Failure> {
-    fetch_optional::<TaskRow, _>(db, &one(owner, id)).await
+    fetch_optional::<TaskRow, _>("tasks.find", db, &one(owner, id)).await
 }
 
 /// Like [`find`], and locks the row until the transaction `db` belongs to ends, so that
@@ -364,7 +365,12 @@ pub async fn find_for_update(
     owner: UserId,
     id: TaskId,
 ) -> Result<Option<Task>, Failure> {
-    fetch_optional::<TaskRow, _>(db, &*one(owner, id).lock(LockType::Update)).await
+    fetch_optional::<TaskRow, _>(
+        "tasks.find_for_update",
+        db,
+        &*one(owner, id).lock(LockType::Update),
+    )
+    .await
 }
 
 /// Writes `change` over the owner's task, as its next version; `None` when there is no
@@ -382,7 +388,7 @@ pub async fn update(
         .cond_where(owned_task(owner, id))
         .returning(Query::returning().columns(TASK_COLUMNS))
         .to_owned();
-    fetch_optional::<TaskRow, _>(db, &statement).await
+    fetch_optional::<TaskRow, _>("tasks.update", db, &statement).await
 }
 
 /// Deletes the owner's task; `false` when there is no such task.
@@ -391,7 +397,7 @@ pub async fn delete(db: impl PgExecutor<'_>, owner: UserId, id: TaskId) -> Resul
         .from_table(Tasks::Table)
         .cond_where(owned_task(owner, id))
         .to_owned();
-    Ok(execute(db, &statement).await? == 1)
+    Ok(execute("tasks.delete", db, &statement).await? == 1)
 }
 
 /// The owner's tasks carrying every one of `names` (spelled as stored).
@@ -451,7 +457,7 @@ async fn rewrite_tags(
         .value(Tasks::UpdatedAt, Expr::val(at))
         .cond_where(carrying(owner, names))
         .to_owned();
-    execute(db, &statement).await
+    execute("tasks.rewrite_tags", db, &statement).await
 }
 
 /// How many of the owner's tasks carry tag `name` (spelled as stored).
@@ -465,7 +471,8 @@ pub async fn count_carrying(
         .from(Tasks::Table)
         .cond_where(carrying(owner, &[name]))
         .to_owned();
-    let (count,): (i64,) = query_as(&statement).fetch_one(db).await?;
+    let (count,): (i64,) =
+        timed("tasks.count_carrying", query_as(&statement).fetch_one(db)).await?;
     Ok(count)
 }
 

@@ -11,7 +11,7 @@ use sqlx::{FromRow, PgExecutor};
 use uuid::Uuid;
 
 use super::{
-    execute, fetch_optional, insert_row, page_newest_first, query_as, query_scalar,
+    execute, fetch_optional, insert_row, page_newest_first, query_as, query_scalar, timed,
     violated_unique_constraint,
 };
 use crate::{
@@ -110,8 +110,7 @@ pub async fn insert(
     )
     .returning(account_columns())
     .to_owned();
-    let row: UserRow = query_as(&statement)
-        .fetch_one(db)
+    let row: UserRow = timed("users.insert", query_as(&statement).fetch_one(db))
         .await
         .map_err(email_taken)?;
     Ok(row.try_into()?)
@@ -166,18 +165,27 @@ async fn fetch_credentials(
     db: impl PgExecutor<'_>,
     statement: &SelectStatement,
 ) -> Result<Option<(User, String)>, Failure> {
-    let row: Option<CredentialsRow> = query_as(statement).fetch_optional(db).await?;
+    let row: Option<CredentialsRow> = timed(
+        "users.fetch_credentials",
+        query_as(statement).fetch_optional(db),
+    )
+    .await?;
     row.map(|row| Ok((row.user.try_into()?, row.password_hash)))
         .transpose()
 }
 
 pub async fn find(db: impl PgExecutor<'_>, id: UserId) -> Result<Option<User>, Failure> {
-    fetch_optional::<UserRow, _>(db, &by_id(id)).await
+    fetch_optional::<UserRow, _>("users.find", db, &by_id(id)).await
 }
 
 /// Like [`find`], and locks the row until the transaction `db` belongs to ends.
 pub async fn find_for_update(db: impl PgExecutor<'_>, id: UserId) -> Result<Option<User>, Failure> {
-    fetch_optional::<UserRow, _>(db, &*by_id(id).lock(LockType::Update)).await
+    fetch_optional::<UserRow, _>(
+        "users.find_for_update",
+        db,
+        &*by_id(id).lock(LockType::Update),
+    )
+    .await
 }
 
 pub async fn find_by_email(
@@ -189,7 +197,7 @@ pub async fn find_by_email(
         .from(Users::Table)
         .and_where(Expr::col(Users::EmailKey).eq(email.key()))
         .to_owned();
-    fetch_optional::<UserRow, _>(db, &statement).await
+    fetch_optional::<UserRow, _>("users.find_by_email", db, &statement).await
 }
 
 fn by_id(id: UserId) -> SelectStatement {
@@ -212,7 +220,11 @@ pub async fn lock_enabled_admins(db: impl PgExecutor<'_>) -> Result<Vec<UserId>,
         .order_by(Users::Id, Order::Asc)
         .lock(LockType::Update)
         .to_owned();
-    let ids: Vec<Uuid> = query_scalar(&statement).fetch_all(db).await?;
+    let ids: Vec<Uuid> = timed(
+        "users.lock_enabled_admins",
+        query_scalar(&statement).fetch_all(db),
+    )
+    .await?;
     Ok(ids.into_iter().map(UserId).collect())
 }
 
@@ -234,7 +246,7 @@ pub async fn list(
         })
         .to_owned();
     page_newest_first(&mut statement, (Users::CreatedAt, Users::Id), after, limit);
-    let rows: Vec<UserRow> = query_as(&statement).fetch_all(db).await?;
+    let rows: Vec<UserRow> = timed("users.list", query_as(&statement).fetch_all(db)).await?;
     rows.into_iter().map(User::try_from).collect()
 }
 
@@ -265,10 +277,12 @@ pub async fn update_email(
     )
     .returning(account_columns())
     .to_owned();
-    let row: Option<UserRow> = query_as(&statement)
-        .fetch_optional(db)
-        .await
-        .map_err(email_taken)?;
+    let row: Option<UserRow> = timed(
+        "users.update_email",
+        query_as(&statement).fetch_optional(db),
+    )
+    .await
+    .map_err(email_taken)?;
     Ok(row.map(User::try_from).transpose()?)
 }
 
@@ -279,7 +293,7 @@ pub async fn update_password_hash(
     password_hash: &str,
 ) -> Result<bool, Failure> {
     let statement = update(id, [(Users::PasswordHash, password_hash.into())]);
-    Ok(execute(db, &statement).await? == 1)
+    Ok(execute("users.update_password_hash", db, &statement).await? == 1)
 }
 
 /// Disables the account now (keeping the first time if it already is), or enables it.
@@ -294,7 +308,12 @@ pub async fn set_disabled(
         Expr::val(Option::<DateTime<Utc>>::None)
     };
     let mut statement = update(id, [(Users::DisabledAt, disabled_at)]);
-    fetch_optional::<UserRow, _>(db, statement.returning(account_columns())).await
+    fetch_optional::<UserRow, _>(
+        "users.set_disabled",
+        db,
+        statement.returning(account_columns()),
+    )
+    .await
 }
 
 pub async fn set_role(
@@ -304,7 +323,7 @@ pub async fn set_role(
 ) -> Result<Option<User>, Failure> {
     let role: &'static str = role.into();
     let mut statement = update(id, [(Users::Role, role.into())]);
-    fetch_optional::<UserRow, _>(db, statement.returning(account_columns())).await
+    fetch_optional::<UserRow, _>("users.set_role", db, statement.returning(account_columns())).await
 }
 
 /// `UPDATE users SET values WHERE id = id`.
@@ -328,5 +347,5 @@ pub async fn delete(db: impl PgExecutor<'_>, id: UserId) -> Result<bool, Failure
         .from_table(Users::Table)
         .and_where(Expr::col(Users::Id).eq(id.0))
         .to_owned();
-    Ok(execute(db, &statement).await? == 1)
+    Ok(execute("users.delete", db, &statement).await? == 1)
 }
