@@ -155,6 +155,9 @@ pub struct Problem {
     pub detail: Option<String>,
     /// For [`ProblemType::Validation`]: each invalid field, with what is wrong with it.
     pub errors: BTreeMap<String, Vec<String>>,
+    /// For a server error, when the server exports traces: the request's trace id, for
+    /// the service's operators.
+    pub trace_id: Option<String>,
 }
 
 impl Problem {
@@ -179,6 +182,7 @@ impl From<types::Problem> for Problem {
             title: problem.title,
             detail: problem.detail,
             errors: problem.errors.into_iter().collect(),
+            trace_id: problem.trace_id,
         }
     }
 }
@@ -191,6 +195,9 @@ impl fmt::Display for Problem {
         }
         for (field, messages) in &self.errors {
             write!(f, "; {field}: {}", messages.join(", "))?;
+        }
+        if let Some(trace_id) = &self.trace_id {
+            write!(f, " (trace {trace_id})")?;
         }
         Ok(())
     }
@@ -335,6 +342,24 @@ mod tests {
             ProblemType::Other("urn:taskapi:problem:from-the-future".to_owned())
         );
         assert_eq!(later.as_str(), "urn:taskapi:problem:from-the-future");
+    }
+
+    #[test]
+    fn a_server_error_names_its_trace() {
+        let document: types::Problem = serde_json::from_str(
+            r#"{"type":"about:blank","title":"Internal Server Error","status":500,
+                "detail":"The server failed.","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736"}"#,
+        )
+        .expect("a problem");
+        let problem = Problem::from(document);
+        assert_eq!(
+            problem.trace_id.as_deref(),
+            Some("4bf92f3577b34da6a3ce929d0e0e4736")
+        );
+        assert_eq!(
+            problem.to_string(),
+            "Internal Server Error: The server failed. (trace 4bf92f3577b34da6a3ce929d0e0e4736)"
+        );
     }
 
     #[test]

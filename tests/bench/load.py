@@ -16,6 +16,9 @@ it and seeds users (through the API) and tasks (with SQL). Then, on loopback:
   3. the mixed scenario: 16 connections logging in while 64 read (`get`);
   4. `get` at 64 connections for several pool sizes (TASKAPI_DB_MAX_CONNECTIONS);
   5. `get` over 256 keep-alive connections, for the peak RSS;
+  5b. `get` at the top connection count with telemetry off, with metrics on
+     (TASKAPI_METRICS_BIND) and with traces sampled at 1 % (to a loopback collector that
+     discards them), interleaved for --telemetry-rounds rounds; medians compared;
   6. `get` and `create` through PgBouncer in transaction pooling mode
      (TASKAPI_DB_STATEMENT_CACHE=0), against the same scenarios direct;
   7. the reference again, so that drift during the run shows.
@@ -42,6 +45,7 @@ Everything binds to 127.0.0.1, is bounded in time, and is stopped and dropped at
 import argparse
 import concurrent.futures
 import datetime
+import http.server
 import json
 import os
 import platform
@@ -54,6 +58,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -197,6 +202,38 @@ class PgBouncer:
         if self.process.poll() is None:
             self.process.terminate()
             self.process.wait(timeout=15)
+
+
+class DiscardingCollector:
+    """An OTLP/HTTP endpoint on loopback that answers every export and keeps nothing: what
+    the server sends its spans to when the benchmark measures tracing's cost."""
+
+    def __init__(self):
+        collector = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("content-length", 0)))
+                collector.requests += 1
+                self.send_response(200)
+                self.send_header("content-type", "application/x-protobuf")
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.requests = 0
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
 
 
 def wrk(url, scenario, data, connections, seconds):
@@ -444,6 +481,31 @@ class Bench:
             f"{peak_rss:.1f} MiB")
         return result
 
+    def telemetry(self, connections, rounds):
+        """`get` with telemetry off, with metrics on, and with traces sampled at 1 % (sent
+        to a loopback collector that discards them), interleaved round by round so that
+        drift on a shared machine falls on all three alike; the medians are compared."""
+        collector = DiscardingCollector()
+        variants = {
+            "telemetry off": {},
+            "metrics on": {"TASKAPI_METRICS_BIND": f"127.0.0.1:{free_port()}"},
+            "traces at 1 %": {"OTEL_EXPORTER_OTLP_ENDPOINT": collector.url,
+                              "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+                              "OTEL_TRACES_SAMPLER_ARG": "0.01"},
+        }
+        runs = {name: [] for name in variants}
+        try:
+            for _ in range(rounds):
+                for name, env in variants.items():
+                    runs[name].append(self.case("get", connections, label=f"get, {name}", **env))
+        finally:
+            collector.stop()
+        self.telemetry_result = {
+            name: {key: statistics.median(run[key] for run in results)
+                   for key in ("rps", "cpu_us", "p99_us")}
+            for name, results in runs.items()}
+        self.telemetry_result["spans received"] = collector.requests
+
     def perf_record(self, server, scenario):
         """Samples the server's stacks (perf, 999 Hz) for as long as the measured run."""
         path = self.work / f"perf-{scenario}.data"
@@ -568,6 +630,18 @@ class Bench:
                 lines.append(f"- reads' p99 with logins ÷ alone: {ms(read['p99_us'])} ÷ "
                              f"{ms(alone['p99_us'])} = "
                              f"{read['p99_us'] / max(alone['p99_us'], 1):.2f}×")
+        overhead = getattr(self, "telemetry_result", None)
+        if overhead:
+            off = overhead["telemetry off"]
+            lines += ["", "### Telemetry overhead (`get`, medians of the interleaved rounds)", "",
+                      "| Variant | req/s | vs off | server µs/req | vs off | p99 ms |",
+                      "|---|---|---|---|---|---|"]
+            for name in ("telemetry off", "metrics on", "traces at 1 %"):
+                r = overhead[name]
+                lines.append(f"| {name} | {r['rps']:,.0f} | {r['rps'] / off['rps']:.1%} | "
+                             f"{r['cpu_us']:.0f} | {r['cpu_us'] / off['cpu_us']:.1%} | "
+                             f"{ms(r['p99_us'])} |")
+            lines.append(f"\nThe collector received {overhead['spans received']} export requests.")
         lines += [""] + self.notes
         return "\n".join(lines) + "\n"
 
@@ -596,6 +670,8 @@ class Bench:
                 for size in self.args.pool_sizes:
                     self.case("get", top, label=f"get, pool {size}",
                               TASKAPI_DB_MAX_CONNECTIONS=str(size))
+            if "telemetry" not in skip:
+                self.telemetry(top, self.args.telemetry_rounds)
             if "keepalive" not in skip:
                 self.case("get", self.args.keepalive, label="get, keep-alive")
             # Profiled runs are separate: sampling stacks costs the server CPU time.
@@ -641,7 +717,9 @@ def main():
     parser.add_argument("--perf", default="",
                         help="scenarios to profile with perf at the top connection count")
     parser.add_argument("--skip", default="", help="steps to leave out, comma-separated: "
-                        "mixed, pool, keepalive, pgbouncer")
+                        "mixed, pool, telemetry, keepalive, pgbouncer")
+    parser.add_argument("--telemetry-rounds", type=int, default=3,
+                        help="rounds of the telemetry step (off, metrics, traces at 1 %%)")
     parser.add_argument("--keep", action="store_true", help="keep the databases and files")
     parser.add_argument("--smoke", action="store_true",
                         help="a few seconds in all, against the debug build, for CI")
@@ -650,6 +728,7 @@ def main():
         args.seconds, args.warmup, args.connections = 1, 1, "1,16"
         args.pool_sizes, args.keepalive, args.mixed_logins = "4", 32, 4
         args.scale, args.delete_pool = 1, 10_000
+        args.telemetry_rounds = 1
     args.connections = [int(c) for c in args.connections.split(",")]
     args.pool_sizes = [int(s) for s in args.pool_sizes.split(",") if s]
     args.skip = {step for step in args.skip.split(",") if step}
