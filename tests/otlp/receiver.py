@@ -9,7 +9,7 @@ ExportTraceServiceRequest is answered with an empty ExportTraceServiceResponse, 
 span in it is appended to OUTPUT as one JSON object a line:
 
     {"trace_id": "<32 hex>", "span_id": "<16 hex>", "parent_span_id": "<16 hex or empty>",
-     "name": "GET /tasks/{task_id}", "kind": "server", "start_ns": 1, "end_ns": 2,
+     "trace_state": "<W3C tracestate or empty>", "name": "GET /tasks/{task_id}", "kind": "server", "start_ns": 1, "end_ns": 2,
      "status": "unset", "attributes": {"http.route": "/tasks/{task_id}", ...},
      "service_name": "taskapi", "scope": "taskapi"}
 
@@ -69,6 +69,7 @@ def span_records(request):
                     "trace_id": span.trace_id.hex(),
                     "span_id": span.span_id.hex(),
                     "parent_span_id": span.parent_span_id.hex(),
+                    "trace_state": span.trace_state,
                     "name": span.name,
                     "kind": enum_suffix(Span.SpanKind, span.kind, "SPAN_KIND_"),
                     "start_ns": span.start_time_unix_nano,

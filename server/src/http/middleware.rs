@@ -3,7 +3,7 @@
 //! deprecated operation.
 
 use std::{
-    collections::BTreeSet,
+    collections::{BTreeMap, BTreeSet},
     sync::{Arc, OnceLock},
     time::{Duration, Instant},
 };
@@ -11,7 +11,7 @@ use std::{
 use bytes::{Bytes, BytesMut};
 use chrono::{DateTime, TimeDelta, Utc};
 use poem::{
-    Body, Endpoint, IntoResponse, PathPattern, Request, Response, Result,
+    Body, Endpoint, IntoResponse, Request, Response, Result,
     http::{HeaderName, HeaderValue, Method, StatusCode, header},
     middleware::Cors,
 };
@@ -33,7 +33,7 @@ const REQUEST_ID: &str = "x-request-id";
 
 /// Runs the request in a span carrying a request id (the client's `X-Request-Id` when it is
 /// short, printable ASCII, else a fresh UUID), echoes the id back, logs the outcome and
-/// records it in the metrics, by the route template the router matched. When traces are
+/// records it in the metrics, by the contract's route template its path matches. When traces are
 /// exported, the span continues the client's W3C trace (`traceparent`), carries its trace
 /// id into every log line of the request, and a 5xx problem document says it too.
 pub async fn trace_request<E: Endpoint>(
@@ -57,32 +57,37 @@ pub async fn trace_request<E: Endpoint>(
         http.response.status_code = tracing::field::Empty,
         otel.status_code = tracing::field::Empty,
     );
-    let trace_id = traces::exporting()
+    let trace = traces::exporting()
         .then(|| traces::continue_trace(&span, request.headers()))
         .flatten();
-    if let Some(trace_id) = &trace_id {
-        span.record("trace_id", trace_id.as_str());
+    if let Some(trace) = &trace {
+        span.record("trace_id", trace.id.as_str());
     }
     // Probes arrive every few seconds; log them only when they fail.
     let probe = request.uri().path().starts_with("/health/");
     let method = request.method().clone();
+    let route = routes.of(request.uri().path());
     async move {
         let started = Instant::now();
-        metrics::requests_active(1.0);
+        let active = metrics::InFlight::request();
         let answered = endpoint.call(request).await;
-        metrics::requests_active(-1.0);
+        drop(active);
         let mut response = answered?.into_response();
         let status = response.status();
         let elapsed = started.elapsed();
-        let route = routes.of(response.data::<PathPattern>());
         metrics::request_finished(&method, route, status.as_u16(), elapsed);
-        if let Some(trace_id) = trace_id {
-            let span = tracing::Span::current();
-            traces::name_request(&span, method.as_str(), route);
-            span.record("http.response.status_code", status.as_u16());
+        if let Some(trace) = trace {
+            if trace.sampled {
+                let span = tracing::Span::current();
+                traces::name_request(&span, method.as_str(), route);
+                span.record("http.response.status_code", status.as_u16());
+                if status.is_server_error() {
+                    span.record("otel.status_code", "error");
+                }
+            }
+            // Kept or not, the trace id finds the request's log lines.
             if status.is_server_error() {
-                span.record("otel.status_code", "error");
-                response = with_trace_id(response, trace_id).await;
+                response = with_trace_id(response, trace.id).await;
             }
         }
         let latency_ms = elapsed.as_secs_f64() * 1000.0;
@@ -390,27 +395,71 @@ impl PathTemplate {
         Self(template.split('/').map(str::to_owned).collect())
     }
 
+    fn is_parameter(segment: &str) -> bool {
+        segment.starts_with('{')
+    }
+
+    /// Whether `path` is an instance of the template: its literal segments, and a segment
+    /// for each parameter, empty only where a `/` follows (as the router takes them).
     fn matches(&self, path: &str) -> bool {
-        let segments: Vec<&str> = path.split('/').collect();
-        self.0.len() == segments.len()
-            && self.0.iter().zip(&segments).all(|(expected, actual)| {
-                expected == actual || (expected.starts_with('{') && !actual.is_empty())
+        let mut actual = path.split('/');
+        let last = self.0.len().saturating_sub(1);
+        self.0.iter().enumerate().all(|(index, expected)| {
+            actual.next().is_some_and(|actual| {
+                expected == actual
+                    || (Self::is_parameter(expected) && (index < last || !actual.is_empty()))
             })
+        }) && actual.next().is_none()
     }
 }
 
-/// The contract's path templates and the app's other routes, to name a request's route
-/// in metrics by the pattern its router matched: poem-openapi numbers path parameters
-/// (`/tasks/:param0`), the contract names them (`/tasks/{task_id}`).
+/// The contract's paths, each with what a middleware keeps for it: the one table every
+/// middleware finds a request's path in. Where two templates match, the one with a
+/// literal segment where the other has a parameter wins (`/users/me` over
+/// `/users/{user_id}`), as in the router.
+struct ContractPaths<T>(Vec<(PathTemplate, T)>);
+
+impl<T> ContractPaths<T> {
+    fn new<'a>(paths: impl IntoIterator<Item = (&'a str, T)>) -> Self {
+        let mut paths: Vec<(PathTemplate, T)> = paths
+            .into_iter()
+            .map(|(template, value)| (PathTemplate::new(template), value))
+            .collect();
+        paths.sort_by_cached_key(|(template, _)| {
+            template
+                .0
+                .iter()
+                .map(|segment| PathTemplate::is_parameter(segment))
+                .collect::<Vec<_>>()
+        });
+        Self(paths)
+    }
+
+    /// What is kept for the template `path` is an instance of.
+    fn find(&self, path: &str) -> Option<&T> {
+        self.0
+            .iter()
+            .find_map(|(template, value)| template.matches(path).then_some(value))
+    }
+}
+
+/// The contract's path templates and the app's other routes, to name a request's route in
+/// metrics and traces (`/tasks/{task_id}`), found from its path before it is handled, so
+/// that every answer has it: a rejection, a timeout, a CORS preflight, a panic.
 pub struct Routes {
-    templates: Vec<(Vec<&'static str>, &'static str)>,
-    /// Routes outside the contract (the documents, Swagger UI), matched by prefix.
-    others: &'static [&'static str],
+    /// The contract's paths and the app's other exact paths (the documents).
+    templates: ContractPaths<&'static str>,
+    /// The app's nested routes (Swagger UI, ReDoc), matched by prefix.
+    nested: &'static [&'static str],
 }
 
 impl Routes {
     /// Made once a process: its route names are `'static`, to be labels at no cost.
-    pub fn of_contract(document: &Value, others: &'static [&'static str]) -> &'static Self {
+    pub fn of_contract(
+        document: &Value,
+        exact: &'static [&'static str],
+        nested: &'static [&'static str],
+    ) -> &'static Self {
         static ROUTES: OnceLock<Routes> = OnceLock::new();
         ROUTES.get_or_init(|| {
             let templates = operations(document)
@@ -419,37 +468,25 @@ impl Routes {
                 .into_iter()
                 .map(|template| {
                     // Leaked once a process, for as many paths as the contract has.
-                    let template: &'static str = Box::leak(template.to_owned().into_boxed_str());
-                    (template.split('/').collect(), template)
+                    let name: &'static str = Box::leak(template.to_owned().into_boxed_str());
+                    (template, name)
                 })
-                .collect();
-            Self { templates, others }
+                .chain(exact.iter().map(|path| (*path, *path)));
+            Self {
+                templates: ContractPaths::new(templates),
+                nested,
+            }
         })
     }
 
-    /// The route a matched `pattern` belongs to, or [`UNMATCHED_ROUTE`].
-    fn of(&self, pattern: Option<&PathPattern>) -> &'static str {
-        let Some(PathPattern(pattern)) = pattern else {
-            return UNMATCHED_ROUTE;
-        };
-        let segments = || pattern.split('/');
-        let is_template = |template: &[&str]| {
-            template.len() == segments().count()
-                && template.iter().zip(segments()).all(|(expected, actual)| {
-                    let parameter = expected.starts_with('{');
-                    match actual.strip_prefix(':') {
-                        Some(_) => parameter,
-                        None => !parameter && *expected == actual,
-                    }
-                })
-        };
+    /// The route `path` belongs to, or [`UNMATCHED_ROUTE`].
+    fn of(&self, path: &str) -> &'static str {
         self.templates
-            .iter()
-            .find_map(|(template, name)| is_template(template).then_some(*name))
+            .find(path)
+            .copied()
             .or_else(|| {
-                self.others.iter().copied().find(|other| {
-                    pattern
-                        .strip_prefix(other)
+                self.nested.iter().copied().find(|nested| {
+                    path.strip_prefix(nested)
                         .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
                 })
             })
@@ -459,35 +496,26 @@ impl Routes {
 
 /// The methods each path of the contract accepts, for the `Allow` header RFC 9110 requires
 /// on a 405. Read from the OpenAPI document, so it cannot drift from the routes.
-pub struct AllowedMethods {
-    paths: Vec<(PathTemplate, HeaderValue)>,
-}
+pub struct AllowedMethods(ContractPaths<HeaderValue>);
 
 impl AllowedMethods {
     pub fn from_spec(document: &Value) -> Self {
-        let paths = document["paths"]
-            .as_object()
-            .into_iter()
-            .flatten()
-            .filter_map(|(template, item)| {
-                // A path item also holds `parameters`, `summary`, …: only operations count.
-                let methods: Vec<String> = item
-                    .as_object()?
-                    .keys()
-                    .filter(|key| OPERATION_KEYS.contains(&key.as_str()))
-                    .map(|key| key.to_uppercase())
-                    .collect();
-                let value = HeaderValue::from_str(&methods.join(", ")).ok()?;
-                Some((PathTemplate::new(template), value))
-            })
-            .collect();
-        Self { paths }
+        let mut methods = BTreeMap::<&str, Vec<String>>::new();
+        for (template, method, _) in operations(document) {
+            methods
+                .entry(template)
+                .or_default()
+                .push(method.to_uppercase());
+        }
+        Self(ContractPaths::new(methods.into_iter().filter_map(
+            |(template, methods)| {
+                Some((template, HeaderValue::from_str(&methods.join(", ")).ok()?))
+            },
+        )))
     }
 
     fn for_path(&self, path: &str) -> Option<&HeaderValue> {
-        self.paths
-            .iter()
-            .find_map(|(template, methods)| template.matches(path).then_some(methods))
+        self.0.find(path)
     }
 }
 
@@ -538,7 +566,9 @@ const SUNSET: HeaderName = HeaderName::from_static("sunset");
 /// The operations the contract marks `deprecated: true`, each with the header values of its
 /// [`Retirement`].
 pub struct DeprecatedOperations {
-    operations: Vec<(Method, PathTemplate, HeaderValue, HeaderValue)>,
+    /// Every path of the contract (so that a literal path is not taken for a parameter's),
+    /// with its deprecated operations' methods and header values.
+    paths: ContractPaths<Vec<(Method, HeaderValue, HeaderValue)>>,
 }
 
 impl DeprecatedOperations {
@@ -548,9 +578,10 @@ impl DeprecatedOperations {
         document: &Value,
         retirements: &[Retirement],
     ) -> Result<Self, RetirementError> {
-        let mut announced = Vec::new();
+        let mut announced = BTreeMap::<&str, Vec<_>>::new();
         let mut deprecated = BTreeSet::new();
         for (template, method, operation) in operations(document) {
+            let on_path = announced.entry(template).or_default();
             if operation["deprecated"] != true {
                 continue;
             }
@@ -571,9 +602,8 @@ impl DeprecatedOperations {
                 .sunset_at
                 .format("%a, %d %b %Y %H:%M:%S GMT")
                 .to_string();
-            announced.push((
+            on_path.push((
                 method,
-                PathTemplate::new(template),
                 HeaderValue::from_str(&deprecation).expect("a header value"),
                 HeaderValue::from_str(&sunset).expect("a header value"),
             ));
@@ -585,18 +615,17 @@ impl DeprecatedOperations {
             return Err(RetirementError::NotDeprecated(stray.operation_id));
         }
         Ok(Self {
-            operations: announced,
+            paths: ContractPaths::new(announced),
         })
     }
 
     /// The `Deprecation` and `Sunset` values for a request, if it calls a deprecated operation.
     fn for_request(&self, method: &Method, path: &str) -> Option<(HeaderValue, HeaderValue)> {
-        self.operations
+        self.paths
+            .find(path)?
             .iter()
-            .find(|(operation_method, template, _, _)| {
-                operation_method == method && template.matches(path)
-            })
-            .map(|(_, _, deprecation, sunset)| (deprecation.clone(), sunset.clone()))
+            .find(|(operation_method, _, _)| operation_method == method)
+            .map(|(_, deprecation, sunset)| (deprecation.clone(), sunset.clone()))
     }
 }
 
@@ -651,22 +680,50 @@ mod tests {
     }
 
     #[test]
+    fn a_literal_segment_wins_over_a_parameter_whatever_the_order() {
+        let paths = ContractPaths::new([
+            ("/lists/{list_id}/items", "parameter first"),
+            ("/lists/{list_id}", "one parameter"),
+            ("/lists/shared/items", "literal"),
+        ]);
+        assert_eq!(paths.find("/lists/shared/items"), Some(&"literal"));
+        assert_eq!(paths.find("/lists/7/items"), Some(&"parameter first"));
+        assert_eq!(paths.find("/lists/shared"), Some(&"one parameter"));
+        // As in the router: a parameter may be empty where a `/` follows, not at the end.
+        assert_eq!(paths.find("/lists//items"), Some(&"parameter first"));
+        assert_eq!(paths.find("/lists/"), None);
+        assert_eq!(paths.find("/lists/7/items/8"), None);
+    }
+
+    #[test]
     fn routes_are_named_by_the_contracts_templates() {
         let document = crate::http::document(&crate::http::spec_json());
-        let routes = Routes::of_contract(&document, crate::http::OTHER_ROUTES);
-        let of = |pattern: &str| routes.of(Some(&PathPattern(pattern.into())));
-        assert_eq!(of("/tasks/:param0"), "/tasks/{task_id}");
+        let routes = Routes::of_contract(
+            &document,
+            crate::http::DOCUMENT_ROUTES,
+            crate::http::NESTED_ROUTES,
+        );
+        let of = |path: &str| routes.of(path);
+        assert_eq!(
+            of("/tasks/0190c2a4-1b2c-7d3e-8f40-5a6b7c8d9e0f"),
+            "/tasks/{task_id}"
+        );
+        assert_eq!(of("/tasks/not-an-id"), "/tasks/{task_id}");
         assert_eq!(of("/tasks"), "/tasks");
         assert_eq!(
-            of("/admin/users/:param0/disable"),
+            of("/admin/users/42/disable"),
             "/admin/users/{user_id}/disable"
         );
         assert_eq!(of("/docs/index.html"), "/docs");
-        // A literal segment is not a parameter, nor the other way round.
-        assert_eq!(of("/tasks/search"), UNMATCHED_ROUTE);
-        assert_eq!(of("/users/:param0"), UNMATCHED_ROUTE);
+        assert_eq!(of("/docs"), "/docs");
+        assert_eq!(of("/openapi.json"), "/openapi.json");
+        assert_eq!(of("/openapi.json/more"), UNMATCHED_ROUTE);
+        // A literal segment wins over a parameter; an empty segment is no parameter.
+        assert_eq!(of("/users/me"), "/users/me");
+        assert_eq!(of("/tasks/"), UNMATCHED_ROUTE);
+        assert_eq!(of("/tasks/1/2"), UNMATCHED_ROUTE);
+        assert_eq!(of("/docsx"), UNMATCHED_ROUTE);
         assert_eq!(of(""), UNMATCHED_ROUTE);
-        assert_eq!(routes.of(None), UNMATCHED_ROUTE);
     }
 
     #[test]
@@ -758,6 +815,12 @@ mod tests {
         async fn list_things(&self) -> poem_openapi::payload::PlainText<&'static str> {
             poem_openapi::payload::PlainText("1")
         }
+
+        /// The newest thing: a literal path beside the deprecated template.
+        #[oai(path = "/things/latest", method = "get", operation_id = "latest_thing")]
+        async fn latest_thing(&self) -> poem_openapi::payload::PlainText<&'static str> {
+            poem_openapi::payload::PlainText("7")
+        }
     }
 
     fn retirement(operation_id: &'static str, notice_days: i64) -> Retirement {
@@ -822,6 +885,10 @@ mod tests {
         let current = get("/things").await;
         assert_eq!(current.status(), StatusCode::OK);
         assert_eq!(announced(&current), (None, None));
+        // A literal path is not the deprecated template's instance.
+        let latest = get("/things/latest").await;
+        assert_eq!(latest.status(), StatusCode::OK);
+        assert_eq!(announced(&latest), (None, None));
     }
 
     #[test]

@@ -181,7 +181,7 @@ pub fn app(services: Services, settings: &HttpSettings) -> impl Endpoint + 'stat
         middleware::DeprecatedOperations::from_spec(&document, RETIREMENTS)
             .expect("the retirement table dates the contract's deprecated operations"),
     );
-    let routes = middleware::Routes::of_contract(&document, OTHER_ROUTES);
+    let routes = middleware::Routes::of_contract(&document, DOCUMENT_ROUTES, NESTED_ROUTES);
     let (swagger_ui, redoc) = docs::routes();
     let cors = middleware::cors(&settings.cors_origins, &document);
     let body_limits = middleware::BodyLimits {
@@ -231,8 +231,10 @@ pub fn app(services: Services, settings: &HttpSettings) -> impl Endpoint + 'stat
         .around(move |endpoint, request| middleware::trace_request(endpoint, request, routes))
 }
 
-/// The app's routes outside the contract, as metrics name them.
-const OTHER_ROUTES: &[&str] = &["/docs", "/redoc", "/openapi.json", "/openapi.yaml"];
+/// The app's routes outside the contract, as metrics name them: the documents (exact
+/// paths) and the documentation pages (everything under them).
+const DOCUMENT_ROUTES: &[&str] = &["/openapi.json", "/openapi.yaml"];
+const NESTED_ROUTES: &[&str] = &["/docs", "/redoc"];
 
 /// Serves a rendered OpenAPI document (rendered once, at start-up).
 fn spec_endpoint(document: String, content_type: &'static str) -> impl Endpoint + 'static {

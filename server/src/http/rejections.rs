@@ -3,7 +3,7 @@
 //! unsupported media type. Each is answered as a problem document like every other error.
 
 use poem::{
-    Error, IntoResponse, PathPattern, Response,
+    Error, IntoResponse, Response,
     error::{MethodNotAllowedError, NotFoundError, ParsePathError},
 };
 use poem_openapi::error::{
@@ -14,14 +14,7 @@ use taskapi_api::problem::{ApiError, PROBLEM_JSON, ProblemResponse, problem_type
 /// The problem response for an error that reached the edge of the app. Errors an entry
 /// point answered with are problem documents already and pass through unchanged.
 pub async fn problem_response(error: Error) -> Response {
-    // The route the router matched, for the metrics, whatever the answer.
-    let route = error.data::<PathPattern>().cloned();
-    let mut response =
-        rejection(&error).map_or_else(|| passed_through(error), IntoResponse::into_response);
-    if let Some(route) = route {
-        response.set_data(route);
-    }
-    response
+    rejection(&error).map_or_else(|| passed_through(error), IntoResponse::into_response)
 }
 
 /// The problem for a rejection the framework made, recognised by its type.

@@ -178,9 +178,9 @@ impl PasswordHasher {
             let lock = || memory.lock().unwrap_or_else(PoisonError::into_inner);
             // One buffer per permit: with the permit held, one is always free.
             let mut blocks = lock().pop().unwrap_or_default();
-            metrics::hashes_in_flight(1.0);
+            let in_flight = metrics::InFlight::hash();
             let result = work(&mut blocks);
-            metrics::hashes_in_flight(-1.0);
+            drop(in_flight);
             lock().push(blocks);
             result
         })

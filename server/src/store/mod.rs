@@ -69,7 +69,7 @@ impl Database {
     /// it, since behind a transaction pooler dropping it undoes the writes.
     pub async fn acquire(&self) -> Result<Connection, Failure> {
         if self.pooled_begin.is_some() {
-            return Ok(Connection::InTransaction(self.begin().await?));
+            return Ok(Connection::InTransaction(self.transaction().await?));
         }
         let connection = self.waited(self.pool.acquire()).await;
         Ok(Connection::Pooled(
@@ -79,6 +79,10 @@ impl Database {
 
     /// A transaction; rolled back unless committed.
     pub async fn begin(&self) -> Result<Transaction, Failure> {
+        Ok(Transaction(Some(self.transaction().await?)))
+    }
+
+    async fn transaction(&self) -> Result<sqlx::Transaction<'static, Postgres>, Failure> {
         let transaction = match &self.pooled_begin {
             Some(begin) => {
                 self.waited(self.pool.begin_with(AssertSqlSafe(begin.clone())))
@@ -86,8 +90,7 @@ impl Database {
             }
             None => self.waited(self.pool.begin()).await,
         };
-        let transaction = transaction.map_err(|error| self.failure(error))?;
-        Ok(Transaction(Some(transaction)))
+        transaction.map_err(|error| self.failure(error))
     }
 
     /// Waits for a connection (and, for a transaction, its `BEGIN`), timed in the metrics
@@ -171,10 +174,11 @@ impl DerefMut for Transaction {
 }
 
 /// A connection from [`Database::acquire`]: a pooled connection, or behind a transaction
-/// pooler a transaction of its own.
+/// pooler a transaction of its own. Either way the metrics count no rollback for it: its
+/// statements are single ones, committed one by one when it is a pooled connection.
 pub enum Connection {
     Pooled(PoolConnection<Postgres>),
-    InTransaction(Transaction),
+    InTransaction(sqlx::Transaction<'static, Postgres>),
 }
 
 impl Connection {

@@ -202,7 +202,7 @@ const METRICS: &[(&str, Kind, &str)] = &[
     (
         ROLLBACKS,
         Kind::Counter,
-        "Transactions rolled back (ended without a commit).",
+        "Transactions rolled back: a failed or conflicting write, a timeout, or a request refused after its transaction began.",
     ),
     (
         LISTENER_CONNECTED,
@@ -283,18 +283,26 @@ pub async fn serve(
     at_scrape: impl Fn() + Send + Sync + 'static,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
-    let upkeep = tokio::spawn(keep_up(handle.clone()));
+    let _upkeep = AbortOnDrop(tokio::spawn(keep_up(handle.clone())));
     let acceptor = TcpAcceptor::from_tokio(listener).context("the metrics listener")?;
     let app = Route::new().at("/metrics", get(scrape)).data(Scraped {
         handle,
         process: Arc::new(metrics_process::Collector::default()),
         at_scrape: Arc::new(at_scrape),
     });
-    let served = Server::new_with_acceptor(acceptor)
+    Server::new_with_acceptor(acceptor)
         .run_with_graceful_shutdown(app, shutdown, Some(Duration::from_secs(1)))
-        .await;
-    upkeep.abort();
-    Ok(served?)
+        .await?;
+    Ok(())
+}
+
+/// Ends a task when dropped: the upkeep stops with the listener, however that ends.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 #[derive(Clone)]
@@ -366,9 +374,33 @@ pub fn request_finished(method: &Method, route: &'static str, status: u16, elaps
     .record(elapsed);
 }
 
-/// A request began (`1.0`) or ended (`-1.0`).
-pub fn requests_active(change: f64) {
-    gauge!(ACTIVE_REQUESTS).increment(change);
+/// One in a gauge of things in flight (requests being handled, hashes being computed)
+/// while it lives: the gauge goes down when it is dropped, however its work ended (an
+/// answer, a panic, a client that went away and dropped the request's future).
+#[must_use = "the gauge goes down when this is dropped"]
+pub struct InFlight(&'static str);
+
+impl InFlight {
+    fn begin(gauge: &'static str) -> Self {
+        gauge!(gauge).increment(1.0);
+        Self(gauge)
+    }
+
+    /// A request being handled.
+    pub fn request() -> Self {
+        Self::begin(ACTIVE_REQUESTS)
+    }
+
+    /// A password hash being computed.
+    pub fn hash() -> Self {
+        Self::begin(HASHES_IN_FLIGHT)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        gauge!(self.0).decrement(1.0);
+    }
 }
 
 /// A client connection opened (`1.0`) or closed (`-1.0`).
@@ -500,11 +532,6 @@ pub fn refresh_token_reused() {
 
 pub fn hash_waited(elapsed: Duration) {
     histogram!(HASH_WAIT).record(elapsed);
-}
-
-/// A hash began (`1.0`) or ended (`-1.0`).
-pub fn hashes_in_flight(change: f64) {
-    gauge!(HASHES_IN_FLIGHT).increment(change);
 }
 
 pub fn task_created() {

@@ -117,22 +117,26 @@ fn sampler(settings: &TraceSettings) -> Sampler {
     }
 }
 
+/// The trace a request's span belongs to.
+pub struct Trace {
+    /// Its id, in every log line of the request whether or not the trace is kept.
+    pub id: String,
+    /// Whether the sampler keeps it: only then is the span exported.
+    pub sampled: bool,
+}
+
 /// Makes `span` (a request's, not yet entered) the child of the W3C `traceparent` in
-/// `headers` (with its `tracestate`), if there is one; the trace id it belongs to.
-pub fn continue_trace(span: &tracing::Span, headers: &HeaderMap) -> Option<String> {
+/// `headers` (with its `tracestate`), if there is one; the trace it belongs to.
+pub fn continue_trace(span: &tracing::Span, headers: &HeaderMap) -> Option<Trace> {
     let parent = TraceContextPropagator::new().extract(&HeaderExtractor(headers));
     // Fails only for a span the layer does not see (none when exporting).
     let _ = span.set_parent(parent);
-    trace_id(span)
-}
-
-/// The trace id of `span`, when it is exported.
-pub fn trace_id(span: &tracing::Span) -> Option<String> {
     let context = span.context();
     let span_context = context.span().span_context().clone();
-    span_context
-        .is_valid()
-        .then(|| span_context.trace_id().to_string())
+    span_context.is_valid().then(|| Trace {
+        id: span_context.trace_id().to_string(),
+        sampled: span_context.is_sampled(),
+    })
 }
 
 /// Names a request's span once its route is known (`GET /tasks/{task_id}`), as
