@@ -10,7 +10,9 @@ use std::{
 
 use taskapi_tests::{PASSWORD, TestApp, output_with_stdin};
 
-/// The `taskctl` example, built once per test run with the cargo that runs the tests.
+/// The `taskctl` example, built once per test run with the cargo that runs the tests, with
+/// the workspace's features as `cargo test --workspace` built it: found built, not built
+/// again (a build of the SDK's package alone would compile many dependencies anew).
 fn taskctl_binary() -> &'static Path {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY.get_or_init(|| {
@@ -19,8 +21,7 @@ fn taskctl_binary() -> &'static Path {
             .args([
                 "build",
                 "--quiet",
-                "-p",
-                "taskapi-client",
+                "--workspace",
                 "--example",
                 "taskctl",
                 "--message-format=json",
