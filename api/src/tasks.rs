@@ -17,7 +17,7 @@ use uuid::Uuid;
 use crate::{
     json::{self, Serialized},
     problem::error_sets,
-    text::{PlainText, SingleLineChars, Text},
+    text::{NonBlankPlainChars, NonBlankSingleLineChars, PlainText, Text},
 };
 
 /// Longest task title, in characters, once surrounding whitespace is trimmed.
@@ -34,7 +34,9 @@ pub const SEARCH_MAX_CHARS: usize = 200;
 pub const IDEMPOTENCY_KEY_MAX_CHARS: usize = 255;
 
 /// A tag name as a client writes it: trimmed by the server, compared ignoring case.
-pub type TagName = Text<1, TAG_MAX_CHARS, SingleLineChars>;
+pub type TagName = Text<1, TAG_MAX_CHARS, NonBlankSingleLineChars>;
+/// A task's title as a client writes it: trimmed by the server, so not white space alone.
+pub type Title = Text<1, TITLE_MAX_CHARS, NonBlankPlainChars>;
 /// The tags a client gives a task: at most [`MAX_TAGS_PER_TASK`] names. The schema states
 /// the bound; the server checks a body against the schema before decoding it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -191,7 +193,7 @@ pub struct Task {
 pub struct TaskInput {
     /// Surrounding whitespace is trimmed, and what remains must not be empty; no control
     /// characters except tab and line breaks.
-    pub title: PlainText<1, TITLE_MAX_CHARS>,
+    pub title: Title,
     /// No control characters except tab and line breaks; `null` or absent for none.
     #[oai(nullable)]
     pub description: Option<PlainText<0, DESCRIPTION_MAX_CHARS>>,
@@ -218,7 +220,7 @@ pub struct TaskInput {
 pub struct TaskPatch {
     /// Surrounding whitespace is trimmed, and what remains must not be empty.
     #[oai(skip_serializing_if_is_none)]
-    pub title: Option<PlainText<1, TITLE_MAX_CHARS>>,
+    pub title: Option<Title>,
     /// `null` clears it.
     #[oai(nullable, skip_serializing_if = "MaybeUndefined::is_undefined")]
     pub description: MaybeUndefined<PlainText<0, DESCRIPTION_MAX_CHARS>>,
@@ -257,7 +259,7 @@ examples! {
         updated_at: crate::EXAMPLE_TIME,
     };
     TaskInput => TaskInput {
-        title: PlainText::new("Buy milk"),
+        title: Title::new("Buy milk"),
         description: Some(PlainText::new("Two litres, semi-skimmed.")),
         status: TaskStatus::Todo,
         priority: TaskPriority::High,

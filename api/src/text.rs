@@ -16,8 +16,18 @@ use serde_json::Value;
 pub const PLAIN_TEXT_PATTERN: &str = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$";
 
 /// What a one-line name (a tag) may not contain: any control character (Unicode category
-/// Cc), tabs and line breaks included.
+/// Cc), tabs and line breaks included. Names are trimmed, so their schema states
+/// [`NON_BLANK_SINGLE_LINE_PATTERN`], this and one character more.
 pub const SINGLE_LINE_PATTERN: &str = r"^[^\u0000-\u001F\u007F-\u009F]*$";
+
+/// [`PLAIN_TEXT_PATTERN`] for text that is trimmed and must not be empty once trimmed (a
+/// title): besides, one character that is neither white space (Unicode's `White_Space`,
+/// what the server trims) nor a control character.
+pub const NON_BLANK_PLAIN_TEXT_PATTERN: &str = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$";
+
+/// [`SINGLE_LINE_PATTERN`] for a name that is trimmed and must not be empty once trimmed (a
+/// tag), as [`NON_BLANK_PLAIN_TEXT_PATTERN`] is for plain text.
+pub const NON_BLANK_SINGLE_LINE_PATTERN: &str = r"^[^\u0000-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u001F\u007F-\u009F]*$";
 
 /// The characters of an opaque page cursor: unpadded base64url.
 pub const CURSOR_PATTERN: &str = "^[A-Za-z0-9_-]*$";
@@ -46,8 +56,10 @@ text_rules! {
     AnyChars: None, None;
     /// What a person types: no control characters except tab and line breaks.
     PlainChars: Some(PLAIN_TEXT_PATTERN), None;
-    /// A one-line name a person typed: no control characters at all.
-    SingleLineChars: Some(SINGLE_LINE_PATTERN), None;
+    /// What a person types where white space alone says nothing (a title).
+    NonBlankPlainChars: Some(NON_BLANK_PLAIN_TEXT_PATTERN), None;
+    /// A one-line name that white space alone cannot be (a tag).
+    NonBlankSingleLineChars: Some(NON_BLANK_SINGLE_LINE_PATTERN), None;
     /// An email address (`format: email`) a person typed.
     EmailChars: Some(PLAIN_TEXT_PATTERN), Some("email");
     /// The alphabet of a page cursor.

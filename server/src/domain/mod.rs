@@ -68,11 +68,14 @@ impl FieldErrors {
         errors
     }
 
+    /// Adds `message` to `field`'s, once: two rules finding the same fault (a length and a
+    /// pattern both saying "must not be empty") say it once.
     pub fn add(&mut self, field: &str, message: impl Into<String>) {
-        self.0
-            .entry(field.to_owned())
-            .or_default()
-            .push(message.into());
+        let messages = self.0.entry(field.to_owned()).or_default();
+        let message = message.into();
+        if !messages.contains(&message) {
+            messages.push(message);
+        }
     }
 
     pub fn is_empty(&self) -> bool {

@@ -311,15 +311,21 @@ impl Bodies {
         }
     }
 
-    /// Names the first character the pattern refuses on its own, which for the
-    /// character-class patterns of this contract is the one to remove.
+    /// Names the first character the pattern refuses on its own (after a letter, so that
+    /// a pattern asking for more than white space judges only the character), which for
+    /// the character-class patterns of this contract is the one to remove; text that is
+    /// white space alone is empty, as the domain says of it once trimmed.
     fn pattern_mismatch(&self, pattern: &str, text: &str) -> String {
         let refused = self.patterns.get(pattern).and_then(|regex| {
-            text.chars()
-                .find(|c| !regex.is_match(c.encode_utf8(&mut [0; 4])))
+            text.chars().find(|&c| {
+                let mut probe = String::from("x");
+                probe.push(c);
+                !regex.is_match(&probe)
+            })
         });
         match refused {
             Some(c) if c.is_control() => control_character(c),
+            None if text.trim().is_empty() => domain::too_short(1),
             _ => format!("must match the pattern {pattern}"),
         }
     }
@@ -645,7 +651,10 @@ mod tests {
     use taskapi_api::{
         auth::{LoginForm, RegisterRequest},
         tasks::{TITLE_MAX_CHARS, TaskInput, TaskStatus},
-        text::{PLAIN_TEXT_PATTERN, SINGLE_LINE_PATTERN},
+        text::{
+            NON_BLANK_PLAIN_TEXT_PATTERN, NON_BLANK_SINGLE_LINE_PATTERN, PLAIN_TEXT_PATTERN,
+            SINGLE_LINE_PATTERN,
+        },
     };
 
     use super::*;
@@ -887,8 +896,65 @@ mod tests {
         assert!(bodies.validator_of::<RegisterRequest>().is_some());
         assert!(bodies.validator_of::<LoginForm>().is_some());
         // The character rules' patterns compiled for naming characters as well.
-        for pattern in [PLAIN_TEXT_PATTERN, SINGLE_LINE_PATTERN] {
+        for pattern in [
+            PLAIN_TEXT_PATTERN,
+            NON_BLANK_PLAIN_TEXT_PATTERN,
+            NON_BLANK_SINGLE_LINE_PATTERN,
+        ] {
             assert!(bodies.patterns.contains_key(pattern), "{pattern}");
         }
+    }
+
+    /// The non-blank patterns refuse exactly the text the domain finds empty once trimmed
+    /// (`str::trim`: Unicode's white space), with no other character rule than their base
+    /// pattern's: checked for every character of the Basic Multilingual Plane, alone and
+    /// beside a letter.
+    #[test]
+    fn the_non_blank_patterns_are_the_domains_trim() {
+        let pairs = [
+            (NON_BLANK_PLAIN_TEXT_PATTERN, PLAIN_TEXT_PATTERN),
+            (NON_BLANK_SINGLE_LINE_PATTERN, SINGLE_LINE_PATTERN),
+        ];
+        for (non_blank, base) in pairs {
+            let non_blank = Regex::new(non_blank).expect("compiles");
+            let base = Regex::new(base).expect("compiles");
+            for c in (0..=0xFFFF).filter_map(char::from_u32) {
+                let alone = c.to_string();
+                assert_eq!(
+                    non_blank.is_match(&alone),
+                    base.is_match(&alone) && !alone.trim().is_empty(),
+                    "U+{:04X} alone",
+                    u32::from(c)
+                );
+                let beside = format!("x{c} ");
+                assert_eq!(
+                    non_blank.is_match(&beside),
+                    base.is_match(&beside),
+                    "U+{:04X} beside a letter",
+                    u32::from(c)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn white_space_alone_is_empty_once_and_a_control_character_is_named() {
+        for blank in ["", " ", "\u{a0}", "\u{2003}\u{3000}"] {
+            let found = task_errors(json!({"title": blank, "tags": [blank]}));
+            assert_eq!(found["title"], ["must not be empty"], "{blank:?}");
+            assert_eq!(found["tags[0]"], ["must not be empty"], "{blank:?}");
+        }
+        // A title may hold tabs and line breaks, a tag no control character at all.
+        let found = task_errors(json!({"title": "\t\u{3000}\n", "tags": ["\t"]}));
+        assert_eq!(found["title"], ["must not be empty"]);
+        assert_eq!(found["tags[0]"], [control_character('\t')]);
+        let found = task_errors(json!({"title": "a\u{1}b", "tags": ["ok\u{7f}"]}));
+        assert_eq!(found["title"], [control_character('\u{1}')]);
+        assert_eq!(found["tags[0]"], [control_character('\u{7f}')]);
+        let padded = json!({"title": " Milk\t", "tags": ["\u{a0}home "]});
+        let task = bodies()
+            .json::<TaskInput>(JsonBody::new(padded.to_string()))
+            .expect("valid");
+        assert_eq!(task.title.as_str(), " Milk\t");
     }
 }

@@ -187,6 +187,8 @@ mod tests {
             [
                 "must not contain control characters (found U+0009)",
                 "must be at most 50 characters",
+                // The schema's pattern says it, as the domain does once the name is trimmed.
+                "must not be empty",
             ]
         );
         let blank = refused(TaskQuery {
