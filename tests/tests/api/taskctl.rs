@@ -200,11 +200,14 @@ async fn taskctl_does_everything_against_the_real_server() {
     let tags = taskctl.ok(&["tags"]).await;
     assert!(tags.contains("errands") && tags.contains("work"), "{tags}");
 
-    // A failure prints the problem's title and detail.
-    let invalid = taskctl.fails(&["add", "   "]).await;
+    // A failure prints the problem's title and detail. (A blank title never leaves: the
+    // contract's pattern lets the SDK refuse it before sending.)
+    let missing = taskctl
+        .fails(&["done", "0194b2a4-0000-7000-8000-00000000dead"])
+        .await;
     assert!(
-        invalid.contains("Unprocessable Entity") && invalid.contains("title"),
-        "{invalid}"
+        missing.contains("Not Found") && missing.contains("No such task."),
+        "{missing}"
     );
 
     taskctl.ok(&["rm", &milk]).await;

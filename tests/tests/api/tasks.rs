@@ -190,16 +190,13 @@ async fn invalid_fields_are_reported_one_by_one() {
     let (_app, alice) = TestApp::with_user().await;
 
     let far_future: DateTime<Utc> = "+10000-01-01T00:00:00Z".parse().expect("chrono accepts it");
-    let cases: Vec<(&str, types::TaskInput)> = vec![
-        ("title", task_titled("   ")),
-        (
-            "due_at",
-            types::TaskInput {
-                due_at: Some(far_future),
-                ..task_titled("ok")
-            },
-        ),
-    ];
+    let cases: Vec<(&str, types::TaskInput)> = vec![(
+        "due_at",
+        types::TaskInput {
+            due_at: Some(far_future),
+            ..task_titled("ok")
+        },
+    )];
     for (field, input) in cases {
         let refused = alice.client.create_task().body(input).send().await;
         let Err(ApiError::Problem(invalid)) = refused.map_err(ApiError::from) else {
@@ -210,13 +207,17 @@ async fn invalid_fields_are_reported_one_by_one() {
         assert!(invalid.errors.contains_key(field), "{field}: {invalid}");
     }
 
-    // Control characters: the contract's pattern lets the SDK refuse them before sending…
+    // Control characters and a blank title: the contract's patterns let the SDK refuse them
+    // before sending…
     assert!(types::TaskInputTitle::try_from("nul\u{0}byte").is_err());
+    assert!(types::TaskInputTitle::try_from(" \u{a0}\t").is_err());
+    assert!(types::TaskInputTitle::try_from(" Milk ").is_ok());
     assert!(types::TaskInputDescription::try_from("bell\u{7}").is_err());
     assert!(types::TaskInputDescription::try_from("tab\tand\r\nlines").is_ok());
 
     // …and limits the SDK enforces itself are checked by the server too.
     let raw_cases = [
+        ("title", serde_json::json!({"title": "   "})),
         ("title", serde_json::json!({"title": "nul\u{0}byte"})),
         (
             "description",
