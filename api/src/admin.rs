@@ -26,14 +26,9 @@ pub struct Account {
     pub created_at: DateTime<Utc>,
 }
 
-/// One page of accounts, newest first.
-#[derive(Debug, Clone, Object)]
-#[oai(example)]
-pub struct AccountPage {
-    pub items: Vec<Account>,
-    /// Pass as `cursor` to get the next page; `null` on the last page.
-    #[oai(nullable)]
-    pub next_cursor: Option<String>,
+pages! {
+    /// One page of accounts, newest first.
+    AccountPage(Account);
 }
 
 examples! {
@@ -43,10 +38,6 @@ examples! {
         role: Role::User,
         disabled_at: None,
         created_at: crate::EXAMPLE_TIME,
-    };
-    AccountPage => AccountPage {
-        items: vec![Account::example()],
-        next_cursor: None,
     };
 }
 

@@ -107,6 +107,8 @@ mod tests {
     fn tasks_pages_and_users_serialize_as_their_contract_types() {
         let bare = Task {
             id: Uuid::now_v7(),
+            list_id: Uuid::now_v7(),
+            assignee_id: Some(Uuid::now_v7()),
             title: "Fix the \"quoted\" tap\n".to_owned(),
             description: None,
             status: TaskStatus::Done,

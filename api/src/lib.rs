@@ -29,10 +29,63 @@ macro_rules! responses {
     )*};
 }
 
+/// Declares the page schema of each listing: its description, then `Name(Item)`, the
+/// derives it needs besides, and optionally its example's `next_cursor`. Each holds
+/// `items` and `next_cursor`, and its example is one page of its item's example.
+macro_rules! pages {
+    ($($(#[$doc:meta])* $name:ident($item:ty) $(+ $derive:path)* $(= $cursor:literal)?;)*) => {$(
+        $(#[$doc])*
+        #[derive(Debug, Clone, poem_openapi::Object $(, $derive)*)]
+        #[oai(example)]
+        pub struct $name {
+            pub items: Vec<$item>,
+            /// Pass as `cursor` to get the next page; `null` on the last page.
+            #[oai(nullable)]
+            pub next_cursor: Option<String>,
+        }
+
+        impl $crate::paging::Paged for $name {
+            type Item = $item;
+
+            fn new(items: Vec<$item>, next_cursor: Option<String>) -> Self {
+                Self { items, next_cursor }
+            }
+        }
+
+        impl poem_openapi::types::Example for $name {
+            fn example() -> Self {
+                let cursor: Option<&str> = None $(.or(Some($cursor)))?;
+                Self {
+                    items: vec![<$item as poem_openapi::types::Example>::example()],
+                    next_cursor: cursor.map(str::to_owned),
+                }
+            }
+        }
+    )*};
+}
+
+/// Declares the responses of a conditional read of something versioned: its description,
+/// then `Name(Payload);`. 200 with it and its `ETag`, or 304 with the `ETag` alone when
+/// `If-None-Match` names the current version.
+macro_rules! conditional_reads {
+    ($($doc:literal $name:ident($payload:ty);)*) => {$(
+        #[derive(poem_openapi::ApiResponse)]
+        pub enum $name {
+            #[doc = $doc]
+            #[oai(status = 200)]
+            Ok($payload, #[oai(header = "ETag")] String),
+            /// `If-None-Match` names the current version: the client's copy is current.
+            #[oai(status = 304)]
+            NotModified(#[oai(header = "ETag")] String),
+        }
+    )*};
+}
+
 pub mod admin;
 pub mod auth;
 pub mod health;
 pub mod json;
+pub mod lists;
 pub mod paging;
 pub mod problem;
 pub mod security;
@@ -55,9 +108,11 @@ pub enum ApiTag {
     Auth,
     /// The account behind the token.
     Users,
-    /// The caller's tasks.
+    /// Tasks, in the lists the caller can see.
     Tasks,
-    /// The caller's tag names, across their tasks.
+    /// Lists, their members, and invitations to share them.
+    Lists,
+    /// Tag names, across the caller's lists.
     Tags,
     /// Probes for load balancers and orchestrators.
     Health,

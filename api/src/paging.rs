@@ -22,6 +22,14 @@ pub const MAX_CURSOR_CHARS: usize = 4096;
 /// An opaque position in a listing: the `next_cursor` of the previous page.
 pub type Cursor = Text<1, MAX_CURSOR_CHARS, CursorChars>;
 
+/// A page of a listing, as the contract sends it: the items, and the cursor of the next
+/// page (none on the last).
+pub trait Paged {
+    type Item;
+
+    fn new(items: Vec<Self::Item>, next_cursor: Option<String>) -> Self;
+}
+
 /// A page size as the client wrote it: any whole number, so that one outside 1 to
 /// [`MAX_PAGE_SIZE`] is refused by the server as an invalid field (422), and only what is
 /// not a number at all is a malformed query (400).

@@ -46,7 +46,8 @@ pub mod problem_type {
     pub const INVALID_GRANT: &str = "urn:taskapi:problem:invalid-grant";
     /// The account is disabled by an administrator.
     pub const ACCOUNT_DISABLED: &str = "urn:taskapi:problem:account-disabled";
-    /// The operation needs a role the caller does not have.
+    /// The operation needs a role the caller does not have (an administrator's, or a role
+    /// on a list); the detail names it.
     pub const FORBIDDEN: &str = "urn:taskapi:problem:forbidden";
     /// The change would leave no enabled administrator.
     pub const LAST_ADMIN: &str = "urn:taskapi:problem:last-admin";
@@ -60,8 +61,13 @@ pub mod problem_type {
     pub const IDEMPOTENCY_KEY_IN_USE: &str = "urn:taskapi:problem:idempotency-key-in-use";
     /// The `Idempotency-Key` was already used for a different request.
     pub const IDEMPOTENCY_KEY_REUSED: &str = "urn:taskapi:problem:idempotency-key-reused";
-    /// The caller already has a tag of that name; `merge=true` merges the two.
+    /// A list the caller edits already has a tag of that name; `merge=true` merges the two.
     pub const TAG_EXISTS: &str = "urn:taskapi:problem:tag-exists";
+    /// An Inbox cannot be deleted or given away: it is its account's for good.
+    pub const INBOX: &str = "urn:taskapi:problem:inbox";
+    /// A list keeps its owner: the owner cannot leave or take a lesser role before passing
+    /// the list on.
+    pub const OWNER_REQUIRED: &str = "urn:taskapi:problem:owner-required";
 }
 
 /// An RFC 9457 problem detail. `type` identifies the kind of problem (`about:blank` when

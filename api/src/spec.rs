@@ -199,6 +199,9 @@ fn parameter_example(name: &str) -> Option<Value> {
     let example = match name {
         "limit" => json!(20),
         "task_id" | "session_id" | "user_id" => json!("0194b2a4-0000-7000-8000-000000000002"),
+        // No `list_id` or `assignee`: as filters of `list_tasks`, an example would narrow
+        // (or, for a list the reader cannot see, refuse) the listing *Try it out* shows.
+        "invitation_id" => json!("0194b2a4-0000-7000-8000-000000000020"),
         // Swagger UI sends examples as they stand: `*` changes whatever version is
         // current, where a fixed tag would answer 412.
         "If-Match" => json!("*"),
@@ -355,6 +358,10 @@ mod tests {
             [
                 "AccountDeletion",
                 "EmailChange",
+                "InvitationInput",
+                "ListInput",
+                "ListPatch",
+                "MemberUpdate",
                 "PasswordChange",
                 "RegisterRequest",
                 "TagRename",

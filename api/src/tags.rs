@@ -1,6 +1,9 @@
-//! `/tags`: the caller's tag names, with how many tasks carry each. Tags are set on tasks
-//! (`tags` of `/tasks`); here they are listed, renamed and removed across every task at
-//! once. Another user's tags are indistinguishable from ones that do not exist.
+//! `/tags`: the tag names of the caller's lists, with how many tasks carry each. Tags are
+//! set on tasks (`tags` of `/tasks`); each list has its own vocabulary, shared by its
+//! members. Here they are listed across the lists the caller can see, and renamed and
+//! removed across every task of the lists the caller edits (never in a list they only
+//! view). Tags of lists the caller cannot see are indistinguishable from ones that do not
+//! exist.
 
 use poem_openapi::{Object, payload::Json};
 
@@ -15,16 +18,6 @@ pub struct Tag {
     pub task_count: i64,
 }
 
-/// One page of tags, in alphabetical order ignoring case.
-#[derive(Debug, Clone, Object)]
-#[oai(example)]
-pub struct TagPage {
-    pub items: Vec<Tag>,
-    /// Pass as `cursor` to get the next page; `null` on the last page.
-    #[oai(nullable)]
-    pub next_cursor: Option<String>,
-}
-
 /// A tag's new name.
 #[derive(Debug, Clone, Object)]
 #[oai(deny_unknown_fields, example)]
@@ -33,14 +26,15 @@ pub struct TagRename {
     pub name: TagName,
 }
 
+pages! {
+    /// One page of tags, in alphabetical order ignoring case.
+    TagPage(Tag) = "aG9tZQ";
+}
+
 examples! {
     Tag => Tag {
         name: "Home".to_owned(),
         task_count: 12,
-    };
-    TagPage => TagPage {
-        items: vec![Tag::example()],
-        next_cursor: Some("aG9tZQ".to_owned()),
     };
     TagRename => TagRename {
         name: TagName::new("Household"),
@@ -60,7 +54,7 @@ error_sets! {
     /// Errors of `list_tags`.
     ListTagsErrors: 400, 401, 422, 429;
     /// Errors of `rename_tag`.
-    RenameTagErrors: 400, 401, 404, 409, 413, 415, 422, 429;
+    RenameTagErrors: 400, 401, 403, 404, 409, 413, 415, 422, 429;
     /// Errors of `delete_tag`.
-    DeleteTagErrors: 400, 401, 404, 429;
+    DeleteTagErrors: 400, 401, 403, 404, 429;
 }

@@ -1,5 +1,6 @@
-//! `/tasks`: the caller's own tasks. Every operation is scoped to the caller; another
-//! user's task is indistinguishable from one that does not exist.
+//! `/tasks`: the tasks of the lists the caller can see (their own, and those shared with
+//! them). A task in a list the caller cannot see is indistinguishable from one that does
+//! not exist; one they can see but may not change answers 403.
 
 use std::borrow::Cow;
 
@@ -162,6 +163,11 @@ pub enum TaskSort {
 #[oai(example)]
 pub struct Task {
     pub id: Uuid,
+    /// The list the task is in.
+    pub list_id: Uuid,
+    /// The member of the list the task is assigned to, if anyone.
+    #[oai(nullable)]
+    pub assignee_id: Option<Uuid>,
     pub title: String,
     #[oai(nullable)]
     pub description: Option<String>,
@@ -209,6 +215,14 @@ pub struct TaskInput {
     /// none.
     #[oai(skip_serializing_if_is_none)]
     pub tags: Option<TagNames>,
+    /// The list the task goes in (you must be an editor there). Absent: a new task goes in
+    /// your Inbox, and a replaced one stays where it is.
+    #[oai(skip_serializing_if_is_none)]
+    pub list_id: Option<Uuid>,
+    /// A member of the task's list to assign it to; `null` for no one. Absent: a new task
+    /// is unassigned, and a replaced one keeps its assignee.
+    #[oai(nullable, skip_serializing_if = "MaybeUndefined::is_undefined")]
+    pub assignee_id: MaybeUndefined<Uuid>,
 }
 
 /// Changes to some fields of a task, as a JSON Merge Patch (RFC 7396): a field left out
@@ -235,6 +249,19 @@ pub struct TaskPatch {
     /// The task's new set of tags (the rules of `PUT`); `[]` removes every tag.
     #[oai(skip_serializing_if_is_none)]
     pub tags: Option<TagNames>,
+    /// Moves the task to this list (you must be an editor of both). An assignee who is not
+    /// a member of the new list is unassigned.
+    #[oai(skip_serializing_if_is_none)]
+    pub list_id: Option<Uuid>,
+    /// A member of the task's list to assign it to; `null` unassigns it.
+    #[oai(nullable, skip_serializing_if = "MaybeUndefined::is_undefined")]
+    pub assignee_id: MaybeUndefined<Uuid>,
+}
+
+pages! {
+    /// One page of tasks, in the order the listing asked for.
+    TaskPage(Task) + Serialize =
+        "MTc3MjM4NDQwMDAwMDAwMC4wMTk0YjJhNDAwMDA3MDAwODAwMDAwMDAwMDAwMDAwMg";
 }
 
 examples! {
@@ -245,9 +272,13 @@ examples! {
         priority: None,
         due_at: MaybeUndefined::Null,
         tags: None,
+        list_id: None,
+        assignee_id: MaybeUndefined::Undefined,
     };
     Task => Task {
         id: Uuid::from_u128(0x0194_b2a4_0000_7000_8000_0000_0000_0002),
+        list_id: Uuid::from_u128(0x0194_b2a4_0000_7000_8000_0000_0000_0010),
+        assignee_id: None,
         title: "Buy milk".to_owned(),
         description: Some("Two litres, semi-skimmed.".to_owned()),
         status: TaskStatus::Todo,
@@ -268,23 +299,9 @@ examples! {
             TagName::new("errands"),
             TagName::new("Home"),
         ])),
+        list_id: None,
+        assignee_id: MaybeUndefined::Undefined,
     };
-    TaskPage => TaskPage {
-        items: vec![Task::example()],
-        next_cursor: Some(
-            "MTc3MjM4NDQwMDAwMDAwMC4wMTk0YjJhNDAwMDA3MDAwODAwMDAwMDAwMDAwMDAwMg".to_owned(),
-        ),
-    };
-}
-
-/// One page of tasks, in the order the listing asked for.
-#[derive(Debug, Clone, Object, Serialize)]
-#[oai(example)]
-pub struct TaskPage {
-    pub items: Vec<Task>,
-    /// Pass as `cursor` to get the next page; `null` on the last page.
-    #[oai(nullable)]
-    pub next_cursor: Option<String>,
 }
 
 #[derive(ApiResponse)]
@@ -299,14 +316,9 @@ pub enum CreateTaskResponse {
     ),
 }
 
-#[derive(ApiResponse)]
-pub enum GetTaskResponse {
-    /// The task; `ETag` is its version.
-    #[oai(status = 200)]
-    Ok(Serialized<Task>, #[oai(header = "ETag")] String),
-    /// `If-None-Match` names the current version: the client's copy is current.
-    #[oai(status = 304)]
-    NotModified(#[oai(header = "ETag")] String),
+conditional_reads! {
+    "The task; `ETag` is its version."
+    GetTaskResponse(Serialized<Task>);
 }
 
 responses! {
@@ -325,13 +337,13 @@ pub enum TaskResponse {
 
 error_sets! {
     /// Errors of `create_task`.
-    CreateTaskErrors: 400, 401, 409, 413, 415, 422, 429;
+    CreateTaskErrors: 400, 401, 403, 409, 413, 415, 422, 429;
     /// Errors of `list_tasks`.
-    ListTasksErrors: 400, 401, 422, 429;
+    ListTasksErrors: 400, 401, 404, 422, 429;
     /// Errors of `get_task`.
     GetTaskErrors: 400, 401, 404, 429;
     /// Errors of `delete_task`.
-    DeleteTaskErrors: 400, 401, 404, 412, 428, 429;
+    DeleteTaskErrors: 400, 401, 403, 404, 412, 428, 429;
     /// Errors of `replace_task` and `update_task`.
-    ReplaceTaskErrors: 400, 401, 404, 412, 413, 415, 422, 428, 429;
+    ReplaceTaskErrors: 400, 401, 403, 404, 412, 413, 415, 422, 428, 429;
 }

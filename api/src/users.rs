@@ -71,16 +71,6 @@ pub struct Session {
     pub client_address: String,
 }
 
-/// One page of sessions, newest first.
-#[derive(Debug, Clone, Object)]
-#[oai(example)]
-pub struct SessionPage {
-    pub items: Vec<Session>,
-    /// Pass as `cursor` to get the next page; `null` on the last page.
-    #[oai(nullable)]
-    pub next_cursor: Option<String>,
-}
-
 /// A new password for the caller's account.
 #[derive(Debug, Clone, Object)]
 #[oai(deny_unknown_fields, example)]
@@ -109,6 +99,11 @@ pub struct AccountDeletion {
     pub current_password: AnyText<1, PASSWORD_MAX_CHARS>,
 }
 
+pages! {
+    /// One page of sessions, newest first.
+    SessionPage(Session);
+}
+
 examples! {
     User => User {
         email: "alice@example.com".to_owned(),
@@ -124,10 +119,6 @@ examples! {
         expires_at: crate::EXAMPLE_TIME + chrono::Duration::days(30),
         user_agent: Some("Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0".to_owned()),
         client_address: "192.0.2.10".to_owned(),
-    };
-    SessionPage => SessionPage {
-        items: vec![Session::example()],
-        next_cursor: None,
     };
     PasswordChange => PasswordChange {
         current_password: AnyText::new("correct horse battery staple"),

@@ -82,6 +82,9 @@ macro_rules! listing {
 
 listing! {
     ListTasks => types::Task,
+    ListLists => types::List,
+    ListMembers => types::Member,
+    ListInvitations => types::Invitation,
     ListTags => types::Tag,
     ListSessions => types::Session,
     AdminListUsers => types::Account,

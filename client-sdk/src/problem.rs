@@ -58,7 +58,8 @@ pub enum ProblemType {
     InvalidGrant,
     /// The account is disabled by an administrator.
     AccountDisabled,
-    /// The operation needs a role the caller does not have.
+    /// The operation needs a role the caller does not have (an administrator's, or a role
+    /// on a list); the detail names it.
     Forbidden,
     /// The change would leave no enabled administrator.
     LastAdmin,
@@ -72,15 +73,20 @@ pub enum ProblemType {
     IdempotencyKeyInUse,
     /// The `Idempotency-Key` was already used for a different request.
     IdempotencyKeyReused,
-    /// The caller already has a tag of that name; rename with `merge` to merge them.
+    /// A list the caller edits already has a tag of that name; rename with `merge` to merge
+    /// them.
     TagExists,
+    /// An Inbox cannot be deleted or given away.
+    Inbox,
+    /// A list keeps its owner: they pass it on before leaving or taking a lesser role.
+    OwnerRequired,
     /// A type this version of the SDK does not know, as the server sent it.
     Other(String),
 }
 
 impl ProblemType {
     /// Every type this SDK knows (all but [`ProblemType::Other`]).
-    pub const KNOWN: [Self; 18] = [
+    pub const KNOWN: [Self; 20] = [
         Self::AboutBlank,
         Self::Validation,
         Self::InvalidToken,
@@ -99,6 +105,8 @@ impl ProblemType {
         Self::IdempotencyKeyInUse,
         Self::IdempotencyKeyReused,
         Self::TagExists,
+        Self::Inbox,
+        Self::OwnerRequired,
     ];
 
     /// The type's URI, as on the wire.
@@ -122,6 +130,8 @@ impl ProblemType {
             Self::IdempotencyKeyInUse => "urn:taskapi:problem:idempotency-key-in-use",
             Self::IdempotencyKeyReused => "urn:taskapi:problem:idempotency-key-reused",
             Self::TagExists => "urn:taskapi:problem:tag-exists",
+            Self::Inbox => "urn:taskapi:problem:inbox",
+            Self::OwnerRequired => "urn:taskapi:problem:owner-required",
             Self::Other(uri) => uri,
         }
     }

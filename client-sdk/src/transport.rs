@@ -18,7 +18,9 @@
 //! - sending it twice does what sending it once does: its method is `GET`, `HEAD`, `PUT`,
 //!   `DELETE` or `OPTIONS`, or it carries an `Idempotency-Key`. `create_task` is sent with
 //!   an `Idempotency-Key` the SDK generates once per call (unless the caller gave one), so
-//!   a retried create makes one task, never two.
+//!   a retried create makes one task, never two. The other `POST`s and every `PATCH`
+//!   (`create_list`, `create_invitation`, `accept_invitation`, `update_member`, …) are
+//!   sent once.
 //!
 //! The wait before the next attempt is the answer's `Retry-After` (in seconds) when it has
 //! one, else a "full jitter" exponential backoff: a random time up to

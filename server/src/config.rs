@@ -222,8 +222,8 @@ pub struct Settings {
     #[arg(long, env = "TASKAPI_NO_MIGRATE")]
     pub no_migrate: bool,
 
-    /// Require `If-Match` on every change of a task (`PUT`, `PATCH`, `DELETE`): without it,
-    /// 428.
+    /// Require `If-Match` on every change of a task or a list (`PUT`, `PATCH`, `DELETE`):
+    /// without it, 428.
     #[arg(long, env = "TASKAPI_REQUIRE_IF_MATCH")]
     pub require_if_match: bool,
 
@@ -231,6 +231,10 @@ pub struct Settings {
     /// within it gets the first response again.
     #[arg(long, env = "TASKAPI_IDEMPOTENCY_KEY_TTL_SECONDS", default_value_t = Self::IDEMPOTENCY_KEY_TTL_SECONDS)]
     pub idempotency_key_ttl_seconds: u64,
+
+    /// How long an invitation to a shared list can be accepted, in seconds.
+    #[arg(long, env = "TASKAPI_INVITATION_TTL_SECONDS", default_value_t = Self::INVITATION_TTL_SECONDS)]
+    pub invitation_ttl_seconds: u64,
 
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "TASKAPI_MAX_BODY_BYTES", default_value_t = 64 * 1024)]
@@ -285,6 +289,14 @@ pub struct RateLimitSettings {
     #[arg(long, env = "TASKAPI_REGISTRATION_WINDOW_SECONDS", default_value_t = Self::REGISTRATION_WINDOW_SECONDS)]
     pub registration_window_seconds: u64,
 
+    /// Invitations to shared lists one user may send in an invitation window.
+    #[arg(long, env = "TASKAPI_INVITATIONS_PER_USER", default_value_t = Self::INVITATIONS_PER_USER)]
+    pub invitations_per_user: u32,
+
+    /// The invitation window, in seconds.
+    #[arg(long, env = "TASKAPI_INVITATION_WINDOW_SECONDS", default_value_t = Self::INVITATION_WINDOW_SECONDS)]
+    pub invitation_window_seconds: u64,
+
     /// Authenticated requests per user and minute, per instance (a GCRA bucket that refills
     /// continuously, so a full minute's quota may come in one burst).
     #[arg(long, env = "TASKAPI_REQUESTS_PER_MINUTE", default_value_t = Self::REQUESTS_PER_MINUTE)]
@@ -324,6 +336,8 @@ impl RateLimitSettings {
     pub const REGISTRATIONS_PER_ADDRESS: u32 = 20;
     pub const REGISTRATION_WINDOW_SECONDS: u64 = 60 * 60;
     pub const REQUESTS_PER_MINUTE: u32 = 600;
+    pub const INVITATIONS_PER_USER: u32 = 100;
+    pub const INVITATION_WINDOW_SECONDS: u64 = 60 * 60;
 }
 
 impl Default for RateLimitSettings {
@@ -336,6 +350,8 @@ impl Default for RateLimitSettings {
             registrations_per_address: Self::REGISTRATIONS_PER_ADDRESS,
             registration_window_seconds: Self::REGISTRATION_WINDOW_SECONDS,
             requests_per_minute: Self::REQUESTS_PER_MINUTE,
+            invitations_per_user: Self::INVITATIONS_PER_USER,
+            invitation_window_seconds: Self::INVITATION_WINDOW_SECONDS,
             trusted_proxies: Vec::new(),
             forwarded_header: ForwardedHeader::default(),
         }
@@ -425,6 +441,7 @@ impl Settings {
     pub const SESSION_MAX_LIFETIME_SECONDS: u64 = 90 * 24 * 60 * 60;
     pub const MAX_SESSIONS_PER_USER: u32 = 100;
     pub const IDEMPOTENCY_KEY_TTL_SECONDS: u64 = 24 * 60 * 60;
+    pub const INVITATION_TTL_SECONDS: u64 = 14 * 24 * 60 * 60;
 
     pub fn token_ttl(&self) -> Duration {
         Duration::from_secs(self.token_ttl_seconds)
@@ -440,6 +457,10 @@ impl Settings {
 
     pub fn idempotency_key_ttl(&self) -> Duration {
         Duration::from_secs(self.idempotency_key_ttl_seconds)
+    }
+
+    pub fn invitation_ttl(&self) -> Duration {
+        Duration::from_secs(self.invitation_ttl_seconds)
     }
 }
 

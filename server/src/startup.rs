@@ -17,10 +17,11 @@ use crate::{
     http::{HttpSettings, app},
     security::{JwtSecret, PasswordHasher, TokenIssuer},
     service::{
-        Services,
+        Policies, Preconditions, Services,
         admin::Operator,
         auth::SessionPolicy,
         limits::{Quotas, RateLimits},
+        lists::ListPolicy,
         passwords::Passwords,
         revocations::{RevocationSet, Revoker},
         tasks::TaskPolicy,
@@ -91,16 +92,25 @@ impl Application {
             max_lifetime: settings.session_max_lifetime(),
             max_per_user: settings.max_sessions_per_user,
         };
+        let preconditions = Preconditions {
+            required: settings.require_if_match,
+        };
         let services = Services::new(
             db.clone(),
             hasher,
             tokens,
             limits,
-            sessions,
             revocations.clone(),
-            TaskPolicy {
-                require_if_match: settings.require_if_match,
-                idempotency_ttl: settings.idempotency_key_ttl(),
+            Policies {
+                sessions,
+                tasks: TaskPolicy {
+                    preconditions,
+                    idempotency_ttl: settings.idempotency_key_ttl(),
+                },
+                lists: ListPolicy {
+                    preconditions,
+                    invitation_ttl: settings.invitation_ttl(),
+                },
             },
         );
         let (listener, address) = listen(settings.bind).await?;
@@ -194,33 +204,26 @@ async fn listen(bind: SocketAddr) -> anyhow::Result<(TcpListener, SocketAddr)> {
     Ok((listener, address))
 }
 
-/// How often expired rate-limit counters, sessions, revocations and idempotency keys are
-/// deleted.
+/// How often expired rate-limit counters, sessions, revocations, idempotency keys and
+/// invitations are deleted.
 const PURGE_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Starts every periodic job of the server, each a service method; they run until their
-/// handles are aborted. A new job is one more entry here.
+/// handles are aborted. A new job is one more entry here: `what it does: service.method`.
 fn start_jobs(services: &Services) -> Vec<JoinHandle<()>> {
-    vec![
-        spawn_periodic(
-            "purge expired rate-limit counters",
-            PURGE_INTERVAL,
-            services.auth.limits().clone(),
-            |limits| async move { limits.purge_expired().await },
-        ),
-        spawn_periodic(
-            "purge expired sessions and revocations",
-            PURGE_INTERVAL,
-            services.auth.clone(),
-            |auth| async move { auth.purge_expired().await },
-        ),
-        spawn_periodic(
-            "purge expired idempotency keys",
-            PURGE_INTERVAL,
-            services.tasks.clone(),
-            |tasks| async move { tasks.purge_expired_keys().await },
-        ),
-    ]
+    macro_rules! jobs {
+        ($($name:literal: $service:expr => $method:ident;)*) => {
+            vec![$(spawn_periodic($name, PURGE_INTERVAL, $service.clone(), |service| async move {
+                service.$method().await
+            }),)*]
+        };
+    }
+    jobs! {
+        "purge expired rate-limit counters": services.auth.limits() => purge_expired;
+        "purge expired sessions and revocations": services.auth => purge_expired;
+        "purge expired idempotency keys": services.tasks => purge_expired_keys;
+        "purge expired invitations": services.lists => purge_expired_invitations;
+    }
 }
 
 /// Runs `job` on (a clone of) `service` every `period`, the first time at once, for as long
@@ -346,6 +349,8 @@ fn quotas(limits: &RateLimitSettings) -> Quotas {
         login_window: Duration::from_secs(limits.login_window_seconds),
         registrations_per_address: limits.registrations_per_address,
         registration_window: Duration::from_secs(limits.registration_window_seconds),
+        invitations_per_user: limits.invitations_per_user,
+        invitation_window: Duration::from_secs(limits.invitation_window_seconds),
         requests_per_minute: limits.requests_per_minute,
     }
 }

@@ -64,10 +64,7 @@ fn serve_refuses_to_start_without_a_secret_outside_dev_mode() {
         .output()
         .expect("taskapi runs");
     let stderr = failed_with(&short, "at least 32 bytes");
-    assert!(
-        !stderr.contains("too-short"),
-        "the secret is not echoed: {stderr}"
-    );
+    assert!(!stderr.contains("too-short"), "secret echoed: {stderr}");
 }
 
 #[test]

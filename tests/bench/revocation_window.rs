@@ -35,15 +35,17 @@ fn options() -> Options {
         rounds: 500,
         readers: 8,
     };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let mut value = || args.next().unwrap_or_else(|| panic!("{arg} needs a value"));
-        match arg.as_str() {
-            "--rounds" => options.rounds = value().parse().expect("--rounds N"),
-            "--readers" => options.readers = value().parse().expect("--readers N"),
-            other => panic!("unknown argument {other}"),
-        }
-    }
+    taskapi_tests::flags(
+        |_| true,
+        |name, value| {
+            let value = value.unwrap_or_default();
+            match name {
+                "--rounds" => options.rounds = value.parse().expect("--rounds N"),
+                "--readers" => options.readers = value.parse().expect("--readers N"),
+                other => panic!("unknown argument {other}"),
+            }
+        },
+    );
     options
 }
 

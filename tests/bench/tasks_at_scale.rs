@@ -1,35 +1,40 @@
-//! The task listings at scale: seeds 1,000,000 tasks across 1,000 users (one owning
-//! 100,000, one owning 1,000), then times each listing through the SDK against the real
-//! server for both users, and `EXPLAIN (ANALYZE)`s the exact statement the server runs.
+//! The task listings at scale: seeds 1,000,000 tasks across 1,000 users (`tasks_at_scale.sql`:
+//! one owning 100,000, one owning 1,000, one a member of 50 shared lists holding 100,000),
+//! then times each listing through the SDK against the real server, and `EXPLAIN
+//! (ANALYZE)`s the exact statements the server runs. Once right after the bulk import,
+//! before the statistics are gathered (autovacuum is off for `tasks` until then), and
+//! once after `VACUUM ANALYZE`.
 //!
 //! ```text
 //! cargo run --release -p taskapi-tests --bin bench-tasks -- [--tasks N] [--requests N] [--out FILE] [--keep]
 //! ```
 //!
 //! Needs PostgreSQL (`TASKAPI_TEST_DATABASE_URL`, default `postgres://postgres@127.0.0.1:5432`);
-//! the database it creates is dropped at the end. Prints a markdown table.
+//! the database it creates is dropped at the end. Prints markdown tables; exits non-zero
+//! when a target is missed.
 
 use std::{
     fmt::Write as _,
     time::{Duration, Instant},
 };
 
-use sea_query::PostgresQueryBuilder;
+use sea_query::{PostgresQueryBuilder, SelectStatement};
 use sea_query_sqlx::SqlxBinder;
 use serde_json::Value;
 use sqlx::{AssertSqlSafe, PgPool};
 use taskapi_api::{
     paging::{Cursor, PageLimit},
-    tasks::{TagName, TaskSort, TaskStatus},
+    tasks::{SearchText, TagName, TaskSort, TaskStatus},
 };
 use taskapi_client::{sort::TaskSort as SdkSort, types};
 use taskapi_server::{
-    domain::{TaskListing, UserId},
+    domain::{ListId, TaskListing, UserId},
     http::{self, TaskQuery},
     service::tasks::spell,
-    store::tasks::list_statement,
+    store::{self, tasks::list_statements},
 };
 use taskapi_tests::{TestApp, TestUser, test_settings};
+use uuid::Uuid;
 
 /// What the command line asks for.
 struct Options {
@@ -47,17 +52,16 @@ fn options() -> Options {
         out: None,
         keep: false,
     };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let mut value = || args.next().unwrap_or_else(|| panic!("{arg} needs a value"));
-        match arg.as_str() {
-            "--tasks" => options.tasks = value().parse().expect("--tasks N"),
-            "--requests" => options.requests = value().parse().expect("--requests N"),
-            "--out" => options.out = Some(value()),
-            "--keep" => options.keep = true,
-            other => panic!("unknown argument {other}"),
-        }
-    }
+    taskapi_tests::flags(
+        |name| name != "--keep",
+        |name, value| match (name, value) {
+            ("--tasks", Some(value)) => options.tasks = value.parse().expect("--tasks N"),
+            ("--requests", Some(value)) => options.requests = value.parse().expect("--requests N"),
+            ("--out", value) => options.out = value,
+            ("--keep", _) => options.keep = true,
+            (other, _) => panic!("unknown argument {other}"),
+        },
+    );
     options
 }
 
@@ -65,9 +69,15 @@ fn options() -> Options {
 const LIMIT: u64 = 20;
 /// The page a cursor walk times.
 const WALK_PAGE: usize = 50;
-/// The word `q` searches for, and the tag `tag` filters by: each on a few percent of tasks.
-const WORD: &str = "garden";
+/// The tag `tag` filters by (on ~7 % of tasks) and the words `q` searches for: one on
+/// ~1.5 % of tasks, one title of the 100,000 (and none of the small user's 1,000), one
+/// no task has.
 const TAG: &str = "tag07";
+const COMMON: &str = "garden";
+const RARE: &str = "t12345";
+const ABSENT: &str = "zzz";
+/// The shared lists the member is in.
+const SHARED_LISTS: u64 = 50;
 
 /// One timed listing.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -75,33 +85,49 @@ enum Scenario {
     Default,
     TodoByDue,
     TagByPriority,
-    Search,
+    Search(&'static str),
     Page50,
 }
 
 impl Scenario {
-    const ALL: [Self; 5] = [
+    const ALL: [Self; 7] = [
         Self::Default,
         Self::TodoByDue,
         Self::TagByPriority,
-        Self::Search,
+        Self::Search(COMMON),
+        Self::Search(RARE),
+        Self::Search(ABSENT),
         Self::Page50,
     ];
+    /// What the member's all-lists and one-list listings are compared on.
+    const MEMBER: [Self; 5] = [
+        Self::Default,
+        Self::TagByPriority,
+        Self::Search(COMMON),
+        Self::Search(RARE),
+        Self::Search(ABSENT),
+    ];
 
-    fn label(self) -> &'static str {
+    fn label(self) -> String {
         match self {
-            Self::Default => "default list",
-            Self::TodoByDue => "`status=todo&sort=due_at`",
-            Self::TagByPriority => "`tag=tag07&sort=-priority`",
-            Self::Search => "`q=garden`",
-            Self::Page50 => "page 50 of a cursor walk",
+            Self::Default => "default list".to_owned(),
+            Self::TodoByDue => "`status=todo&sort=due_at`".to_owned(),
+            Self::TagByPriority => format!("`tag={TAG}&sort=-priority`"),
+            Self::Search(word) => format!("`q={word}`"),
+            Self::Page50 => "page 50 of a cursor walk".to_owned(),
         }
     }
 
-    /// The query as the contract sees it (for `EXPLAIN`).
-    fn query(self, cursor: Option<&str>) -> TaskQuery {
+    /// Whether a page of it may be empty (for a user with the bench's data).
+    fn may_be_empty(self) -> bool {
+        matches!(self, Self::Search(RARE | ABSENT))
+    }
+
+    /// The query as the contract sees it (for `EXPLAIN`), in `list` when given.
+    fn query(self, list: Option<Uuid>, cursor: Option<&str>) -> TaskQuery {
         let mut query = TaskQuery {
             limit: PageLimit(i64::try_from(LIMIT).expect("small")),
+            list_id: list,
             ..TaskQuery::default()
         };
         match self {
@@ -114,15 +140,23 @@ impl Scenario {
                 query.tag = vec![TagName::new(TAG)];
                 query.sort = TaskSort::PriorityReversed;
             }
-            Self::Search => query.q = Some(taskapi_api::tasks::SearchText::new(WORD)),
+            Self::Search(word) => query.q = Some(SearchText::new(word)),
             Self::Page50 => query.cursor = cursor.map(Cursor::new),
         }
         query
     }
 
     /// The same request through the SDK.
-    async fn send(self, user: &TestUser, cursor: Option<&str>) -> types::TaskPage {
+    async fn send(
+        self,
+        user: &TestUser,
+        list: Option<Uuid>,
+        cursor: Option<&str>,
+    ) -> types::TaskPage {
         let mut request = user.client.list_tasks().limit(LIMIT);
+        if let Some(list) = list {
+            request = request.list_id(list);
+        }
         request = match self {
             Self::Default => request,
             Self::TodoByDue => request
@@ -131,10 +165,31 @@ impl Scenario {
             Self::TagByPriority => request
                 .tag(vec![TAG.try_into().expect("fits")])
                 .sort(SdkSort::PriorityReversed),
-            Self::Search => request.q(WORD),
+            Self::Search(word) => request.q(word),
             Self::Page50 => request.cursor(cursor.expect("a cursor").to_owned()),
         };
         request.send().await.expect("listed").into_inner()
+    }
+}
+
+/// One user's listing, timed and explained.
+struct Measured {
+    p50: Duration,
+    p99: Duration,
+    plan: String,
+}
+
+/// What a run found missing.
+#[derive(Default)]
+struct Verdict {
+    failures: Vec<String>,
+}
+
+impl Verdict {
+    fn check_ratio(&mut self, what: &str, ratio: f64) {
+        if ratio > 2.0 {
+            self.failures.push(format!("{what}: p50 ratio {ratio:.2}"));
+        }
     }
 }
 
@@ -147,78 +202,115 @@ async fn main() {
     let app = TestApp::spawn_with(settings).await;
     let big = app.signed_up_user().await;
     let small = app.signed_up_user().await;
+    let member = app.signed_up_user().await;
     let db = app.database().await;
 
     let started = Instant::now();
-    let big_tasks = options.tasks / 10;
-    let small_tasks = options.tasks / 1000;
-    seed(&db, &big, &small, options.tasks, big_tasks, small_tasks).await;
+    let sizes = Sizes::of(options.tasks);
+    seed(&db, [&big, &small, &member], &sizes).await;
     let seeded = started.elapsed();
     eprintln!("seeded {} tasks in {seeded:.1?}", options.tasks);
+    let (one_list,): (Uuid,) = sqlx::query_as(
+        "SELECT list_id FROM list_members WHERE user_id = $1 ORDER BY list_id LIMIT 1",
+    )
+    .bind(member.id)
+    .fetch_one(&db)
+    .await
+    .expect("a shared list");
 
     let mut report = String::new();
     let _ = writeln!(
         report,
-        "Seeded {} tasks across 1,000 users in {:.0?} (big user: {big_tasks}, small user: \
-         {small_tasks}). {} sequential requests per listing and user after 20 to warm up, \
-         page size {LIMIT}, one client on loopback.\n",
-        options.tasks, seeded, options.requests
+        "Seeded {} tasks across 1,000 users in {seeded:.0?} (big user: {}, small user: {}, \
+         member: {} in their Inbox and {} in {SHARED_LISTS} shared lists). {} sequential \
+         requests per listing and user after 20 to warm up, page size {LIMIT}, one client \
+         on loopback. Plans: the statements the server ran, `EXPLAIN (ANALYZE)`d after \
+         the timing.\n",
+        options.tasks, sizes.big, sizes.small, sizes.small, sizes.shared, options.requests
     );
-    let _ = writeln!(
-        report,
-        "| Listing | big p50 | big p99 | small p50 | small p99 | big/small p50 | plan (big user) | plan (small user) |"
-    );
-    let _ = writeln!(report, "|---|---:|---:|---:|---:|---:|---|---|");
-    let mut failures = Vec::new();
+    let mut verdict = Verdict::default();
     // Page 50 at full scale; fewer when a small seeding has fewer pages.
-    let walk_page = usize::try_from(small_tasks / LIMIT)
+    let walk_page = usize::try_from(sizes.small / LIMIT)
         .expect("small")
         .clamp(2, WALK_PAGE);
-    for scenario in Scenario::ALL {
-        let mut row = Vec::new();
-        let mut plans = Vec::new();
-        for user in [&big, &small] {
-            let cursor = match scenario {
-                Scenario::Page50 => Some(cursor_to_page(user, walk_page).await),
-                _ => None,
-            };
-            let (p50, p99) = time(scenario, user, cursor.as_deref(), options.requests).await;
-            row.push((p50, p99));
-            let listing = http::task_listing(scenario.query(cursor.as_deref()))
-                .expect("the scenario is a valid listing");
-            let plan = explain(&db, UserId(user.id), &listing).await;
-            let scans = sequential_scans_of_tasks(&plan);
-            if scans > 0 {
-                failures.push(format!(
-                    "{}: {scans} sequential scan(s) of tasks",
-                    scenario.label()
-                ));
-            }
-            plans.push(summarize(&plan));
+    let bench = Bench {
+        db: &db,
+        requests: options.requests,
+        walk_page,
+    };
+    for (title, analyzed) in [
+        ("Right after the bulk import, before `ANALYZE`", false),
+        ("After `VACUUM ANALYZE`", true),
+    ] {
+        if analyzed {
+            run(&db, "ALTER TABLE tasks RESET (autovacuum_enabled)").await;
+            run(&db, "VACUUM ANALYZE").await;
         }
-        let ratio = row[0].0.as_secs_f64() / row[1].0.as_secs_f64();
-        if ratio > 2.0 {
-            failures.push(format!("{}: big/small p50 is {ratio:.2}", scenario.label()));
+        let _ = writeln!(report, "### {title}\n");
+        let _ = writeln!(
+            report,
+            "| Listing | big p50 | big p99 | small p50 | small p99 | big/small p50 | plan (big user) | plan (small user) |"
+        );
+        let _ = writeln!(report, "|---|---:|---:|---:|---:|---:|---|---|");
+        for scenario in Scenario::ALL {
+            let big = bench.measure(scenario, &big, None, &mut verdict).await;
+            let small = bench.measure(scenario, &small, None, &mut verdict).await;
+            let ratio = big.p50.as_secs_f64() / small.p50.as_secs_f64();
+            verdict.check_ratio(&format!("{title}, {} big/small", scenario.label()), ratio);
+            let _ = writeln!(
+                report,
+                "| {} | {} | {} | {} | {} | {ratio:.2} | {} | {} |",
+                scenario.label(),
+                ms(big.p50),
+                ms(big.p99),
+                ms(small.p50),
+                ms(small.p99),
+                big.plan,
+                small.plan,
+            );
         }
         let _ = writeln!(
             report,
-            "| {} | {} | {} | {} | {} | {ratio:.2} | {} | {} |",
-            scenario.label(),
-            ms(row[0].0),
-            ms(row[0].1),
-            ms(row[1].0),
-            ms(row[1].1),
-            plans[0],
-            plans[1],
+            "\nThe member, across their {} lists and in one shared list:\n",
+            SHARED_LISTS + 1
         );
+        let _ = writeln!(
+            report,
+            "| Listing | all lists p50 | all lists p99 | one list p50 | one list p99 | all/one p50 | plan (all lists) |"
+        );
+        let _ = writeln!(report, "|---|---:|---:|---:|---:|---:|---|");
+        for scenario in Scenario::MEMBER {
+            let all = bench.measure(scenario, &member, None, &mut verdict).await;
+            let one = bench
+                .measure(scenario, &member, Some(one_list), &mut verdict)
+                .await;
+            let ratio = all.p50.as_secs_f64() / one.p50.as_secs_f64();
+            verdict.check_ratio(
+                &format!("{title}, member's {} all/one", scenario.label()),
+                ratio,
+            );
+            let _ = writeln!(
+                report,
+                "| {} | {} | {} | {} | {} | {ratio:.2} | {} |",
+                scenario.label(),
+                ms(all.p50),
+                ms(all.p99),
+                ms(one.p50),
+                ms(one.p99),
+                all.plan,
+            );
+        }
+        let _ = writeln!(report);
     }
-    let verdict = if failures.is_empty() {
-        "Every big-user p50 is within 2× the small user's, and no plan scans `tasks` sequentially."
+    let verdict = if verdict.failures.is_empty() {
+        "Every big-user p50 is within 2× the small user's, every member's all-lists p50 \
+         within 2× their one-list p50, and no plan scans `tasks` sequentially."
             .to_owned()
     } else {
-        format!("NOT MET: {}", failures.join("; "))
+        format!("NOT MET: {}", verdict.failures.join("; "))
     };
-    let _ = writeln!(report, "\n{verdict}");
+    let failed = verdict.starts_with("NOT MET");
+    let _ = writeln!(report, "{verdict}");
     print!("{report}");
     if let Some(out) = options.out {
         std::fs::write(&out, &report).expect("write the report");
@@ -230,7 +322,7 @@ async fn main() {
     } else {
         drop(app);
     }
-    if !failures.is_empty() {
+    if failed {
         std::process::exit(1);
     }
 }
@@ -239,76 +331,89 @@ fn ms(duration: Duration) -> String {
     format!("{:.2} ms", duration.as_secs_f64() * 1000.0)
 }
 
-/// Seeds users and tasks with SQL: the two measured users were registered through the
-/// API; the other 998 are inserted directly (they never log in).
-async fn seed(db: &PgPool, big: &TestUser, small: &TestUser, total: u64, big_n: u64, small_n: u64) {
-    let run = |sql: String| async move {
-        sqlx::query(AssertSqlSafe(sql))
-            .execute(db)
-            .await
-            .expect("seed statement");
-    };
-    run("INSERT INTO users (id, email, email_key, password_hash)
-         SELECT gen_random_uuid(), 'seed' || n || '@example.com', 'seed' || n || '@example.com', 'x'
-         FROM generate_series(1, 998) AS n"
-        .to_owned())
-    .await;
-    // Owners: the big user, the small user, then the others round-robin for the rest.
-    let rest = total - big_n - small_n;
-    run(format!(
-        "CREATE UNLOGGED TABLE bench_owners AS
-         SELECT row_number() OVER (ORDER BY id) - 1 AS slot, id FROM users
-         WHERE id NOT IN ('{big}', '{small}')",
-        big = big.id,
-        small = small.id
-    ))
-    .await;
-    // A vocabulary of 200 words; each title takes three, so a word is on ~1.5 % of tasks.
-    run("CREATE UNLOGGED TABLE bench_words AS
-         SELECT n, (ARRAY['garden','dentist','invoice','report','groceries','call','email',
-           'plan','review','meeting','book','clean','fix','order','pay','renew','send',
-           'update','write','read'])[1 + n % 20] || CASE WHEN n < 20 THEN '' ELSE n::text END AS word
-         FROM generate_series(0, 199) AS n"
-        .to_owned())
-    .await;
-    // Tags: each task has 0 to 3 of 20 names; tag07 is on ~7 % of tasks.
-    let insert = |owner_sql: String, count: u64| {
-        format!(
-            "INSERT INTO tasks (id, owner_id, title, description, status, priority, due_at,
-                                completed_at, created_at, updated_at, tags)
-             SELECT gen_random_uuid(), owner, title, description, status, priority, due_at,
-                    CASE WHEN status = 'done' THEN created END, created, created, tags
-             FROM (
-               SELECT ({owner_sql}) AS owner,
-                      (SELECT string_agg(word, ' ') FROM bench_words
-                        WHERE n IN ((g * 7) % 200, (g * 13 + 1) % 200, (g * 31 + 2) % 200)) AS title,
-                      CASE WHEN g % 3 = 0 THEN 'Notes for task ' || g END AS description,
-                      (ARRAY['todo','in_progress','done'])[1 + g % 3] AS status,
-                      (ARRAY['low','normal','high','urgent'])[1 + (g / 3) % 4] AS priority,
-                      CASE WHEN g % 5 < 3 THEN now() + ((g % 120) - 60) * interval '1 day' END AS due_at,
-                      now() - (g % 525600) * interval '1 minute' AS created,
-                      ARRAY(SELECT 'tag' || lpad((1 + (g * k * 7) % 20)::text, 2, '0')
-                            FROM generate_series(1, g % 4) AS k) AS tags
-               FROM generate_series(1, {count}) AS g
-             ) AS seeded"
-        )
-    };
-    run(insert(format!("'{}'::uuid", big.id), big_n)).await;
-    run(insert(format!("'{}'::uuid", small.id), small_n)).await;
-    run(insert(
-        "SELECT id FROM bench_owners WHERE slot = g % 998".to_owned(),
-        rest,
-    ))
-    .await;
-    // Every owner's tag vocabulary, as the API would have built it.
-    run("INSERT INTO tags (owner_id, key, name)
-         SELECT DISTINCT owner_id, tag, tag FROM tasks, unnest(tags) AS tag
-         ON CONFLICT DO NOTHING"
-        .to_owned())
-    .await;
-    run("DROP TABLE bench_owners, bench_words".to_owned()).await;
-    run("VACUUM ANALYZE tasks".to_owned()).await;
-    run("ANALYZE tags".to_owned()).await;
+async fn run(db: &PgPool, sql: &str) {
+    sqlx::raw_sql(AssertSqlSafe(sql.to_owned()))
+        .execute(db)
+        .await
+        .expect("a bench statement");
+}
+
+/// How many tasks go where (see `tasks_at_scale.sql`).
+struct Sizes {
+    total: u64,
+    big: u64,
+    small: u64,
+    shared: u64,
+}
+
+impl Sizes {
+    fn of(total: u64) -> Self {
+        Self {
+            total,
+            big: total / 10,
+            small: total / 1000,
+            shared: total / 10,
+        }
+    }
+}
+
+/// Seeds the data of `tasks_at_scale.sql` for the three measured users (registered
+/// through the API), with autovacuum off for `tasks` until the run after `ANALYZE`.
+async fn seed(db: &PgPool, [big, small, member]: [&TestUser; 3], sizes: &Sizes) {
+    run(db, "ALTER TABLE tasks SET (autovacuum_enabled = false)").await;
+    let script = include_str!("tasks_at_scale.sql")
+        .replace("{big}", &big.id.to_string())
+        .replace("{small}", &small.id.to_string())
+        .replace("{member}", &member.id.to_string())
+        .replace("{total}", &sizes.total.to_string())
+        .replace("{big_n}", &sizes.big.to_string())
+        .replace("{small_n}", &sizes.small.to_string())
+        .replace("{shared_n}", &sizes.shared.to_string())
+        .replace("{shared}", &SHARED_LISTS.to_string());
+    run(db, &script).await;
+    // The other tables are small, and analyzed as autovacuum soon would.
+    run(db, "ANALYZE users, lists, list_members, tags").await;
+}
+
+/// What every measurement shares.
+struct Bench<'a> {
+    db: &'a PgPool,
+    requests: usize,
+    walk_page: usize,
+}
+
+impl Bench<'_> {
+    /// Times `scenario` for `user` (in `list` when given), and explains what the server
+    /// ran for it; a sequential scan of `tasks` is a failure.
+    async fn measure(
+        &self,
+        scenario: Scenario,
+        user: &TestUser,
+        list: Option<Uuid>,
+        verdict: &mut Verdict,
+    ) -> Measured {
+        let cursor = match scenario {
+            Scenario::Page50 => Some(cursor_to_page(user, self.walk_page).await),
+            _ => None,
+        };
+        let (p50, p99) = time(scenario, user, list, cursor.as_deref(), self.requests).await;
+        let listing = http::task_listing(scenario.query(list, cursor.as_deref()))
+            .expect("the scenario is a valid listing");
+        let plans = explain(self.db, UserId(user.id), &listing).await;
+        let scans: usize = plans.iter().map(sequential_scans_of_tasks).sum();
+        if scans > 0 {
+            verdict.failures.push(format!(
+                "{}: {scans} sequential scan(s) of tasks",
+                scenario.label()
+            ));
+        }
+        let plan = plans
+            .iter()
+            .map(summarize)
+            .collect::<Vec<_>>()
+            .join("; then ");
+        Measured { p50, p99, plan }
+    }
 }
 
 /// The `next_cursor` that leads to page `page` of the default listing.
@@ -329,18 +434,23 @@ async fn cursor_to_page(user: &TestUser, page: usize) -> String {
 async fn time(
     scenario: Scenario,
     user: &TestUser,
+    list: Option<Uuid>,
     cursor: Option<&str>,
     requests: usize,
 ) -> (Duration, Duration) {
     for _ in 0..20 {
-        scenario.send(user, cursor).await;
+        scenario.send(user, list, cursor).await;
     }
     let mut samples = Vec::with_capacity(requests);
     for _ in 0..requests {
         let started = Instant::now();
-        let page = scenario.send(user, cursor).await;
+        let page = scenario.send(user, list, cursor).await;
         samples.push(started.elapsed());
-        assert!(!page.items.is_empty(), "{} found nothing", scenario.label());
+        assert!(
+            scenario.may_be_empty() || !page.items.is_empty(),
+            "{} found nothing",
+            scenario.label()
+        );
     }
     samples.sort();
     let at = |quantile: f64| {
@@ -350,21 +460,38 @@ async fn time(
     (at(0.50), at(0.99))
 }
 
-/// `EXPLAIN (ANALYZE, FORMAT JSON)` of the statement the server runs for `listing`.
-async fn explain(db: &PgPool, owner: UserId, listing: &TaskListing) -> Value {
+/// `EXPLAIN (ANALYZE, FORMAT JSON)` of the statements the server runs for `listing`: the
+/// first, and the second when the first does not fill the page (as the server decides).
+async fn explain(db: &PgPool, user: UserId, listing: &TaskListing) -> Vec<Value> {
     let mut connection = db.acquire().await.expect("a connection");
-    let spelled = spell(&mut connection, owner, &listing.filter)
+    let lists: Vec<ListId> = store::lists::roles(&mut *connection, user)
+        .await
+        .expect("the user's lists")
+        .into_iter()
+        .map(|(list, _)| list)
+        .filter(|list| listing.filter.list.is_none_or(|only| only == *list))
+        .collect();
+    let spelled = spell(&mut connection, &lists, &listing.filter)
         .await
         .expect("spelled")
         .expect("the filter can match");
-    let statement = list_statement(owner, listing, &spelled, LIMIT + 1);
-    let (sql, values) = statement.build_sqlx(PostgresQueryBuilder);
-    let explain = format!("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {sql}");
-    let (plan,): (Value,) = sqlx::query_as_with(AssertSqlSafe(explain), values)
-        .fetch_one(&mut *connection)
-        .await
-        .expect("explained");
-    plan[0]["Plan"].clone()
+    let statements = list_statements(user, &lists, listing, &spelled, LIMIT + 1);
+    let explained = async |statement: &SelectStatement| {
+        let (sql, values) = statement.build_sqlx(PostgresQueryBuilder);
+        let explain = format!("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {sql}");
+        let (plan,): (Value,) = sqlx::query_as_with(AssertSqlSafe(explain), values)
+            .fetch_one(db)
+            .await
+            .expect("explained");
+        plan[0].clone()
+    };
+    let first = explained(&statements.first).await;
+    let mut plans = vec![first["Plan"].clone()];
+    let found = first["Plan"]["Actual Rows"].as_u64().unwrap_or(0);
+    if let Some(then) = statements.then.as_ref().filter(|_| found < LIMIT + 1) {
+        plans.push(explained(then).await["Plan"].clone());
+    }
+    plans
 }
 
 fn sequential_scans_of_tasks(plan: &Value) -> usize {
@@ -377,11 +504,26 @@ fn sequential_scans_of_tasks(plan: &Value) -> usize {
         .sum::<usize>()
 }
 
-/// The plan's scans of `tasks`, with their indexes, and its execution time.
+/// The plan's scans of `tasks`, with their indexes (a merge of many lists' scans of one
+/// index as one entry with a count).
 fn summarize(plan: &Value) -> String {
     let mut scans = Vec::new();
     collect_scans(plan, &mut scans);
-    scans.join(", ")
+    let mut counted: Vec<(String, usize)> = Vec::new();
+    for scan in scans {
+        match counted.iter_mut().find(|(seen, _)| *seen == scan) {
+            Some((_, count)) => *count += 1,
+            None => counted.push((scan, 1)),
+        }
+    }
+    counted
+        .into_iter()
+        .map(|(scan, count)| match count {
+            1 => scan,
+            n => format!("{n}× {scan}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn collect_scans(plan: &Value, scans: &mut Vec<String>) {

@@ -6,6 +6,7 @@ mod administration;
 mod proxy;
 mod revocation_window;
 mod scratch;
+mod sharing;
 mod spec;
 mod topology;
 mod transaction_log;
@@ -31,6 +32,7 @@ use uuid::Uuid;
 pub use proxy::CutProxy;
 pub use revocation_window::REVOCATION_WINDOW;
 pub use scratch::{ScratchDatabase, database_server_url};
+pub use sharing::Sent;
 pub use spec::{Operation, Spec};
 pub use topology::{Nginx, behind_nginx};
 pub use transaction_log::{Transaction, TransactionLog};
@@ -93,6 +95,7 @@ pub fn test_settings() -> Settings {
         no_migrate: false,
         require_if_match: false,
         idempotency_key_ttl_seconds: Settings::IDEMPOTENCY_KEY_TTL_SECONDS,
+        invitation_ttl_seconds: Settings::INVITATION_TTL_SECONDS,
         max_body_bytes: 64 * 1024,
         hash_concurrency: 2,
         cors_origins: Vec::new(),
@@ -113,6 +116,19 @@ impl TestApp {
         let mut settings = test_settings();
         configure(&mut settings);
         Self::spawn_with(settings).await
+    }
+
+    /// A fresh app with `N` signed-up users: Alice, Bob, … in most stories.
+    pub async fn with_users<const N: usize>() -> (Self, [TestUser; N]) {
+        let app = Self::spawn().await;
+        let mut users = Vec::with_capacity(N);
+        for _ in 0..N {
+            users.push(app.signed_up_user().await);
+        }
+        let Ok(users) = users.try_into() else {
+            unreachable!("{N} users were signed up")
+        };
+        (app, users)
     }
 
     /// A fresh app with one signed-up user, Alice in most stories.
@@ -519,6 +535,19 @@ impl TestUser {
         self.http
             .request(method, format!("{}{path}", self.base_url))
             .bearer_auth(&self.token)
+    }
+}
+
+/// A benchmark's command line: each `--name` with the value that follows it, if `takes`
+/// says it has one, handed to `set` (which refuses a name it does not know).
+pub fn flags(takes: impl Fn(&str) -> bool, mut set: impl FnMut(&str, Option<String>)) {
+    let mut args = std::env::args().skip(1);
+    while let Some(name) = args.next() {
+        let value = takes(&name).then(|| {
+            args.next()
+                .unwrap_or_else(|| panic!("{name} needs a value"))
+        });
+        set(&name, value);
     }
 }
 

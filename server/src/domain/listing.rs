@@ -11,7 +11,7 @@ use strum::{EnumString, IntoStaticStr, VariantArray};
 use uuid::Uuid;
 
 use super::{
-    FOREIGN_CURSOR, PageCursor, PageSize, TagKey, Task, TaskPriority, TaskStatus,
+    FOREIGN_CURSOR, ListId, PageCursor, PageSize, TagKey, Task, TaskPriority, TaskStatus, UserId,
     within_four_digit_years,
 };
 
@@ -121,9 +121,47 @@ impl SearchTerms {
     }
 }
 
+/// Whose tasks a listing shows, by assignee.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Assignee {
+    /// The caller's.
+    Me,
+    User(UserId),
+}
+
+impl Assignee {
+    /// `me`, or an account's id.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        match raw {
+            "me" => Ok(Self::Me),
+            id => Uuid::try_parse(id)
+                .map(|id| Self::User(UserId(id)))
+                .map_err(|_| "must be `me` or an account's id".to_owned()),
+        }
+    }
+
+    /// The account this names, for `caller`.
+    pub fn resolve(self, caller: UserId) -> UserId {
+        match self {
+            Self::Me => caller,
+            Self::User(user) => user,
+        }
+    }
+
+    fn name(self) -> String {
+        match self {
+            Self::Me => "me".to_owned(),
+            Self::User(user) => user.0.simple().to_string(),
+        }
+    }
+}
+
 /// Which tasks a listing shows: every condition given must hold.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TaskFilter {
+    /// Only this list's (every list the caller can see when `None`).
+    pub list: Option<ListId>,
+    pub assignee: Option<Assignee>,
     /// Any of these statuses (all when empty).
     pub statuses: Vec<TaskStatus>,
     /// Any of these priorities (all when empty).
@@ -172,6 +210,13 @@ impl TaskFilter {
                 .map(|terms| terms.0.clone())
                 .unwrap_or_default(),
         );
+        // Written only when given, so that cursors issued before lists stay valid.
+        if let Some(list) = self.list {
+            add("list_id", list.0.simple().to_string());
+        }
+        if let Some(assignee) = self.assignee {
+            add("assignee", assignee.name());
+        }
         let digest = Sha256::digest(canonical.as_bytes());
         digest[..8]
             .iter()
@@ -196,8 +241,8 @@ pub struct TaskCursor {
 /// The version prefix of a task cursor's text; older cursors are [`PageCursor`]s.
 const CURSOR_VERSION: &str = "t1";
 
-impl TaskCursor {
-    pub fn encode(&self) -> String {
+impl super::CursorText for TaskCursor {
+    fn encode(&self) -> String {
         let value = match &self.position.value {
             SortValue::Time(at) | SortValue::Due(Some(at)) => at.timestamp_micros().to_string(),
             SortValue::Due(None) => "none".to_owned(),
@@ -212,7 +257,9 @@ impl TaskCursor {
         );
         URL_SAFE_NO_PAD.encode(raw)
     }
+}
 
+impl TaskCursor {
     /// The position a cursor gives in the listing of `filter` in `order`; an error when it
     /// is not a cursor of this API, or was issued for another listing.
     pub fn decode(encoded: &str, order: TaskOrder, filter: &TaskFilter) -> Result<Self, String> {
@@ -273,7 +320,7 @@ impl TaskCursor {
     }
 }
 
-/// A listing of the caller's tasks: which, in what order, and which page.
+/// A listing of the tasks the caller can see: which, in what order, and which page.
 #[derive(Debug, Clone)]
 pub struct TaskListing {
     pub filter: TaskFilter,

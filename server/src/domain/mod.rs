@@ -4,6 +4,7 @@
 mod email;
 mod etag;
 mod idempotency;
+mod list;
 mod listing;
 mod page;
 mod password;
@@ -15,16 +16,21 @@ mod user;
 pub use email::Email;
 pub use etag::{Condition, EntityTag, Version};
 pub use idempotency::IdempotencyKey;
-pub use listing::{
-    SearchTerms, SortField, SortValue, TaskCursor, TaskFilter, TaskListing, TaskOrder, TaskPosition,
+pub use list::{
+    Invitation, InvitationId, InvitationPage, List, ListDescription, ListDraft, ListEdit, ListId,
+    ListName, ListPage, ListRole, Member, MemberPage, RoleNeeded, SharedRole,
 };
-pub use page::{Page, PageCursor, PageSize};
+pub use listing::{
+    Assignee, SearchTerms, SortField, SortValue, TaskCursor, TaskFilter, TaskListing, TaskOrder,
+    TaskPosition,
+};
+pub use page::{CursorText, Page, PageCursor, PageSize};
 pub use password::{Password, normalized as normalized_password};
 pub use session::{RefreshToken, Session, SessionId, SessionOrigin, SessionPage};
 pub use tag::{TagCursor, TagKey, TagName, TagPage, TagSet, TagUse};
 pub use task::{
-    DueAt, Task, TaskChange, TaskDescription, TaskDraft, TaskEdit, TaskId, TaskPage, TaskPriority,
-    TaskStatus, TaskTitle, completed_at,
+    DueAt, Placement, Task, TaskChange, TaskDescription, TaskDraft, TaskEdit, TaskId, TaskPage,
+    TaskPriority, TaskStatus, TaskTitle, completed_at,
 };
 pub use user::{
     Admin, Caller, Credentials, DeletionConfirmation, Grant, NewEmail, NewPassword, NotAdmin,
@@ -36,7 +42,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Datelike, Utc};
 
 /// Why the fields of one request are invalid: field name → what is wrong with it.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid fields: {0:?}")]
 pub struct FieldErrors(BTreeMap<String, Vec<String>>);
 
 impl FieldErrors {
@@ -100,6 +107,11 @@ pub fn too_short(min_chars: usize) -> String {
         1 => "must not be empty".to_owned(),
         min => format!("must be at least {min} characters"),
     }
+}
+
+/// A field a change gives a new value, or keeps: `current`'s when `changed` is `None`.
+fn or_current<T: Clone>(changed: Option<T>, current: &T) -> T {
+    changed.unwrap_or_else(|| current.clone())
 }
 
 /// What a cursor that does not decode is told: whatever is wrong with it, the API did not

@@ -5,7 +5,7 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{FOREIGN_CURSOR, within_four_digit_years};
+use super::{FOREIGN_CURSOR, Invitation, List, Member, Session, User, within_four_digit_years};
 
 /// How many items a page holds, at least one. (The most is the contract's to bound.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,8 +30,8 @@ pub struct PageCursor {
     pub id: Uuid,
 }
 
-impl PageCursor {
-    pub fn encode(&self) -> String {
+impl CursorText for PageCursor {
+    fn encode(&self) -> String {
         let raw = format!(
             "{}.{}",
             self.created_at.timestamp_micros(),
@@ -39,7 +39,9 @@ impl PageCursor {
         );
         URL_SAFE_NO_PAD.encode(raw)
     }
+}
 
+impl PageCursor {
     pub fn decode(encoded: &str) -> Result<Self, String> {
         let invalid = || FOREIGN_CURSOR.to_owned();
         let raw = URL_SAFE_NO_PAD.decode(encoded).map_err(|_| invalid())?;
@@ -53,6 +55,34 @@ impl PageCursor {
         let id = Uuid::try_parse(id).map_err(|_| invalid())?;
         Ok(Self { created_at, id })
     }
+}
+
+/// Where each item of a listing in creation order stands, for the cursor of a page that
+/// ends with it: `Item: time, id;`, its fields of each (the id a newtype of a UUID).
+macro_rules! positioned {
+    ($($item:ty: $at:ident, $id:ident;)*) => {$(
+        impl $item {
+            pub fn position(&self) -> PageCursor {
+                PageCursor {
+                    created_at: self.$at,
+                    id: self.$id.0,
+                }
+            }
+        }
+    )*};
+}
+
+positioned! {
+    List: created_at, id;
+    Member: since, user;
+    Invitation: created_at, id;
+    Session: created_at, id;
+    User: created_at, id;
+}
+
+/// A position in a listing as its clients see it: an opaque URL-safe string.
+pub trait CursorText {
+    fn encode(&self) -> String;
 }
 
 /// One page of a listing, and where the next one starts.

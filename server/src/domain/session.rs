@@ -3,7 +3,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{Page, PageCursor, UserId};
+use super::{Page, UserId};
 
 /// The id of a session; access tokens carry it as `sid`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -48,16 +48,6 @@ pub struct Session {
     pub expires_at: DateTime<Utc>,
     pub max_expires_at: DateTime<Utc>,
     pub origin: SessionOrigin,
-}
-
-impl Session {
-    /// The session's place in the listing order, for the cursor of a page that ends with it.
-    pub fn position(&self) -> PageCursor {
-        PageCursor {
-            created_at: self.created_at,
-            id: self.id.0,
-        }
-    }
 }
 
 /// One page of a user's sessions.

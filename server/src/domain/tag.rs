@@ -99,11 +99,13 @@ pub struct TagUse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TagCursor(pub TagKey);
 
-impl TagCursor {
-    pub fn encode(&self) -> String {
+impl super::CursorText for TagCursor {
+    fn encode(&self) -> String {
         URL_SAFE_NO_PAD.encode(self.0.as_str())
     }
+}
 
+impl TagCursor {
     pub fn decode(encoded: &str) -> Result<Self, String> {
         let invalid = || FOREIGN_CURSOR.to_owned();
         let raw = URL_SAFE_NO_PAD.decode(encoded).map_err(|_| invalid())?;
@@ -127,6 +129,7 @@ pub type TagPage = Page<TagUse, TagCursor>;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::CursorText;
 
     fn name(raw: &str) -> TagName {
         TagName::parse(raw).expect("a valid tag name")

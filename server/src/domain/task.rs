@@ -4,7 +4,9 @@ use uuid::Uuid;
 use sha2::{Digest, Sha256};
 use strum::{EnumString, IntoStaticStr, VariantArray};
 
-use super::{Page, TagSet, TaskCursor, UserId, Version, trimmed, within_four_digit_years};
+use super::{
+    ListId, Page, TagSet, TaskCursor, UserId, Version, or_current, trimmed, within_four_digit_years,
+};
 
 /// Where a task stands.
 // The snake_case names are how the database stores a status.
@@ -97,6 +99,10 @@ pub struct TaskDraft {
     pub priority: TaskPriority,
     pub due_at: Option<DueAt>,
     pub tags: TagSet,
+    /// The list the task goes in; `None`: where it is (a new task: the caller's Inbox).
+    pub list: Option<ListId>,
+    /// Who it is assigned to (`Some(None)`: no one); `None`: as it is (a new task: no one).
+    pub assignee: Option<Option<UserId>>,
 }
 
 impl TaskDraft {
@@ -126,6 +132,16 @@ impl TaskDraft {
             hasher.update(tag.as_str().as_bytes());
             hasher.update([0]);
         }
+        // After the tags' NULs: a list and an assignee, or a marker for none.
+        for id in [
+            self.list.map(|list| list.0),
+            self.assignee.flatten().map(|user| user.0),
+        ] {
+            match id {
+                Some(id) => hasher.update(id.as_bytes()),
+                None => hasher.update([1]),
+            }
+        }
         hasher.finalize().into()
     }
 }
@@ -140,59 +156,78 @@ pub struct TaskEdit {
     pub priority: Option<TaskPriority>,
     pub due_at: Option<Option<DueAt>>,
     pub tags: Option<TagSet>,
+    pub list: Option<ListId>,
+    pub assignee: Option<Option<UserId>>,
 }
 
 impl TaskEdit {
     /// `current`'s writable fields with these changes made.
     pub fn applied_to(self, current: &Task) -> TaskDraft {
         TaskDraft {
-            title: self.title.unwrap_or_else(|| current.title.clone()),
-            description: self
-                .description
-                .unwrap_or_else(|| current.description.clone()),
+            title: or_current(self.title, &current.title),
+            description: or_current(self.description, &current.description),
             status: self.status.unwrap_or(current.status),
             priority: self.priority.unwrap_or(current.priority),
             // A stored due date passed this type's check when it was written.
             due_at: self.due_at.unwrap_or(current.due_at.map(DueAt)),
-            tags: self.tags.unwrap_or_else(|| current.tags.clone()),
+            tags: or_current(self.tags, &current.tags),
+            list: self.list,
+            assignee: self.assignee,
         }
     }
 }
 
-/// A draft as it is written: the client's fields and the times the server sets.
+/// A draft as it is written: the client's fields, where the task goes and to whom, and
+/// the times the server sets.
 #[derive(Debug, Clone)]
 pub struct TaskChange {
     pub draft: TaskDraft,
+    pub placement: Placement,
     pub completed_at: Option<DateTime<Utc>>,
     /// When the change happens: `updated_at`, and `created_at` of a new task.
     pub at: DateTime<Utc>,
 }
 
 impl TaskChange {
-    /// A new task; completed `at` if it starts out done.
-    pub fn create(draft: TaskDraft, at: DateTime<Utc>) -> Self {
+    /// A new task in `placement`; completed `at` if it starts out done.
+    pub fn create(draft: TaskDraft, placement: Placement, at: DateTime<Utc>) -> Self {
         Self {
             completed_at: completed_at(draft.status, None, at),
             draft,
+            placement,
             at,
         }
     }
 
-    /// `current`, replaced by `draft`.
-    pub fn replace(current: &Task, draft: TaskDraft, at: DateTime<Utc>) -> Self {
+    /// `current`, replaced by `draft`, in `placement`.
+    pub fn replace(
+        current: &Task,
+        draft: TaskDraft,
+        placement: Placement,
+        at: DateTime<Utc>,
+    ) -> Self {
         Self {
             completed_at: completed_at(draft.status, current.completed_at, at),
             draft,
+            placement,
             at,
         }
     }
+}
+
+/// Where a task is: its list, and who in that list it is assigned to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Placement {
+    pub list: ListId,
+    pub assignee: Option<UserId>,
 }
 
 /// A task as stored.
 #[derive(Debug, Clone)]
 pub struct Task {
     pub id: TaskId,
-    pub owner: UserId,
+    pub list: ListId,
+    pub assignee: Option<UserId>,
     pub title: TaskTitle,
     pub description: Option<TaskDescription>,
     pub status: TaskStatus,
@@ -205,7 +240,7 @@ pub struct Task {
     pub version: Version,
 }
 
-/// One page of the owner's tasks.
+/// One page of the tasks a user can see.
 pub type TaskPage = Page<Task, TaskCursor>;
 
 #[cfg(test)]

@@ -2,7 +2,7 @@ use chrono::{DateTime, Utc};
 use strum::{EnumString, IntoStaticStr, VariantArray};
 use uuid::Uuid;
 
-use super::{Email, PageCursor, Password, RefreshToken, SessionId};
+use super::{Email, Password, RefreshToken, SessionId};
 
 /// What an account may do: a `user` manages its own tasks and account, an `admin` also
 /// every account.
@@ -32,14 +32,6 @@ pub struct User {
 impl User {
     pub fn is_enabled_admin(&self) -> bool {
         self.role == Role::Admin && self.disabled_at.is_none()
-    }
-
-    /// The account's place in the listing order, for the cursor of a page that ends with it.
-    pub fn position(&self) -> PageCursor {
-        PageCursor {
-            created_at: self.created_at,
-            id: self.id.0,
-        }
     }
 }
 

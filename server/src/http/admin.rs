@@ -9,8 +9,8 @@ use poem_openapi::{
 use taskapi_api::{
     ApiTag,
     admin::{
-        Account, AccountByIdErrors, AccountChangeErrors, AccountPage, AccountPageResponse,
-        AccountResponse, EmailPrefix, ListAccountsErrors,
+        Account, AccountByIdErrors, AccountChangeErrors, AccountPageResponse, AccountResponse,
+        EmailPrefix, ListAccountsErrors,
     },
     paging::{Cursor, PageLimit},
     problem::{Declares, ErrorSet, Errors},
@@ -19,7 +19,7 @@ use taskapi_api::{
 };
 use uuid::Uuid;
 
-use super::{Api, page_request};
+use super::{Api, page_of, page_request};
 use crate::domain::{Admin, FieldErrors, PageCursor, User, UserId};
 
 /// The operations on `/admin`.
@@ -54,10 +54,7 @@ impl Api<Administration> {
         }
         let (size, after) = page_request(limit.0, cursor.0, PageCursor::decode)?;
         let page = self.admin.list(admin, prefix, size, after).await?;
-        Ok(AccountPageResponse::Ok(Json(AccountPage {
-            next_cursor: page.next.as_ref().map(PageCursor::encode),
-            items: page.items.into_iter().map(Account::from).collect(),
-        })))
+        Ok(AccountPageResponse::Ok(Json(page_of(page, Account::from))))
     }
 
     /// Get an account

@@ -11,15 +11,19 @@ use taskapi_api::{
 
 use super::body::BodyError;
 use crate::{
-    domain::{FieldErrors, NotAdmin},
+    domain::{FieldErrors, NotAdmin, RoleNeeded},
     service::{
-        Failure,
+        Failure, Precondition,
         admin::{AdminError, LastAdmin, RemoveError},
         auth::{AuthenticateError, LoginError, RegisterError},
         health::NotReady,
         limits::Limited,
-        tags::{RenameError, TagError},
-        tasks::{ChangeError, CreateError, TaskError},
+        lists::{
+            DeleteListError, InvitationNotFound, InviteError, Kept, ListChangeError, ListError,
+            ListNotFound, MemberError, NoSuchMember,
+        },
+        tags::{RenameError, TagChangeError, TagError, TagExists},
+        tasks::{ChangeError, CreateError, PlacementError, ReplaceError, TaskError},
         users::{ChangeEmailError, DeleteAccountError, PasswordDenied, SessionError, UserError},
     },
     telemetry::metrics,
@@ -81,6 +85,57 @@ not_found! {
     AdminError => "No such account.",
     TaskError => "No such task.",
     TagError => "No such tag.",
+    ListNotFound => "No such list.",
+    InvitationNotFound => "No such invitation (or it has expired).",
+}
+
+impl<S: ErrorSet + Declares<403>> From<RoleNeeded> for Errors<S> {
+    fn from(needed: RoleNeeded) -> Self {
+        let name = |role| <&str>::from(role);
+        ApiError::<403>::typed(
+            problem_type::FORBIDDEN,
+            format!(
+                "This needs the {} role on the list; you are a {} there.",
+                name(needed.needed),
+                name(needed.held)
+            ),
+        )
+        .into()
+    }
+}
+
+impl<S: ErrorSet + Declares<412> + Declares<428>> From<Precondition> for Errors<S> {
+    fn from(error: Precondition) -> Self {
+        match error {
+            Precondition::Failed { current } => ApiError::precondition_failed(
+                "It has changed since that version: `ETag` names the current one.",
+                &current.etag(),
+            )
+            .into(),
+            Precondition::Required => ApiError::<428>::typed(
+                problem_type::PRECONDITION_REQUIRED,
+                "This server requires `If-Match` on changes: send the current `ETag`.",
+            )
+            .into(),
+        }
+    }
+}
+
+impl<S: ErrorSet + Declares<409>> From<Kept> for Errors<S> {
+    fn from(kept: Kept) -> Self {
+        match kept {
+            Kept::Inbox => ApiError::<409>::typed(
+                problem_type::INBOX,
+                "An Inbox is its account's for good: it cannot be deleted or given away.",
+            ),
+            Kept::Owner => ApiError::<409>::typed(
+                problem_type::OWNER_REQUIRED,
+                "A list keeps its owner: pass it on first (`update_member` with role `owner`), \
+                 or delete it.",
+            ),
+        }
+        .into()
+    }
 }
 
 impl<S: ErrorSet + Declares<422>> From<FieldErrors> for Errors<S> {
@@ -275,25 +330,7 @@ impl<S: ErrorSet + Declares<404> + Declares<409>> From<RemoveError> for Errors<S
     }
 }
 
-impl<S: ErrorSet + Declares<404> + Declares<412> + Declares<428>> From<ChangeError> for Errors<S> {
-    fn from(error: ChangeError) -> Self {
-        match error {
-            ChangeError::Task(error) => error.into(),
-            ChangeError::PreconditionFailed { current } => ApiError::precondition_failed(
-                "The task has changed since that version: `ETag` names the current one.",
-                &current.etag(),
-            )
-            .into(),
-            ChangeError::PreconditionRequired => ApiError::<428>::typed(
-                problem_type::PRECONDITION_REQUIRED,
-                "This server requires `If-Match` on changes: send the task's `ETag`.",
-            )
-            .into(),
-        }
-    }
-}
-
-impl<S: ErrorSet + Declares<409> + Declares<422>> From<CreateError> for Errors<S> {
+impl<S: ErrorSet + Declares<403> + Declares<409> + Declares<422>> From<CreateError> for Errors<S> {
     fn from(error: CreateError) -> Self {
         match error {
             CreateError::KeyInUse => ApiError::<409>::typed(
@@ -306,25 +343,62 @@ impl<S: ErrorSet + Declares<409> + Declares<422>> From<CreateError> for Errors<S
                 "This `Idempotency-Key` was used for a different request; use a new key.",
             )
             .into(),
-            CreateError::Failed(failure) => failure.into(),
+            CreateError::Placement(error) => error.into(),
         }
     }
 }
 
-impl<S: ErrorSet + Declares<404> + Declares<409>> From<RenameError> for Errors<S> {
-    fn from(error: RenameError) -> Self {
-        match error {
-            RenameError::Tag(error) => error.into(),
-            RenameError::Exists { existing } => ApiError::<409>::typed(
-                problem_type::TAG_EXISTS,
-                format!(
-                    "You already have a tag {:?}; rename with `merge=true` to merge the two.",
-                    existing.as_str()
-                ),
-            )
-            .into(),
-        }
+impl<S: ErrorSet + Declares<409>> From<TagExists> for Errors<S> {
+    fn from(TagExists { existing }: TagExists) -> Self {
+        ApiError::<409>::typed(
+            problem_type::TAG_EXISTS,
+            format!(
+                "A list you edit already has a tag {:?}; rename with `merge=true` to merge the \
+                 two.",
+                existing.as_str()
+            ),
+        )
+        .into()
     }
+}
+
+impl<S: ErrorSet + Declares<404>> From<NoSuchMember> for Errors<S> {
+    fn from(_: NoSuchMember) -> Self {
+        ApiError::<404>::new("No such member of the list.").into()
+    }
+}
+
+impl<S: ErrorSet + Declares<429>> From<Limited> for Errors<S> {
+    fn from(limited: Limited) -> Self {
+        ApiError::<429>::from(limited).into()
+    }
+}
+
+/// Errors that are one of others (the service's `one_of!`): each maps as the error it holds
+/// does. `Error: the statuses they give { Variant, … }`.
+macro_rules! one_of {
+    ($($error:ident: $($status:literal),+ { $($variant:ident),+ })*) => {$(
+        impl<S: ErrorSet $(+ Declares<$status>)+> From<$error> for Errors<S> {
+            fn from(error: $error) -> Self {
+                match error {
+                    $($error::$variant(inner) => inner.into(),)+
+                }
+            }
+        }
+    )*};
+}
+
+one_of! {
+    ListError: 403, 404 { Missing, RoleNeeded }
+    ListChangeError: 403, 404, 412, 428 { List, Precondition }
+    DeleteListError: 403, 404, 409, 412, 428 { Change, Kept }
+    MemberError: 403, 404, 409 { List, NoSuchMember, Kept }
+    InviteError: 403, 404, 429 { List, Limited }
+    ChangeError: 403, 404, 412, 428 { Task, RoleNeeded, Precondition }
+    ReplaceError: 403, 404, 412, 422, 428 { Change, Invalid }
+    PlacementError: 403, 422 { RoleNeeded, Invalid, Failed }
+    TagChangeError: 403, 404 { Tag, RoleNeeded }
+    RenameError: 403, 404, 409 { Change, Exists }
 }
 
 impl<S: ErrorSet> From<NotReady> for Errors<S> {

@@ -8,11 +8,12 @@ use taskapi_api::{
     paging::{Cursor, PageLimit},
     tasks::{MAX_TAGS_PER_TASK, SearchText, TagName, TaskPriority, TaskSort, TaskStatus},
 };
+use uuid::Uuid;
 
 use super::{body::Bodies, cursor_text, page_size};
 use crate::domain::{
-    self, FieldErrors, SearchTerms, TagKey, TaskCursor, TaskFilter, TaskListing, TaskOrder,
-    within_four_digit_years,
+    self, Assignee, FieldErrors, ListId, SearchTerms, TagKey, TaskCursor, TaskFilter, TaskListing,
+    TaskOrder, within_four_digit_years,
 };
 
 /// What a task listing asks for: which tasks (every filter given must hold), in which
@@ -31,6 +32,8 @@ pub struct TaskQuery {
     pub has_due: Option<bool>,
     pub updated_since: Option<DateTime<Utc>>,
     pub q: Option<SearchText>,
+    pub list_id: Option<Uuid>,
+    pub assignee: Option<String>,
 }
 
 /// The order a sort names: its name on the wire is the domain's name of the order.
@@ -62,7 +65,12 @@ pub fn task_listing(bodies: &Bodies, query: TaskQuery) -> Result<TaskListing, Fi
         .q
         .filter(|q| bodies.parameter(&mut errors, "q", q))
         .and_then(|q| errors.check("q", SearchTerms::parse(q.as_str())));
+    let assignee = errors
+        .check_optional("assignee", query.assignee, |raw| Assignee::parse(&raw))
+        .flatten();
     let filter = TaskFilter {
+        list: query.list_id.map(ListId),
+        assignee,
         statuses: query.status.into_iter().map(Into::into).collect(),
         priorities: query.priority.into_iter().map(Into::into).collect(),
         tags,
@@ -130,7 +138,7 @@ mod tests {
     use uuid::Uuid;
 
     use super::*;
-    use crate::domain::{PageCursor, SortValue, TaskPosition};
+    use crate::domain::{CursorText, PageCursor, SortValue, TaskPosition};
 
     fn bodies() -> Bodies {
         let document: Value =

@@ -1,6 +1,6 @@
 //! Where requests enter: the route, its middleware, and the operations of the contract,
 //! each declared once as the entry point that serves it (one `#[OpenApi]` impl a resource:
-//! `auth.rs`, `users.rs`, `tasks.rs`, `tags.rs`, `health.rs`, `admin.rs`). An entry point
+//! `auth.rs`, `users.rs`, `tasks.rs`, `lists.rs`, `tags.rs`, `health.rs`, `admin.rs`). An entry point
 //! decodes its inputs into domain values, calls one service function and converts the
 //! result; nothing else. Schemas, responses and error sets come from `taskapi-api`.
 
@@ -12,6 +12,7 @@ mod docs;
 mod errors;
 mod health;
 mod listing;
+mod lists;
 mod middleware;
 mod rejections;
 mod tags;
@@ -26,15 +27,17 @@ use poem_openapi::{OpenApiService, param::Header};
 use serde_json::Value;
 
 use ipnet::IpNet;
-use taskapi_api::paging::{Cursor, MAX_CURSOR_CHARS, MAX_PAGE_SIZE, PageLimit};
+use taskapi_api::paging::{Cursor, MAX_CURSOR_CHARS, MAX_PAGE_SIZE, PageLimit, Paged};
 
 pub use auth::registration;
 pub use listing::TaskQuery;
 
 use crate::{
     config::{CorsOrigin, ForwardedHeader},
-    domain::{Condition, FOREIGN_CURSOR, FieldErrors, PageSize, TaskListing},
-    service::Services,
+    domain::{
+        Condition, CursorText, FOREIGN_CURSOR, FieldErrors, Page, PageSize, TaskListing, Version,
+    },
+    service::{Read, Services},
 };
 
 /// `From` both ways between an enum of the contract and the domain's enum of the same
@@ -67,6 +70,8 @@ pub type Endpoints = (
     Api<auth::Auth>,
     Api<users::Users>,
     Api<tasks::Tasks>,
+    Api<lists::Lists>,
+    Api<lists::Invitations>,
     Api<tags::Tags>,
     Api<health::Health>,
     Api<admin::Administration>,
@@ -173,6 +178,8 @@ pub fn app(services: Services, settings: &HttpSettings) -> impl Endpoint + 'stat
         Api::new(&state),
         Api::new(&state),
         Api::new(&state),
+        Api::new(&state),
+        Api::new(&state),
     );
     let api: OpenApiService<Endpoints, ()> = taskapi_api::described(endpoints);
     let allowed = Arc::new(middleware::AllowedMethods::from_spec(&document));
@@ -259,6 +266,30 @@ fn page_request<C>(
     match (size, after) {
         (Some(size), Some(after)) => Ok((size, after)),
         _ => Err(errors),
+    }
+}
+
+/// The contract's page of a listing's page: each item converted by `item`, and the next
+/// page's cursor encoded.
+fn page_of<P: Paged, T, C: CursorText>(page: Page<T, C>, item: impl FnMut(T) -> P::Item) -> P {
+    let next = page.next.as_ref().map(CursorText::encode);
+    P::new(page.items.into_iter().map(item).collect(), next)
+}
+
+/// The response to a conditional read: what was read (`current`, with its `ETag`), or 304
+/// with the `ETag` of the client's current copy.
+fn conditional<T, R>(
+    read: Read<T>,
+    version: fn(&T) -> Version,
+    current: impl FnOnce(T, String) -> R,
+    not_modified: fn(String) -> R,
+) -> R {
+    match read {
+        Read::Current(item) => {
+            let etag = version(&item).etag();
+            current(item, etag)
+        }
+        Read::NotModified(version) => not_modified(version.etag()),
     }
 }
 

@@ -13,13 +13,13 @@ use taskapi_api::{
     problem::Errors,
     security::BearerAuth,
     tags::{
-        DeleteTagErrors, DeleteTagResponse, ListTagsErrors, RenameTagErrors, Tag, TagPage,
-        TagPageResponse, TagRename, TagResponse,
+        DeleteTagErrors, DeleteTagResponse, ListTagsErrors, RenameTagErrors, Tag, TagPageResponse,
+        TagRename, TagResponse,
     },
     tasks::TagName as WireTagName,
 };
 
-use super::{Api, body::JsonBody, page_request};
+use super::{Api, body::JsonBody, page_of, page_request};
 use crate::{
     domain::{FieldErrors, TagCursor, TagName, TagUse},
     service::tags::TagError,
@@ -47,10 +47,7 @@ impl Api<Tags> {
         let caller = self.authenticate(auth).await?;
         let (size, after) = page_request(limit.0, cursor.0, TagCursor::decode)?;
         let page = self.tags.list(caller.user, size, after).await?;
-        Ok(TagPageResponse::Ok(Json(TagPage {
-            items: page.items.into_iter().map(tag).collect(),
-            next_cursor: page.next.as_ref().map(TagCursor::encode),
-        })))
+        Ok(TagPageResponse::Ok(Json(page_of(page, tag))))
     }
 
     /// Rename a tag

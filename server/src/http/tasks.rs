@@ -1,5 +1,5 @@
-//! `/tasks`: the caller's own tasks. Every operation is scoped to the caller; another
-//! user's task is indistinguishable from one that does not exist.
+//! `/tasks`: the tasks of the lists the caller can see. A task in any other list is
+//! indistinguishable from one that does not exist.
 
 use chrono::{DateTime, Utc};
 use poem::Request;
@@ -25,13 +25,10 @@ use taskapi_api::{
 };
 use uuid::Uuid;
 
-use super::{Api, TaskQuery, as_sent, body::JsonBody, condition, listing};
-use crate::{
-    domain::{
-        self, DueAt, FieldErrors, IdempotencyKey, TagSet, Task, TaskCursor, TaskDescription,
-        TaskDraft, TaskEdit, TaskId, TaskPage, TaskTitle,
-    },
-    service::tasks::Read,
+use super::{Api, TaskQuery, as_sent, body::JsonBody, condition, conditional, listing, page_of};
+use crate::domain::{
+    self, DueAt, FieldErrors, IdempotencyKey, ListId, TagSet, Task, TaskDescription, TaskDraft,
+    TaskEdit, TaskId, TaskTitle, UserId,
 };
 
 super::same_variants!(TaskStatus, domain::TaskStatus: Todo, InProgress, Done);
@@ -44,7 +41,8 @@ pub enum Tasks {}
 impl Api<Tasks> {
     /// Create a task
     ///
-    /// Creates a task owned by the caller. With an `Idempotency-Key`, a retry of the same
+    /// Creates a task in the list `list_id` names (the caller must be an editor there), or
+    /// in the caller's Inbox. With an `Idempotency-Key`, a retry of the same
     /// request (same key, same body, within the key's lifetime, 24 hours by default) creates
     /// nothing and gets the first response again; the same key with another body is refused
     /// (422), and while the first request with a key is still running, a second one is
@@ -76,7 +74,8 @@ impl Api<Tasks> {
 
     /// List tasks
     ///
-    /// The caller's tasks that match every filter given, in the order `sort` names, one
+    /// The tasks the caller can see (in every list they own or share, or in the one
+    /// `list_id` names) that match every filter given, in the order `sort` names, one
     /// bounded page at a time. Follow `next_cursor` (with the same filters and sort) until
     /// it is `null`: a task that exists throughout the walk and keeps its place in the
     /// order appears exactly once, whatever is created, changed or deleted in between; a
@@ -114,6 +113,10 @@ impl Api<Tasks> {
         updated_since: Query<Option<DateTime<Utc>>>,
         /// Words to find in the title, description or tags: each must start a word there, ignoring case (`dent` finds `Dentist`).
         q: Query<Option<SearchText>>,
+        /// Only the tasks of this list (404 if it is not one the caller can see).
+        list_id: Query<Option<Uuid>>,
+        /// Only tasks assigned to this member: `me`, or an account's id.
+        assignee: Query<Option<String>>,
     ) -> Result<TaskPageResponse, Errors<ListTasksErrors>> {
         let caller = self.authenticate(auth).await?;
         let query = TaskQuery {
@@ -129,15 +132,17 @@ impl Api<Tasks> {
             has_due: has_due.0,
             updated_since: updated_since.0,
             q: q.0,
+            list_id: list_id.0,
+            assignee: assignee.0,
         };
         let listing = listing::task_listing(&self.bodies, query)?;
         let page = self.tasks.list(caller.user, &listing).await?;
-        Ok(TaskPageResponse::Ok(Serialized(page.into())))
+        Ok(TaskPageResponse::Ok(Serialized(page_of(page, Into::into))))
     }
 
     /// Get a task
     ///
-    /// One of the caller's tasks, by id, with its version as `ETag`. With `If-None-Match`
+    /// A task the caller can see, by id, with its version as `ETag`. With `If-None-Match`
     /// naming the current version, the answer is 304 and no body.
     #[oai(path = "/:task_id", method = "get", operation_id = "get_task")]
     async fn get_task(
@@ -155,13 +160,9 @@ impl Api<Tasks> {
             .tasks
             .get(caller.user, TaskId(task_id.0), condition)
             .await?;
-        Ok(match read {
-            Read::Current(task) => {
-                let etag = task.version.etag();
-                GetTaskResponse::Ok(Serialized(task.into()), etag)
-            }
-            Read::NotModified(version) => GetTaskResponse::NotModified(version.etag()),
-        })
+        let ok = |task: Task, etag| GetTaskResponse::Ok(Serialized(task.into()), etag);
+        let version = |task: &Task| task.version;
+        Ok(conditional(read, version, ok, GetTaskResponse::NotModified))
     }
 
     /// Replace a task
@@ -221,7 +222,7 @@ impl Api<Tasks> {
 
     /// Delete a task
     ///
-    /// Deletes one of the caller's tasks for good. With `If-Match`, only if it is still at
+    /// Deletes a task for good (the caller must be an editor of its list). With `If-Match`, only if it is still at
     /// that version (else 412, with the current `ETag`).
     #[oai(path = "/:task_id", method = "delete", operation_id = "delete_task")]
     async fn delete_task(
@@ -287,8 +288,15 @@ impl TryFrom<TaskInput> for TaskDraft {
             priority: input.priority.into(),
             due_at,
             tags,
+            list: input.list_id.map(ListId),
+            assignee: assignee(input.assignee_id),
         })
     }
+}
+
+/// An assignee as a request gives it: absent (`None`), `null` (`Some(None)`) or an id.
+fn assignee(raw: MaybeUndefined<Uuid>) -> Option<Option<UserId>> {
+    raw.map_value(UserId).into()
 }
 
 fn description(text: PlainText<0, DESCRIPTION_MAX_CHARS>) -> TaskDescription {
@@ -331,6 +339,8 @@ impl TryFrom<TaskPatch> for TaskEdit {
             priority: patch.priority.map(Into::into),
             due_at,
             tags,
+            list: patch.list_id.map(ListId),
+            assignee: assignee(patch.assignee_id),
         })
     }
 }
@@ -339,6 +349,8 @@ impl From<Task> for contract::Task {
     fn from(task: Task) -> Self {
         Self {
             id: task.id.0,
+            list_id: task.list.0,
+            assignee_id: task.assignee.map(|user| user.0),
             title: task.title.as_str().to_owned(),
             description: task
                 .description
@@ -350,15 +362,6 @@ impl From<Task> for contract::Task {
             tags: task.tags.into_strings(),
             created_at: task.created_at,
             updated_at: task.updated_at,
-        }
-    }
-}
-
-impl From<TaskPage> for contract::TaskPage {
-    fn from(page: TaskPage) -> Self {
-        Self {
-            items: page.items.into_iter().map(Into::into).collect(),
-            next_cursor: page.next.as_ref().map(TaskCursor::encode),
         }
     }
 }

@@ -20,10 +20,10 @@ use taskapi_api::{
 };
 use uuid::Uuid;
 
-use super::{Api, body::JsonBody, client::ClientAddress, page_request};
+use super::{Api, body::JsonBody, client::ClientAddress, page_of, page_request};
 use crate::domain::{
     self, DeletionConfirmation, Email, FieldErrors, NewEmail, NewPassword, PageCursor, Password,
-    Session, SessionId, SessionPage, User,
+    Session, SessionId, User,
 };
 
 /// The operations on `/users`.
@@ -123,10 +123,9 @@ impl Api<Users> {
         let caller = self.authenticate(auth).await?;
         let (size, after) = page_request(limit.0, cursor.0, PageCursor::decode)?;
         let page = self.users.sessions(caller, size, after).await?;
-        Ok(SessionPageResponse::Ok(Json(session_page(
-            page,
-            caller.session,
-        ))))
+        let current = caller.session;
+        let page = page_of(page, |each| session(each, current));
+        Ok(SessionPageResponse::Ok(Json(page)))
     }
 
     /// End a session
@@ -173,17 +172,6 @@ fn session(session: Session, current: SessionId) -> contract::Session {
         expires_at: session.expires_at,
         user_agent: session.origin.user_agent,
         client_address: session.origin.client_address,
-    }
-}
-
-fn session_page(page: SessionPage, current: SessionId) -> contract::SessionPage {
-    contract::SessionPage {
-        next_cursor: page.next.as_ref().map(PageCursor::encode),
-        items: page
-            .items
-            .into_iter()
-            .map(|each| session(each, current))
-            .collect(),
     }
 }
 

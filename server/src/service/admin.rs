@@ -6,9 +6,11 @@ use sqlx::PgConnection;
 
 use super::{Failure, passwords::Passwords, revocations::Revoker};
 use crate::{
-    domain::{Admin, Email, Page, PageCursor, PageSize, Password, Role, User, UserId},
+    domain::{
+        Admin, Email, ListDraft, ListName, Page, PageCursor, PageSize, Password, Role, User, UserId,
+    },
     store::{
-        Database, sessions,
+        Database, lists, sessions,
         users::{self, WriteUserError},
     },
 };
@@ -60,8 +62,8 @@ pub async fn lock_unless_last_admin(
     Ok(target)
 }
 
-/// A new account with `role` and `password` (hashed first); `None` when the email is
-/// taken. Registration and the command line's `create-admin` both create accounts so.
+/// A new account with `role` and `password` (hashed first), and its Inbox; `None` when
+/// the email is taken. Registration and the command line's `create-admin` both create accounts so.
 pub async fn create_account(
     db: &Database,
     passwords: &Passwords,
@@ -70,13 +72,18 @@ pub async fn create_account(
     role: Role,
 ) -> Result<Option<User>, Failure> {
     let hash = passwords.hash(password).await?;
-    let mut connection = db.acquire().await?;
-    let user = match users::insert(&mut *connection, email, &hash, role).await {
+    let mut transaction = db.begin().await?;
+    let user = match users::insert(&mut *transaction, email, &hash, role).await {
         Ok(user) => user,
         Err(WriteUserError::EmailTaken) => return Ok(None),
         Err(WriteUserError::Failed(failure)) => return Err(failure),
     };
-    connection.release().await?;
+    let inbox = ListDraft {
+        name: ListName::inbox(),
+        description: None,
+    };
+    lists::insert(&mut *transaction, user.id, &inbox, true, user.created_at).await?;
+    transaction.commit().await?;
     Ok(Some(user))
 }
 

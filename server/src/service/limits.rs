@@ -34,12 +34,16 @@ pub struct Quotas {
     pub login_window: Duration,
     pub registrations_per_address: u32,
     pub registration_window: Duration,
+    /// Invitations to lists each user may send in an invitation window.
+    pub invitations_per_user: u32,
+    pub invitation_window: Duration,
     /// Authenticated requests per user and minute, in this process.
     pub requests_per_minute: u32,
 }
 
 /// A limit a request ran into.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("rate limited by {policy}")]
 pub struct Limited {
     /// The policy's name, as the `RateLimit-Policy` header gives it.
     pub policy: &'static str,
@@ -102,6 +106,7 @@ pub struct RateLimits {
     failed_logins_per_account: Policy,
     failed_logins_per_address: Policy,
     registrations_per_address: Policy,
+    invitations_per_user: Policy,
     /// `None` when the quota is off.
     requests: Option<Arc<(DefaultKeyedRateLimiter<Uuid>, Limited)>>,
 }
@@ -134,12 +139,18 @@ impl RateLimits {
                 quota: quotas.registrations_per_address,
                 window: quotas.registration_window,
             },
+            invitations_per_user: Policy {
+                name: "invitations-per-user",
+                quota: quotas.invitations_per_user,
+                window: quotas.invitation_window,
+            },
             requests,
         };
         let policies = [
             &limits.failed_logins_per_account,
             &limits.failed_logins_per_address,
             &limits.registrations_per_address,
+            &limits.invitations_per_user,
         ];
         let in_force = policies
             .into_iter()
@@ -235,24 +246,44 @@ impl RateLimits {
 
     /// Counts a registration from `client`; refused past the limit.
     pub async fn registration(&self, client: IpAddr) -> Result<(), LimitError> {
-        let policy = self.registrations_per_address;
-        if policy.quota == 0 {
-            return Ok(());
-        }
         let bucket = format!("register:{}", address_key(client));
-        let mut db = self.db.acquire().await?;
-        let counts = rate_limits::hit(&mut *db, &[(&bucket, policy.window)]).await?;
-        db.release().await?;
-        match counts.iter().find_map(|count| policy.refused(count)) {
-            Some(limited) => {
+        self.count(self.registrations_per_address, &bucket)
+            .await
+            .inspect_err(|_| {
                 tracing::warn!(
                     target: "security",
                     %client,
-                    policy = limited.policy,
+                    policy = self.registrations_per_address.name,
                     "registration refused: too many from this address"
                 );
-                Err(LimitError::Limited(limited))
-            }
+            })
+    }
+
+    /// Counts an invitation sent by `inviter`; refused past the limit.
+    pub async fn invitation(&self, inviter: UserId) -> Result<(), LimitError> {
+        let bucket = format!("invite:{}", inviter.0.simple());
+        self.count(self.invitations_per_user, &bucket)
+            .await
+            .inspect_err(|_| {
+                tracing::warn!(
+                    target: "security",
+                    user = %inviter.0,
+                    policy = self.invitations_per_user.name,
+                    "invitation refused: too many from this user"
+                );
+            })
+    }
+
+    /// Counts a hit on `bucket` under `policy`; refused past its quota.
+    async fn count(&self, policy: Policy, bucket: &str) -> Result<(), LimitError> {
+        if policy.quota == 0 {
+            return Ok(());
+        }
+        let mut db = self.db.acquire().await?;
+        let counts = rate_limits::hit(&mut *db, &[(bucket, policy.window)]).await?;
+        db.release().await?;
+        match counts.iter().find_map(|count| policy.refused(count)) {
+            Some(limited) => Err(LimitError::Limited(limited)),
             None => Ok(()),
         }
     }

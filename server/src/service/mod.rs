@@ -7,6 +7,7 @@ pub mod admin;
 pub mod auth;
 pub mod health;
 pub mod limits;
+pub mod lists;
 pub mod passwords;
 pub mod revocations;
 pub mod tags;
@@ -19,6 +20,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 
 pub use crate::failure::Failure;
 use crate::{
+    domain::{Condition, Version},
     security::{PasswordHasher, TokenIssuer},
     store::Database,
 };
@@ -39,6 +41,41 @@ macro_rules! not_found_error {
 }
 use not_found_error;
 
+/// Declares an error that is one of other errors, each passed on as it is (its message
+/// and its source) and converted from: its description, then `Name { Variant(Type), … }`,
+/// and `failing in Variant` when a failure beneath the domain travels in that variant.
+macro_rules! one_of {
+    ($(#[$doc:meta])* $name:ident { $($(#[$meta:meta])* $variant:ident($inner:ty)),+ $(,)? }
+     $(failing in $via:ident)?) => {
+        $(#[$doc])*
+        #[derive(Debug, thiserror::Error)]
+        pub enum $name {
+            $($(#[$meta])* #[error(transparent)] $variant(#[from] $inner),)+
+        }
+        $(
+            impl From<Failure> for $name {
+                fn from(failure: Failure) -> Self {
+                    Self::$via(failure.into())
+                }
+            }
+        )?
+    };
+}
+use one_of;
+
+/// `From<Inner> for Outer` through a variant of `Outer` that holds what `Inner` converts
+/// into: `Outer::Variant <- Inner`, each.
+macro_rules! converts_through {
+    ($($outer:ident::$variant:ident <- $inner:ty),+ $(,)?) => {$(
+        impl From<$inner> for $outer {
+            fn from(inner: $inner) -> Self {
+                Self::$variant(inner.into())
+            }
+        }
+    )+};
+}
+use converts_through;
+
 /// The time of a change, at the microsecond precision PostgreSQL keeps.
 fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
@@ -52,6 +89,75 @@ fn after(at: DateTime<Utc>, duration: Duration) -> DateTime<Utc> {
         .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
+/// Why a conditional change (to a task, to a list) was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum Precondition {
+    /// `If-Match` does not name the current version.
+    #[error("changed since that version (now at {current:?})")]
+    Failed { current: Version },
+    /// This server requires `If-Match` on every change, and there was none.
+    #[error("changes need If-Match")]
+    Required,
+}
+
+/// What reading something with `If-None-Match` gives.
+#[derive(Debug)]
+pub enum Read<T> {
+    Current(T),
+    /// The client's copy is current.
+    NotModified(Version),
+}
+
+impl<T> Read<T> {
+    /// `current`, unless `if_none_match` names its version (weak comparison).
+    pub fn of(
+        current: T,
+        version: impl Fn(&T) -> Version,
+        if_none_match: Option<Condition>,
+    ) -> Self {
+        let version = version(&current);
+        match if_none_match {
+            Some(condition) if condition.matches_weakly(version) => Self::NotModified(version),
+            _ => Self::Current(current),
+        }
+    }
+}
+
+/// Whether this server requires every change to name the version it replaces.
+#[derive(Debug, Clone, Copy)]
+pub struct Preconditions {
+    pub required: bool,
+}
+
+impl Preconditions {
+    /// The condition a change was sent with, unless this server requires one and it has
+    /// none.
+    pub fn of(self, if_match: Option<Condition>) -> Result<Option<Condition>, Precondition> {
+        match if_match {
+            None if self.required => Err(Precondition::Required),
+            condition => Ok(condition),
+        }
+    }
+}
+
+/// Refuses a change whose `If-Match` does not name `current` (strong comparison).
+fn check(if_match: Option<&Condition>, current: Version) -> Result<(), Precondition> {
+    match if_match {
+        Some(condition) if !condition.matches_strongly(current) => {
+            Err(Precondition::Failed { current })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// What the server's settings decide for the services.
+#[derive(Debug, Clone, Copy)]
+pub struct Policies {
+    pub sessions: auth::SessionPolicy,
+    pub tasks: tasks::TaskPolicy,
+    pub lists: lists::ListPolicy,
+}
+
 /// Every service, sharing one database pool and one revocation set.
 pub struct Services {
     pub auth: auth::AuthService,
@@ -60,6 +166,7 @@ pub struct Services {
     pub users: users::UserService,
     pub tasks: tasks::TaskService,
     pub tags: tags::TagService,
+    pub lists: lists::ListService,
 }
 
 impl Services {
@@ -68,13 +175,18 @@ impl Services {
         hasher: PasswordHasher,
         tokens: TokenIssuer,
         limits: limits::RateLimits,
-        sessions: auth::SessionPolicy,
         revocations: revocations::RevocationSet,
-        tasks: tasks::TaskPolicy,
+        policies: Policies,
     ) -> Self {
+        let Policies {
+            sessions,
+            tasks,
+            lists,
+        } = policies;
         let passwords = passwords::Passwords::new(hasher, limits.clone());
         let revoker = revocations::Revoker::new(revocations.clone(), tokens.acceptance_window());
         Self {
+            lists: lists::ListService::new(db.clone(), lists, limits.clone()),
             auth: auth::AuthService {
                 db: db.clone(),
                 passwords: passwords.clone(),

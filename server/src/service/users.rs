@@ -71,16 +71,9 @@ pub enum DeleteAccountError {
     LastAdmin(#[from] LastAdmin),
 }
 
-impl From<Failure> for ChangeEmailError {
-    fn from(failure: Failure) -> Self {
-        Self::Denied(failure.into())
-    }
-}
-
-impl From<Failure> for DeleteAccountError {
-    fn from(failure: Failure) -> Self {
-        Self::Denied(failure.into())
-    }
+super::converts_through! {
+    ChangeEmailError::Denied <- Failure,
+    DeleteAccountError::Denied <- Failure,
 }
 
 impl From<RemoveError> for DeleteAccountError {

@@ -5,15 +5,14 @@
 use chrono::{DateTime, Utc};
 use sea_query::{Expr, ExprTrait, Func, Iden, OnConflict, Query};
 use sha2::{Digest, Sha256};
-use sqlx::PgExecutor;
 
-use super::{delete_expired, execute, insert_row, query_as, tasks::TaskRow, timed};
+use super::{Db, delete_expired, execute, insert_row, query_as, tasks::TaskRow, timed};
 use crate::{
     domain::{IdempotencyKey, Task, UserId},
     failure::Failure,
 };
 
-#[derive(Iden)]
+#[derive(Iden, Clone, Copy)]
 enum IdempotencyKeys {
     Table,
     OwnerId,
@@ -45,7 +44,7 @@ pub struct Claimed<'k> {
 /// Claims the owner's key until the transaction `db` belongs to ends; `None` when another
 /// transaction holds it (a request with the same key is running).
 pub async fn claim<'k>(
-    db: impl PgExecutor<'_>,
+    db: impl Db<'_>,
     owner: UserId,
     key: &'k IdempotencyKey,
 ) -> Result<Option<Claimed<'k>>, Failure> {
@@ -67,7 +66,7 @@ pub struct Remembered {
 
 impl Claimed<'_> {
     /// What the key answered, if it has not expired.
-    pub async fn find(&self, db: impl PgExecutor<'_>) -> Result<Option<Remembered>, Failure> {
+    pub async fn find(&self, db: impl Db<'_>) -> Result<Option<Remembered>, Failure> {
         let Self { owner, key } = self;
         let statement = Query::select()
             .column(IdempotencyKeys::Fingerprint)
@@ -95,7 +94,7 @@ impl Claimed<'_> {
     /// until `expires_at`; replaces what an expired use of the key left.
     pub async fn remember(
         &self,
-        db: impl PgExecutor<'_>,
+        db: impl Db<'_>,
         fingerprint: [u8; 32],
         task: &Task,
         expires_at: DateTime<Utc>,
@@ -142,12 +141,7 @@ impl Claimed<'_> {
 }
 
 /// Deletes every expired key; how many it deleted.
-pub async fn purge_expired(db: impl PgExecutor<'_>) -> Result<u64, Failure> {
-    delete_expired(
-        "idempotency.purge_expired",
-        db,
-        IdempotencyKeys::Table,
-        IdempotencyKeys::ExpiresAt,
-    )
-    .await
+pub async fn purge_expired(db: impl Db<'_>) -> Result<u64, Failure> {
+    let expiry = (IdempotencyKeys::Table, IdempotencyKeys::ExpiresAt);
+    delete_expired("idempotency.purge_expired", db, expiry).await
 }

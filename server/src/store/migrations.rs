@@ -9,11 +9,11 @@ use std::{
 use chrono::Utc;
 use sea_query::{Alias, Expr, ExprTrait, Query};
 use sqlx::{
-    Acquire, PgExecutor, PgPool, Postgres,
+    Acquire, PgPool, Postgres,
     migrate::{Migrate, MigrateDatabase, MigrateError, Migrator},
 };
 
-use crate::failure::Failure;
+use crate::{failure::Failure, store::Db};
 
 pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations");
 
@@ -98,7 +98,7 @@ pub async fn status(pool: &PgPool) -> Result<Vec<MigrationStatus>, MigrateError>
 
 /// Whether every migration this binary carries is applied, read without writing anything
 /// (the bookkeeping table is not created if it is missing). For readiness probes.
-pub async fn up_to_date(db: impl PgExecutor<'_>) -> Result<bool, Failure> {
+pub async fn up_to_date(db: impl Db<'_>) -> Result<bool, Failure> {
     let statement = Query::select()
         .column(Alias::new("version"))
         .from(Alias::new("_sqlx_migrations"))

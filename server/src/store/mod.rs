@@ -5,6 +5,8 @@
 //! decides where a transaction begins and ends; the store never does.
 
 pub mod idempotency;
+pub mod invitations;
+pub mod lists;
 pub mod migrations;
 pub mod rate_limits;
 pub mod revocations;
@@ -21,7 +23,7 @@ use std::{
 };
 
 use sea_query::{
-    Expr, ExprTrait, InsertStatement, IntoColumnRef, IntoIden, IntoTableRef, Order,
+    Expr, ExprTrait, InsertStatement, IntoColumnRef, IntoCondition, IntoIden, IntoTableRef, Order,
     PostgresQueryBuilder, Query, SelectStatement,
 };
 use sea_query_sqlx::{SqlxBinder, SqlxValues};
@@ -56,7 +58,8 @@ impl Database {
     pub fn new(pool: PgPool, settings: &PoolSettings) -> Self {
         let pooled_begin = settings.through_transaction_pooler().then(|| {
             format!(
-                "BEGIN; SET LOCAL statement_timeout = {}; SET LOCAL lock_timeout = {}",
+                "BEGIN; SET LOCAL statement_timeout = {}; SET LOCAL lock_timeout = {}; \
+                 SET LOCAL jit = off",
                 settings.statement_timeout.as_millis(),
                 settings.lock_timeout.as_millis()
             )
@@ -139,6 +142,12 @@ impl Database {
 pub struct Transaction(Option<sqlx::Transaction<'static, Postgres>>);
 
 impl Transaction {
+    /// Commits, and gives back `result`: what the transaction made.
+    pub async fn finish<T>(self, result: T) -> Result<T, Failure> {
+        self.commit().await?;
+        Ok(result)
+    }
+
     pub async fn commit(mut self) -> Result<(), sqlx::Error> {
         match self.0.take() {
             Some(transaction) => transaction.commit().await,
@@ -240,7 +249,10 @@ static NAMED_STATEMENTS: AtomicBool = AtomicBool::new(true);
 
 /// The pool requests use, opened lazily (connections are made on first use; start-up
 /// checks the database once, see `startup`). Every session bounds how long one
-/// statement may run and wait for a lock, so one slow table cannot hold up every request.
+/// statement may run and wait for a lock, so one slow table cannot hold up every request,
+/// and turns JIT compilation off: it pays off for long analytical queries, never for
+/// the short statements a request runs, yet a plan estimated costly (as before
+/// statistics are gathered) spends hundreds of milliseconds compiling one.
 /// Behind a transaction pooler, which passes no session options on, each transaction
 /// sets them instead (see [`Database`]).
 pub fn connect(settings: &PoolSettings) -> Result<PgPool, sqlx::Error> {
@@ -260,6 +272,7 @@ pub fn connect(settings: &PoolSettings) -> Result<PgPool, sqlx::Error> {
                 "lock_timeout",
                 format!("{}ms", settings.lock_timeout.as_millis()),
             ),
+            ("jit", "off".to_owned()),
         ])
     };
     Ok(PgPoolOptions::new()
@@ -378,7 +391,7 @@ async fn timed<T>(
 /// Runs a statement that yields at most one row, read as `Row` and checked into `T`.
 async fn fetch_optional<Row, T>(
     operation: &'static str,
-    db: impl PgExecutor<'_>,
+    db: impl Db<'_>,
     statement: &impl SqlxBinder,
 ) -> Result<Option<T>, Failure>
 where
@@ -389,10 +402,33 @@ where
     row.map(T::try_from).transpose()
 }
 
+/// What a statement runs on: the pool, a connection, or a transaction (any PostgreSQL
+/// executor; the name keeps the store's signatures short).
+pub trait Db<'c>: PgExecutor<'c> {}
+
+impl<'c, T: PgExecutor<'c>> Db<'c> for T {}
+
+/// A row that may not be there.
+pub type Found<T> = Result<Option<T>, Failure>;
+
+/// Deletes the rows of `table` that meet `condition`; how many.
+async fn delete_where(
+    operation: &'static str,
+    db: impl Db<'_>,
+    table: impl IntoTableRef,
+    condition: impl IntoCondition,
+) -> Result<u64, Failure> {
+    let statement = Query::delete()
+        .from_table(table)
+        .cond_where(condition)
+        .to_owned();
+    execute(operation, db, &statement).await
+}
+
 /// Runs a statement that returns no rows; how many rows it changed.
 async fn execute(
     operation: &'static str,
-    db: impl PgExecutor<'_>,
+    db: impl Db<'_>,
     statement: &impl SqlxBinder,
 ) -> Result<u64, Failure> {
     Ok(timed(operation, query(statement).execute(db))
@@ -419,36 +455,48 @@ fn insert_row<Column: IntoIden>(
 /// descending, and keeps at most `limit` rows after `after`.
 fn page_newest_first<Column: IntoColumnRef + Copy>(
     query: &mut SelectStatement,
-    (created_at, id): (Column, Column),
+    columns: (Column, Column),
     after: Option<PageCursor>,
     limit: u64,
 ) {
+    page_in_creation_order(query, columns, after, limit, Order::Desc);
+}
+
+/// Keyset paging by creation: orders `query` by `created_at` and then `id` (ties), both
+/// in `order`, and keeps at most `limit` rows after `after`.
+fn page_in_creation_order<Column: IntoColumnRef + Copy>(
+    query: &mut SelectStatement,
+    (created_at, id): (Column, Column),
+    after: Option<PageCursor>,
+    limit: u64,
+    order: Order,
+) {
     query
         .apply_if(after, |query, cursor| {
-            query.and_where(
-                Expr::tuple([Expr::col(created_at), Expr::col(id)]).lt(Expr::tuple([
-                    Expr::val(cursor.created_at),
-                    Expr::val(cursor.id),
-                ])),
-            );
+            let row = Expr::tuple([Expr::col(created_at), Expr::col(id)]);
+            let last = Expr::tuple([Expr::val(cursor.created_at), Expr::val(cursor.id)]);
+            query.and_where(match order {
+                Order::Asc => row.gt(last),
+                _ => row.lt(last),
+            });
         })
-        .order_by(created_at, Order::Desc)
-        .order_by(id, Order::Desc)
+        .order_by(created_at, order.clone())
+        .order_by(id, order)
         .limit(limit);
 }
 
-/// Deletes the rows of `table` whose time in `column` has passed; how many it deleted.
-async fn delete_expired(
-    operation: &'static str,
-    db: impl PgExecutor<'_>,
-    table: impl IntoTableRef,
-    column: impl IntoColumnRef,
-) -> Result<u64, Failure> {
-    let statement = Query::delete()
-        .from_table(table)
-        .and_where(Expr::col(column).lte(Expr::current_timestamp()))
-        .to_owned();
-    execute(operation, db, &statement).await
+/// Deletes the rows whose time in `expiry` (a table's column) has passed; how many.
+async fn delete_expired<T, C>(
+    op: &'static str,
+    db: impl Db<'_>,
+    expiry: (T, C),
+) -> Result<u64, Failure>
+where
+    T: IntoIden + Clone,
+    C: IntoIden + Clone,
+{
+    let expired = Expr::col(expiry.clone()).lte(Expr::current_timestamp());
+    delete_where(op, db, expiry.0, expired).await
 }
 
 /// The name of the constraint a unique violation broke, if that is what `error` is.

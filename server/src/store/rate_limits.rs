@@ -3,9 +3,9 @@
 use std::time::Duration;
 
 use sea_query::{Alias, Expr, ExprTrait, Iden, LockBehavior, LockType, OnConflict, Query};
-use sqlx::{FromRow, PgExecutor};
+use sqlx::FromRow;
 
-use super::{execute, query_as, timed};
+use super::{Db, execute, query_as, timed};
 use crate::failure::Failure;
 
 #[derive(Iden)]
@@ -33,10 +33,7 @@ fn from_now(window: Duration) -> Expr {
 
 /// Counts one hit on each bucket, each in its own window: a bucket whose window has ended
 /// starts a new one at this hit. Returns every bucket's count, in one statement.
-pub async fn hit(
-    db: impl PgExecutor<'_>,
-    buckets: &[(&str, Duration)],
-) -> Result<Vec<Count>, Failure> {
+pub async fn hit(db: impl Db<'_>, buckets: &[(&str, Duration)]) -> Result<Vec<Count>, Failure> {
     let column = |name| Expr::col((RateLimitCounters::Table, name));
     let expired = column(RateLimitCounters::WindowEnds).lte(Expr::current_timestamp());
     let mut insert = Query::insert();
@@ -78,7 +75,7 @@ pub async fn hit(
 }
 
 /// Takes back one hit from `bucket` (an attempt that turned out not to count).
-pub async fn take_back(db: impl PgExecutor<'_>, bucket: &str) -> Result<(), Failure> {
+pub async fn take_back(db: impl Db<'_>, bucket: &str) -> Result<(), Failure> {
     let statement = Query::update()
         .table(RateLimitCounters::Table)
         .value(
@@ -93,7 +90,7 @@ pub async fn take_back(db: impl PgExecutor<'_>, bucket: &str) -> Result<(), Fail
 }
 
 /// Forgets `bucket` entirely.
-pub async fn clear(db: impl PgExecutor<'_>, bucket: &str) -> Result<(), Failure> {
+pub async fn clear(db: impl Db<'_>, bucket: &str) -> Result<(), Failure> {
     let statement = Query::delete()
         .from_table(RateLimitCounters::Table)
         .and_where(Expr::col(RateLimitCounters::Bucket).eq(bucket))
@@ -105,7 +102,7 @@ pub async fn clear(db: impl PgExecutor<'_>, bucket: &str) -> Result<(), Failure>
 /// Deletes counters whose window has ended; returns how many. Rows a login is updating
 /// right now are skipped (and purged next time), so purging never waits on, or deadlocks
 /// with, a hit.
-pub async fn purge_expired(db: impl PgExecutor<'_>) -> Result<u64, Failure> {
+pub async fn purge_expired(db: impl Db<'_>) -> Result<u64, Failure> {
     let expired = Query::select()
         .column(RateLimitCounters::Bucket)
         .from(RateLimitCounters::Table)

@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sea_query::{Expr, ExprTrait, Func, Iden, OnConflict, Query};
-use sqlx::{FromRow, PgExecutor, PgPool, postgres::PgListener};
+use sqlx::{FromRow, PgPool, postgres::PgListener};
 use tokio::time::{Instant, sleep, sleep_until, timeout};
 use uuid::Uuid;
 
-use super::{delete_expired, execute, query_as, timed};
+use super::{Db, delete_expired, execute, query_as, timed};
 use crate::{failure::Failure, telemetry::metrics};
 
 /// The channel the server listens on for revocations; no other program should use it.
@@ -42,7 +42,7 @@ const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(10);
 /// Longest a round trip on the listening connection may take before it counts as lost.
 const ROUND_TRIP_TIMEOUT: Duration = Duration::from_secs(5);
 
-#[derive(Iden)]
+#[derive(Iden, Clone, Copy)]
 enum Revocations {
     Table,
     Kind,
@@ -227,7 +227,7 @@ async fn notify(db: &mut sqlx::PgConnection, changes: &[Change]) -> Result<(), F
 }
 
 /// A round trip on `db` (the listener's connection), to find out that it is still alive.
-async fn ping(db: impl PgExecutor<'_>) -> Result<(), Failure> {
+async fn ping(db: impl Db<'_>) -> Result<(), Failure> {
     execute(
         "revocations.ping",
         db,
@@ -245,7 +245,7 @@ struct RevocationRow {
 }
 
 /// Every revocation still in force.
-async fn load(db: impl PgExecutor<'_>) -> Result<Vec<(Revoked, DateTime<Utc>)>, Failure> {
+async fn load(db: impl Db<'_>) -> Result<Vec<(Revoked, DateTime<Utc>)>, Failure> {
     let statement = Query::select()
         .columns([
             Revocations::Kind,
@@ -267,14 +267,9 @@ async fn load(db: impl PgExecutor<'_>) -> Result<Vec<(Revoked, DateTime<Utc>)>, 
 }
 
 /// Deletes revocations whose access tokens have all expired.
-pub async fn purge_expired(db: impl PgExecutor<'_>) -> Result<u64, Failure> {
-    delete_expired(
-        "revocations.purge_expired",
-        db,
-        Revocations::Table,
-        Revocations::ExpiresAt,
-    )
-    .await
+pub async fn purge_expired(db: impl Db<'_>) -> Result<u64, Failure> {
+    let expiry = (Revocations::Table, Revocations::ExpiresAt);
+    delete_expired("revocations.purge_expired", db, expiry).await
 }
 
 /// Every revocation in force, with when each ends.

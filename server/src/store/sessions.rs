@@ -5,11 +5,11 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use sea_query::{DeleteStatement, Expr, ExprTrait, Iden, IntoIden, LockType, Order, Query};
-use sqlx::{FromRow, PgExecutor};
+use sqlx::FromRow;
 use uuid::Uuid;
 
 use super::{
-    delete_expired, execute, insert_row, page_newest_first, query_as, query_scalar, timed,
+    Db, delete_expired, execute, insert_row, page_newest_first, query_as, query_scalar, timed,
 };
 use crate::{
     domain::{PageCursor, Role, Session, SessionId, SessionOrigin, UserId},
@@ -118,7 +118,7 @@ pub async fn insert(
 }
 
 async fn insert_token(
-    db: impl PgExecutor<'_>,
+    db: impl Db<'_>,
     session: SessionId,
     token_hash: &RefreshTokenHash,
     at: DateTime<Utc>,
@@ -164,7 +164,7 @@ struct PresentedRow {
 /// session's rows locked until the transaction `db` belongs to ends: two refreshes with
 /// one token are decided one after the other.
 pub async fn find_by_token_for_update(
-    db: impl PgExecutor<'_>,
+    db: impl Db<'_>,
     token_hash: &RefreshTokenHash,
 ) -> Result<Option<Presented>, Failure> {
     let statement = Query::select()
@@ -251,7 +251,7 @@ pub async fn rotate(
 /// One page of the user's live (unexpired) sessions, newest first (ties by id), after
 /// `after`.
 pub async fn list(
-    db: impl PgExecutor<'_>,
+    db: impl Db<'_>,
     user: UserId,
     after: Option<PageCursor>,
     limit: u64,
@@ -274,7 +274,7 @@ pub async fn list(
 
 /// Ends the user's session `id` (its refresh tokens go with it); `false` when the user has
 /// no such session.
-pub async fn delete(db: impl PgExecutor<'_>, user: UserId, id: SessionId) -> Result<bool, Failure> {
+pub async fn delete(db: impl Db<'_>, user: UserId, id: SessionId) -> Result<bool, Failure> {
     let statement = Query::delete()
         .from_table(Sessions::Table)
         .and_where(Expr::col(Sessions::Id).eq(id.0))
@@ -285,7 +285,7 @@ pub async fn delete(db: impl PgExecutor<'_>, user: UserId, id: SessionId) -> Res
 
 /// Ends every session of the user except `keep`; returns the ids of those it ended.
 pub async fn delete_all(
-    db: impl PgExecutor<'_>,
+    db: impl Db<'_>,
     user: UserId,
     keep: Option<SessionId>,
 ) -> Result<Vec<SessionId>, Failure> {
@@ -299,7 +299,7 @@ pub async fn delete_all(
 
 /// Ends every session of the user but the `keep` newest; returns the ids of those it ended.
 pub async fn delete_all_but_newest(
-    db: impl PgExecutor<'_>,
+    db: impl Db<'_>,
     user: UserId,
     keep: u32,
 ) -> Result<Vec<SessionId>, Failure> {
@@ -321,7 +321,7 @@ pub async fn delete_all_but_newest(
 
 /// Runs a delete of sessions; the ids of those it deleted.
 async fn delete_returning_ids(
-    db: impl PgExecutor<'_>,
+    db: impl Db<'_>,
     mut statement: DeleteStatement,
 ) -> Result<Vec<SessionId>, Failure> {
     statement.returning(Query::returning().column(Sessions::Id));
@@ -335,11 +335,7 @@ async fn delete_returning_ids(
 
 /// Whether the user's session is live and the account enabled: the check an access token
 /// needs when the revocation set cannot be trusted.
-pub async fn is_live(
-    db: impl PgExecutor<'_>,
-    user: UserId,
-    id: SessionId,
-) -> Result<bool, Failure> {
+pub async fn is_live(db: impl Db<'_>, user: UserId, id: SessionId) -> Result<bool, Failure> {
     let live = Query::select()
         .expr(Expr::val(1))
         .from(Sessions::Table)
@@ -357,12 +353,7 @@ pub async fn is_live(
 }
 
 /// Deletes sessions whose refresh token has expired (their access tokens expired with it).
-pub async fn purge_expired(db: impl PgExecutor<'_>) -> Result<u64, Failure> {
-    delete_expired(
-        "sessions.purge_expired",
-        db,
-        Sessions::Table,
-        Sessions::ExpiresAt,
-    )
-    .await
+pub async fn purge_expired(db: impl Db<'_>) -> Result<u64, Failure> {
+    let expiry = (Sessions::Table, Sessions::ExpiresAt);
+    delete_expired("sessions.purge_expired", db, expiry).await
 }

@@ -1,22 +1,27 @@
-//! SQL for the `tasks` table. Ownership is part of every statement's `WHERE`: a task that
-//! belongs to someone else is simply not found.
+//! SQL for the `tasks` table. A task is read for a user only through the lists they can
+//! see ([`lists::roles_of`]): a task in any other list is simply not found.
 
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use sea_query::{
-    Cond, Condition, Expr, ExprTrait, Func, FunctionCall, Iden, LockType, Order, Query,
-    SelectStatement, extension::postgres::PgExpr,
+    Asterisk, Cond, Condition, Expr, ExprTrait, Func, FunctionCall, Iden, JoinType, LockType,
+    Order, Query, SelectStatement, UnionType,
+    extension::postgres::{PgBinOper, PgExpr, PgFunc},
 };
 use serde::{Deserialize, Serialize};
-use sqlx::{FromRow, PgExecutor};
+use sqlx::{FromRow, PgConnection};
 use uuid::Uuid;
 
-use super::{execute, fetch_optional, insert_row, query_as, timed};
+use super::{
+    Db, delete_where, execute, insert_row,
+    lists::{self, Access},
+    query_as, timed,
+};
 use crate::{
     domain::{
-        SortField, SortValue, TagName, TagSet, Task, TaskChange, TaskDescription, TaskFilter,
-        TaskId, TaskListing, TaskPriority, TaskStatus, TaskTitle, UserId, Version,
+        ListId, ListRole, SortField, SortValue, TagName, TagSet, Task, TaskChange, TaskDescription,
+        TaskFilter, TaskId, TaskListing, TaskPriority, TaskStatus, TaskTitle, UserId, Version,
     },
     failure::Failure,
 };
@@ -25,7 +30,8 @@ use crate::{
 pub(super) enum Tasks {
     Table,
     Id,
-    OwnerId,
+    ListId,
+    AssigneeId,
     Title,
     Description,
     Status,
@@ -44,9 +50,10 @@ pub(super) enum Tasks {
     Search,
 }
 
-const TASK_COLUMNS: [Tasks; 12] = [
+const TASK_COLUMNS: [Tasks; 13] = [
     Tasks::Id,
-    Tasks::OwnerId,
+    Tasks::ListId,
+    Tasks::AssigneeId,
     Tasks::Title,
     Tasks::Description,
     Tasks::Status,
@@ -63,7 +70,8 @@ const TASK_COLUMNS: [Tasks; 12] = [
 #[derive(FromRow, Serialize, Deserialize)]
 pub(super) struct TaskRow {
     id: Uuid,
-    owner_id: Uuid,
+    list_id: Uuid,
+    assignee_id: Option<Uuid>,
     title: String,
     description: Option<String>,
     status: String,
@@ -83,7 +91,8 @@ impl TryFrom<TaskRow> for Task {
         let corrupt = |problem: String| Failure::internal("a stored task is invalid", problem);
         Ok(Self {
             id: TaskId(row.id),
-            owner: UserId(row.owner_id),
+            list: ListId(row.list_id),
+            assignee: row.assignee_id.map(UserId),
             title: TaskTitle::parse(&row.title).map_err(corrupt)?,
             description: row.description.map(TaskDescription::new),
             status: TaskStatus::from_str(&row.status)
@@ -104,7 +113,8 @@ impl From<&Task> for TaskRow {
     fn from(task: &Task) -> Self {
         Self {
             id: task.id.0,
-            owner_id: task.owner.0,
+            list_id: task.list.0,
+            assignee_id: task.assignee.map(|user| user.0),
             title: task.title.as_str().to_owned(),
             description: task.description.as_ref().map(|d| d.as_str().to_owned()),
             status: <&str>::from(task.status).to_owned(),
@@ -120,7 +130,7 @@ impl From<&Task> for TaskRow {
 }
 
 /// The columns a change writes, with their values, in a fixed order.
-fn changed_values(change: &TaskChange) -> [(Tasks, Expr); 8] {
+fn changed_values(change: &TaskChange) -> [(Tasks, Expr); 10] {
     let draft = &change.draft;
     let status: &'static str = draft.status.into();
     let priority: &'static str = draft.priority.into();
@@ -136,17 +146,17 @@ fn changed_values(change: &TaskChange) -> [(Tasks, Expr); 8] {
         (Tasks::CompletedAt, Expr::val(change.completed_at)),
         (Tasks::UpdatedAt, Expr::val(change.at)),
         (Tasks::Tags, Expr::val(draft.tags.clone().into_strings())),
+        (Tasks::ListId, Expr::val(change.placement.list.0)),
+        (
+            Tasks::AssigneeId,
+            Expr::val(change.placement.assignee.map(|user| user.0)),
+        ),
     ]
 }
 
-pub async fn insert(
-    db: impl PgExecutor<'_>,
-    owner: UserId,
-    change: &TaskChange,
-) -> Result<Task, Failure> {
+pub async fn insert(db: impl Db<'_>, change: &TaskChange) -> Result<Task, Failure> {
     let identity = [
         (Tasks::Id, Expr::val(Uuid::now_v7())),
-        (Tasks::OwnerId, Expr::val(owner.0)),
         (Tasks::CreatedAt, Expr::val(change.at)),
     ];
     let statement = insert_row(
@@ -159,16 +169,25 @@ pub async fn insert(
     row.try_into()
 }
 
-/// A listing's filter in the owner's terms: the owner's spellings of its tags, and its
-/// search as a `tsquery` over the owner's words (see [`owner_tsquery`]).
+/// A listing's filter in the terms of the lists it reads: the spellings those lists give
+/// its tags, and the words of its search as the database splits them.
 #[derive(Debug, Clone, Default)]
 pub struct Spelled {
-    pub tags: Vec<TagName>,
-    pub search: Option<String>,
+    /// For each tag asked for, every spelling of it in the lists read.
+    pub tags: Vec<Vec<TagName>>,
+    /// The words searched for, if there is a search (see [`lists_tsquery`]).
+    pub words: Option<Vec<String>>,
+}
+
+impl Spelled {
+    /// Whether the filter has a tag or a search, whose selectivity decides the plan.
+    fn selective(&self) -> bool {
+        !self.tags.is_empty() || self.words.is_some()
+    }
 }
 
 /// The words of `text` as the search document splits and lower-cases a task's text.
-pub async fn search_words(db: impl PgExecutor<'_>, text: &str) -> Result<Vec<String>, Failure> {
+pub async fn search_words(db: impl Db<'_>, text: &str) -> Result<Vec<String>, Failure> {
     let document = Func::cust("to_tsvector")
         .arg(Expr::cust("'simple'::regconfig"))
         .arg(text);
@@ -181,53 +200,180 @@ pub async fn search_words(db: impl PgExecutor<'_>, text: &str) -> Result<Vec<Str
     Ok(words.into_iter().map(|(word,)| word).collect())
 }
 
-/// A search for `words` (as the database split them) among the owner's tasks, as a
-/// PostgreSQL `tsquery`: every word a prefix, of the owner's words only (the search
-/// document stores each word as `<owner hex>_<word>`; see the migrations).
-pub fn owner_tsquery(owner: UserId, words: &[String]) -> String {
-    let owner = owner.0.simple();
-    let prefixes: Vec<String> = words
-        .iter()
-        .map(|word| {
-            // A quoted tsquery lexeme: quotes and backslashes are escaped by doubling.
-            let escaped = word.replace('\\', "\\\\").replace('\'', "''");
-            format!("'{owner}_{escaped}':*")
-        })
-        .collect();
-    prefixes.join(" & ")
+/// A search for `words` (as the database split them) among the tasks of `lists`, as a
+/// PostgreSQL `tsquery`: in any of the lists, every word a prefix of a word of that list
+/// (the search document stores each word as `<list hex>_<word>`; see the migrations).
+pub fn lists_tsquery(lists: &[ListId], words: &[String]) -> String {
+    let of_list = |list: &ListId| {
+        let list = list.0.simple();
+        let prefixes: Vec<String> = words
+            .iter()
+            .map(|word| {
+                // A quoted tsquery lexeme: quotes and backslashes are escaped by doubling.
+                let escaped = word.replace('\\', "\\\\").replace('\'', "''");
+                format!("'{list}_{escaped}':*")
+            })
+            .collect();
+        format!("({})", prefixes.join(" & "))
+    };
+    lists.iter().map(of_list).collect::<Vec<_>>().join(" | ")
 }
 
-/// One page of the owner's tasks that `listing` asks for, in its order, at most `limit`;
-/// `spelled` is its filter in the owner's terms.
+/// How many tasks a listing with a tag or a search reads in its order, looking for a page
+/// of matches, before it collects every match from the GIN indexes instead (see [`list`]).
+pub const WALK: u64 = 1_000;
+
+/// How many index scans a listing of several lists merges at most: one per list up to
+/// this many lists, and as many groups of lists beyond (each group read and sorted).
+pub const MERGED_LISTS: usize = 64;
+
+/// The statements a listing runs; public so the benchmark can `EXPLAIN` exactly them.
+pub struct ListStatements {
+    /// The listing; or with a tag or a search, the matches among the first [`WALK`]
+    /// tasks in its order. Prepared: its plan does not depend on the values.
+    pub first: SelectStatement,
+    /// With a tag or a search, run when `first` found less than a page: every match,
+    /// collected from the GIN indexes and sorted. Planned with its values.
+    pub then: Option<SelectStatement>,
+}
+
+/// One page of the tasks of `lists` that `listing` asks for, in its order, at most
+/// `limit`; `spelled` is its filter in those lists' terms and `caller` who `assignee=me`
+/// is.
+///
+/// Each list's tasks are read in order from the sort's index, and the lists merged. A
+/// tag or a search could make that walk as long as the lists: a common word fills the
+/// page within a few rows, a rare or absent one never does. So the walk stops after
+/// [`WALK`] tasks, and when it has not filled the page, the matches are collected from
+/// the GIN indexes (few, or the walk would have found a page) and sorted. Neither step
+/// depends on the planner's statistics, which right after a bulk import are missing.
 pub async fn list(
-    db: impl PgExecutor<'_>,
-    owner: UserId,
+    db: &mut PgConnection,
+    caller: UserId,
+    lists: &[ListId],
     listing: &TaskListing,
     spelled: &Spelled,
     limit: u64,
 ) -> Result<Vec<Task>, Failure> {
-    // How selective a tag or a search is decides the plan: walk the order's index until
-    // the page is full (a common tag or word), or collect the matches from the GIN index
-    // and sort them (a rare one). A prepared statement soon settles on one generic plan
-    // that cannot tell, so these listings go unprepared and are planned with their values
-    // (and the owner's, whose task count matters as much).
-    let by_value = !listing.filter.tags.is_empty() || listing.filter.search.is_some();
-    let mut statement = query_as(&list_statement(owner, listing, spelled, limit));
-    if by_value {
-        statement = statement.persistent(false);
+    let statements = list_statements(caller, lists, listing, spelled, limit);
+    let first = query_as(&statements.first);
+    let mut rows: Vec<TaskRow> = timed("tasks.list", first.fetch_all(&mut *db)).await?;
+    if let Some(then) = statements.then
+        && (rows.len() as u64) < limit
+    {
+        let then = query_as(&then).persistent(false);
+        rows = timed("tasks.list_matches", then.fetch_all(&mut *db)).await?;
     }
-    let rows: Vec<TaskRow> = timed("tasks.list", statement.fetch_all(db)).await?;
     rows.into_iter().map(Task::try_from).collect()
 }
 
-/// The statement [`list`] runs; public so the benchmark can `EXPLAIN` exactly it.
-pub fn list_statement(
-    owner: UserId,
+/// The statements [`list`] runs.
+pub fn list_statements(
+    caller: UserId,
+    lists: &[ListId],
     listing: &TaskListing,
     spelled: &Spelled,
     limit: u64,
+) -> ListStatements {
+    let plain = filtered(caller, &listing.filter);
+    let in_order = |group: &[ListId]| plain.clone().add(in_lists(group));
+    if !spelled.selective() {
+        return ListStatements {
+            first: merged(lists, listing, limit, false, in_order),
+            then: None,
+        };
+    }
+    // The walk: the first tasks of the lists in order, and among them the matches.
+    let mut first = Query::select();
+    let walk = merged(lists, listing, WALK, spelled.words.is_some(), in_order);
+    first
+        .columns(TASK_COLUMNS)
+        .column(Merge::SortKey)
+        .from_subquery(walk, Merge::Walked)
+        .cond_where(selected(lists, spelled));
+    ordered(&mut first, Expr::col(Merge::SortKey), listing, limit);
+    // The matches: a search reads its lists' entries of the search index, with no
+    // condition on `list_id` that could lead the planner to its B-tree instead (each
+    // entry names its list, see `lists_tsquery`); a tag, the `(list_id, tags)` index.
+    let then = merged(lists, listing, limit, false, |group| {
+        let matching = plain.clone().add(selected(group, spelled));
+        match spelled.words {
+            Some(_) => matching,
+            None => matching.add(in_lists(group)),
+        }
+    });
+    ListStatements {
+        first,
+        then: Some(then),
+    }
+}
+
+/// The names [`merged`] gives its sort key and its subqueries.
+#[derive(Iden)]
+enum Merge {
+    SortKey,
+    Walked,
+    FirstList,
+    Lists,
+}
+
+/// The tasks of `lists` (not empty) meeting `condition` (given a group of lists; it
+/// says which tasks of theirs) in the listing's order, at most `limit`, with their sort
+/// key as [`Merge::SortKey`], and their search document when `with_words`, for a filter
+/// around. One list is one index scan; several are merged from one scan each, at most
+/// [`MERGED_LISTS`].
+fn merged(
+    lists: &[ListId],
+    listing: &TaskListing,
+    limit: u64,
+    with_words: bool,
+    condition: impl Fn(&[ListId]) -> Condition,
 ) -> SelectStatement {
     let key = sort_key(listing.order.field);
+    let group_size = lists.len().div_ceil(MERGED_LISTS).max(1);
+    let mut branches = lists.chunks(group_size).map(|group| {
+        let mut branch = Query::select();
+        branch
+            .columns(TASK_COLUMNS)
+            .expr_as(key.clone(), Merge::SortKey)
+            .apply_if(with_words.then_some(Tasks::Search), |query, search| {
+                query.column(search);
+            })
+            .from(Tasks::Table)
+            .cond_where(condition(group))
+            .apply_if(listing.after.as_ref(), |query, after| {
+                // A row comparison keeps the keyset exact when sort values tie.
+                let row = Expr::tuple([key.clone(), Expr::col(Tasks::Id)]);
+                let last = Expr::tuple([sort_value(&after.value), Expr::val(after.id)]);
+                query.and_where(if listing.order.descending() {
+                    row.lt(last)
+                } else {
+                    row.gt(last)
+                });
+            });
+        ordered(&mut branch, key.clone(), listing, limit);
+        branch
+    });
+    let first = branches.next().expect("a listing reads at least one list");
+    let rest: Vec<SelectStatement> = branches.collect();
+    if rest.is_empty() {
+        return first;
+    }
+    // The first branch is parenthesised as a subquery of its own: a union's first select
+    // would otherwise lose its `ORDER BY` and `LIMIT` to the union.
+    let mut union = Query::select();
+    union
+        .column(Asterisk)
+        .from_subquery(first, Merge::FirstList)
+        .unions(rest.into_iter().map(|branch| (UnionType::All, branch)));
+    let mut merged = Query::select();
+    merged.column(Asterisk).from_subquery(union, Merge::Lists);
+    ordered(&mut merged, Expr::col(Merge::SortKey), listing, limit);
+    merged
+}
+
+/// Orders `statement` by `key` and the task id, as the listing asks, and keeps `limit`.
+fn ordered(statement: &mut SelectStatement, key: Expr, listing: &TaskListing, limit: u64) {
     let direction = || {
         if listing.order.descending() {
             Order::Desc
@@ -235,28 +381,23 @@ pub fn list_statement(
             Order::Asc
         }
     };
-    Query::select()
-        .columns(TASK_COLUMNS)
-        .from(Tasks::Table)
-        .and_where(Expr::col(Tasks::OwnerId).eq(owner.0))
-        .cond_where(filtered(&listing.filter, spelled))
-        .apply_if(listing.after.as_ref(), |query, after| {
-            // A row comparison keeps the keyset exact when sort values tie.
-            let row = Expr::tuple([key.clone(), Expr::col(Tasks::Id)]);
-            let last = Expr::tuple([sort_value(&after.value), Expr::val(after.id)]);
-            query.and_where(if listing.order.descending() {
-                row.lt(last)
-            } else {
-                row.gt(last)
-            });
-        })
-        .order_by_expr(key.clone(), direction())
+    statement
+        .order_by_expr(key, direction())
         .order_by(Tasks::Id, direction())
-        .limit(limit)
-        .to_owned()
+        .limit(limit);
 }
 
-/// What a listing sorts by; each has an index led by `owner_id` (see the migrations).
+/// The tasks of `lists`.
+fn in_lists(lists: &[ListId]) -> Condition {
+    Cond::all().add(match lists {
+        [list] => Expr::col(Tasks::ListId).eq(list.0),
+        several => Expr::col(Tasks::ListId).eq(PgFunc::any(Expr::val(
+            several.iter().map(|list| list.0).collect::<Vec<Uuid>>(),
+        ))),
+    })
+}
+
+/// What a listing sorts by; each has an index led by `list_id` (see the migrations).
 fn sort_key(field: SortField) -> Expr {
     match field {
         SortField::CreatedAt => Expr::col(Tasks::CreatedAt),
@@ -287,11 +428,9 @@ fn priority_rank(priority: TaskPriority) -> i16 {
     }
 }
 
-/// The conditions of `filter`, all of which a listed task meets, with its tags and search
-/// as `spelled` has them. Both are bound as values, not looked up in a subquery, so the
-/// planner sees them and weighs how common they are: a common tag or word walks the sort
-/// order's index, a rare one takes the GIN index.
-fn filtered(filter: &TaskFilter, spelled: &Spelled) -> Condition {
+/// The conditions of `filter` other than its tags and search, all of which a listed
+/// task meets; each is cheap to check on a task read in order.
+fn filtered(caller: UserId, filter: &TaskFilter) -> Condition {
     let done: &str = TaskStatus::Done.into();
     let overdue = || {
         Expr::col(Tasks::DueKey)
@@ -305,10 +444,11 @@ fn filtered(filter: &TaskFilter, spelled: &Spelled) -> Condition {
         .add_option((!filter.priorities.is_empty()).then(|| {
             Expr::col(Tasks::Priority).is_in(filter.priorities.iter().map(|p| <&str>::from(*p)))
         }))
-        .add_option((!filter.tags.is_empty()).then(|| {
-            let names: Vec<String> = spelled.tags.iter().map(|t| t.as_str().to_owned()).collect();
-            Expr::col(Tasks::Tags).contains(Expr::val(names))
-        }))
+        .add_option(
+            filter
+                .assignee
+                .map(|assignee| Expr::col(Tasks::AssigneeId).eq(assignee.resolve(caller).0)),
+        )
         .add_option(filter.due_before.map(|at| Expr::col(Tasks::DueAt).lt(at)))
         .add_option(filter.due_after.map(|at| Expr::col(Tasks::DueAt).gte(at)))
         .add_option(
@@ -328,91 +468,134 @@ fn filtered(filter: &TaskFilter, spelled: &Spelled) -> Condition {
                 .updated_since
                 .map(|at| Expr::col(Tasks::UpdatedAt).gte(at)),
         )
-        .add_option(spelled.search.as_ref().map(|query| {
-            Expr::col(Tasks::Search).matches(Expr::val(query.as_str()).cast_as("tsquery"))
+}
+
+/// The tags and the search of a filter, as `spelled` has them, for tasks of `lists`. Both
+/// are bound as values, not looked up in a subquery, so the planner sees them.
+fn selected(lists: &[ListId], spelled: &Spelled) -> Condition {
+    Cond::all()
+        .add_option((!spelled.tags.is_empty()).then(|| {
+            // Each tag in any of its spellings (lists may spell one tag differently).
+            spelled.tags.iter().fold(Cond::all(), |all, spellings| {
+                let names: Vec<String> = spellings.iter().map(|t| t.as_str().to_owned()).collect();
+                all.add(Expr::col(Tasks::Tags).binary(PgBinOper::Overlap, Expr::val(names)))
+            })
+        }))
+        .add_option(spelled.words.as_ref().map(|words| {
+            let query = lists_tsquery(lists, words);
+            Expr::col(Tasks::Search).matches(Expr::val(query).cast_as("tsquery"))
         }))
 }
 
-/// The owner's task with this id: ownership is part of every statement that names a task,
-/// so another user's task is simply not found.
-fn owned_task(owner: UserId, id: TaskId) -> Condition {
-    Cond::all()
-        .add(Expr::col(Tasks::Id).eq(id.0))
-        .add(Expr::col(Tasks::OwnerId).eq(owner.0))
-}
-
-/// The owner's task with this id.
-fn one(owner: UserId, id: TaskId) -> SelectStatement {
+/// The task with this id, with `user`'s role in its list, if they can see it.
+fn seen_by(user: UserId, id: TaskId) -> SelectStatement {
     Query::select()
-        .columns(TASK_COLUMNS)
+        .columns(TASK_COLUMNS.map(|column| (Tasks::Table, column)))
+        .column((Access::Table, Access::Role))
         .from(Tasks::Table)
-        .cond_where(owned_task(owner, id))
+        .join_subquery(
+            JoinType::InnerJoin,
+            lists::roles_of(user),
+            Access::Table,
+            Expr::col((Access::Table, Access::ListId)).equals((Tasks::Table, Tasks::ListId)),
+        )
+        .and_where(Expr::col((Tasks::Table, Tasks::Id)).eq(id.0))
         .to_owned()
 }
 
+/// A task row with the reader's role in its list.
+#[derive(FromRow)]
+struct SeenRow {
+    #[sqlx(flatten)]
+    task: TaskRow,
+    role: String,
+}
+
+async fn fetch_seen(
+    operation: &'static str,
+    db: impl Db<'_>,
+    statement: &SelectStatement,
+) -> Result<Option<(Task, ListRole)>, Failure> {
+    let row: Option<SeenRow> = timed(operation, query_as(statement).fetch_optional(db)).await?;
+    row.map(|row| Ok((row.task.try_into()?, lists::stored_role(&row.role)?)))
+        .transpose()
+}
+
+/// The task, with `user`'s role in its list, if they can see it.
 pub async fn find(
-    db: impl PgExecutor<'_>,
-    owner: UserId,
+    db: impl Db<'_>,
+    user: UserId,
     id: TaskId,
-) -> Result<Option<Task>, Failure> {
-    fetch_optional::<TaskRow, _>("tasks.find", db, &one(owner, id)).await
+) -> Result<Option<(Task, ListRole)>, Failure> {
+    fetch_seen("tasks.find", db, &seen_by(user, id)).await
 }
 
-/// Like [`find`], and locks the row until the transaction `db` belongs to ends, so that
-/// what is written next is based on what was read.
+/// Like [`find`], and locks the task's row until the transaction `db` belongs to ends, so
+/// that what is written next is based on what was read.
 pub async fn find_for_update(
-    db: impl PgExecutor<'_>,
-    owner: UserId,
+    db: impl Db<'_>,
+    user: UserId,
     id: TaskId,
-) -> Result<Option<Task>, Failure> {
-    fetch_optional::<TaskRow, _>(
-        "tasks.find_for_update",
-        db,
-        &*one(owner, id).lock(LockType::Update),
-    )
-    .await
+) -> Result<Option<(Task, ListRole)>, Failure> {
+    let statement = seen_by(user, id)
+        .lock_with_tables(LockType::Update, [Tasks::Table])
+        .to_owned();
+    fetch_seen("tasks.find_for_update", db, &statement).await
 }
 
-/// Writes `change` over the owner's task, as its next version; `None` when there is no
-/// such task.
-pub async fn update(
-    db: impl PgExecutor<'_>,
-    owner: UserId,
-    id: TaskId,
-    change: &TaskChange,
-) -> Result<Option<Task>, Failure> {
+/// Writes `change` over the task as its next version. The caller has read it locked, with
+/// the right to change it, in the same transaction.
+pub async fn update(db: impl Db<'_>, id: TaskId, change: &TaskChange) -> Result<Task, Failure> {
     let statement = Query::update()
         .table(Tasks::Table)
         .values(changed_values(change))
         .value(Tasks::Version, Expr::col(Tasks::Version).add(1))
-        .cond_where(owned_task(owner, id))
+        .and_where(Expr::col(Tasks::Id).eq(id.0))
         .returning(Query::returning().columns(TASK_COLUMNS))
         .to_owned();
-    fetch_optional::<TaskRow, _>("tasks.update", db, &statement).await
+    let row: TaskRow = timed("tasks.update", query_as(&statement).fetch_one(db)).await?;
+    row.try_into()
 }
 
-/// Deletes the owner's task; `false` when there is no such task.
-pub async fn delete(db: impl PgExecutor<'_>, owner: UserId, id: TaskId) -> Result<bool, Failure> {
-    let statement = Query::delete()
-        .from_table(Tasks::Table)
-        .cond_where(owned_task(owner, id))
+/// Deletes the task. The caller has read it locked, with the right to delete it, in the
+/// same transaction.
+pub async fn delete(db: impl Db<'_>, id: TaskId) -> Result<u64, Failure> {
+    let task = Expr::col(Tasks::Id).eq(id.0);
+    delete_where("tasks.delete", db, Tasks::Table, task).await
+}
+
+/// Unassigns `user` from every task of the list (they are leaving it), each as its next
+/// version, changed `at`.
+pub async fn unassign(
+    db: impl Db<'_>,
+    list: ListId,
+    user: UserId,
+    at: DateTime<Utc>,
+) -> Result<u64, Failure> {
+    let statement = Query::update()
+        .table(Tasks::Table)
+        .value(Tasks::AssigneeId, Expr::val(None::<Uuid>))
+        .value(Tasks::Version, Expr::col(Tasks::Version).add(1))
+        .value(Tasks::UpdatedAt, Expr::val(at))
+        .and_where(Expr::col(Tasks::ListId).eq(list.0))
+        .and_where(Expr::col(Tasks::AssigneeId).eq(user.0))
         .to_owned();
-    Ok(execute("tasks.delete", db, &statement).await? == 1)
+    execute("tasks.unassign", db, &statement).await
 }
 
-/// The owner's tasks carrying every one of `names` (spelled as stored).
-fn carrying(owner: UserId, names: &[&TagName]) -> Condition {
+/// The list's tasks carrying every one of `names` (spelled as stored).
+fn carrying(list: ListId, names: &[&TagName]) -> Condition {
     let names: Vec<String> = names.iter().map(|name| name.as_str().to_owned()).collect();
     Cond::all()
-        .add(Expr::col(Tasks::OwnerId).eq(owner.0))
+        .add(Expr::col(Tasks::ListId).eq(list.0))
         .add(Expr::col(Tasks::Tags).contains(Expr::val(names)))
 }
 
-/// Respells or renames tag `from` to `to` on every task of the owner that carries it; how
+/// Respells or renames tag `from` to `to` on every task of the list that carries it; how
 /// many tasks changed. The caller makes sure no task carries both.
 pub async fn rename_tag(
-    db: impl PgExecutor<'_>,
-    owner: UserId,
+    db: impl Db<'_>,
+    list: ListId,
     from: &TagName,
     to: &TagName,
     at: DateTime<Utc>,
@@ -421,14 +604,14 @@ pub async fn rename_tag(
         .arg(Expr::col(Tasks::Tags))
         .arg(from.as_str())
         .arg(to.as_str());
-    rewrite_tags(db, owner, &[from], tags, at).await
+    rewrite_tags(db, list, &[from], tags, at).await
 }
 
-/// Takes tag `name` off every task of the owner that carries it and all of `also`; how
+/// Takes tag `name` off every task of the list that carries it and all of `also`; how
 /// many tasks changed.
 pub async fn remove_tag(
-    db: impl PgExecutor<'_>,
-    owner: UserId,
+    db: impl Db<'_>,
+    list: ListId,
     name: &TagName,
     also: &[&TagName],
     at: DateTime<Utc>,
@@ -437,15 +620,15 @@ pub async fn remove_tag(
     let tags = Func::cust("array_remove")
         .arg(Expr::col(Tasks::Tags))
         .arg(name.as_str());
-    rewrite_tags(db, owner, &all, tags, at).await
+    rewrite_tags(db, list, &all, tags, at).await
 }
 
-/// Sets the tags of every task of the owner that carries all of `names` to `tags` (an
+/// Sets the tags of every task of the list that carries all of `names` to `tags` (an
 /// expression over the current ones), each as its next version, changed `at`; how many
 /// tasks changed.
 async fn rewrite_tags(
-    db: impl PgExecutor<'_>,
-    owner: UserId,
+    db: impl Db<'_>,
+    list: ListId,
     names: &[&TagName],
     tags: FunctionCall,
     at: DateTime<Utc>,
@@ -455,25 +638,9 @@ async fn rewrite_tags(
         .value(Tasks::Tags, tags)
         .value(Tasks::Version, Expr::col(Tasks::Version).add(1))
         .value(Tasks::UpdatedAt, Expr::val(at))
-        .cond_where(carrying(owner, names))
+        .cond_where(carrying(list, names))
         .to_owned();
     execute("tasks.rewrite_tags", db, &statement).await
-}
-
-/// How many of the owner's tasks carry tag `name` (spelled as stored).
-pub async fn count_carrying(
-    db: impl PgExecutor<'_>,
-    owner: UserId,
-    name: &TagName,
-) -> Result<i64, Failure> {
-    let statement = Query::select()
-        .expr(Expr::col(Tasks::Id).count())
-        .from(Tasks::Table)
-        .cond_where(carrying(owner, &[name]))
-        .to_owned();
-    let (count,): (i64,) =
-        timed("tasks.count_carrying", query_as(&statement).fetch_one(db)).await?;
-    Ok(count)
 }
 
 #[cfg(test)]
@@ -481,12 +648,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn owner_queries_prefix_every_word_and_escape_quotes() {
-        let owner = UserId(Uuid::from_u128(0xab));
-        let hex = "000000000000000000000000000000ab";
+    fn list_queries_prefix_every_word_and_escape_quotes() {
+        let (one, two) = (ListId(Uuid::from_u128(0xab)), ListId(Uuid::from_u128(0xcd)));
+        let (a, b) = (
+            "000000000000000000000000000000ab",
+            "000000000000000000000000000000cd",
+        );
+        let words = ["dent".to_owned(), "o'brien\\x".to_owned()];
         assert_eq!(
-            owner_tsquery(owner, &["dent".to_owned(), "o'brien\\x".to_owned()]),
-            format!("'{hex}_dent':* & '{hex}_o''brien\\\\x':*")
+            lists_tsquery(&[one], &words),
+            format!("('{a}_dent':* & '{a}_o''brien\\\\x':*)")
+        );
+        assert_eq!(
+            lists_tsquery(&[one, two], &words[..1]),
+            format!("('{a}_dent':*) | ('{b}_dent':*)")
         );
     }
 }

@@ -7,11 +7,11 @@ use sea_query::{
     Expr, ExprTrait, Func, Iden, LikeExpr, LockType, Order, Query, ReturningClause,
     SelectStatement, UpdateStatement,
 };
-use sqlx::{FromRow, PgExecutor};
+use sqlx::FromRow;
 use uuid::Uuid;
 
 use super::{
-    execute, fetch_optional, insert_row, page_newest_first, query_as, query_scalar, timed,
+    Db, execute, fetch_optional, insert_row, page_newest_first, query_as, query_scalar, timed,
     violated_unique_constraint,
 };
 use crate::{
@@ -20,7 +20,7 @@ use crate::{
 };
 
 #[derive(Iden, Clone, Copy)]
-enum Users {
+pub(super) enum Users {
     Table,
     Id,
     Email,
@@ -92,7 +92,7 @@ fn email_taken(error: sqlx::Error) -> WriteUserError {
 }
 
 pub async fn insert(
-    db: impl PgExecutor<'_>,
+    db: impl Db<'_>,
     email: &Email,
     password_hash: &str,
     role: Role,
@@ -119,7 +119,7 @@ pub async fn insert(
 /// The account with this email (compared by key: letter case and look-alikes ignored) and
 /// its password hash.
 pub async fn find_credentials(
-    db: impl PgExecutor<'_>,
+    db: impl Db<'_>,
     email: &Email,
 ) -> Result<Option<(User, String)>, Failure> {
     let statement = credentials()
@@ -130,7 +130,7 @@ pub async fn find_credentials(
 
 /// The account with this id and its password hash.
 pub async fn find_credentials_by_id(
-    db: impl PgExecutor<'_>,
+    db: impl Db<'_>,
     id: UserId,
 ) -> Result<Option<(User, String)>, Failure> {
     fetch_credentials(db, &credentials_by_id(id)).await
@@ -140,7 +140,7 @@ pub async fn find_credentials_by_id(
 /// transaction `db` belongs to ends (`FOR NO KEY UPDATE`: rows that reference it can still
 /// be inserted).
 pub async fn find_credentials_for_update(
-    db: impl PgExecutor<'_>,
+    db: impl Db<'_>,
     id: UserId,
 ) -> Result<Option<(User, String)>, Failure> {
     fetch_credentials(db, credentials_by_id(id).lock(LockType::NoKeyUpdate)).await
@@ -162,7 +162,7 @@ fn credentials_by_id(id: UserId) -> SelectStatement {
 }
 
 async fn fetch_credentials(
-    db: impl PgExecutor<'_>,
+    db: impl Db<'_>,
     statement: &SelectStatement,
 ) -> Result<Option<(User, String)>, Failure> {
     let row: Option<CredentialsRow> = timed(
@@ -174,12 +174,12 @@ async fn fetch_credentials(
         .transpose()
 }
 
-pub async fn find(db: impl PgExecutor<'_>, id: UserId) -> Result<Option<User>, Failure> {
+pub async fn find(db: impl Db<'_>, id: UserId) -> Result<Option<User>, Failure> {
     fetch_optional::<UserRow, _>("users.find", db, &by_id(id)).await
 }
 
 /// Like [`find`], and locks the row until the transaction `db` belongs to ends.
-pub async fn find_for_update(db: impl PgExecutor<'_>, id: UserId) -> Result<Option<User>, Failure> {
+pub async fn find_for_update(db: impl Db<'_>, id: UserId) -> Result<Option<User>, Failure> {
     fetch_optional::<UserRow, _>(
         "users.find_for_update",
         db,
@@ -188,10 +188,7 @@ pub async fn find_for_update(db: impl PgExecutor<'_>, id: UserId) -> Result<Opti
     .await
 }
 
-pub async fn find_by_email(
-    db: impl PgExecutor<'_>,
-    email: &Email,
-) -> Result<Option<User>, Failure> {
+pub async fn find_by_email(db: impl Db<'_>, email: &Email) -> Result<Option<User>, Failure> {
     let statement = Query::select()
         .columns(USER_COLUMNS)
         .from(Users::Table)
@@ -210,7 +207,7 @@ fn by_id(id: UserId) -> SelectStatement {
 
 /// Every enabled administrator's id, locked until the transaction `db` belongs to ends:
 /// two changes that could each leave no administrator are made one after the other.
-pub async fn lock_enabled_admins(db: impl PgExecutor<'_>) -> Result<Vec<UserId>, Failure> {
+pub async fn lock_enabled_admins(db: impl Db<'_>) -> Result<Vec<UserId>, Failure> {
     let admin: &'static str = Role::Admin.into();
     let statement = Query::select()
         .column(Users::Id)
@@ -231,7 +228,7 @@ pub async fn lock_enabled_admins(db: impl PgExecutor<'_>) -> Result<Vec<UserId>,
 /// One page of every account, newest first (ties by id), after `after`, optionally only
 /// those whose email starts with `email_prefix` (letter case ignored).
 pub async fn list(
-    db: impl PgExecutor<'_>,
+    db: impl Db<'_>,
     email_prefix: Option<&str>,
     after: Option<PageCursor>,
     limit: u64,
@@ -264,7 +261,7 @@ fn escape_like(text: &str) -> String {
 
 /// Changes the account's email; `EmailTaken` if another account has it.
 pub async fn update_email(
-    db: impl PgExecutor<'_>,
+    db: impl Db<'_>,
     id: UserId,
     email: &Email,
 ) -> Result<Option<User>, WriteUserError> {
@@ -288,7 +285,7 @@ pub async fn update_email(
 
 /// Replaces the account's password hash; `false` when there is no such account.
 pub async fn update_password_hash(
-    db: impl PgExecutor<'_>,
+    db: impl Db<'_>,
     id: UserId,
     password_hash: &str,
 ) -> Result<bool, Failure> {
@@ -298,7 +295,7 @@ pub async fn update_password_hash(
 
 /// Disables the account now (keeping the first time if it already is), or enables it.
 pub async fn set_disabled(
-    db: impl PgExecutor<'_>,
+    db: impl Db<'_>,
     id: UserId,
     disabled: bool,
 ) -> Result<Option<User>, Failure> {
@@ -316,11 +313,7 @@ pub async fn set_disabled(
     .await
 }
 
-pub async fn set_role(
-    db: impl PgExecutor<'_>,
-    id: UserId,
-    role: Role,
-) -> Result<Option<User>, Failure> {
+pub async fn set_role(db: impl Db<'_>, id: UserId, role: Role) -> Result<Option<User>, Failure> {
     let role: &'static str = role.into();
     let mut statement = update(id, [(Users::Role, role.into())]);
     fetch_optional::<UserRow, _>("users.set_role", db, statement.returning(account_columns())).await
@@ -342,7 +335,7 @@ fn account_columns() -> ReturningClause {
 
 /// Deletes the account; its tasks and sessions go with it (foreign keys cascade). `false`
 /// when there is no such account.
-pub async fn delete(db: impl PgExecutor<'_>, id: UserId) -> Result<bool, Failure> {
+pub async fn delete(db: impl Db<'_>, id: UserId) -> Result<bool, Failure> {
     let statement = Query::delete()
         .from_table(Users::Table)
         .and_where(Expr::col(Users::Id).eq(id.0))

@@ -7,13 +7,24 @@ use taskapi_tests::{Operation, PASSWORD, Spec, TestApp, TestUser, expect_problem
 
 struct Context<'a> {
     app: &'a TestApp,
-    /// An ordinary user with a task.
+    /// An ordinary user with a task, and a list of her own besides her Inbox.
     alice: &'a TestUser,
     task_id: uuid::Uuid,
+    list_id: uuid::Uuid,
+    inbox_id: uuid::Uuid,
+    /// A list Bob owns and shares with Alice as a viewer, with a task carrying [`BOBS_TAG`].
+    shared: Shared,
     /// The only administrator, so removing themselves is refused.
     admin: &'a TestUser,
     /// An account an administrator has disabled.
     disabled_email: &'a str,
+}
+
+/// What Alice may see but not change.
+struct Shared {
+    owner_id: uuid::Uuid,
+    list_id: uuid::Uuid,
+    task_id: uuid::Uuid,
 }
 
 /// Who sends the request that should provoke `status` from `operation`.
@@ -47,6 +58,10 @@ fn takes_json(id: &str) -> bool {
             | "delete_current_user"
             | "change_password"
             | "rename_tag"
+            | "create_list"
+            | "update_list"
+            | "update_member"
+            | "create_invitation"
     )
 }
 
@@ -56,31 +71,49 @@ fn provoke(context: &Context<'_>, operation: &Operation, status: u16) -> Option<
         app,
         alice,
         task_id,
+        list_id,
+        inbox_id,
+        shared,
         admin,
         disabled_email,
     } = context;
     let id = operation.id.as_str();
-    // Every path parameter is an id: of Alice's task, or (where it names an account or
-    // a session) the admin's own.
+    // Every path parameter is an id or a tag's name; for 400 and 404 all take one value.
     let path_with = |value: &str| {
         operation
             .path
             .replace("{task_id}", value)
             .replace("{session_id}", value)
             .replace("{user_id}", value)
+            .replace("{list_id}", value)
+            .replace("{invitation_id}", value)
             .replace("{name}", value)
     };
+    // Alice's own things: her task, her list, herself as its member; the admin's own
+    // account for the admin operations.
+    let own_path = |user: String| {
+        operation
+            .path
+            .replace("{task_id}", &task_id.to_string())
+            .replace("{list_id}", &list_id.to_string())
+            .replace("{user_id}", &user)
+            .replace("{name}", TAG)
+    };
+    // What Alice only views: Bob's list, his task there, Bob as its member, his tag.
+    let shared_path = operation
+        .path
+        .replace("{task_id}", &shared.task_id.to_string())
+        .replace("{list_id}", &shared.list_id.to_string())
+        .replace("{user_id}", &shared.owner_id.to_string())
+        .replace("{name}", BOBS_TAG);
     let request = |path: String| match sender(id, status) {
         Sender::Anonymous => app.raw(operation.method.clone(), &path),
         Sender::Alice => alice.raw(operation.method.clone(), &path),
         Sender::Admin => admin.raw(operation.method.clone(), &path),
     };
-    let own = if id.starts_with("admin_") {
-        path_with(&admin.id.to_string())
-    } else if operation.path.contains("{name}") {
-        path_with(TAG)
-    } else {
-        path_with(&task_id.to_string())
+    let own = match id.starts_with("admin_") {
+        true => own_path(admin.id.to_string()),
+        false => own_path(alice.id.to_string()),
     };
     let json = |body: &str| {
         request(own.clone())
@@ -93,12 +126,22 @@ fn provoke(context: &Context<'_>, operation: &Operation, status: u16) -> Option<
         "replace_task" => builder.json(&task_titled("ok")),
         "update_task" => builder.json(&serde_json::json!({"title": "ok"})),
         "rename_tag" => builder.json(&serde_json::json!({"name": "ok"})),
+        "update_list" => builder.json(&serde_json::json!({"name": "ok"})),
+        "update_member" => builder.json(&serde_json::json!({"role": "editor"})),
+        "create_invitation" => builder.json(&serde_json::json!({
+            "email": "invited@example.com", "role": "viewer"
+        })),
         _ => builder,
     };
     let has_id = operation.path.contains('{');
     let is_listing = matches!(
         id,
-        "list_tasks" | "list_sessions" | "admin_list_users" | "list_tags"
+        "list_tasks"
+            | "list_sessions"
+            | "admin_list_users"
+            | "list_tags"
+            | "list_lists"
+            | "list_invitations"
     );
     let takes_body = takes_json(id) || id == "login";
     match status {
@@ -127,7 +170,21 @@ fn provoke(context: &Context<'_>, operation: &Operation, status: u16) -> Option<
             "current_password": "not the password",
             "new_password": "a fine new passphrase",
         }))),
+        // A change to what Alice only views.
+        403 if id == "create_task" => Some(request(own).json(&serde_json::json!({
+            "title": "x", "list_id": shared.list_id,
+        }))),
+        403 if id == "rename_tag" => {
+            Some(request(shared_path).json(&serde_json::json!({"name": "ok"})))
+        }
+        403 if has_id && !id.starts_with("admin_") => Some(with_body(request(shared_path))),
         403 => Some(request(own)),
+        404 if id == "list_tasks" => Some(request(format!(
+            "{}?list_id={}",
+            operation.path,
+            uuid::Uuid::now_v7()
+        ))),
+        404 if id == "list_members" => Some(request(path_with(&uuid::Uuid::now_v7().to_string()))),
         404 => Some(with_body(request(path_with(
             &uuid::Uuid::now_v7().to_string(),
         )))),
@@ -143,6 +200,14 @@ fn provoke(context: &Context<'_>, operation: &Operation, status: u16) -> Option<
             "current_password": PASSWORD,
         }))),
         409 if matches!(id, "admin_disable_user" | "admin_delete_user") => Some(request(own)),
+        // Alice's Inbox cannot go; the owner of a list cannot step down or leave.
+        409 if id == "delete_list" => Some(request(
+            operation.path.replace("{list_id}", &inbox_id.to_string()),
+        )),
+        409 if id == "update_member" => Some(request(own).json(&serde_json::json!({
+            "role": "viewer",
+        }))),
+        409 if id == "remove_member" => Some(request(own)),
         409 if id == "rename_tag" => Some(json(&format!(
             r#"{{"name": "{}"}}"#,
             OTHER_TAG.to_uppercase()
@@ -155,6 +220,7 @@ fn provoke(context: &Context<'_>, operation: &Operation, status: u16) -> Option<
                 .body("title"),
         ),
         422 if is_listing => Some(request(format!("{}?cursor=garbage", operation.path))),
+        422 if id == "list_members" => Some(request(format!("{own}?cursor=garbage"))),
         422 if id == "login" => Some(request(own).form(&[("username", "x")])),
         422 if id == "register" => Some(json(
             r#"{"email": "not-an-email", "password": "long enough"}"#,
@@ -167,6 +233,8 @@ fn provoke(context: &Context<'_>, operation: &Operation, status: u16) -> Option<
 /// The tags of Alice's task.
 const TAG: &str = "errands";
 const OTHER_TAG: &str = "home";
+/// The tag of Bob's task in the list he shares with Alice as a viewer.
+const BOBS_TAG: &str = "bobs";
 
 /// Declared but not provokable here: failures of the server or its database (exercised in
 /// `unavailable.rs` and `tasks.rs`), rate limits, which need a server with small ones
@@ -194,6 +262,23 @@ async fn every_declared_client_error_is_real_and_a_problem_document() {
             ..task_titled("Target")
         })
         .await;
+    let list = alice.create_list("Alice's").await;
+    let inbox_id = alice.inbox().await.id;
+    let bob = app.signed_up_user().await;
+    let bobs_list = bob.create_list("Bob's").await;
+    bob.share(
+        bobs_list.id,
+        &alice,
+        taskapi_client::types::ListRole::Viewer,
+    )
+    .await;
+    let bobs_task = bob
+        .create(taskapi_client::types::TaskInput {
+            list_id: Some(bobs_list.id),
+            tags: vec![BOBS_TAG.try_into().expect("fits")],
+            ..task_titled("Bob's")
+        })
+        .await;
     let admin = app.signed_up_admin().await;
     let disabled = app.signed_up_user().await;
     admin
@@ -207,6 +292,13 @@ async fn every_declared_client_error_is_real_and_a_problem_document() {
         app: &app,
         alice: &alice,
         task_id: task.id,
+        list_id: list.id,
+        inbox_id,
+        shared: Shared {
+            owner_id: bob.id,
+            list_id: bobs_list.id,
+            task_id: bobs_task.id,
+        },
         admin: &admin,
         disabled_email: &disabled.email,
     };

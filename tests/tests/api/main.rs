@@ -13,6 +13,7 @@ mod errors;
 mod health;
 mod idempotency;
 mod listing;
+mod lists;
 mod migrations;
 mod pagination;
 mod patch;

@@ -74,7 +74,7 @@ async fn up_down_up_leaves_the_same_schema() {
     assert!(
         first
             .iter()
-            .any(|line| line.starts_with("tasks owner_id uuid NO")),
+            .any(|line| line.starts_with("tasks list_id uuid NO")),
         "{first:#?}"
     );
     assert!(
@@ -109,5 +109,113 @@ async fn up_down_up_leaves_the_same_schema() {
 
     migrations::up(&pool).await.expect("up again");
     assert_eq!(schema(&pool).await, first);
+    pool.close().await;
+}
+
+/// Runs `sql` (written by the test, no user input) on `pool`.
+async fn run(pool: &PgPool, sql: &str) {
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+        .execute(pool)
+        .await
+        .unwrap_or_else(|error| panic!("{sql}: {error}"));
+}
+
+async fn rows(pool: &PgPool, sql: &str) -> Vec<(String, String)> {
+    sqlx::query_as(sqlx::AssertSqlSafe(sql.to_owned()))
+        .fetch_all(pool)
+        .await
+        .unwrap_or_else(|error| panic!("{sql}: {error}"))
+}
+
+#[tokio::test]
+async fn lists_come_and_go_with_every_task_kept_under_its_owner() {
+    let database = ScratchDatabase::create().await;
+    let pool = database.pool();
+    migrations::up(&pool).await.expect("up");
+    assert_eq!(migrations::down(&pool, 1).await.expect("down 1"), 1);
+
+    // Before lists: two accounts with tasks and tags, as the server wrote them.
+    run(
+        &pool,
+        "INSERT INTO users (id, email, email_key, password_hash) VALUES
+           ('00000000-0000-7000-8000-00000000000a', 'alice@example.com', 'alice@example.com', 'x'),
+           ('00000000-0000-7000-8000-00000000000b', 'bob@example.com', 'bob@example.com', 'x');
+         INSERT INTO tags (owner_id, key, name) VALUES
+           ('00000000-0000-7000-8000-00000000000a', 'home', 'Home');
+         INSERT INTO tasks (id, owner_id, title, tags) VALUES
+           ('00000000-0000-7000-8000-0000000000a1', '00000000-0000-7000-8000-00000000000a', 'Alice 1', '{Home}'),
+           ('00000000-0000-7000-8000-0000000000a2', '00000000-0000-7000-8000-00000000000a', 'Alice 2', '{}'),
+           ('00000000-0000-7000-8000-0000000000b1', '00000000-0000-7000-8000-00000000000b', 'Bob 1', '{}');",
+    )
+    .await;
+
+    migrations::up(&pool).await.expect("up again");
+    let placed = rows(
+        &pool,
+        "SELECT tasks.title, users.email || ' ' || lists.name || ' ' || lists.is_inbox
+         FROM tasks JOIN lists ON lists.id = tasks.list_id JOIN users ON users.id = lists.owner_id
+         ORDER BY tasks.title",
+    )
+    .await;
+    let in_inbox = |title: &str, owner: &str| (title.to_owned(), format!("{owner} Inbox true"));
+    assert_eq!(
+        placed,
+        [
+            in_inbox("Alice 1", "alice@example.com"),
+            in_inbox("Alice 2", "alice@example.com"),
+            in_inbox("Bob 1", "bob@example.com"),
+        ],
+        "every task in its owner's Inbox"
+    );
+    let vocabulary = rows(
+        &pool,
+        "SELECT tags.name, lists.name FROM tags JOIN lists ON lists.id = tags.list_id",
+    )
+    .await;
+    assert_eq!(vocabulary, [("Home".to_owned(), "Inbox".to_owned())]);
+
+    // With lists: Alice shares one with Bob, who adds a task to it.
+    run(
+        &pool,
+        "INSERT INTO lists (id, owner_id, name) VALUES
+           ('00000000-0000-7000-8000-0000000000c1', '00000000-0000-7000-8000-00000000000a', 'Shared');
+         INSERT INTO list_members (list_id, user_id, role) VALUES
+           ('00000000-0000-7000-8000-0000000000c1', '00000000-0000-7000-8000-00000000000b', 'editor');
+         INSERT INTO tags (list_id, key, name) VALUES
+           ('00000000-0000-7000-8000-0000000000c1', 'home', 'HOME');
+         INSERT INTO tasks (id, list_id, title, tags, assignee_id) VALUES
+           ('00000000-0000-7000-8000-0000000000b2', '00000000-0000-7000-8000-0000000000c1',
+            'Bob in Alice''s list', '{HOME}', '00000000-0000-7000-8000-00000000000b');",
+    )
+    .await;
+
+    assert_eq!(migrations::down(&pool, 1).await.expect("down"), 1);
+    let owned = rows(
+        &pool,
+        "SELECT tasks.title, users.email || ' ' || array_to_string(tasks.tags, ',')
+         FROM tasks JOIN users ON users.id = tasks.owner_id ORDER BY tasks.title",
+    )
+    .await;
+    let owned_by =
+        |title: &str, owner: &str, tags: &str| (title.to_owned(), format!("{owner} {tags}"));
+    assert_eq!(
+        owned,
+        [
+            owned_by("Alice 1", "alice@example.com", "Home"),
+            owned_by("Alice 2", "alice@example.com", ""),
+            owned_by("Bob 1", "bob@example.com", ""),
+            // Back under the list's owner, in her spelling of the tag.
+            owned_by("Bob in Alice's list", "alice@example.com", "Home"),
+        ],
+        "every task kept, under its list's owner"
+    );
+    let lists_left = rows(
+        &pool,
+        "SELECT table_name::text, '' FROM information_schema.tables
+         WHERE table_schema = 'public' AND table_name IN ('lists', 'list_members', 'invitations')",
+    )
+    .await;
+    assert!(lists_left.is_empty(), "{lists_left:?}");
+    migrations::up(&pool).await.expect("and up once more");
     pool.close().await;
 }

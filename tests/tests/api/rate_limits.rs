@@ -104,6 +104,8 @@ async fn every_operation_that_declares_429_gives_it_with_its_headers() {
             .replace("{task_id}", &task.id.to_string())
             .replace("{session_id}", &uuid::Uuid::now_v7().to_string())
             .replace("{user_id}", &alice.id.to_string())
+            .replace("{list_id}", &task.list_id.to_string())
+            .replace("{invitation_id}", &uuid::Uuid::now_v7().to_string())
             .replace("{name}", "errands");
         match operation.id.as_str() {
             "register" => {
@@ -130,7 +132,13 @@ async fn every_operation_that_declares_429_gives_it_with_its_headers() {
                     | "delete_current_user"
                     | "change_password"
                     | "update_task" => request.json(&serde_json::json!({})),
-                    "rename_tag" => request.json(&serde_json::json!({"name": "x"})),
+                    "rename_tag" | "create_list" | "update_list" => {
+                        request.json(&serde_json::json!({"name": "x"}))
+                    }
+                    "update_member" => request.json(&serde_json::json!({"role": "viewer"})),
+                    "create_invitation" => request.json(&serde_json::json!({
+                        "email": "x@example.com", "role": "viewer"
+                    })),
                     _ => request,
                 };
                 let retry_after = expect_limited(request, "requests", 1).await;

@@ -10,6 +10,7 @@ use sea_query_sqlx::SqlxBinder;
 use sqlx::PgPool;
 use strum::VariantArray;
 use taskapi_api::{
+    lists::{LIST_NAME_MAX_CHARS, ListRole},
     tasks::{
         DESCRIPTION_MAX_CHARS, MAX_TAGS_PER_TASK, TAG_MAX_CHARS, TITLE_MAX_CHARS, TaskPriority,
         TaskStatus,
@@ -71,6 +72,26 @@ fn expected() -> Vec<(&'static str, States)> {
         (
             "tasks.version default",
             numbers(&[usize::try_from(Version::FIRST.0).expect("positive")]),
+        ),
+        ("lists_name_check", numbers(&[1, LIST_NAME_MAX_CHARS])),
+        ("lists_description_check", numbers(&[DESCRIPTION_MAX_CHARS])),
+        ("lists.is_inbox default", numbers(&[])),
+        (
+            "lists.version default",
+            numbers(&[usize::try_from(Version::FIRST.0).expect("positive")]),
+        ),
+        // The owner is the list's `owner_id`; members and invitations hold the other roles.
+        (
+            "list_members_role_check",
+            names(&[ListRole::Editor, ListRole::Viewer]),
+        ),
+        (
+            "invitations_role_check",
+            names(&[ListRole::Editor, ListRole::Viewer]),
+        ),
+        (
+            "invitations_email_check",
+            numbers(&[EMAIL_MIN_CHARS, EMAIL_MAX_CHARS]),
         ),
     ]
 }

@@ -20,6 +20,8 @@ fn full_input(title: &str, status: TaskStatus) -> types::TaskInput {
         priority: Some(TaskPriority::Urgent),
         due_at: Some("2030-05-01T12:00:00+02:00".parse().expect("timestamp")),
         tags: vec!["errands".try_into().expect("fits")],
+        list_id: None,
+        assignee_id: None,
     }
 }
 
