@@ -4,6 +4,9 @@
 //! taskctl --url http://127.0.0.1:8000 login alice@example.com
 //! taskctl add "Buy milk" --due 2030-05-01 --priority high --tag errands
 //! taskctl ls --status todo
+//! taskctl lists --new Groceries
+//! taskctl add "Buy bread" --list Groceries
+//! taskctl share bob@example.com --list Groceries --role editor
 //! taskctl done 0194b2a4-…
 //! taskctl logout
 //! ```
@@ -56,9 +59,15 @@ enum Command {
         /// A tag (repeat for several).
         #[arg(long)]
         tag: Vec<String>,
+        /// The list it goes in, by name or id (default: your Inbox).
+        #[arg(long)]
+        list: Option<String>,
     },
     /// List tasks, every page.
     Ls {
+        /// Only the tasks of this list, by name or id (default: every list you are in).
+        #[arg(long)]
+        list: Option<String>,
         /// `todo`, `in_progress` or `done` (repeat for several).
         #[arg(long, value_parser = parse_wire::<types::TaskStatus>)]
         status: Vec<types::TaskStatus>,
@@ -97,6 +106,22 @@ enum Command {
     Rm { id: Uuid },
     /// List your tags, with how many tasks each has.
     Tags,
+    /// Your lists and the ones shared with you, with your role in each.
+    Lists {
+        /// Make a list with this name first.
+        #[arg(long)]
+        new: Option<String>,
+    },
+    /// Invite someone to a list by email (they accept with their own account).
+    Share {
+        email: String,
+        /// The list, by name or id.
+        #[arg(long)]
+        list: String,
+        /// `editor` (changes tasks) or `viewer` (reads them).
+        #[arg(long, value_parser = parse_wire::<types::ListRole>, default_value = "viewer")]
+        role: types::ListRole,
+    },
     /// End the session here and on the server.
     Logout,
 }
@@ -144,12 +169,21 @@ async fn command(client: &Client, command: Command) -> Result<(), Failure> {
             due,
             priority,
             tag,
+            list,
         } => {
-            let mut input = types::TaskInput::builder().title(title).due_at(due).tags(
-                tag.into_iter()
-                    .map(types::TaskInputTagsItem::try_from)
-                    .collect::<Result<Vec<_>, _>>()?,
-            );
+            let list = match list {
+                Some(list) => Some(find_list(client, &list).await?.id),
+                None => None,
+            };
+            let mut input = types::TaskInput::builder()
+                .title(title)
+                .due_at(due)
+                .list_id(list)
+                .tags(
+                    tag.into_iter()
+                        .map(types::TaskInputTagsItem::try_from)
+                        .collect::<Result<Vec<_>, _>>()?,
+                );
             if let Some(priority) = priority {
                 input = input.priority(priority);
             }
@@ -163,12 +197,16 @@ async fn command(client: &Client, command: Command) -> Result<(), Failure> {
             println!("{}", task.id);
         }
         Command::Ls {
+            list,
             status,
             tag,
             q,
             json,
         } => {
             let mut listing = client.list_tasks().limit(100u64);
+            if let Some(list) = list {
+                listing = listing.list_id(find_list(client, &list).await?.id);
+            }
             if !status.is_empty() {
                 listing = listing.status(status);
             }
@@ -247,6 +285,35 @@ async fn command(client: &Client, command: Command) -> Result<(), Failure> {
                 println!("{:>5}  {}", tag.task_count, tag.name);
             }
         }
+        Command::Lists { new } => {
+            if let Some(name) = new {
+                let input = types::ListInput::builder().name(name);
+                client
+                    .create_list()
+                    .body(input)
+                    .send()
+                    .await
+                    .map_err(ApiError::from)?;
+            }
+            println!("{:<36}  {:<6}  NAME", "ID", "ROLE");
+            for list in lists(client).await? {
+                println!("{:<36}  {:<6}  {}", list.id, list.role, list.name);
+            }
+        }
+        Command::Share { email, list, role } => {
+            let list = find_list(client, &list).await?;
+            let invitation = types::InvitationInput::builder()
+                .email(email.clone())
+                .role(role);
+            client
+                .create_invitation()
+                .list_id(list.id)
+                .body(invitation)
+                .send()
+                .await
+                .map_err(ApiError::from)?;
+            println!("invited {email} to {} as {role}", list.name);
+        }
         Command::Logout => {
             client.logout().send().await.map_err(ApiError::from)?;
             Config::new()?.forget_session()?;
@@ -254,6 +321,30 @@ async fn command(client: &Client, command: Command) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+/// Every list the caller is in.
+async fn lists(client: &Client) -> Result<Vec<types::List>, Failure> {
+    Ok(client
+        .list_lists()
+        .items()
+        .try_collect()
+        .await
+        .map_err(ApiError::from)?)
+}
+
+/// The caller's list named `name` (ignoring case) or with that id.
+async fn find_list(client: &Client, name: &str) -> Result<types::List, Failure> {
+    let id = name.parse::<Uuid>().ok();
+    let mut found = lists(client)
+        .await?
+        .into_iter()
+        .filter(|list| Some(list.id) == id || list.name.to_lowercase() == name.to_lowercase());
+    match (found.next(), found.next()) {
+        (Some(list), None) => Ok(list),
+        (None, _) => Err(format!("no list {name:?}: `taskctl lists` shows yours").into()),
+        (Some(_), Some(_)) => Err(format!("several lists are named {name:?}: give its id").into()),
+    }
 }
 
 /// Applies `patch` to the task as the caller last saw it: `If-Match` names the version

@@ -53,10 +53,7 @@ impl Taskctl {
 
     /// Runs `taskctl args…`, which must succeed, and returns what it printed.
     async fn ok(&self, args: &[&str]) -> String {
-        let output = self.run(args).await;
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(output.status.success(), "taskctl {args:?}: {stderr}");
-        String::from_utf8(output.stdout).expect("UTF-8")
+        self.ok_input(args, "").await
     }
 
     /// Runs `taskctl args…`, which must fail, and returns what it said.
@@ -64,6 +61,14 @@ impl Taskctl {
         let output = self.run(args).await;
         assert!(!output.status.success(), "taskctl {args:?} should fail");
         String::from_utf8(output.stderr).expect("UTF-8")
+    }
+
+    /// Runs `taskctl args…` with `stdin` as its standard input, which must succeed.
+    async fn ok_input(&self, args: &[&str], stdin: &str) -> String {
+        let output = self.run_input(args, stdin).await;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "taskctl {args:?}: {stderr}");
+        String::from_utf8(output.stdout).expect("UTF-8")
     }
 
     async fn run(&self, args: &[&str]) -> Output {
@@ -221,4 +226,81 @@ async fn taskctl_does_everything_against_the_real_server() {
     assert!(!session.exists(), "the session is forgotten");
     let after = taskctl.fails(&["ls"]).await;
     assert!(after.contains("not logged in"), "{after}");
+}
+
+#[tokio::test]
+async fn taskctl_makes_lists_adds_to_them_and_shares_them() {
+    let app = TestApp::spawn().await;
+    let alice = app.signed_up_user().await;
+    let bob = app.signed_up_user().await;
+    let taskctl = Taskctl::new();
+    taskctl
+        .ok_input(
+            &["--url", &app.base_url, "login", &alice.email],
+            &format!("{PASSWORD}\n"),
+        )
+        .await;
+
+    let lists = taskctl.ok(&["lists", "--new", "Groceries"]).await;
+    assert!(
+        lists.contains("Inbox") && lists.contains("Groceries"),
+        "{lists}"
+    );
+    assert!(lists.contains("owner"), "{lists}");
+    taskctl
+        .ok(&["add", "Buy bread", "--list", "groceries"])
+        .await;
+    taskctl.ok(&["add", "Write report"]).await;
+    let bread = taskctl.ok(&["ls", "--list", "Groceries", "--json"]).await;
+    let bread: Vec<serde_json::Value> = serde_json::from_str(&bread).expect("JSON");
+    assert_eq!(bread.len(), 1, "only the list's task");
+    assert_eq!(bread[0]["title"], "Buy bread");
+    let everything = taskctl.ok(&["ls", "--json"]).await;
+    let everything: Vec<serde_json::Value> = serde_json::from_str(&everything).expect("JSON");
+    assert_eq!(everything.len(), 2, "every list's tasks");
+
+    let shared = taskctl
+        .ok(&[
+            "share",
+            &bob.email,
+            "--list",
+            "Groceries",
+            "--role",
+            "editor",
+        ])
+        .await;
+    assert!(shared.contains("as editor"), "{shared}");
+    let invitations = bob
+        .client
+        .list_invitations()
+        .send()
+        .await
+        .expect("listed")
+        .into_inner();
+    let [invitation] = invitations.items.as_slice() else {
+        panic!("one invitation: {invitations:?}");
+    };
+    assert_eq!(invitation.list_name, "Groceries");
+    assert_eq!(invitation.role, taskapi_client::types::ListRole::Editor);
+    bob.client
+        .accept_invitation()
+        .invitation_id(invitation.id)
+        .send()
+        .await
+        .expect("accepted");
+    let seen = bob
+        .client
+        .list_tasks()
+        .list_id(invitation.list_id)
+        .send()
+        .await
+        .expect("listed")
+        .into_inner();
+    let titles: Vec<&str> = seen.items.iter().map(|task| task.title.as_str()).collect();
+    assert_eq!(titles, ["Buy bread"]);
+
+    let unknown = taskctl
+        .fails(&["share", &bob.email, "--list", "Garden"])
+        .await;
+    assert!(unknown.contains("no list \"Garden\""), "{unknown}");
 }
