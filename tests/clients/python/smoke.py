@@ -1,13 +1,22 @@
 """The smoke flow through a client generated from openapi.yaml with openapi-python-client:
 register, log in with the form, create three tasks, page through them two at a time, get,
-replace, patch and delete one, and read a 422, a 404 and a 401 as typed problem documents. Run
-against a freshly started server (TASKAPI_URL) and type-checked with `mypy --strict`."""
+replace, patch and delete one, share a list with a second account, and read a 422, a 404 and a
+401 as typed problem documents. Run against a freshly started server (TASKAPI_URL) and
+type-checked with `mypy --strict`."""
 
 import os
 import time
 
 from taskapi_client import AuthenticatedClient, Client
 from taskapi_client.api.auth import login, register
+from taskapi_client.api.lists import (
+    accept_invitation,
+    create_invitation,
+    create_list,
+    list_invitations,
+    list_members,
+    remove_member,
+)
 from taskapi_client.api.tags import list_tags, rename_tag
 from taskapi_client.api.tasks import (
     create_task,
@@ -19,7 +28,13 @@ from taskapi_client.api.tasks import (
 )
 from taskapi_client.api.users import get_current_user
 from taskapi_client.models import (
+    InvitationInput,
+    InvitationPage,
+    List,
+    ListInput,
+    ListRole,
     LoginForm,
+    MemberPage,
     Problem,
     RegisterRequest,
     Task,
@@ -50,24 +65,72 @@ def problem_of(response: Response[Problem | Task] | Response[Problem | User], st
     return response.parsed
 
 
-def main() -> None:
-    base_url = os.environ["TASKAPI_URL"]
-    anonymous = Client(base_url=base_url, raise_on_unexpected_status=True)
-    email = f"py-{time.time_ns()}@example.com"
-    password = "correct horse battery staple"
+PASSWORD = "correct horse battery staple"
 
-    user = register.sync(client=anonymous, body=RegisterRequest(email=email, password=password))
+
+def sign_up(base_url: str, email: str) -> AuthenticatedClient:
+    """Registers an account with `email`, logs in with the form and returns its client."""
+    anonymous = Client(base_url=base_url, raise_on_unexpected_status=True)
+    user = register.sync(client=anonymous, body=RegisterRequest(email=email, password=PASSWORD))
     check(isinstance(user, User) and user.email == email, "register returns the account")
 
     token = login.sync(
         client=anonymous,
-        body=LoginForm(username=email, password=password, grant_type="password"),
+        body=LoginForm(username=email, password=PASSWORD, grant_type="password"),
     )
     assert isinstance(token, Token), "login returns a token"
     check(token.token_type == "bearer", "a bearer token")
-    client = AuthenticatedClient(
+    return AuthenticatedClient(
         base_url=base_url, token=token.access_token, raise_on_unexpected_status=True
     )
+
+
+def share_a_list(base_url: str, client: AuthenticatedClient, email: str) -> None:
+    """A list shared by email before the second account exists; the invitation waits for
+    it, is accepted, and the editor sees and adds to the list's tasks until removed."""
+    groceries = create_list.sync(client=client, body=ListInput(name="Groceries"))
+    assert isinstance(groceries, List), "a new list"
+    check(groceries.role == ListRole.OWNER, "its owner")
+    bread = create_task.sync(client=client, body=TaskInput(title="Buy bread", list_id=groceries.id))
+    check(isinstance(bread, Task) and bread.list_id == groceries.id, "a task in the list")
+    friend_email = f"py-friend-{time.time_ns()}@example.com"
+    invited = create_invitation.sync_detailed(
+        client=client,
+        list_id=groceries.id,
+        body=InvitationInput(email=friend_email, role=ListRole.EDITOR),
+    )
+    check(invited.status_code == 202, "invited (an address with no account yet)")
+    friend = sign_up(base_url, friend_email)
+    waiting = list_invitations.sync(client=friend)
+    assert isinstance(waiting, InvitationPage) and len(waiting.items) == 1, "it waited"
+    invitation = waiting.items[0]
+    check(invitation.list_name == "Groceries" and invitation.inviter_email == email, "from whom")
+    joined = accept_invitation.sync(client=friend, invitation_id=invitation.id)
+    assert isinstance(joined, List), "accepted"
+    check(joined.id == groceries.id and joined.role == ListRole.EDITOR, "joined as an editor")
+    seen = list_tasks.sync(client=friend, list_id=groceries.id)
+    assert isinstance(seen, TaskPage), "the list's tasks"
+    check([task.title for task in seen.items] == ["Buy bread"], "the shared task")
+    butter = create_task.sync_detailed(
+        client=friend, body=TaskInput(title="Buy butter", list_id=groceries.id)
+    )
+    check(butter.status_code == 201, "an editor adds a task")
+    members = list_members.sync(client=client, list_id=groceries.id)
+    assert isinstance(members, MemberPage), "the members"
+    member = next(item for item in members.items if item.email == friend_email)
+    check(member.role == ListRole.EDITOR, "the owner sees the editor")
+    removed = remove_member.sync_detailed(
+        client=client, list_id=groceries.id, user_id=member.user_id
+    )
+    check(removed.status_code == 204, "removed")
+    gone = list_tasks.sync_detailed(client=friend, list_id=groceries.id)
+    check(gone.status_code == 404, "a list one was removed from is not found")
+
+
+def main() -> None:
+    base_url = os.environ["TASKAPI_URL"]
+    email = f"py-{time.time_ns()}@example.com"
+    client = sign_up(base_url, email)
 
     created: list[Task] = []
     for title in ["Buy milk", "Call the dentist", "Water the plants"]:
@@ -146,6 +209,8 @@ def main() -> None:
     tags = list_tags.sync(client=client)
     assert isinstance(tags, TagPage), "a tag page"
     check([tag.name for tag in tags.items] == ["Chores", "post"], "tags listed by name")
+
+    share_a_list(base_url, client, email)
 
     deleted = delete_task.sync_detailed(client=client, task_id=first.id)
     check(deleted.status_code == 204, "delete answers 204")

@@ -1,7 +1,8 @@
 // The smoke flow through a client generated from openapi.yaml with openapi-typescript and
 // called with openapi-fetch: register, log in with the form, create three tasks, page
-// through them two at a time, get, replace, patch and delete one, and read a 422, a 404 and a 401
-// as typed problem documents. Run against a freshly started server (TASKAPI_URL).
+// through them two at a time, get, replace, patch and delete one, share a list with a second
+// account, and read a 422, a 404 and a 401 as typed problem documents. Run against a freshly
+// started server (TASKAPI_URL).
 import createClient from "openapi-fetch";
 import type { components, paths } from "./generated/taskapi.js";
 
@@ -26,23 +27,27 @@ function expectProblem(problem: Problem | undefined, status: number, what: strin
 }
 
 const anonymous = createClient<paths>({ baseUrl });
-const email = `ts-${Date.now()}@example.com`;
 const password = "correct horse battery staple";
 
-const registered = await anonymous.POST("/auth/register", { body: { email, password } });
-check(registered.response.status === 201, "register answers 201");
-check(registered.data?.email === email, "the account has the email");
+/** Registers an account with `email`, logs in with the form and returns its client. */
+async function signUp(email: string) {
+  const registered = await anonymous.POST("/auth/register", { body: { email, password } });
+  check(registered.response.status === 201, "register answers 201");
+  check(registered.data?.email === email, "the account has the email");
 
-const login = await anonymous.POST("/auth/login", {
-  body: { username: email, password, grant_type: "password" },
-  bodySerializer: (form) => new URLSearchParams(Object.entries(form)),
-  headers: { "Content-Type": "application/x-www-form-urlencoded" },
-});
-check(login.data !== undefined, `login answers a token: ${JSON.stringify(login.error)}`);
-const token = login.data.access_token;
-check(login.data.token_type === "bearer", "a bearer token");
+  const login = await anonymous.POST("/auth/login", {
+    body: { username: email, password, grant_type: "password" },
+    bodySerializer: (form) => new URLSearchParams(Object.entries(form)),
+    headers: { "Content-Type": "application/x-www-form-urlencoded" },
+  });
+  check(login.data !== undefined, `login answers a token: ${JSON.stringify(login.error)}`);
+  check(login.data.token_type === "bearer", "a bearer token");
+  const token = login.data.access_token;
+  return createClient<paths>({ baseUrl, headers: { Authorization: `Bearer ${token}` } });
+}
 
-const client = createClient<paths>({ baseUrl, headers: { Authorization: `Bearer ${token}` } });
+const email = `ts-${Date.now()}@example.com`;
+const client = await signUp(email);
 
 const created: Task[] = [];
 for (const title of ["Buy milk", "Call the dentist", "Water the plants"]) {
@@ -118,6 +123,41 @@ const renamed = await client.PATCH("/tags/{name}", {
 check(renamed.data?.name === "Chores" && renamed.data.task_count === 1, "tag renamed");
 const tags = await client.GET("/tags", {});
 check(tags.data?.items.map((tag) => tag.name).join() === "Chores,post", "tags listed by name");
+
+// Sharing: a list shared by email before the second account exists; the invitation waits
+// for it, is accepted, and the editor sees and adds to the list's tasks until removed.
+const groceries = await client.POST("/lists", { body: { name: "Groceries" } });
+check(groceries.data?.role === "owner" && groceries.response.status === 201, "a new list");
+const list_id = groceries.data.id;
+const bread = await client.POST("/tasks", { body: { title: "Buy bread", list_id } });
+check(bread.data?.list_id === list_id, "a task in the list");
+const friendEmail = `ts-friend-${Date.now()}@example.com`;
+const invited = await client.POST("/lists/{list_id}/invitations", {
+  params: { path: { list_id } },
+  body: { email: friendEmail, role: "editor" },
+});
+check(invited.response.status === 202, "invited (an address with no account yet)");
+const friend = await signUp(friendEmail);
+const waiting = await friend.GET("/users/me/invitations", {});
+const invitation = waiting.data?.items[0];
+check(invitation?.list_name === "Groceries" && invitation.inviter_email === email, "it waited");
+const joined = await friend.POST("/invitations/{invitation_id}/accept", {
+  params: { path: { invitation_id: invitation.id } },
+});
+check(joined.data?.id === list_id && joined.data.role === "editor", "joined as an editor");
+const seen = await friend.GET("/tasks", { params: { query: { list_id } } });
+check(seen.data?.items.map((task) => task.title).join() === "Buy bread", "the shared task");
+const butter = await friend.POST("/tasks", { body: { title: "Buy butter", list_id } });
+check(butter.response.status === 201, "an editor adds a task");
+const members = await client.GET("/lists/{list_id}/members", { params: { path: { list_id } } });
+const member = members.data?.items.find((item) => item.email === friendEmail);
+check(member?.role === "editor", "the owner sees the editor");
+const removed = await client.DELETE("/lists/{list_id}/members/{user_id}", {
+  params: { path: { list_id, user_id: member.user_id } },
+});
+check(removed.response.status === 204, "removed");
+const gone = await friend.GET("/tasks", { params: { query: { list_id } } });
+expectProblem(gone.error, 404, "a list one was removed from");
 
 const deleted = await client.DELETE("/tasks/{task_id}", {
   params: { path: { task_id: first.id } },
