@@ -1,9 +1,9 @@
 //! The task listings at scale: seeds 1,000,000 tasks across 1,000 users (`tasks_at_scale.sql`:
 //! one owning 100,000, one owning 1,000, one a member of 50 shared lists holding 100,000),
 //! then times each listing through the SDK against the real server, and `EXPLAIN
-//! (ANALYZE)`s the exact statements the server runs. Once right after the bulk import,
-//! before the statistics are gathered (autovacuum is off for `tasks` until then), and
-//! once after `VACUUM ANALYZE`.
+//! (ANALYZE)`s the exact statements the server runs.
+//! Once right after the bulk import, before the statistics are gathered (autovacuum is
+//! off for `tasks` until then), and once after `VACUUM ANALYZE`.
 //!
 //! ```text
 //! cargo run --release -p taskapi-tests --bin bench-tasks -- [--tasks N] [--requests N] [--out FILE] [--keep]
@@ -18,8 +18,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use sea_query::{PostgresQueryBuilder, SelectStatement};
-use sea_query_sqlx::SqlxBinder;
+use sea_query::SelectStatement;
 use serde_json::Value;
 use sqlx::{AssertSqlSafe, PgPool};
 use taskapi_api::{
@@ -407,8 +406,7 @@ impl Bench<'_> {
                 scenario.label()
             ));
         }
-        let plan = plans
-            .iter()
+        let plan = (plans.iter())
             .map(summarize)
             .collect::<Vec<_>>()
             .join("; then ");
@@ -460,8 +458,9 @@ async fn time(
     (at(0.50), at(0.99))
 }
 
-/// `EXPLAIN (ANALYZE, FORMAT JSON)` of the statements the server runs for `listing`: the
-/// first, and the second when the first does not fill the page (as the server decides).
+/// `EXPLAIN (ANALYZE, FORMAT JSON)` of the statements the server runs for `listing`,
+/// planned with their values: the first, and the second when the first does not fill the
+/// page (as the server decides).
 async fn explain(db: &PgPool, user: UserId, listing: &TaskListing) -> Vec<Value> {
     let mut connection = db.acquire().await.expect("a connection");
     let lists: Vec<ListId> = store::lists::roles(&mut *connection, user)
@@ -477,19 +476,19 @@ async fn explain(db: &PgPool, user: UserId, listing: &TaskListing) -> Vec<Value>
         .expect("the filter can match");
     let statements = list_statements(user, &lists, listing, &spelled, LIMIT + 1);
     let explained = async |statement: &SelectStatement| {
-        let (sql, values) = statement.build_sqlx(PostgresQueryBuilder);
-        let explain = format!("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {sql}");
+        let (sql, values) = store::build(statement);
+        let explain = format!("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {}", sql.0);
         let (plan,): (Value,) = sqlx::query_as_with(AssertSqlSafe(explain), values)
             .fetch_one(db)
             .await
             .expect("explained");
-        plan[0].clone()
+        plan[0]["Plan"].clone()
     };
     let first = explained(&statements.first).await;
-    let mut plans = vec![first["Plan"].clone()];
-    let found = first["Plan"]["Actual Rows"].as_u64().unwrap_or(0);
+    let found = first["Actual Rows"].as_u64().unwrap_or(0);
+    let mut plans = vec![first];
     if let Some(then) = statements.then.as_ref().filter(|_| found < LIMIT + 1) {
-        plans.push(explained(then).await["Plan"].clone());
+        plans.push(explained(then).await);
     }
     plans
 }

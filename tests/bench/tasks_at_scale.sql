@@ -31,7 +31,8 @@ SELECT gen_random_uuid(), id, 'Shared ' || slot FROM bench_others WHERE slot < {
 INSERT INTO list_members (list_id, user_id, role)
 SELECT id, '{member}', 'editor' FROM lists WHERE NOT is_inbox
 ;
--- Where each batch's tasks go: task n of a batch of k slots lands in the list of slot n % k.
+-- Where each batch's tasks go: task n of a batch of k slots lands in the list of slot
+-- (n / 200) % k, so that each list has whole runs of 200 (every title and tag pattern).
 CREATE UNLOGGED TABLE bench_slots AS
 SELECT 'big' AS batch, 0::bigint AS slot, id AS list_id FROM lists
  WHERE owner_id = '{big}' AND is_inbox
@@ -73,7 +74,7 @@ SELECT gen_random_uuid(), s.list_id, t.words || ' t' || g,
 FROM bench_batches AS b
 CROSS JOIN LATERAL generate_series(1, b.tasks) AS g
 JOIN (SELECT batch, count(*) AS slots FROM bench_slots GROUP BY batch) AS c USING (batch)
-JOIN bench_slots AS s ON s.batch = b.batch AND s.slot = g % c.slots
+JOIN bench_slots AS s ON s.batch = b.batch AND s.slot = (g / 200) % c.slots
 JOIN bench_titles AS t ON t.residue = g % 200
 ;
 -- Every list's tag vocabulary, as the API would have built it.

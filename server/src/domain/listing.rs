@@ -309,7 +309,8 @@ impl TaskCursor {
             SortField::DueAt if value == "none" => SortValue::Due(None),
             SortField::DueAt => SortValue::Due(Some(time(value)?)),
             SortField::Priority => SortValue::Priority(value.parse().map_err(|_| invalid())?),
-            SortField::Title if value.is_empty() => return Err(invalid()),
+            // No stored title is empty or holds NUL, which PostgreSQL text cannot.
+            SortField::Title if value.is_empty() || value.contains('\0') => return Err(invalid()),
             SortField::Title => SortValue::Title(value.to_owned()),
         };
         Ok(Self {
@@ -357,6 +358,28 @@ mod tests {
             Ok("Dent appt.".to_owned())
         );
         assert!(SearchTerms::parse(" !?& ").is_err());
+    }
+
+    #[test]
+    fn a_forged_title_cursor_holding_nul_is_refused() {
+        use crate::domain::CursorText as _;
+        let order = TaskOrder::parse("title").expect("an order");
+        let filter = TaskFilter::default();
+        let forged = |title: &str| TaskCursor {
+            order,
+            fingerprint: filter.fingerprint(order),
+            position: TaskPosition {
+                value: SortValue::Title(title.to_owned()),
+                id: Uuid::nil(),
+            },
+        };
+        let fine = forged("milk").encode();
+        assert!(TaskCursor::decode(&fine, order, &filter).is_ok());
+        let nul = forged("mi\0lk").encode();
+        assert_eq!(
+            TaskCursor::decode(&nul, order, &filter).map(|_| ()),
+            Err(FOREIGN_CURSOR.to_owned())
+        );
     }
 
     #[test]

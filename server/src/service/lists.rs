@@ -377,6 +377,9 @@ impl ListService {
     ) -> Result<List, InvitationNotFound> {
         let mut transaction = self.db.begin().await?;
         let (list, role) = self.take(&mut transaction, caller, id).await?;
+        // Read the caller's membership as it stays until the end: an ownership passing to
+        // them at the same time must not leave them both owner and member.
+        lists::lock(&mut *transaction, list).await?;
         let already = lists::member(&mut *transaction, list, caller).await?;
         if already.is_none_or(|member| member.role != ListRole::Owner) {
             lists::put_member(&mut *transaction, list, caller, role.get(), now()).await?;

@@ -169,7 +169,12 @@ impl TaskService {
         let listed: Vec<ListId> = match listing.filter.list {
             Some(list) if visible.iter().any(|(id, _)| *id == list) => vec![list],
             Some(_) => return Err(ListNotFound::NotFound),
-            None => visible.into_iter().map(|(id, _)| id).collect(),
+            None => {
+                // In `list_id` order; a list read twice would list its tasks twice.
+                let mut lists: Vec<ListId> = visible.into_iter().map(|(id, _)| id).collect();
+                lists.dedup();
+                lists
+            }
         };
         let empty = TaskPage {
             items: Vec::new(),

@@ -214,6 +214,23 @@ pub async fn find(db: impl Db<'_>, user: UserId, id: ListId, lock: bool) -> Foun
     fetch_optional::<ListRow, _>("lists.find", db, &statement).await
 }
 
+/// Locks the list's row until the transaction `db` belongs to ends (whoever the caller
+/// is: for a change of membership, which changes of ownership also lock it for).
+pub async fn lock(db: impl Db<'_>, id: ListId) -> Result<(), Failure> {
+    let statement = Query::select()
+        .column(Lists::Id)
+        .from(Lists::Table)
+        .and_where(Expr::col(Lists::Id).eq(id.0))
+        .lock(LockType::Update)
+        .to_owned();
+    timed(
+        "lists.lock",
+        query_as::<(Uuid,)>(&statement).fetch_optional(db),
+    )
+    .await?;
+    Ok(())
+}
+
 /// Every list `user` can see, with their role; few enough to hold (one per membership).
 pub async fn roles(db: impl Db<'_>, user: UserId) -> Result<Vec<(ListId, ListRole)>, Failure> {
     let statement = Query::select()

@@ -24,9 +24,10 @@ use std::{
 
 use sea_query::{
     Expr, ExprTrait, InsertStatement, IntoColumnRef, IntoCondition, IntoIden, IntoTableRef, Order,
-    PostgresQueryBuilder, Query, SelectStatement,
+    PostgresQueryBuilder, Query, QueryBuilder, QueryStatementWriter, SelectStatement, SqlWriter,
+    Value, Values,
 };
-use sea_query_sqlx::{SqlxBinder, SqlxValues};
+use sea_query_sqlx::SqlxValues;
 use sqlx::{
     AssertSqlSafe, Connection as _, FromRow, PgConnection, PgExecutor, PgPool, Postgres,
     pool::PoolConnection,
@@ -338,20 +339,66 @@ pub fn connect_for_migrations(url: &str) -> Result<PgPool, sqlx::Error> {
 }
 
 /// Renders a sea-query statement for PostgreSQL with its values bound separately.
-fn build(statement: &impl SqlxBinder) -> (AssertSqlSafe<String>, SqlxValues) {
-    let (sql, values) = statement.build_sqlx(PostgresQueryBuilder);
-    // sea-query emits placeholders for every value; nothing user-supplied is in `sql`.
-    (AssertSqlSafe(sql), values)
+/// The text of a statement and its values to bind. Every value is bound (sea-query emits
+/// a placeholder for it) except `LIMIT` and `OFFSET`, which are written into the text: a
+/// prepared statement's generic plan then knows them, where it would estimate a bound
+/// `LIMIT` at a tenth of the rows and plan for that, or PostgreSQL would keep planning
+/// it anew for each request (a merge of many lists took milliseconds to plan). Page sizes
+/// are few, so few more statements are prepared. Public so that the benchmark explains
+/// statements exactly as they run.
+pub fn build(statement: &impl QueryStatementWriter) -> (AssertSqlSafe<String>, SqlxValues) {
+    let mut writer = LimitsInline::default();
+    statement.build_collect_into(PostgresQueryBuilder, &mut writer);
+    // Nothing user-supplied is in the text: the numbers written in are `u64`s.
+    (AssertSqlSafe(writer.sql), SqlxValues(Values(writer.values)))
+}
+
+/// Collects a statement as [`build`] writes it: `$n` for each value, but unsigned integers
+/// (sea-query's type for `LIMIT` and `OFFSET`, and only theirs here) written in.
+#[derive(Default)]
+struct LimitsInline {
+    sql: String,
+    values: Vec<Value>,
+}
+
+impl std::fmt::Write for LimitsInline {
+    fn write_str(&mut self, text: &str) -> std::fmt::Result {
+        self.sql.write_str(text)
+    }
+}
+
+impl std::fmt::Display for LimitsInline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.sql)
+    }
+}
+
+impl SqlWriter for LimitsInline {
+    fn push_param<T: QueryBuilder>(&mut self, value: Value, _: &T) {
+        use std::fmt::Write as _;
+        match value {
+            Value::BigUnsigned(Some(number)) => write!(self.sql, "{number}"),
+            value => {
+                self.values.push(value);
+                write!(self.sql, "${}", self.values.len())
+            }
+        }
+        .expect("writing to a String cannot fail");
+    }
+
+    fn as_writer(&mut self) -> &mut dyn std::fmt::Write {
+        self
+    }
 }
 
 /// A statement ready to run; prepared as [`NAMED_STATEMENTS`] says.
-fn query(statement: &impl SqlxBinder) -> SqlxQuery<'static, Postgres, SqlxValues> {
+fn query(statement: &impl QueryStatementWriter) -> SqlxQuery<'static, Postgres, SqlxValues> {
     let (sql, values) = build(statement);
     sqlx::query_with(sql, values).persistent(NAMED_STATEMENTS.load(Ordering::Relaxed))
 }
 
 /// A statement whose rows are read as `T`.
-fn query_as<T>(statement: &impl SqlxBinder) -> QueryAs<'static, Postgres, T, SqlxValues>
+fn query_as<T>(statement: &impl QueryStatementWriter) -> QueryAs<'static, Postgres, T, SqlxValues>
 where
     T: for<'r> FromRow<'r, PgRow>,
 {
@@ -360,7 +407,9 @@ where
 }
 
 /// A statement whose rows are one column, read as `T`.
-fn query_scalar<T>(statement: &impl SqlxBinder) -> QueryScalar<'static, Postgres, T, SqlxValues>
+fn query_scalar<T>(
+    statement: &impl QueryStatementWriter,
+) -> QueryScalar<'static, Postgres, T, SqlxValues>
 where
     (T,): for<'r> FromRow<'r, PgRow>,
 {
@@ -392,7 +441,7 @@ async fn timed<T>(
 async fn fetch_optional<Row, T>(
     operation: &'static str,
     db: impl Db<'_>,
-    statement: &impl SqlxBinder,
+    statement: &impl QueryStatementWriter,
 ) -> Result<Option<T>, Failure>
 where
     Row: for<'r> FromRow<'r, PgRow> + Send + Unpin,
@@ -429,7 +478,7 @@ async fn delete_where(
 async fn execute(
     operation: &'static str,
     db: impl Db<'_>,
-    statement: &impl SqlxBinder,
+    statement: &impl QueryStatementWriter,
 ) -> Result<u64, Failure> {
     Ok(timed(operation, query(statement).execute(db))
         .await?

@@ -179,13 +179,6 @@ pub struct Spelled {
     pub words: Option<Vec<String>>,
 }
 
-impl Spelled {
-    /// Whether the filter has a tag or a search, whose selectivity decides the plan.
-    fn selective(&self) -> bool {
-        !self.tags.is_empty() || self.words.is_some()
-    }
-}
-
 /// The words of `text` as the search document splits and lower-cases a task's text.
 pub async fn search_words(db: impl Db<'_>, text: &str) -> Result<Vec<String>, Failure> {
     let document = Func::cust("to_tsvector")
@@ -219,8 +212,9 @@ pub fn lists_tsquery(lists: &[ListId], words: &[String]) -> String {
     lists.iter().map(of_list).collect::<Vec<_>>().join(" | ")
 }
 
-/// How many tasks a listing with a tag or a search reads in its order, looking for a page
-/// of matches, before it collects every match from the GIN indexes instead (see [`list`]).
+/// How many tasks a listing with a tag, a search or an assignee reads in its order,
+/// looking for a page of matches, before it collects every match from the indexes
+/// instead (see [`list`]).
 pub const WALK: u64 = 1_000;
 
 /// How many index scans a listing of several lists merges at most: one per list up to
@@ -229,11 +223,12 @@ pub const MERGED_LISTS: usize = 64;
 
 /// The statements a listing runs; public so the benchmark can `EXPLAIN` exactly them.
 pub struct ListStatements {
-    /// The listing; or with a tag or a search, the matches among the first [`WALK`]
-    /// tasks in its order. Prepared: its plan does not depend on the values.
+    /// The listing (prepared once per connection); or with a tag, a search or an
+    /// assignee, the matches among the first [`WALK`] tasks in its order (planned with
+    /// its values).
     pub first: SelectStatement,
-    /// With a tag or a search, run when `first` found less than a page: every match,
-    /// collected from the GIN indexes and sorted. Planned with its values.
+    /// With a tag, a search or an assignee, run when `first` found less than a page:
+    /// every match, collected from the indexes and sorted. Planned with its values.
     pub then: Option<SelectStatement>,
 }
 
@@ -242,11 +237,12 @@ pub struct ListStatements {
 /// is.
 ///
 /// Each list's tasks are read in order from the sort's index, and the lists merged. A
-/// tag or a search could make that walk as long as the lists: a common word fills the
-/// page within a few rows, a rare or absent one never does. So the walk stops after
-/// [`WALK`] tasks, and when it has not filled the page, the matches are collected from
-/// the GIN indexes (few, or the walk would have found a page) and sorted. Neither step
-/// depends on the planner's statistics, which right after a bulk import are missing.
+/// tag, a search or an assignee could make that walk as long as the lists: a common word
+/// fills the page within a few rows, a rare or absent one never does. So the walk stops
+/// after [`WALK`] tasks, and when it has not filled the page, the matches are collected
+/// from the GIN indexes (the assignee's index for an assignee alone: few matches, or the
+/// walk would have found a page) and sorted. Neither step depends on the planner's
+/// statistics, which right after a bulk import are missing.
 pub async fn list(
     db: &mut PgConnection,
     caller: UserId,
@@ -256,7 +252,13 @@ pub async fn list(
     limit: u64,
 ) -> Result<Vec<Task>, Failure> {
     let statements = list_statements(caller, lists, listing, spelled, limit);
-    let first = query_as(&statements.first);
+    let mut first = query_as(&statements.first);
+    if statements.then.is_some() {
+        // A walk is planned with its values: a generic plan estimates every list at the
+        // average list's size, and for a walk of [`WALK`] tasks through a list that big
+        // sorts the list whole instead (42 ms for one of 100,000 tasks).
+        first = first.persistent(false);
+    }
     let mut rows: Vec<TaskRow> = timed("tasks.list", first.fetch_all(&mut *db)).await?;
     if let Some(then) = statements.then
         && (rows.len() as u64) < limit
@@ -276,29 +278,38 @@ pub fn list_statements(
     limit: u64,
 ) -> ListStatements {
     let plain = filtered(caller, &listing.filter);
-    let in_order = |group: &[ListId]| plain.clone().add(in_lists(group));
-    if !spelled.selective() {
+    // What may match few of many tasks: a tag, a search, an assignee.
+    let selective =
+        !spelled.tags.is_empty() || spelled.words.is_some() || listing.filter.assignee.is_some();
+    if !selective {
+        let in_order = |group: &[ListId]| plain.clone().add(in_lists(group));
         return ListStatements {
-            first: merged(lists, listing, limit, false, in_order),
+            first: merged(lists, listing, limit, Read::InOrder, in_order),
             then: None,
         };
     }
-    // The walk: the first tasks of the lists in order, and among them the matches.
+    // The walk: the first tasks of the lists in order, whatever the filter, and among
+    // them the matches; a search compares each task with its own list's words.
+    let walk = merged(lists, listing, WALK, Read::InOrderWithWords, in_lists);
     let mut first = Query::select();
-    let walk = merged(lists, listing, WALK, spelled.words.is_some(), in_order);
     first
         .columns(TASK_COLUMNS)
         .column(Merge::SortKey)
         .from_subquery(walk, Merge::Walked)
-        .cond_where(selected(lists, spelled));
+        .cond_where(
+            plain
+                .clone()
+                .add(tagged(spelled))
+                .add_option((spelled.words.as_ref()).map(|words| searched_per_task(lists, words))),
+        );
     ordered(&mut first, Expr::col(Merge::SortKey), listing, limit);
     // The matches: a search reads its lists' entries of the search index, with no
     // condition on `list_id` that could lead the planner to its B-tree instead (each
     // entry names its list, see `lists_tsquery`); a tag, the `(list_id, tags)` index.
-    let then = merged(lists, listing, limit, false, |group| {
-        let matching = plain.clone().add(selected(group, spelled));
-        match spelled.words {
-            Some(_) => matching,
+    let then = merged(lists, listing, limit, Read::Collected, |group| {
+        let matching = plain.clone().add(tagged(spelled));
+        match &spelled.words {
+            Some(words) => matching.add(searched(group, words)),
             None => matching.add(in_lists(group)),
         }
     });
@@ -313,20 +324,33 @@ pub fn list_statements(
 enum Merge {
     SortKey,
     Walked,
+    Matches,
     FirstList,
     Lists,
 }
 
-/// The tasks of `lists` (not empty) meeting `condition` (given a group of lists; it
-/// says which tasks of theirs) in the listing's order, at most `limit`, with their sort
-/// key as [`Merge::SortKey`], and their search document when `with_words`, for a filter
-/// around. One list is one index scan; several are merged from one scan each, at most
-/// [`MERGED_LISTS`].
+/// How [`merged`] reads each list (or group of lists).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Read {
+    /// In order from the sort's index, up to the limit.
+    InOrder,
+    /// The same, with each task's search document, for a filter around.
+    InOrderWithWords,
+    /// Every task meeting the condition, from whichever index the planner prefers for
+    /// the values, then sorted: a fence (`OFFSET 0`) keeps the planner from walking the
+    /// sort's index instead, the walk the statement is the alternative to.
+    Collected,
+}
+
+/// The tasks of `lists` (not empty) meeting `condition` (given a group of lists: which
+/// of its tasks), in the listing's order, at most `limit`, with their sort key as
+/// [`Merge::SortKey`]. One list is read one way (see [`Read`]); several are merged from
+/// one read each, at most [`MERGED_LISTS`].
 fn merged(
     lists: &[ListId],
     listing: &TaskListing,
     limit: u64,
-    with_words: bool,
+    read: Read,
     condition: impl Fn(&[ListId]) -> Condition,
 ) -> SelectStatement {
     let key = sort_key(listing.order.field);
@@ -336,9 +360,12 @@ fn merged(
         branch
             .columns(TASK_COLUMNS)
             .expr_as(key.clone(), Merge::SortKey)
-            .apply_if(with_words.then_some(Tasks::Search), |query, search| {
-                query.column(search);
-            })
+            .apply_if(
+                (read == Read::InOrderWithWords).then_some(Tasks::Search),
+                |query, search| {
+                    query.column(search);
+                },
+            )
             .from(Tasks::Table)
             .cond_where(condition(group))
             .apply_if(listing.after.as_ref(), |query, after| {
@@ -351,6 +378,15 @@ fn merged(
                     row.gt(last)
                 });
             });
+        if read == Read::Collected {
+            branch.offset(0);
+            let mut sorted = Query::select();
+            sorted
+                .column(Asterisk)
+                .from_subquery(branch, Merge::Matches);
+            ordered(&mut sorted, Expr::col(Merge::SortKey), listing, limit);
+            return sorted;
+        }
         ordered(&mut branch, key.clone(), listing, limit);
         branch
     });
@@ -470,21 +506,40 @@ fn filtered(caller: UserId, filter: &TaskFilter) -> Condition {
         )
 }
 
-/// The tags and the search of a filter, as `spelled` has them, for tasks of `lists`. Both
-/// are bound as values, not looked up in a subquery, so the planner sees them.
-fn selected(lists: &[ListId], spelled: &Spelled) -> Condition {
-    Cond::all()
-        .add_option((!spelled.tags.is_empty()).then(|| {
-            // Each tag in any of its spellings (lists may spell one tag differently).
-            spelled.tags.iter().fold(Cond::all(), |all, spellings| {
-                let names: Vec<String> = spellings.iter().map(|t| t.as_str().to_owned()).collect();
-                all.add(Expr::col(Tasks::Tags).binary(PgBinOper::Overlap, Expr::val(names)))
-            })
-        }))
-        .add_option(spelled.words.as_ref().map(|words| {
-            let query = lists_tsquery(lists, words);
-            Expr::col(Tasks::Search).matches(Expr::val(query).cast_as("tsquery"))
-        }))
+/// The tags of a filter, as `spelled` has them: each in any of its spellings (lists may
+/// spell one tag differently), bound as a value for the planner to see.
+fn tagged(spelled: &Spelled) -> Condition {
+    spelled.tags.iter().fold(Cond::all(), |all, spellings| {
+        let names: Vec<String> = spellings.iter().map(|t| t.as_str().to_owned()).collect();
+        all.add(Expr::col(Tasks::Tags).binary(PgBinOper::Overlap, Expr::val(names)))
+    })
+}
+
+/// A search for `words` among tasks of `lists`, each task compared with its own list's
+/// query (`CASE` on its `list_id`): for tasks already read, where one query over every
+/// list would be evaluated whole for each.
+fn searched_per_task(lists: &[ListId], words: &[String]) -> Condition {
+    let query = |list: &ListId| {
+        Expr::val(lists_tsquery(std::slice::from_ref(list), words)).cast_as("tsquery")
+    };
+    let of_list = |list: &ListId| Expr::col(Tasks::ListId).eq(list.0);
+    match lists {
+        [] | [_] => searched(lists, words),
+        [first, rest @ ..] => {
+            let case = (rest.iter())
+                .fold(Expr::case(of_list(first), query(first)), |case, list| {
+                    case.case(of_list(list), query(list))
+                });
+            Cond::all().add(Expr::col(Tasks::Search).matches(case))
+        }
+    }
+}
+
+/// A search for `words` among the tasks of `lists`, as a constant `tsquery` the search
+/// index answers.
+fn searched(lists: &[ListId], words: &[String]) -> Condition {
+    let query = lists_tsquery(lists, words);
+    Cond::all().add(Expr::col(Tasks::Search).matches(Expr::val(query).cast_as("tsquery")))
 }
 
 /// The task with this id, with `user`'s role in its list, if they can see it.

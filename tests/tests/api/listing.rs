@@ -471,3 +471,129 @@ async fn bad_filters_are_named() {
         far.status()
     );
 }
+
+/// Whether a task's words (title and tags, as the search document has them) include one
+/// that starts with `prefix`, ignoring case.
+fn has_word_starting(task: &types::Task, prefix: &str) -> bool {
+    let tags = task.tags.iter().map(String::as_str);
+    (task.title.split_whitespace().chain(tags)).any(|word| word.to_lowercase().starts_with(prefix))
+}
+
+/// Listings across many lists, with more tasks than a tag or a search walks in order
+/// (`store::tasks::WALK`, 1,000) before it collects the matches from the GIN indexes
+/// instead, and more lists than are merged one by one (64): every listing pages through
+/// exactly the visible tasks that match, in its order, whichever way the server reads
+/// them, and never a task of a list the caller cannot see.
+#[tokio::test]
+async fn listings_across_many_lists_are_every_visible_match_in_order() {
+    let (app, [alice, bob]) = TestApp::with_users::<2>().await;
+    let mut visible = vec![alice.inbox().await.id];
+    for n in 1..70 {
+        visible.push(alice.create_list(&format!("List {n}")).await.id);
+    }
+    let shared = bob.create_list("Bob's, shared").await.id;
+    bob.share(shared, &alice, types::ListRole::Viewer).await;
+    visible.push(shared);
+    let hidden = bob.create_list("Bob's own").await.id;
+    // In SQL: the API would take minutes. 1,200 tasks in the Inbox and 200 round the
+    // other lists; every other one says "common", three old ones of the Inbox "rarest"
+    // (past the first 1,000 newest), every seventh is Alice's, and ties on every sort
+    // key. Bob's own list has the same words and assignee, which Alice must never see.
+    let db = app.database().await;
+    sqlx::query(
+        "INSERT INTO tasks (id, list_id, title, status, priority, due_at, created_at,
+                            updated_at, tags, assignee_id)
+         SELECT gen_random_uuid(), list, title, 'todo',
+                (ARRAY['low','normal','high','urgent'])[1 + g % 4],
+                CASE WHEN g % 3 > 0 THEN now() + (g % 50) * interval '1 hour' END,
+                now() - (g / 3) * interval '1 minute', now(), tags,
+                CASE WHEN g % 7 = 0 THEN $3::uuid END
+         FROM (
+           SELECT g,
+                  CASE WHEN g > 1400 THEN $2
+                       WHEN g <= 1200 THEN $1[1]
+                       ELSE $1[1 + g % array_length($1, 1)] END AS list,
+                  'Task ' || g || CASE WHEN g % 2 = 0 THEN ' common' ELSE '' END
+                    || CASE WHEN g IN (1100, 1150, 1190) OR g > 1400 THEN ' rarest' ELSE '' END
+                    AS title,
+                  CASE WHEN g % 2 = 0 THEN ARRAY['common'] ELSE '{}' END
+                    || CASE WHEN g IN (1100, 1150, 1190) OR g > 1400 THEN ARRAY['Rare'] ELSE '{}' END
+                    AS tags
+           FROM generate_series(1, 1450) AS g
+         ) AS seeded",
+    )
+    .bind(&visible)
+    .bind(hidden)
+    .bind(alice.id)
+    .execute(&db)
+    .await
+    .expect("seeded");
+    sqlx::query(
+        "INSERT INTO tags (list_id, key, name)
+         SELECT DISTINCT list_id, lower(tag), tag FROM tasks, unnest(tags) AS tag
+         ON CONFLICT DO NOTHING",
+    )
+    .execute(&db)
+    .await
+    .expect("tag vocabularies");
+
+    let every = walk(&alice, 100, |r| r).await;
+    assert_eq!(every.len(), 1400, "every visible task, once");
+    assert!(every.iter().all(|task| visible.contains(&task.list_id)));
+    let inbox = visible[0];
+    let prefixed = |prefix: &'static str| move |task: &types::Task| has_word_starting(task, prefix);
+    let tagged = |tag: &'static str| {
+        move |task: &types::Task| task.tags.iter().any(|t| t.eq_ignore_ascii_case(tag))
+    };
+    type Build =
+        fn(taskapi_client::builder::ListTasks<'_>) -> taskapi_client::builder::ListTasks<'_>;
+    type Matches<'a> = Box<dyn Fn(&types::Task) -> bool + 'a>;
+    let me = alice.id;
+    let cases: [(&str, Build, Matches<'_>); 7] = [
+        ("q=common", |r| r.q("common"), Box::new(prefixed("common"))),
+        ("q=rarest", |r| r.q("rarest"), Box::new(prefixed("rarest"))),
+        ("q=zzz", |r| r.q("zzz"), Box::new(|_: &types::Task| false)),
+        (
+            "tag=RARE",
+            |r| r.tag(vec!["RARE".try_into().expect("fits")]),
+            Box::new(tagged("rare")),
+        ),
+        (
+            "tag=common&q=comm",
+            |r| r.tag(vec!["common".try_into().expect("fits")]).q("comm"),
+            Box::new(|task: &types::Task| tagged("common")(task) && prefixed("comm")(task)),
+        ),
+        (
+            "status=todo",
+            |r| r.status(vec![types::TaskStatus::Todo]),
+            Box::new(|_: &types::Task| true),
+        ),
+        (
+            "assignee=me",
+            |r| r.assignee("me"),
+            Box::new(move |task: &types::Task| task.assignee_id == Some(me)),
+        ),
+    ];
+    for sort in TaskSort::ALL {
+        for (name, build, matches) in &cases {
+            let expected: Vec<types::Task> =
+                every.iter().filter(|task| matches(task)).cloned().collect();
+            let walked = walk(&alice, 100, |r| build(r).sort(sort)).await;
+            let ids: Vec<Uuid> = walked.iter().map(|task| task.id).collect();
+            assert_eq!(ids, expected_order(&expected, sort), "{name} by {sort}");
+        }
+        // One list of more than 1,000 tasks: a rare word past its first 1,000.
+        let in_inbox: Vec<types::Task> = (every.iter())
+            .filter(|task| task.list_id == inbox && has_word_starting(task, "rarest"))
+            .cloned()
+            .collect();
+        assert_eq!(in_inbox.len(), 3);
+        let walked = walk(&alice, 2, |r| r.list_id(inbox).q("rarest").sort(sort)).await;
+        let ids: Vec<Uuid> = walked.iter().map(|task| task.id).collect();
+        assert_eq!(
+            ids,
+            expected_order(&in_inbox, sort),
+            "the Inbox's rarest by {sort}"
+        );
+    }
+}
