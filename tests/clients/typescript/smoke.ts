@@ -9,10 +9,11 @@ import type { components, paths } from "./generated/taskapi.js";
 type Problem = components["schemas"]["Problem"];
 type Task = components["schemas"]["Task"];
 
-const baseUrl = process.env.TASKAPI_URL;
-if (!baseUrl) {
+const configuredUrl = process.env.TASKAPI_URL;
+if (!configuredUrl) {
   throw new Error("set TASKAPI_URL to the server under test");
 }
+const baseUrl: string = configuredUrl;
 
 function check(condition: boolean, what: string): asserts condition {
   if (!condition) {
