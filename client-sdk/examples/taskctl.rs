@@ -288,12 +288,8 @@ async fn command(client: &Client, command: Command) -> Result<(), Failure> {
         Command::Lists { new } => {
             if let Some(name) = new {
                 let input = types::ListInput::builder().name(name);
-                client
-                    .create_list()
-                    .body(input)
-                    .send()
-                    .await
-                    .map_err(ApiError::from)?;
+                let created = client.create_list().body(input).send().await;
+                created.map_err(ApiError::from)?;
             }
             println!("{:<36}  {:<6}  NAME", "ID", "ROLE");
             for list in lists(client).await? {

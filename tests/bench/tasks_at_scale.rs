@@ -185,10 +185,26 @@ struct Verdict {
 }
 
 impl Verdict {
-    fn check_ratio(&mut self, what: &str, ratio: f64) {
+    /// A table row comparing `a` with `b` (p50s and p99s, their ratio, then `plans`); a
+    /// p50 ratio over 2 is a failure, named `what`.
+    fn compare(
+        &mut self,
+        what: &str,
+        scenario: Scenario,
+        a: &Measured,
+        b: &Measured,
+        plans: &[&str],
+    ) -> String {
+        let ratio = a.p50.as_secs_f64() / b.p50.as_secs_f64();
         if ratio > 2.0 {
             self.failures.push(format!("{what}: p50 ratio {ratio:.2}"));
         }
+        let times = [a.p50, a.p99, b.p50, b.p99].map(ms).join(" | ");
+        format!(
+            "| {} | {times} | {ratio:.2} | {} |\n",
+            scenario.label(),
+            plans.join(" | ")
+        )
     }
 }
 
@@ -246,58 +262,33 @@ async fn main() {
             run(&db, "VACUUM ANALYZE").await;
         }
         let _ = writeln!(report, "### {title}\n");
-        let _ = writeln!(
-            report,
-            "| Listing | big p50 | big p99 | small p50 | small p99 | big/small p50 | plan (big user) | plan (small user) |"
-        );
-        let _ = writeln!(report, "|---|---:|---:|---:|---:|---:|---|---|");
+        report.push_str(&table_head(
+            ["big", "small", "big/small"],
+            &["plan (big user)", "plan (small user)"],
+        ));
         for scenario in Scenario::ALL {
             let big = bench.measure(scenario, &big, None, &mut verdict).await;
             let small = bench.measure(scenario, &small, None, &mut verdict).await;
-            let ratio = big.p50.as_secs_f64() / small.p50.as_secs_f64();
-            verdict.check_ratio(&format!("{title}, {} big/small", scenario.label()), ratio);
-            let _ = writeln!(
-                report,
-                "| {} | {} | {} | {} | {} | {ratio:.2} | {} | {} |",
-                scenario.label(),
-                ms(big.p50),
-                ms(big.p99),
-                ms(small.p50),
-                ms(small.p99),
-                big.plan,
-                small.plan,
-            );
+            let what = format!("{title}, {} big/small", scenario.label());
+            let row = verdict.compare(&what, scenario, &big, &small, &[&big.plan, &small.plan]);
+            report.push_str(&row);
         }
         let _ = writeln!(
             report,
             "\nThe member, across their {} lists and in one shared list:\n",
             SHARED_LISTS + 1
         );
-        let _ = writeln!(
-            report,
-            "| Listing | all lists p50 | all lists p99 | one list p50 | one list p99 | all/one p50 | plan (all lists) |"
-        );
-        let _ = writeln!(report, "|---|---:|---:|---:|---:|---:|---|");
+        report.push_str(&table_head(
+            ["all lists", "one list", "all/one"],
+            &["plan (all lists)"],
+        ));
         for scenario in Scenario::MEMBER {
             let all = bench.measure(scenario, &member, None, &mut verdict).await;
             let one = bench
                 .measure(scenario, &member, Some(one_list), &mut verdict)
                 .await;
-            let ratio = all.p50.as_secs_f64() / one.p50.as_secs_f64();
-            verdict.check_ratio(
-                &format!("{title}, member's {} all/one", scenario.label()),
-                ratio,
-            );
-            let _ = writeln!(
-                report,
-                "| {} | {} | {} | {} | {} | {ratio:.2} | {} |",
-                scenario.label(),
-                ms(all.p50),
-                ms(all.p99),
-                ms(one.p50),
-                ms(one.p99),
-                all.plan,
-            );
+            let what = format!("{title}, member's {} all/one", scenario.label());
+            report.push_str(&verdict.compare(&what, scenario, &all, &one, &[&all.plan]));
         }
         let _ = writeln!(report);
     }
@@ -324,6 +315,17 @@ async fn main() {
     if failed {
         std::process::exit(1);
     }
+}
+
+/// The first two lines of a table of [`Verdict::compare`]'s rows: what is compared
+/// (`[a, b, a/b]`) and the plans shown.
+fn table_head([a, b, ratio]: [&str; 3], plans: &[&str]) -> String {
+    format!(
+        "| Listing | {a} p50 | {a} p99 | {b} p50 | {b} p99 | {ratio} p50 | {} |\n\
+         |---|---:|---:|---:|---:|---:|{}\n",
+        plans.join(" | "),
+        "---|".repeat(plans.len())
+    )
 }
 
 fn ms(duration: Duration) -> String {

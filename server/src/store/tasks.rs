@@ -290,7 +290,7 @@ pub fn list_statements(
     }
     // The walk: the first tasks of the lists in order, whatever the filter, and among
     // them the matches; a search compares each task with its own list's words.
-    let walk = merged(lists, listing, WALK, Read::InOrderWithWords, in_lists);
+    let walk = merged(lists, listing, WALK, Read::InOrderForFilter, in_lists);
     let mut first = Query::select();
     first
         .columns(TASK_COLUMNS)
@@ -334,8 +334,9 @@ enum Merge {
 enum Read {
     /// In order from the sort's index, up to the limit.
     InOrder,
-    /// The same, with each task's search document, for a filter around.
-    InOrderWithWords,
+    /// The same, with the columns a filter around reads beyond the task's own (its
+    /// search document and its due key).
+    InOrderForFilter,
     /// Every task meeting the condition, from whichever index the planner prefers for
     /// the values, then sorted: a fence (`OFFSET 0`) keeps the planner from walking the
     /// sort's index instead, the walk the statement is the alternative to.
@@ -361,9 +362,9 @@ fn merged(
             .columns(TASK_COLUMNS)
             .expr_as(key.clone(), Merge::SortKey)
             .apply_if(
-                (read == Read::InOrderWithWords).then_some(Tasks::Search),
-                |query, search| {
-                    query.column(search);
+                (read == Read::InOrderForFilter).then_some([Tasks::Search, Tasks::DueKey]),
+                |query, columns| {
+                    query.columns(columns);
                 },
             )
             .from(Tasks::Table)

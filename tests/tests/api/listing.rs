@@ -549,7 +549,8 @@ async fn listings_across_many_lists_are_every_visible_match_in_order() {
         fn(taskapi_client::builder::ListTasks<'_>) -> taskapi_client::builder::ListTasks<'_>;
     type Matches<'a> = Box<dyn Fn(&types::Task) -> bool + 'a>;
     let me = alice.id;
-    let cases: [(&str, Build, Matches<'_>); 7] = [
+    let overdue = |task: &types::Task| task.due_at.is_some_and(|due| due < Utc::now());
+    let cases: [(&str, Build, Matches<'_>); 8] = [
         ("q=common", |r| r.q("common"), Box::new(prefixed("common"))),
         ("q=rarest", |r| r.q("rarest"), Box::new(prefixed("rarest"))),
         ("q=zzz", |r| r.q("zzz"), Box::new(|_: &types::Task| false)),
@@ -567,6 +568,11 @@ async fn listings_across_many_lists_are_every_visible_match_in_order() {
             "status=todo",
             |r| r.status(vec![types::TaskStatus::Todo]),
             Box::new(|_: &types::Task| true),
+        ),
+        (
+            "tag=RARE&overdue=false",
+            |r| r.tag(vec!["RARE".try_into().expect("fits")]).overdue(false),
+            Box::new(move |task: &types::Task| tagged("rare")(task) && !overdue(task)),
         ),
         (
             "assignee=me",
