@@ -76,13 +76,17 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 # scenario. The id is time-ordered like the server's UUIDv7, so both fill the primary key
 # the same way.
 INSERT_SCRIPT = """\
-INSERT INTO "tasks" ("id", "owner_id", "created_at", "title", "description", "status", \
-"priority", "due_at", "completed_at", "updated_at", "tags") VALUES \
+INSERT INTO "tasks" ("id", "created_at", "title", "description", "status", "priority", \
+"due_at", "completed_at", "updated_at", "tags", "list_id", "assignee_id") VALUES \
 ((lpad(to_hex((extract(epoch FROM clock_timestamp()) * 1000)::bigint), 12, '0') \
-|| md5(random()::text)::varchar(20))::uuid, :owner, now(), 'Load test task', NULL, 'todo', \
-'high', NULL, NULL, now(), '{}') RETURNING "id", "owner_id", "title", "description", "status", \
-"priority", "due_at", "completed_at", "created_at", "updated_at", "version", "tags";
+|| md5(random()::text)::varchar(20))::uuid, now(), 'Load test task', NULL, 'todo', \
+'high', NULL, NULL, now(), '{}', :inbox, NULL) RETURNING "id", "list_id", "assignee_id", \
+"title", "description", "status", "priority", "due_at", "completed_at", "created_at", \
+"updated_at", "version", "tags";
 """
+
+# Each task with the account whose Inbox holds it (the load's tasks are all in Inboxes).
+INBOX_TASKS = "SELECT l.owner_id, t.id FROM tasks t JOIN lists l ON l.id = t.list_id"
 
 
 def log(message):
@@ -355,10 +359,10 @@ class Bench:
         finally:
             server.stop()
         self.pg.sql(self.database, f"""
-            INSERT INTO tasks (id, owner_id, title, status, priority, created_at, updated_at)
-            SELECT gen_random_uuid(), u.id, 'Seeded task ' || n, 'todo', 'normal', now(), now()
-            FROM users u, generate_series(1, {TASKS_PER_USER}) n""")
-        rows = self.pg.sql(self.database, "SELECT owner_id, id FROM tasks ORDER BY id")
+            INSERT INTO tasks (id, list_id, title, status, priority, created_at, updated_at)
+            SELECT gen_random_uuid(), l.id, 'Seeded task ' || n, 'todo', 'normal', now(), now()
+            FROM lists l, generate_series(1, {TASKS_PER_USER}) n WHERE l.is_inbox""")
+        rows = self.pg.sql(self.database, INBOX_TASKS + " ORDER BY t.id")
         tasks = {}
         for line in rows.splitlines():
             owner, task = line.split("|")
@@ -372,7 +376,9 @@ class Bench:
         self.logins = self.write("logins.txt",
                                  [(urllib.parse.quote(email), urllib.parse.quote(PASSWORD))
                                   for email, _, _ in self.users])
-        self.owner = self.users[0][1]
+        self.inbox = self.pg.sql(
+            self.database,
+            f"SELECT id FROM lists WHERE owner_id = '{self.users[0][1]}' AND is_inbox").strip()
         self.pg.sql(self.database, "VACUUM ANALYZE")
 
     def write(self, name, rows):
@@ -389,12 +395,11 @@ class Bench:
         per_user = -(-(self.args.delete_pool - left) // len(self.users))
         if per_user > 0:
             self.pg.sql(self.database, f"""
-                INSERT INTO tasks (id, owner_id, title, status, priority, created_at,
+                INSERT INTO tasks (id, list_id, title, status, priority, created_at,
                                    updated_at)
-                SELECT gen_random_uuid(), u.id, 'Delete me', 'todo', 'normal', now(), now()
-                FROM users u, generate_series(1, {per_user})""")
-        rows = self.pg.sql(self.database,
-                           "SELECT owner_id, id FROM tasks WHERE title = 'Delete me'")
+                SELECT gen_random_uuid(), l.id, 'Delete me', 'todo', 'normal', now(), now()
+                FROM lists l, generate_series(1, {per_user}) WHERE l.is_inbox""")
+        rows = self.pg.sql(self.database, INBOX_TASKS + " WHERE t.title = 'Delete me'")
         token_of = {user_id: token for _, user_id, token in self.users}
         pairs = [(token_of[owner], task) for owner, task
                  in (line.split("|") for line in rows.splitlines())]
@@ -418,7 +423,7 @@ class Bench:
         if write:
             script = self.work / "insert.sql"
             script.write_text(INSERT_SCRIPT)
-            command = common + ["-f", str(script), "-D", f"owner={self.owner}",
+            command = common + ["-f", str(script), "-D", f"inbox={self.inbox}",
                                 f"{self.pg.url}/{self.database}"]
         else:
             command = common + ["-S", f"{self.pg.url}/{self.pgbench_database}"]
