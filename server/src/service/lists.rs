@@ -376,10 +376,14 @@ impl ListService {
         id: InvitationId,
     ) -> Result<List, InvitationNotFound> {
         let mut transaction = self.db.begin().await?;
+        // The list is locked first, so that the caller's membership read below stays as
+        // it is until the end (an ownership passing to them at the same time must not
+        // leave them both owner and member); before the invitation, as inviting and
+        // deleting the list lock them, or the two could wait on each other.
+        if let Some(invitation) = invitations::find(&mut *transaction, id).await? {
+            lists::lock(&mut *transaction, invitation.list.0).await?;
+        }
         let (list, role) = self.take(&mut transaction, caller, id).await?;
-        // Read the caller's membership as it stays until the end: an ownership passing to
-        // them at the same time must not leave them both owner and member.
-        lists::lock(&mut *transaction, list).await?;
         let already = lists::member(&mut *transaction, list, caller).await?;
         if already.is_none_or(|member| member.role != ListRole::Owner) {
             lists::put_member(&mut *transaction, list, caller, role.get(), now()).await?;
