@@ -241,8 +241,9 @@ pub struct ListStatements {
 /// fills the page within a few rows, a rare or absent one never does. So the walk stops
 /// after [`WALK`] tasks, and when it has not filled the page, the matches are collected
 /// from the GIN indexes (the assignee's index for an assignee alone: few matches, or the
-/// walk would have found a page) and sorted. Neither step depends on the planner's
-/// statistics, which right after a bulk import are missing.
+/// walk would have found a page) and sorted. Each step is bounded by its shape, not by
+/// the planner's estimates, which right after a bulk import have no statistics behind
+/// them.
 pub async fn list(
     db: &mut PgConnection,
     caller: UserId,
@@ -305,7 +306,8 @@ pub fn list_statements(
     ordered(&mut first, Expr::col(Merge::SortKey), listing, limit);
     // The matches: a search reads its lists' entries of the search index, with no
     // condition on `list_id` that could lead the planner to its B-tree instead (each
-    // entry names its list, see `lists_tsquery`); a tag, the `(list_id, tags)` index.
+    // entry names its list, see `lists_tsquery`); a tag or an assignee, with `list_id`,
+    // the `(list_id, tags)` or the assignee's index.
     let then = merged(lists, listing, limit, Read::Collected, |group| {
         let matching = plain.clone().add(tagged(spelled));
         match &spelled.words {
