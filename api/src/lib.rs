@@ -90,6 +90,7 @@ pub mod paging;
 pub mod problem;
 pub mod security;
 mod spec;
+pub mod sync;
 pub mod tags;
 pub mod tasks;
 pub mod text;
@@ -114,6 +115,8 @@ pub enum ApiTag {
     Lists,
     /// Tag names, across the caller's lists.
     Tags,
+    /// The change feed: everything the caller can see, then what changed since.
+    Sync,
     /// Probes for load balancers and orchestrators.
     Health,
     /// Managing every account; administrators only.

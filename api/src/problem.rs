@@ -68,6 +68,10 @@ pub mod problem_type {
     /// A list keeps its owner: the owner cannot leave or take a lesser role before passing
     /// the list on.
     pub const OWNER_REQUIRED: &str = "urn:taskapi:problem:owner-required";
+    /// The sync token is older than the changes the server keeps
+    /// (`TASKAPI_TOMBSTONE_TTL_SECONDS`): sync again without a token, and replace the
+    /// replica with what that returns.
+    pub const SYNC_TOKEN_EXPIRED: &str = "urn:taskapi:problem:sync-token-expired";
 }
 
 /// An RFC 9457 problem detail. `type` identifies the kind of problem (`about:blank` when
@@ -439,10 +443,11 @@ pub const fn describe(status: u16) -> &'static str {
         403 => "The caller is authenticated but may not do this: an administrator operation called by a user, an account change confirmed with a wrong current password, or a login to a disabled account.",
         404 => "No such resource visible to the caller. Another user's task is reported exactly like a missing one.",
         409 => "The request conflicts with existing data or a request in progress: the email is taken, the change would leave no enabled administrator, a tag of the new name exists (rename with `merge=true` to merge), or a request with the same `Idempotency-Key` is still running (retry shortly).",
+        410 => "The sync token is older than the changes the server keeps (`urn:taskapi:problem:sync-token-expired`): sync again without a token and replace the replica with what that returns.",
         412 => "`If-Match` does not name the current version: the resource changed since it was read. `ETag` gives the current version; read it again and reapply the change.",
         413 => "The request body is larger than the server accepts.",
         415 => "The request body has an unsupported content type.",
-        422 => "The request is well-formed but some fields are invalid (`errors` says which and why), a cursor is used with other filters or another sort than it was issued for, or an `Idempotency-Key` is reused for a different request.",
+        422 => "The request is well-formed but some fields are invalid (`errors` says which and why), a cursor or sync token is not one this API issued, a cursor is used with other filters or another sort than it was issued for, or an `Idempotency-Key` is reused for a different request.",
         428 => "This server requires `If-Match` on changes (`TASKAPI_REQUIRE_IF_MATCH`): read the resource and send its `ETag` back as `If-Match`.",
         429 => "Too many requests, or too many failed logins, from this client or for this account; retry after `Retry-After` seconds. `RateLimit-Policy` and `RateLimit` name the limit.",
         500 => "The server failed to handle the request.",

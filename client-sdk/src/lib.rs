@@ -11,7 +11,9 @@
 //!   span per operation;
 //! - [`pages`]: every cursor-paginated listing as a `Stream` of its items;
 //! - [`problem`]: errors as typed problem documents, and a 304 as a value;
-//! - [`patch`]: what a merge patch does to a field; [`sort`]: the orders of a task listing.
+//! - [`patch`]: what a merge patch does to a field; [`sort`]: the orders of a task listing;
+//! - [`sync`]: a [`sync::Replica`] of everything the caller can see, kept current from the
+//!   change feed.
 //!
 //! `examples/taskctl.rs` is a command-line client built on them.
 //!
@@ -43,4 +45,5 @@ pub mod patch;
 pub mod problem;
 pub mod session;
 pub mod sort;
+pub mod sync;
 pub mod transport;

@@ -80,13 +80,16 @@ pub enum ProblemType {
     Inbox,
     /// A list keeps its owner: they pass it on before leaving or taking a lesser role.
     OwnerRequired,
+    /// The sync token is older than the changes the server keeps: sync from scratch
+    /// ([`crate::sync::Replica`] does).
+    SyncTokenExpired,
     /// A type this version of the SDK does not know, as the server sent it.
     Other(String),
 }
 
 impl ProblemType {
     /// Every type this SDK knows (all but [`ProblemType::Other`]).
-    pub const KNOWN: [Self; 20] = [
+    pub const KNOWN: [Self; 21] = [
         Self::AboutBlank,
         Self::Validation,
         Self::InvalidToken,
@@ -107,6 +110,7 @@ impl ProblemType {
         Self::TagExists,
         Self::Inbox,
         Self::OwnerRequired,
+        Self::SyncTokenExpired,
     ];
 
     /// The type's URI, as on the wire.
@@ -132,6 +136,7 @@ impl ProblemType {
             Self::TagExists => "urn:taskapi:problem:tag-exists",
             Self::Inbox => "urn:taskapi:problem:inbox",
             Self::OwnerRequired => "urn:taskapi:problem:owner-required",
+            Self::SyncTokenExpired => "urn:taskapi:problem:sync-token-expired",
             Self::Other(uri) => uri,
         }
     }

@@ -236,6 +236,11 @@ pub struct Settings {
     #[arg(long, env = "TASKAPI_INVITATION_TTL_SECONDS", default_value_t = Self::INVITATION_TTL_SECONDS)]
     pub invitation_ttl_seconds: u64,
 
+    /// How long the change feed keeps changes, tombstones included, in seconds: a sync
+    /// token older than this is refused (410) and the client syncs again from scratch.
+    #[arg(long, env = "TASKAPI_TOMBSTONE_TTL_SECONDS", default_value_t = Self::TOMBSTONE_TTL_SECONDS)]
+    pub tombstone_ttl_seconds: u64,
+
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "TASKAPI_MAX_BODY_BYTES", default_value_t = 64 * 1024)]
     pub max_body_bytes: usize,
@@ -442,6 +447,7 @@ impl Settings {
     pub const MAX_SESSIONS_PER_USER: u32 = 100;
     pub const IDEMPOTENCY_KEY_TTL_SECONDS: u64 = 24 * 60 * 60;
     pub const INVITATION_TTL_SECONDS: u64 = 14 * 24 * 60 * 60;
+    pub const TOMBSTONE_TTL_SECONDS: u64 = 30 * 24 * 60 * 60;
 
     pub fn token_ttl(&self) -> Duration {
         Duration::from_secs(self.token_ttl_seconds)
@@ -461,6 +467,10 @@ impl Settings {
 
     pub fn invitation_ttl(&self) -> Duration {
         Duration::from_secs(self.invitation_ttl_seconds)
+    }
+
+    pub fn tombstone_ttl(&self) -> Duration {
+        Duration::from_secs(self.tombstone_ttl_seconds)
     }
 }
 

@@ -24,6 +24,7 @@ use crate::{
         lists::ListPolicy,
         passwords::Passwords,
         revocations::{RevocationSet, Revoker},
+        sync::SyncPolicy,
         tasks::TaskPolicy,
     },
     store::{self, Database, migrations, revocations::Feed as RevocationFeed},
@@ -110,6 +111,9 @@ impl Application {
                 lists: ListPolicy {
                     preconditions,
                     invitation_ttl: settings.invitation_ttl(),
+                },
+                sync: SyncPolicy {
+                    tombstone_ttl: settings.tombstone_ttl(),
                 },
             },
         );
@@ -223,6 +227,7 @@ fn start_jobs(services: &Services) -> Vec<JoinHandle<()>> {
         "purge expired sessions and revocations": services.auth => purge_expired;
         "purge expired idempotency keys": services.tasks => purge_expired_keys;
         "purge expired invitations": services.lists => purge_expired_invitations;
+        "purge changes older than the tombstone lifetime": services.sync => purge_expired;
     }
 }
 

@@ -96,6 +96,7 @@ pub fn test_settings() -> Settings {
         require_if_match: false,
         idempotency_key_ttl_seconds: Settings::IDEMPOTENCY_KEY_TTL_SECONDS,
         invitation_ttl_seconds: Settings::INVITATION_TTL_SECONDS,
+        tombstone_ttl_seconds: Settings::TOMBSTONE_TTL_SECONDS,
         max_body_bytes: 64 * 1024,
         hash_concurrency: 2,
         cors_origins: Vec::new(),

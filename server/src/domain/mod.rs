@@ -9,6 +9,7 @@ mod listing;
 mod page;
 mod password;
 mod session;
+mod sync;
 mod tag;
 mod task;
 mod user;
@@ -27,6 +28,9 @@ pub use listing::{
 pub use page::{CursorText, Page, PageCursor, PageSize};
 pub use password::{Password, normalized as normalized_password};
 pub use session::{RefreshToken, Session, SessionId, SessionOrigin, SessionPage};
+pub use sync::{
+    Change, ChangePosition, FOREIGN_TOKEN, ItemPosition, Snapshot, SyncPage, SyncState, SyncToken,
+};
 pub use tag::{TagCursor, TagKey, TagName, TagPage, TagSet, TagUse};
 pub use task::{
     DueAt, Placement, Task, TaskChange, TaskDescription, TaskDraft, TaskEdit, TaskId, TaskPage,

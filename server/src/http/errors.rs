@@ -11,7 +11,7 @@ use taskapi_api::{
 
 use super::body::BodyError;
 use crate::{
-    domain::{FieldErrors, NotAdmin, RoleNeeded},
+    domain::{FOREIGN_TOKEN, FieldErrors, NotAdmin, RoleNeeded},
     service::{
         Failure, Precondition,
         admin::{AdminError, LastAdmin, RemoveError},
@@ -22,6 +22,7 @@ use crate::{
             DeleteListError, InvitationNotFound, InviteError, Kept, ListChangeError, ListError,
             ListNotFound, MemberError, NoSuchMember,
         },
+        sync::SyncError,
         tags::{RenameError, TagChangeError, TagError, TagExists},
         tasks::{ChangeError, CreateError, PlacementError, ReplaceError, TaskError},
         users::{ChangeEmailError, DeleteAccountError, PasswordDenied, SessionError, UserError},
@@ -344,6 +345,25 @@ impl<S: ErrorSet + Declares<403> + Declares<409> + Declares<422>> From<CreateErr
             )
             .into(),
             CreateError::Placement(error) => error.into(),
+        }
+    }
+}
+
+impl<S: ErrorSet + Declares<410> + Declares<422>> From<SyncError> for Errors<S> {
+    fn from(error: SyncError) -> Self {
+        match error {
+            SyncError::Expired => ApiError::<410>::typed(
+                problem_type::SYNC_TOKEN_EXPIRED,
+                "The sync token is older than the changes kept: sync again without a token, \
+                 and replace the replica with what that returns.",
+            )
+            .into(),
+            SyncError::Forged => {
+                let mut errors = FieldErrors::default();
+                errors.add("token", FOREIGN_TOKEN.to_owned());
+                errors.into()
+            }
+            SyncError::Failed(failure) => failure.into(),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Where requests enter: the route, its middleware, and the operations of the contract,
 //! each declared once as the entry point that serves it (one `#[OpenApi]` impl a resource:
-//! `auth.rs`, `users.rs`, `tasks.rs`, `lists.rs`, `tags.rs`, `health.rs`, `admin.rs`). An entry point
+//! `auth.rs`, `users.rs`, `tasks.rs`, `lists.rs`, `tags.rs`, `sync.rs`, `health.rs`,
+//! `admin.rs`). An entry point
 //! decodes its inputs into domain values, calls one service function and converts the
 //! result; nothing else. Schemas, responses and error sets come from `taskapi-api`.
 
@@ -15,6 +16,7 @@ mod listing;
 mod lists;
 mod middleware;
 mod rejections;
+mod sync;
 mod tags;
 mod tasks;
 mod users;
@@ -73,6 +75,7 @@ pub type Endpoints = (
     Api<lists::Lists>,
     Api<lists::Invitations>,
     Api<tags::Tags>,
+    Api<sync::Sync>,
     Api<health::Health>,
     Api<admin::Administration>,
 );
@@ -180,6 +183,7 @@ pub fn app(services: Services, settings: &HttpSettings) -> impl Endpoint + 'stat
         Api::new(&state),
         Api::new(&state),
         Api::new(&state),
+        Api::new(&state),
     );
     let api: OpenApiService<Endpoints, ()> = taskapi_api::described(endpoints);
     let allowed = Arc::new(middleware::AllowedMethods::from_spec(&document));
@@ -260,9 +264,18 @@ fn page_request<C>(
     cursor: Option<Cursor>,
     decode: impl FnOnce(&str) -> Result<C, String>,
 ) -> Result<(PageSize, Option<C>), FieldErrors> {
+    positioned_request(limit, ("cursor", cursor), decode)
+}
+
+/// The same, for a position passed as the parameter `name` (the change feed's `token`).
+fn positioned_request<C>(
+    limit: PageLimit,
+    (name, cursor): (&str, Option<Cursor>),
+    decode: impl FnOnce(&str) -> Result<C, String>,
+) -> Result<(PageSize, Option<C>), FieldErrors> {
     let mut errors = FieldErrors::default();
     let size = errors.check("limit", page_size(limit));
-    let after = errors.check_optional("cursor", cursor, |cursor| decode(cursor_text(&cursor)?));
+    let after = errors.check_optional(name, cursor, |cursor| decode(cursor_text(&cursor)?));
     match (size, after) {
         (Some(size), Some(after)) => Ok((size, after)),
         _ => Err(errors),

@@ -10,6 +10,7 @@ pub mod limits;
 pub mod lists;
 pub mod passwords;
 pub mod revocations;
+pub mod sync;
 pub mod tags;
 pub mod tasks;
 pub mod users;
@@ -156,6 +157,7 @@ pub struct Policies {
     pub sessions: auth::SessionPolicy,
     pub tasks: tasks::TaskPolicy,
     pub lists: lists::ListPolicy,
+    pub sync: sync::SyncPolicy,
 }
 
 /// Every service, sharing one database pool and one revocation set.
@@ -167,6 +169,7 @@ pub struct Services {
     pub tasks: tasks::TaskService,
     pub tags: tags::TagService,
     pub lists: lists::ListService,
+    pub sync: sync::SyncService,
 }
 
 impl Services {
@@ -182,6 +185,7 @@ impl Services {
             sessions,
             tasks,
             lists,
+            sync,
         } = policies;
         let passwords = passwords::Passwords::new(hasher, limits.clone());
         let revoker = revocations::Revoker::new(revocations.clone(), tokens.acceptance_window());
@@ -200,6 +204,7 @@ impl Services {
             health: health::HealthService::new(db.clone()),
             users: users::UserService::new(db.clone(), passwords, revoker),
             tags: tags::TagService::new(db.clone()),
+            sync: sync::SyncService::new(db.clone(), sync),
             tasks: tasks::TaskService::new(db, tasks),
         }
     }

@@ -90,9 +90,9 @@ pub(super) fn stored_role(role: &str) -> Result<ListRole, Failure> {
         .map_err(|_| Failure::internal("a stored role is invalid", format!("{role:?}")))
 }
 
-/// A list row, as `RETURNING` gives it (with no role to join).
-#[derive(FromRow)]
-struct ListColumns {
+/// A list row, as `RETURNING` gives it (with no role to join), or as JSON (`to_jsonb`).
+#[derive(FromRow, serde::Deserialize)]
+pub(super) struct ListColumns {
     id: Uuid,
     owner_id: Uuid,
     name: String,
@@ -121,7 +121,7 @@ impl TryFrom<ListRow> for List {
 
 impl ListColumns {
     /// The list as a member with `role` sees it.
-    fn seen_as(self, role: ListRole) -> Result<List, Failure> {
+    pub(super) fn seen_as(self, role: ListRole) -> Result<List, Failure> {
         Ok(List {
             id: ListId(self.id),
             owner: UserId(self.owner_id),

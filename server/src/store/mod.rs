@@ -11,6 +11,7 @@ pub mod migrations;
 pub mod rate_limits;
 pub mod revocations;
 pub mod sessions;
+pub mod sync;
 pub mod tags;
 pub mod tasks;
 pub mod users;

@@ -142,6 +142,7 @@ fn provoke(context: &Context<'_>, operation: &Operation, status: u16) -> Option<
             | "list_tags"
             | "list_lists"
             | "list_invitations"
+            | "sync"
     );
     let takes_body = takes_json(id) || id == "login";
     match status {
@@ -219,6 +220,12 @@ fn provoke(context: &Context<'_>, operation: &Operation, status: u16) -> Option<
                 .header(CONTENT_TYPE, "text/plain")
                 .body("title"),
         ),
+        // A token issued long before the changes kept: the 1970s.
+        410 if id == "sync" => Some(request(format!(
+            "{}?token=MS8xMDAwMDAwL1MvMzozOg",
+            operation.path
+        ))),
+        422 if id == "sync" => Some(request(format!("{}?token=garbage", operation.path))),
         422 if is_listing => Some(request(format!("{}?cursor=garbage", operation.path))),
         422 if id == "list_members" => Some(request(format!("{own}?cursor=garbage"))),
         422 if id == "login" => Some(request(own).form(&[("username", "x")])),

@@ -22,6 +22,7 @@ mod retries;
 mod revocation;
 mod schema;
 mod sessions;
+mod sync;
 mod tags;
 mod taskctl;
 mod tasks;

@@ -76,6 +76,10 @@ fn expected() -> Vec<(&'static str, States)> {
         ("lists_name_check", numbers(&[1, LIST_NAME_MAX_CHARS])),
         ("lists_description_check", numbers(&[DESCRIPTION_MAX_CHARS])),
         ("lists.is_inbox default", numbers(&[])),
+        // The change feed's log: stamped with the writing transaction; one horizon row.
+        ("changes.txid default", numbers(&[])),
+        ("change_horizon.only_row default", numbers(&[])),
+        ("change_horizon_only_row_check", numbers(&[])),
         (
             "lists.version default",
             numbers(&[usize::try_from(Version::FIRST.0).expect("positive")]),

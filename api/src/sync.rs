@@ -1,0 +1,79 @@
+//! `/sync`: the change feed. What the caller can see, then every change since, deletions
+//! and lost access included, in the order the changes committed.
+
+use poem_openapi::{Enum, Object, payload::Json};
+use uuid::Uuid;
+
+use crate::{lists::List, problem::error_sets, tasks::Task};
+
+/// What a change is to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum ChangeKind {
+    Task,
+    List,
+}
+
+/// One change: a task or a list as it is now, or a tombstone (`deleted`) for one the caller
+/// no longer sees (deleted, moved to a list they cannot see, or in a list they lost).
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct SyncChange {
+    pub kind: ChangeKind,
+    /// The task's or the list's id.
+    pub id: Uuid,
+    /// Whether it is gone from the caller's sight: forget it (and, for a list, its tasks).
+    pub deleted: bool,
+    /// The task as it is now, when `kind` is `task` and it is not deleted.
+    #[oai(skip_serializing_if_is_none)]
+    pub task: Option<Task>,
+    /// The list as the caller sees it now, when `kind` is `list` and it is not deleted.
+    #[oai(skip_serializing_if_is_none)]
+    pub list: Option<List>,
+}
+
+/// A page of the change feed.
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct SyncPage {
+    pub changes: Vec<SyncChange>,
+    /// Pass as `token` to get what follows: the next page when `has_more`, else the
+    /// changes made from now on. Keep it: it is the replica's position.
+    pub next_token: String,
+    /// Whether another page follows at once; when not, the replica is current.
+    pub has_more: bool,
+}
+
+examples! {
+    SyncChange => SyncChange {
+        kind: ChangeKind::Task,
+        id: <Task as poem_openapi::types::Example>::example().id,
+        deleted: false,
+        task: Some(<Task as poem_openapi::types::Example>::example()),
+        list: None,
+    };
+    SyncPage => SyncPage {
+        changes: vec![
+            <SyncChange as poem_openapi::types::Example>::example(),
+            SyncChange {
+                kind: ChangeKind::Task,
+                id: Uuid::from_u128(0x0195_4a8e_4c00_7000_8000_0000_0000_0002),
+                deleted: true,
+                task: None,
+                list: None,
+            },
+        ],
+        next_token: "MS8xNzcyMzg0NDAwMDAwMDAwL1MvNzUwOjc1MDo".to_owned(),
+        has_more: false,
+    };
+}
+
+responses! {
+    /// A page of changes.
+    SyncResponse: 200 Ok(Json<SyncPage>);
+}
+
+error_sets! {
+    /// Errors of `sync`.
+    SyncErrors: 400, 401, 410, 422, 429;
+}

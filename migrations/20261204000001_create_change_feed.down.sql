@@ -1,0 +1,13 @@
+DROP TRIGGER list_members_changed ON list_members;
+DROP FUNCTION list_members_changed();
+DROP TRIGGER lists_changed ON lists;
+DROP FUNCTION lists_changed();
+DROP TRIGGER tasks_deleted ON tasks;
+DROP TRIGGER tasks_updated ON tasks;
+DROP TRIGGER tasks_inserted ON tasks;
+DROP FUNCTION tasks_deleted();
+DROP FUNCTION tasks_updated();
+DROP FUNCTION tasks_inserted();
+DROP INDEX tasks_list_id_idx;
+DROP TABLE change_horizon;
+DROP TABLE changes;

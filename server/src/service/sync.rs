@@ -1,0 +1,161 @@
+//! The change feed: what changed for a caller since a sync token, deletions and lost
+//! access included, one page per statement.
+
+use std::time::Duration;
+
+use super::{Failure, after, now};
+use crate::{
+    domain::{Change, PageSize, SyncPage, SyncState, SyncToken, TaskId, UserId},
+    store::{
+        Database,
+        sync::{self, PageRead, PageRequest, Position},
+    },
+};
+
+#[derive(Debug, Clone, Copy)]
+pub struct SyncPolicy {
+    /// How long changes (and so tombstones) are kept: a token older than this is expired.
+    pub tombstone_ttl: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// The token is older than the changes kept: the client starts over, without one.
+    #[error("the sync token has expired")]
+    Expired,
+    /// The token names a snapshot this database never took.
+    #[error("not a sync token this API returned")]
+    Forged,
+    #[error(transparent)]
+    Failed(#[from] Failure),
+}
+
+#[derive(Clone)]
+pub struct SyncService {
+    db: Database,
+    policy: SyncPolicy,
+}
+
+impl SyncService {
+    pub fn new(db: Database, policy: SyncPolicy) -> Self {
+        Self { db, policy }
+    }
+
+    /// A page of what the caller can see (no token), or of what changed since `token`.
+    pub async fn page(
+        &self,
+        caller: UserId,
+        token: Option<SyncToken>,
+        size: PageSize,
+    ) -> Result<SyncPage, SyncError> {
+        let at = now();
+        if let Some(token) = &token
+            && after(token.issued_at, self.policy.tombstone_ttl) < at
+        {
+            return Err(SyncError::Expired);
+        }
+        let state = token.map(|token| token.state);
+        let request = PageRequest {
+            caller,
+            state: state.as_ref(),
+            limit: u64::from(size.get()) + 1,
+        };
+        let mut db = self.db.acquire().await?;
+        let read = sync::page(&mut db, &request).await?;
+        db.release().await?;
+        if let Some(state) = &state {
+            let token = SyncToken {
+                issued_at: at,
+                state: state.clone(),
+            };
+            // A snapshot from the future was never taken here; one whose changes may
+            // have been purged cannot be continued.
+            if token.snapshots().iter().any(|s| s.xmax > read.current_xmax) {
+                return Err(SyncError::Forged);
+            }
+            let seen = match state {
+                SyncState::Since { seen, .. } => seen,
+                SyncState::Full { target, .. } => target,
+            };
+            if read.horizon >= seen.xmin {
+                return Err(SyncError::Expired);
+            }
+        }
+        Ok(paged(read, state, size, at))
+    }
+
+    /// Deletes changes older than the tombstones are kept (a periodic job); how many.
+    pub async fn purge_expired(&self) -> Result<u64, Failure> {
+        let mut transaction = self.db.begin().await?;
+        let purged = sync::purge(&mut transaction, self.policy.tombstone_ttl).await?;
+        transaction.commit().await?;
+        Ok(purged)
+    }
+}
+
+/// The page `read` holds, each item once, and the token that continues after it.
+fn paged(
+    read: PageRead,
+    state: Option<SyncState>,
+    size: PageSize,
+    at: chrono::DateTime<chrono::Utc>,
+) -> SyncPage {
+    let PageRead {
+        mut items, target, ..
+    } = read;
+    let has_more = items.len() > usize::from(size.get());
+    items.truncate(usize::from(size.get()));
+    let last = items.last().map(|(position, _)| *position);
+    let next = match (has_more, last, state) {
+        // A round goes on in the snapshot its first page was read in.
+        (true, Some(Position::Full(after)), state) => SyncState::Full {
+            target: match state {
+                Some(SyncState::Full { target, .. }) => target,
+                _ => target,
+            },
+            after,
+        },
+        (true, Some(Position::Since(after)), Some(SyncState::Since { seen, round })) => {
+            let target = round.map_or(target, |(target, _)| target);
+            SyncState::Since {
+                seen,
+                round: Some((target, after)),
+            }
+        }
+        // The round is over: the client has everything visible in its snapshot.
+        (_, _, Some(SyncState::Full { target, .. }))
+        | (
+            _,
+            _,
+            Some(SyncState::Since {
+                round: Some((target, _)),
+                ..
+            }),
+        ) => SyncState::Since {
+            seen: target,
+            round: None,
+        },
+        _ => SyncState::Since {
+            seen: target,
+            round: None,
+        },
+    };
+    let mut seen_tasks = std::collections::HashSet::<TaskId>::new();
+    let mut seen_lists = std::collections::HashSet::new();
+    let changes = items
+        .into_iter()
+        .map(|(_, change)| change)
+        .filter(|change| match change {
+            Change::Task(id, _) => seen_tasks.insert(*id),
+            Change::List(id, _) => seen_lists.insert(*id),
+        })
+        .collect();
+    SyncPage {
+        changes,
+        next: SyncToken {
+            issued_at: at,
+            state: next,
+        },
+        has_more,
+    }
+}
