@@ -1,8 +1,8 @@
 """The smoke flow through a client generated from openapi.yaml with openapi-python-client:
 register, log in with the form, create three tasks, page through them two at a time, get,
-replace, patch and delete one, share a list with a second account, and read a 422, a 404 and a
-401 as typed problem documents. Run against a freshly started server (TASKAPI_URL) and
-type-checked with `mypy --strict`."""
+replace, patch and delete one, share a list with a second account, sync everything and then a
+deletion, and read a 422, a 404 and a 401 as typed problem documents. Run against a freshly
+started server (TASKAPI_URL) and type-checked with `mypy --strict`."""
 
 import os
 import time
@@ -17,6 +17,7 @@ from taskapi_client.api.lists import (
     list_members,
     remove_member,
 )
+from taskapi_client.api.sync import sync as sync_feed
 from taskapi_client.api.tags import list_tags, rename_tag
 from taskapi_client.api.tasks import (
     create_task,
@@ -28,6 +29,7 @@ from taskapi_client.api.tasks import (
 )
 from taskapi_client.api.users import get_current_user
 from taskapi_client.models import (
+    ChangeKind,
     InvitationInput,
     InvitationPage,
     List,
@@ -37,6 +39,7 @@ from taskapi_client.models import (
     MemberPage,
     Problem,
     RegisterRequest,
+    SyncPage,
     Task,
     TaskInput,
     TaskPage,
@@ -212,8 +215,27 @@ def main() -> None:
 
     share_a_list(base_url, client, email)
 
+    # Sync: everything the account sees, in pages; then the deletion, as a tombstone.
+    replica: dict[str, object] = {}
+    token: str | Unset = UNSET
+    more = True
+    while more:
+        page = sync_feed.sync(client=client, limit=2, token=token)
+        assert isinstance(page, SyncPage), "a sync page"
+        for change in page.changes:
+            if change.deleted:
+                replica.pop(str(change.id), None)
+            else:
+                replica[str(change.id)] = change.kind
+        token, more = page.next_token, page.has_more
+    check(str(first.id) in replica, "the replica holds the task")
+
     deleted = delete_task.sync_detailed(client=client, task_id=first.id)
     check(deleted.status_code == 204, "delete answers 204")
+    since = sync_feed.sync(client=client, token=token)
+    assert isinstance(since, SyncPage), "the changes since"
+    tombstone = next(change for change in since.changes if change.id == first.id)
+    check(tombstone.deleted and tombstone.kind == ChangeKind.TASK, "the deletion, as a tombstone")
 
     invalid = problem_of(create_task.sync_detailed(client=client, body=TaskInput(title="")), 422)
     errors = invalid.errors

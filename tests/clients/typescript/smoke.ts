@@ -160,10 +160,28 @@ check(removed.response.status === 204, "removed");
 const gone = await friend.GET("/tasks", { params: { query: { list_id } } });
 expectProblem(gone.error, 404, "a list one was removed from");
 
+// Sync: everything the account sees, in pages; then the deletion below, as a tombstone.
+const replica = new Map<string, unknown>();
+let token: string | undefined;
+for (let more = true; more; ) {
+  const page = await client.GET("/sync", { params: { query: { limit: 2, token } } });
+  check(page.data !== undefined, "a sync page");
+  for (const change of page.data.changes) {
+    if (change.deleted) replica.delete(change.id);
+    else replica.set(change.id, change.task ?? change.list);
+  }
+  token = page.data.next_token;
+  more = page.data.has_more;
+}
+check(replica.has(first.id), "the replica holds the task");
+
 const deleted = await client.DELETE("/tasks/{task_id}", {
   params: { path: { task_id: first.id } },
 });
 check(deleted.response.status === 204, "delete answers 204");
+const since = await client.GET("/sync", { params: { query: { token } } });
+const tombstone = since.data?.changes.find((change) => change.id === first.id);
+check(tombstone?.deleted === true && tombstone.kind === "task", "the deletion, as a tombstone");
 
 const invalid = await client.POST("/tasks", { body: { title: "" } });
 const validation = expectProblem(invalid.error, 422, "an empty title");
