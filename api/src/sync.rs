@@ -24,10 +24,12 @@ pub struct SyncChange {
     pub id: Uuid,
     /// Whether it is gone from the caller's sight: forget it (and, for a list, its tasks).
     pub deleted: bool,
-    /// The task as it is now, when `kind` is `task` and it is not deleted.
+    /// The task as it is now, when `kind` is `task` and it is not deleted; absent
+    /// otherwise.
     #[oai(skip_serializing_if_is_none)]
     pub task: Option<Task>,
-    /// The list as the caller sees it now, when `kind` is `list` and it is not deleted.
+    /// The list as the caller sees it now (with their `role`), when `kind` is `list` and
+    /// it is not deleted; absent otherwise.
     #[oai(skip_serializing_if_is_none)]
     pub list: Option<List>,
 }

@@ -619,6 +619,24 @@ pub async fn problem_in(response: reqwest::Response, status: u16) -> serde_json:
 }
 
 /// The problem document of a call that must have failed with a declared error response.
+/// Asserts that `problem` has this status and type.
+pub fn assert_problem(
+    problem: &ResponseValue<types::Problem>,
+    status: u16,
+    kind: taskapi_client::problem::ProblemType,
+) {
+    assert_eq!(problem.status().as_u16(), status, "{problem:?}");
+    let sent = taskapi_client::problem::ProblemType::from(problem.type_.as_str());
+    assert_eq!(sent, kind, "{problem:?}");
+}
+
+/// Turns off every rate limit that a test's many requests from one address would reach.
+pub fn without_rate_limits(settings: &mut Settings) {
+    settings.rate_limits.requests_per_minute = 0;
+    settings.rate_limits.registrations_per_address = 0;
+    settings.rate_limits.invitations_per_user = 0;
+}
+
 pub fn problem<T: std::fmt::Debug>(
     result: Result<T, taskapi_client::Error<types::Problem>>,
 ) -> ResponseValue<types::Problem> {

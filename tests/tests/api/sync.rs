@@ -12,7 +12,7 @@ use taskapi_client::{
     sync::Replica,
     types,
 };
-use taskapi_tests::{TestApp, TestUser, problem, task_titled};
+use taskapi_tests::{TestApp, TestUser, assert_problem, problem, task_titled, without_rate_limits};
 use uuid::Uuid;
 
 use types::ListRole::{Editor, Viewer};
@@ -101,14 +101,7 @@ async fn a_full_sync_in_pages_then_every_change_since_with_tombstones() {
         )
         .await;
     alice.create_in(groceries.id, "Added").await;
-    let renamed = alice
-        .client
-        .update_list()
-        .list_id(groceries.id)
-        .body(types::ListPatch::builder().name(Some("Food".try_into().expect("fits"))))
-        .send()
-        .await;
-    assert!(renamed.is_ok());
+    assert!(alice.try_rename_list(groceries.id, "Food").await.is_ok());
 
     let synced = replica.sync(&alice.client, page(2)).await.expect("synced");
     assert_eq!(synced.changes, 5, "{synced:?}");
@@ -153,14 +146,7 @@ async fn a_shared_list_arrives_with_its_tasks_and_a_lost_one_leaves_with_them() 
     assert_replica_is_current(&bob, &replica, "shared").await;
 
     // A role change: the list as Bob now sees it.
-    let promoted = alice
-        .client
-        .update_member()
-        .list_id(project.id)
-        .user_id(bob.id)
-        .body(types::MemberUpdate { role: Editor })
-        .send()
-        .await;
+    let promoted = alice.try_set_role(project.id, bob.id, Editor).await;
     assert!(promoted.is_ok());
     replica.sync(&bob.client, page(4)).await.expect("synced");
     assert_eq!(replica.lists[&project.id].role, Editor);
@@ -181,14 +167,7 @@ async fn a_shared_list_arrives_with_its_tasks_and_a_lost_one_leaves_with_them() 
     assert_replica_is_current(&bob, &replica, "moved away").await;
 
     // Removed: the list and every task in it are tombstones.
-    let removed = alice
-        .client
-        .remove_member()
-        .list_id(project.id)
-        .user_id(bob.id)
-        .send()
-        .await;
-    assert!(removed.is_ok());
+    assert!(alice.try_remove(project.id, bob.id).await.is_ok());
     let synced = replica.sync(&bob.client, page(4)).await.expect("synced");
     assert!(synced.changes >= 5, "{synced:?}");
     assert!(!replica.lists.contains_key(&project.id));
@@ -216,13 +195,8 @@ async fn an_expired_token_is_410_and_the_replica_starts_over() {
     let token = replica.token.clone().expect("a token");
     tokio::time::sleep(Duration::from_secs(2)).await;
 
-    let expired = alice.client.sync().token(token).send().await;
-    let expired = problem(expired);
-    assert_eq!(expired.status().as_u16(), 410);
-    assert_eq!(
-        ProblemType::from(expired.type_.as_str()),
-        ProblemType::SyncTokenExpired
-    );
+    let expired = problem(alice.client.sync().token(token).send().await);
+    assert_problem(&expired, 410, ProblemType::SyncTokenExpired);
 
     alice.create_task("New").await;
     let synced = replica.sync(&alice.client, None).await.expect("synced");
@@ -249,11 +223,7 @@ async fn a_token_behind_the_purge_is_410() {
         .await
         .expect("purged");
     let behind = problem(alice.client.sync().token(token).send().await);
-    assert_eq!(behind.status().as_u16(), 410);
-    assert_eq!(
-        ProblemType::from(behind.type_.as_str()),
-        ProblemType::SyncTokenExpired
-    );
+    assert_problem(&behind, 410, ProblemType::SyncTokenExpired);
 }
 
 #[tokio::test]
@@ -345,16 +315,14 @@ async fn one_seed(app: &TestApp, seed: u64) {
                     2 if !mine.is_empty() => {
                         let id = mine[choices.below(mine.len())];
                         let title = format!("edited {step}").try_into().expect("fits");
-                        let _ = (me.client.update_task().task_id(id))
-                            .body(types::TaskPatch::builder().title(Some(title)))
-                            .send()
+                        let _ = me
+                            .try_patch(id, types::TaskPatch::builder().title(Some(title)))
                             .await;
                     }
                     3 if !mine.is_empty() => {
                         let id = mine[choices.below(mine.len())];
-                        let _ = (me.client.update_task().task_id(id))
-                            .body(types::TaskPatch::builder().list_id(Some(list)))
-                            .send()
+                        let _ = me
+                            .try_patch(id, types::TaskPatch::builder().list_id(Some(list)))
                             .await;
                     }
                     4 if !mine.is_empty() => {
@@ -364,11 +332,7 @@ async fn one_seed(app: &TestApp, seed: u64) {
                     // The owner shares the side list with Bob, or takes it back.
                     5 if who == 0 => {
                         let bob = &writers[1];
-                        let removed = (me.client.remove_member().list_id(side.id))
-                            .user_id(bob.id)
-                            .send()
-                            .await;
-                        if removed.is_err() {
+                        if me.try_remove(side.id, bob.id).await.is_err() {
                             let invited = me.try_invite(side.id, &bob.email, Viewer).await;
                             if let Ok(invitation) = invited {
                                 let _ = bob.try_accept(invitation.into_inner().id).await;
@@ -405,12 +369,7 @@ async fn one_seed(app: &TestApp, seed: u64) {
 
 #[tokio::test]
 async fn concurrent_writers_never_make_the_replica_miss_a_change() {
-    let app = TestApp::configured(|settings| {
-        settings.rate_limits.requests_per_minute = 0;
-        settings.rate_limits.registrations_per_address = 0;
-        settings.rate_limits.invitations_per_user = 0;
-    })
-    .await;
+    let app = TestApp::configured(without_rate_limits).await;
     for seed in 1..=SEEDS {
         one_seed(&app, seed).await;
     }
