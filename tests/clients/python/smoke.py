@@ -220,14 +220,14 @@ def main() -> None:
     token: str | Unset = UNSET
     more = True
     while more:
-        page = sync_feed.sync(client=client, limit=2, token=token)
-        assert isinstance(page, SyncPage), "a sync page"
-        for change in page.changes:
+        synced = sync_feed.sync(client=client, limit=2, token=token)
+        assert isinstance(synced, SyncPage), "a sync page"
+        for change in synced.changes:
             if change.deleted:
                 replica.pop(str(change.id), None)
             else:
                 replica[str(change.id)] = change.kind
-        token, more = page.next_token, page.has_more
+        token, more = synced.next_token, synced.has_more
     check(str(first.id) in replica, "the replica holds the task")
 
     deleted = delete_task.sync_detailed(client=client, task_id=first.id)
