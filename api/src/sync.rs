@@ -1,5 +1,5 @@
 //! `/sync`: the change feed. What the caller can see, then every change since, deletions
-//! and lost access included, in the order the changes committed.
+//! and lost access included.
 
 use poem_openapi::{Enum, Object, payload::Json};
 use uuid::Uuid;
@@ -16,20 +16,22 @@ pub enum ChangeKind {
 
 /// One change: a task or a list as it is now, or a tombstone (`deleted`) for one the caller
 /// no longer sees (deleted, moved to a list they cannot see, or in a list they lost).
+/// `task` holds the task when `kind` is `task` and it is not deleted, `list` the list as
+/// the caller sees it (with their `role`) when `kind` is `list` and it is not deleted;
+/// each is absent otherwise.
 #[derive(Debug, Clone, Object)]
 #[oai(example)]
 pub struct SyncChange {
     pub kind: ChangeKind,
     /// The task's or the list's id.
     pub id: Uuid,
-    /// Whether it is gone from the caller's sight: forget it (and, for a list, its tasks).
+    /// Whether it is gone from the caller's sight: forget it (and, for a list, every task
+    /// held in it).
     pub deleted: bool,
-    /// The task as it is now, when `kind` is `task` and it is not deleted; absent
-    /// otherwise.
+    // No doc comments on fields of a schema's type: they become an `allOf` some
+    // generators refuse (the struct's says what these hold).
     #[oai(skip_serializing_if_is_none)]
     pub task: Option<Task>,
-    /// The list as the caller sees it now (with their `role`), when `kind` is `list` and
-    /// it is not deleted; absent otherwise.
     #[oai(skip_serializing_if_is_none)]
     pub list: Option<List>,
 }

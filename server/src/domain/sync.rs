@@ -55,7 +55,14 @@ impl Snapshot {
         // As PostgreSQL checks its input: ordered, and every listed id in range.
         let ordered = in_progress.windows(2).all(|pair| pair[0] < pair[1]);
         let in_range = in_progress.iter().all(|xid| (xmin..xmax).contains(xid));
-        if xmin == 0 || xmin > xmax || !ordered || !in_range || in_progress.len() > MAX_IN_PROGRESS
+        // PostgreSQL refuses a bound whose 32-bit transaction id is 0 (never assigned).
+        let assignable = |xid: u64| xid & 0xFFFF_FFFF != 0;
+        if !assignable(xmin)
+            || !assignable(xmax)
+            || xmin > xmax
+            || !ordered
+            || !in_range
+            || in_progress.len() > MAX_IN_PROGRESS
         {
             return Err(invalid());
         }
@@ -208,7 +215,8 @@ pub enum Change {
 #[derive(Debug)]
 pub struct SyncPage {
     pub changes: Vec<Change>,
-    pub next: SyncToken,
+    /// The token of what follows, sealed for its holder: opaque to everyone else.
+    pub next: String,
     pub has_more: bool,
 }
 
@@ -269,6 +277,7 @@ mod tests {
             "1/1780000000123456/S/100:105:106",
             "1/1780000000123456/S/100:105:103,101",
             "1/1780000000123456/S/0:0:",
+            "1/1780000000123456/S/4294967296:4294967296:",
             "1/1780000000123456/S/100:105:/90:95:/91/1/00000000000000000000000000000000",
             "1/1780000000123456/F/100:105:/nope/00000000000000000000000000000000",
             "1/1780000000123456/S/100:105:/extra",

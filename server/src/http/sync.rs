@@ -11,7 +11,7 @@ use taskapi_api::{
 };
 
 use super::{Api, positioned_request};
-use crate::domain::{Change, SyncPage, SyncToken};
+use crate::domain::{Change, SyncPage};
 
 /// The operations on `/sync`.
 pub enum Sync {}
@@ -39,7 +39,8 @@ impl Api<Sync> {
         limit: Query<PageLimit>,
     ) -> Result<SyncResponse, Errors<SyncErrors>> {
         let caller = self.authenticate(auth).await?;
-        let (size, token) = positioned_request(limit.0, ("token", token.0), SyncToken::decode)?;
+        let open = |sealed: &str| self.sync.open(caller.user, sealed);
+        let (size, token) = positioned_request(limit.0, ("token", token.0), open)?;
         let page = self.sync.page(caller.user, token, size).await?;
         Ok(SyncResponse::Ok(Json(page.into())))
     }
@@ -49,7 +50,7 @@ impl From<SyncPage> for WirePage {
     fn from(page: SyncPage) -> Self {
         Self {
             changes: page.changes.into_iter().map(Into::into).collect(),
-            next_token: page.next.encode(),
+            next_token: page.next,
             has_more: page.has_more,
         }
     }

@@ -6,4 +6,4 @@ mod token;
 
 pub use password::PasswordHasher;
 pub use refresh::RefreshTokenHash;
-pub use token::{IssuedToken, JwtSecret, TokenError, TokenIssuer};
+pub use token::{IssuedToken, JwtSecret, Seal, TokenError, TokenIssuer};

@@ -99,6 +99,14 @@ impl TokenIssuer {
         }
     }
 
+    /// A seal with the same secret, for what the server hands out to be handed back.
+    pub fn seal(&self) -> Seal {
+        Seal {
+            encoding: self.encoding.clone(),
+            decoding: self.decoding.clone(),
+        }
+    }
+
     /// How long an access token lives; a revocation must be remembered this long.
     pub fn ttl(&self) -> Duration {
         self.ttl
@@ -158,6 +166,48 @@ impl TokenIssuer {
     }
 }
 
+/// Signs texts the server hands a client to hand back unchanged (sync tokens), so that
+/// one it did not hand out, or handed to someone else, is refused: HMAC-SHA256 (the access
+/// tokens' secret) of what the text is for, whom it was given to, and the text.
+#[derive(Clone)]
+pub struct Seal {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+}
+
+/// The length of a seal's signature: 32 bytes, unpadded URL-safe base64.
+const SIGNATURE_CHARS: usize = 43;
+
+impl Seal {
+    fn message(purpose: &str, holder: Uuid, text: &str) -> String {
+        format!("{purpose}\n{holder}\n{text}")
+    }
+
+    /// `text` (URL-safe characters) followed by its signature, URL-safe too.
+    pub fn seal(&self, purpose: &str, holder: Uuid, text: &str) -> String {
+        let message = Self::message(purpose, holder, text);
+        // HMAC signs any message with any key: this cannot fail.
+        let signature =
+            jsonwebtoken::crypto::sign(message.as_bytes(), &self.encoding, Algorithm::HS256)
+                .expect("HMAC-SHA256 signs any message");
+        format!("{text}{signature}")
+    }
+
+    /// The text `sealed` carries, if this server sealed it for `holder` and `purpose`.
+    pub fn open<'a>(&self, purpose: &str, holder: Uuid, sealed: &'a str) -> Option<&'a str> {
+        let split = sealed.len().checked_sub(SIGNATURE_CHARS)?;
+        let (text, signature) = (sealed.get(..split)?, sealed.get(split..)?);
+        let message = Self::message(purpose, holder, text);
+        let verified = jsonwebtoken::crypto::verify(
+            signature,
+            message.as_bytes(),
+            &self.decoding,
+            Algorithm::HS256,
+        );
+        verified.unwrap_or(false).then_some(text)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,5 +263,21 @@ mod tests {
             ours.verify(&issued.token),
             Err(TokenError::Invalid(_))
         ));
+    }
+
+    #[test]
+    fn a_seal_opens_only_for_its_purpose_holder_and_text() {
+        let seal = issuer("a-perfectly-fine-secret-of-32-bytes!").seal();
+        let (alice, bob) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let sealed = seal.seal("sync", alice, "MS8xMjM");
+        assert_eq!(seal.open("sync", alice, &sealed), Some("MS8xMjM"));
+        assert_eq!(seal.open("sync", bob, &sealed), None, "another holder");
+        assert_eq!(seal.open("cursor", alice, &sealed), None, "another purpose");
+        let tampered = sealed.replacen("MS8x", "MS8y", 1);
+        assert_eq!(seal.open("sync", alice, &tampered), None, "another text");
+        let theirs = issuer("another-perfectly-fine-secret-32-b!").seal();
+        assert_eq!(theirs.open("sync", alice, &sealed), None, "another secret");
+        assert_eq!(seal.open("sync", alice, "short"), None);
+        assert_eq!(seal.open("sync", alice, "é".repeat(30).as_str()), None);
     }
 }

@@ -188,6 +188,7 @@ impl Services {
             sync,
         } = policies;
         let passwords = passwords::Passwords::new(hasher, limits.clone());
+        let seal = tokens.seal();
         let revoker = revocations::Revoker::new(revocations.clone(), tokens.acceptance_window());
         Self {
             lists: lists::ListService::new(db.clone(), lists, limits.clone()),
@@ -204,7 +205,7 @@ impl Services {
             health: health::HealthService::new(db.clone()),
             users: users::UserService::new(db.clone(), passwords, revoker),
             tags: tags::TagService::new(db.clone()),
-            sync: sync::SyncService::new(db.clone(), sync),
+            sync: sync::SyncService::new(db.clone(), sync, seal),
             tasks: tasks::TaskService::new(db, tasks),
         }
     }

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use super::{Failure, after, now};
 use crate::{
-    domain::{Change, PageSize, SyncPage, SyncState, SyncToken, TaskId, UserId},
+    domain::{Change, FOREIGN_TOKEN, PageSize, SyncPage, SyncState, SyncToken, TaskId, UserId},
+    security::Seal,
     store::{
         Database,
         sync::{self, PageRead, PageRequest, Position},
@@ -24,7 +25,7 @@ pub enum SyncError {
     #[error("the sync token has expired")]
     Expired,
     /// The token names a snapshot this database never took.
-    #[error("not a sync token this API returned")]
+    #[error("the sync token names a snapshot never taken")]
     Forged,
     #[error(transparent)]
     Failed(#[from] Failure),
@@ -34,11 +35,24 @@ pub enum SyncError {
 pub struct SyncService {
     db: Database,
     policy: SyncPolicy,
+    seal: Seal,
 }
 
+/// What a sealed token is for (see [`Seal`]).
+pub const PURPOSE: &str = "sync";
+
 impl SyncService {
-    pub fn new(db: Database, policy: SyncPolicy) -> Self {
-        Self { db, policy }
+    pub fn new(db: Database, policy: SyncPolicy, seal: Seal) -> Self {
+        Self { db, policy, seal }
+    }
+
+    /// The token in `sealed`, if this server issued it to `caller`: a token is sealed for
+    /// its holder, so that one forged or taken from someone else is refused, and what it
+    /// says (a snapshot, a time) can be trusted.
+    pub fn open(&self, caller: UserId, sealed: &str) -> Result<SyncToken, String> {
+        let text = self.seal.open(PURPOSE, caller.0, sealed);
+        text.ok_or_else(|| FOREIGN_TOKEN.to_owned())
+            .and_then(SyncToken::decode)
     }
 
     /// A page of what the caller can see (no token), or of what changed since `token`.
@@ -81,7 +95,12 @@ impl SyncService {
                 return Err(SyncError::Expired);
             }
         }
-        Ok(paged(read, state, size, at))
+        let (changes, next, has_more) = paged(read, state, size, at);
+        Ok(SyncPage {
+            changes,
+            next: self.seal.seal(PURPOSE, caller.0, &next.encode()),
+            has_more,
+        })
     }
 
     /// Deletes changes older than the tombstones are kept (a periodic job); how many.
@@ -93,13 +112,14 @@ impl SyncService {
     }
 }
 
-/// The page `read` holds, each item once, and the token that continues after it.
+/// The changes `read` holds, each item once, the token that continues after them, and
+/// whether more follow at once.
 fn paged(
     read: PageRead,
     state: Option<SyncState>,
     size: PageSize,
     at: chrono::DateTime<chrono::Utc>,
-) -> SyncPage {
+) -> (Vec<Change>, SyncToken, bool) {
     let PageRead {
         mut items, target, ..
     } = read;
@@ -150,12 +170,9 @@ fn paged(
             Change::List(id, _) => seen_lists.insert(*id),
         })
         .collect();
-    SyncPage {
-        changes,
-        next: SyncToken {
-            issued_at: at,
-            state: next,
-        },
-        has_more,
-    }
+    let next = SyncToken {
+        issued_at: at,
+        state: next,
+    };
+    (changes, next, has_more)
 }

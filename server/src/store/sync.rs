@@ -49,6 +49,7 @@ enum ChangeHorizon {
 enum Sync {
     Snap,
     Scope,
+    Logged,
     Rows,
     Expansion,
     Items,
@@ -360,38 +361,40 @@ fn changed_items(
             ]))
         })
     };
-    // The lists whose changes concern the caller: those they see, and those whose access
-    // changed for them (which they may have lost).
+    // The lists whose changes concern the caller: those they see now, and those whose
+    // access changed for them since `seen` (which they may have lost), up to now rather
+    // than to `target`: a list lost after a round began is still read to its end.
     let mut scope = Query::select()
         .column(Access::ListId)
         .from_subquery(lists::roles_of(caller), Access::Table)
         .to_owned();
+    let since_seen = Cond::all()
+        .add(Expr::col((Changes::Table, Changes::Txid)).gte(xid(seen.xmin)))
+        .add(visible(Expr::col((Changes::Table, Changes::Txid)), snapshot(seen)).not());
     scope.union(
         UnionType::Distinct,
         Query::select()
             .expr_as(Expr::col((Changes::Table, Changes::ListId)), Access::ListId)
             .from(Changes::Table)
             .and_where(Expr::col((Changes::Table, Changes::UserId)).eq(caller.0))
-            .cond_where(fresh(Changes::Table))
+            .cond_where(since_seen)
             .to_owned(),
     );
-    let rows = Query::select()
-        .columns(
-            [
-                Changes::Seq,
-                Changes::Txid,
-                Changes::ListId,
-                Changes::TaskId,
-                Changes::UserId,
-            ]
-            .map(|c| (Changes::Table, c)),
-        )
+    // Each list's changes in order from its index, the first `limit + 1` of each (each
+    // change is at least one item, but the first may be the one the previous page ended
+    // in, with nothing left of it); then merged.
+    let columns = [
+        Changes::Seq,
+        Changes::Txid,
+        Changes::ListId,
+        Changes::TaskId,
+        Changes::UserId,
+    ];
+    let of_list = Query::select()
+        .columns(columns)
         .from(Changes::Table)
-        .join_subquery(
-            JoinType::InnerJoin,
-            scope,
-            Sync::Scope,
-            Expr::col((Sync::Scope, Access::ListId)).equals((Changes::Table, Changes::ListId)),
+        .and_where(
+            Expr::col((Changes::Table, Changes::ListId)).equals((Sync::Scope, Access::ListId)),
         )
         .cond_where(fresh(Changes::Table))
         // Others' access to a list is not the caller's news.
@@ -412,8 +415,14 @@ fn changed_items(
         })
         .order_by((Changes::Table, Changes::Txid), Order::Asc)
         .order_by((Changes::Table, Changes::Seq), Order::Asc)
-        // Each change is at least one item, but the first may be the one the previous
-        // page ended in, with nothing left of it.
+        .limit(limit + 1)
+        .to_owned();
+    let rows = Query::select()
+        .columns(columns.map(|c| (Sync::Logged, c)))
+        .from_subquery(scope, Sync::Scope)
+        .join_lateral(JoinType::InnerJoin, of_list, Sync::Logged, Expr::val(true))
+        .order_by((Sync::Logged, Changes::Txid), Order::Asc)
+        .order_by((Sync::Logged, Changes::Seq), Order::Asc)
         .limit(limit + 1)
         .to_owned();
     // Each change is one item (the task, or the list), but a change of the caller's
@@ -434,7 +443,17 @@ fn changed_items(
         .and_where(Expr::col((Sync::Rows, Changes::TaskId)).is_null())
         .and_where(Expr::col((Sync::Rows, Changes::UserId)).eq(caller.0))
         .and_where(Expr::col((Tasks::Table, Tasks::ListId)).equals((Sync::Rows, Changes::ListId)))
-        .and_where_option(position(Expr::col((Tasks::Table, Tasks::Id))))
+        // Within the change the previous page ended in, after its last task (a bound on
+        // the `(list_id, id)` index); after any other, from the first.
+        .and_where_option(after.map(|after| {
+            let resumed = Expr::tuple([
+                Expr::col((Sync::Rows, Changes::Txid)),
+                Expr::col((Sync::Rows, Changes::Seq)),
+            ])
+            .eq(Expr::tuple([xid(after.txid), Expr::val(after.seq)]));
+            let from = Expr::case(resumed, Expr::val(after.sub)).finally(Expr::val(Uuid::nil()));
+            Expr::col((Tasks::Table, Tasks::Id)).gt(from)
+        }))
         .order_by((Tasks::Table, Tasks::Id), Order::Asc)
         .limit(limit)
         .to_owned();

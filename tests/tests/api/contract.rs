@@ -220,10 +220,11 @@ fn provoke(context: &Context<'_>, operation: &Operation, status: u16) -> Option<
                 .header(CONTENT_TYPE, "text/plain")
                 .body("title"),
         ),
-        // A token issued long before the changes kept: the 1970s.
+        // A token issued long before the changes kept: in 1970.
         410 if id == "sync" => Some(request(format!(
-            "{}?token=MS8xMDAwMDAwL1MvMzozOg",
-            operation.path
+            "{}?token={}",
+            operation.path,
+            app.forge_sync_token(alice.id, "1/1000000/S/3:3:")
         ))),
         422 if id == "sync" => Some(request(format!("{}?token=garbage", operation.path))),
         422 if is_listing => Some(request(format!("{}?cursor=garbage", operation.path))),

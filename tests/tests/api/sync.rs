@@ -180,8 +180,51 @@ async fn a_shared_list_arrives_with_its_tasks_and_a_lost_one_leaves_with_them() 
     assert_replica_is_current(&bob, &replica, "removed").await;
 }
 
-fn token_of(raw: &str) -> String {
-    URL_SAFE_NO_PAD.encode(raw)
+/// Applies one page after `replica`'s token, of at most `limit` changes; whether more
+/// follow.
+async fn one_page(user: &TestUser, replica: &mut Replica, limit: u64) -> bool {
+    let mut request = user
+        .client
+        .sync()
+        .limit(NonZeroU64::new(limit).expect("positive"));
+    if let Some(token) = replica.token.clone() {
+        request = request.token(token);
+    }
+    let page = request.send().await.expect("a page").into_inner();
+    for change in page.changes {
+        replica.apply(change);
+    }
+    replica.token = Some(page.next_token);
+    page.has_more
+}
+
+#[tokio::test]
+async fn a_list_lost_during_a_round_and_regained_after_it_leaves_nothing_stale() {
+    let (_app, [alice, bob]) = TestApp::with_users::<2>().await;
+    let list = alice.shared_list("Shared", &bob, Editor).await;
+    let gone = alice.create_in(list.id, "Deleted while Bob is away").await;
+    let mut replica = Replica::new();
+    replica.sync(&bob.client, None).await.expect("synced");
+    assert!(replica.tasks.contains_key(&gone.id));
+
+    alice.create_in(list.id, "Kept").await;
+    let deleted = alice.client.delete_task().task_id(gone.id).send().await;
+    assert!(deleted.is_ok());
+    // The round's first page; then Bob loses the list, reads the rest of the round, and
+    // gets the list back before the next round.
+    assert!(one_page(&bob, &mut replica, 1).await, "more follows");
+    assert!(alice.try_remove(list.id, bob.id).await.is_ok());
+    while one_page(&bob, &mut replica, 1).await {}
+    alice.share(list.id, &bob, Editor).await;
+    replica
+        .sync(&bob.client, Some(NonZeroU64::MIN))
+        .await
+        .expect("synced");
+    assert!(
+        !replica.tasks.contains_key(&gone.id),
+        "the deletion arrived"
+    );
+    assert_replica_is_current(&bob, &replica, "regained").await;
 }
 
 #[tokio::test]
@@ -228,19 +271,29 @@ async fn a_token_behind_the_purge_is_410() {
 
 #[tokio::test]
 async fn a_forged_or_malformed_token_is_refused() {
-    let (_app, alice) = TestApp::with_user().await;
+    let (app, [alice, bob]) = TestApp::with_users::<2>().await;
+    let mut replica = Replica::new();
+    replica.sync(&alice.client, None).await.expect("synced");
+    let alices = replica.token.clone().expect("a token");
     let now = chrono::Utc::now().timestamp_micros();
+    let sealed = |raw: String| app.forge_sync_token(alice.id, &raw);
     for forged in [
-        "bm90IGEgdG9rZW4".to_owned(),
-        token_of(&format!("1/{now}/S/5:3:")),
-        token_of(&format!("1/{now}/S/100:105:200")),
+        // Not sealed by the server: made up, altered, or issued to someone else.
+        URL_SAFE_NO_PAD.encode(format!("1/{now}/S/100:105:")),
+        alices.replacen('M', "N", 1),
+        format!("{alices}A"),
+        // Sealed, but saying what the server never says.
+        sealed(format!("1/{now}/S/5:3:")),
+        sealed(format!("1/{now}/S/4294967296:4294967296:")),
         // Well formed, but a snapshot this database has not taken yet.
-        token_of(&format!("1/{now}/S/900000000:900000000:")),
+        sealed(format!("1/{now}/S/900000000:900000000:")),
     ] {
         let refused = problem(alice.client.sync().token(forged.clone()).send().await);
         assert_eq!(refused.status().as_u16(), 422, "{forged}");
         assert!(refused.errors.contains_key("token"), "{forged}");
     }
+    let taken = problem(bob.client.sync().token(alices).send().await);
+    assert_eq!(taken.status().as_u16(), 422, "a token is its holder's");
     // Not even the characters of one: refused the same way, naming the parameter.
     // (The SDK would not send it: the contract's pattern refuses it before.)
     let malformed = alice
@@ -377,8 +430,9 @@ async fn concurrent_writers_never_make_the_replica_miss_a_change() {
 
 #[tokio::test]
 async fn the_sdk_reports_an_expired_token_as_its_problem_type() {
-    let (_app, alice) = TestApp::with_user().await;
-    let old = token_of("1/1000000/S/3:3:");
+    let (app, alice) = TestApp::with_user().await;
+    // Issued in 1970.
+    let old = app.forge_sync_token(alice.id, "1/1000000/S/3:3:");
     let error = ApiError::from(alice.client.sync().token(old).send().await.unwrap_err());
     let problem = error.problem().expect("a problem");
     assert_eq!(problem.problem_type, ProblemType::SyncTokenExpired);
