@@ -14,6 +14,18 @@ pub enum ChangeKind {
     List,
 }
 
+/// A page of the change feed.
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct SyncPage {
+    pub changes: Vec<SyncChange>,
+    /// Pass as `token` to get what follows: the next page when `has_more`, else the
+    /// changes made from now on. Keep it: it is the replica's position.
+    pub next_token: String,
+    /// Whether another page follows at once; when not, the replica is current.
+    pub has_more: bool,
+}
+
 /// One change: a task or a list as it is now, or a tombstone (`deleted`) for one the caller
 /// no longer sees (deleted, moved to a list they cannot see, or in a list they lost).
 /// `task` holds the task when `kind` is `task` and it is not deleted, `list` the list as
@@ -34,18 +46,6 @@ pub struct SyncChange {
     pub task: Option<Task>,
     #[oai(skip_serializing_if_is_none)]
     pub list: Option<List>,
-}
-
-/// A page of the change feed.
-#[derive(Debug, Clone, Object)]
-#[oai(example)]
-pub struct SyncPage {
-    pub changes: Vec<SyncChange>,
-    /// Pass as `token` to get what follows: the next page when `has_more`, else the
-    /// changes made from now on. Keep it: it is the replica's position.
-    pub next_token: String,
-    /// Whether another page follows at once; when not, the replica is current.
-    pub has_more: bool,
 }
 
 examples! {
