@@ -126,35 +126,17 @@ fn paged(
     let has_more = items.len() > usize::from(size.get());
     items.truncate(usize::from(size.get()));
     let last = items.last().map(|(position, _)| *position);
+    // `target` is the snapshot the page was read in: a round's first page takes it, and
+    // the rest of the round reads in it again (the token carries it).
     let next = match (has_more, last, state) {
-        // A round goes on in the snapshot its first page was read in.
-        (true, Some(Position::Full(after)), state) => SyncState::Full {
-            target: match state {
-                Some(SyncState::Full { target, .. }) => target,
-                _ => target,
-            },
-            after,
-        },
-        (true, Some(Position::Since(after)), Some(SyncState::Since { seen, round })) => {
-            let target = round.map_or(target, |(target, _)| target);
+        (true, Some(Position::Full(after)), _) => SyncState::Full { target, after },
+        (true, Some(Position::Since(after)), Some(SyncState::Since { seen, .. })) => {
             SyncState::Since {
                 seen,
                 round: Some((target, after)),
             }
         }
         // The round is over: the client has everything visible in its snapshot.
-        (_, _, Some(SyncState::Full { target, .. }))
-        | (
-            _,
-            _,
-            Some(SyncState::Since {
-                round: Some((target, _)),
-                ..
-            }),
-        ) => SyncState::Since {
-            seen: target,
-            round: None,
-        },
         _ => SyncState::Since {
             seen: target,
             round: None,
