@@ -266,8 +266,13 @@ async fn serve_connection(accepted: Accepted) {
             ));
             async move {
                 let response = endpoint.get_response(request).await;
-                drop(in_flight);
-                Ok::<_, Infallible>(hyper::Response::from(response))
+                // Answered once its body is sent: a response still streaming (an event
+                // stream) keeps its connection in use, neither idle nor evictable.
+                let response = hyper::Response::from(response);
+                Ok::<_, Infallible>(response.map(|body| Answering {
+                    body,
+                    _in_flight: in_flight,
+                }))
             }
         }
     });
@@ -479,6 +484,32 @@ impl Connection {
 
 /// A request in the application's hands; dropping it marks the request answered.
 struct InFlight(Arc<Connection>);
+
+/// A response body that holds its request [`InFlight`] until it is sent or dropped.
+struct Answering<B> {
+    body: B,
+    _in_flight: InFlight,
+}
+
+impl<B: hyper::body::Body + Unpin> hyper::body::Body for Answering<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
+    }
+}
 
 impl Drop for InFlight {
     fn drop(&mut self) {
