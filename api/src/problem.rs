@@ -72,6 +72,9 @@ pub mod problem_type {
     /// (`TASKAPI_TOMBSTONE_TTL_SECONDS`): sync again without a token, and replace the
     /// replica with what that returns.
     pub const SYNC_TOKEN_EXPIRED: &str = "urn:taskapi:problem:sync-token-expired";
+    /// The caller holds as many event streams open as one account may
+    /// (`TASKAPI_MAX_STREAMS_PER_USER`): close one first.
+    pub const TOO_MANY_STREAMS: &str = "urn:taskapi:problem:too-many-streams";
 }
 
 /// An RFC 9457 problem detail. `type` identifies the kind of problem (`about:blank` when

@@ -85,6 +85,23 @@ fn complete_schemas(schemas: &mut Value, bodies: &[(String, bool)]) {
             schema["default"] = default;
         }
     }
+    // poem-openapi gives a union no example: its first member's is one.
+    let unions: Vec<(Value, Value)> = (schemas.as_mapping().into_iter().flatten())
+        .filter(|(_, schema)| schema.get("example").is_none())
+        .filter_map(|(name, schema)| {
+            let first = schema
+                .get("anyOf")
+                .or_else(|| schema.get("oneOf"))?
+                .get(0)?;
+            let target = first["$ref"]
+                .as_str()?
+                .strip_prefix("#/components/schemas/")?;
+            Some((name.clone(), schemas[target].get("example")?.clone()))
+        })
+        .collect();
+    for (name, example) in unions {
+        schemas[&name]["example"] = example;
+    }
     // openapi-python-client (and the Rust SDK's build): `-due_at` and `due_at` name no
     // distinct members (`VALUE_5`), so each value is named after its variant: `DUE_AT_REVERSED`.
     if let Some(sort) = schemas.get_mut("TaskSort") {

@@ -81,3 +81,75 @@ error_sets! {
     /// Errors of `sync`.
     SyncErrors: 400, 401, 410, 422, 429;
 }
+
+/// Why an event stream ended. Reconnect with the `end` event's `id` (as `Last-Event-ID` or
+/// `token`): nothing is lost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum StreamEndReason {
+    /// The access token the stream was opened with expired: reconnect with a fresh one.
+    TokenExpired,
+    /// The client read too slowly to keep up; it is closed rather than buffered.
+    TooSlow,
+    /// The server is shutting down, or cannot read the changes now: reconnect (elsewhere).
+    Unavailable,
+    /// The position is older than the changes kept: start over with `GET /sync`.
+    SyncTokenExpired,
+}
+
+/// The last event of a stream (`event: end`).
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct StreamEnd {
+    pub reason: StreamEndReason,
+}
+
+/// The data of a server-sent event: a change (`event: change`, the same object as in a
+/// sync page), or the stream's end (`event: end`).
+// It describes the stream's data in the contract; events are written from their parts.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, poem_openapi::Union)]
+pub enum StreamEvent {
+    Change(SyncChange),
+    End(StreamEnd),
+}
+
+examples! {
+    StreamEnd => StreamEnd { reason: StreamEndReason::TokenExpired };
+}
+
+/// A `text/event-stream` of [`StreamEvent`]s: `id:` the position after the event, `event:`
+/// `change` or `end`, `data:` its JSON; a comment line (`:`) as a heartbeat while idle.
+pub struct ChangeEvents(pub poem::web::sse::SSE);
+
+impl poem_openapi::payload::Payload for ChangeEvents {
+    const CONTENT_TYPE: &'static str = "text/event-stream";
+
+    fn schema_ref() -> poem_openapi::registry::MetaSchemaRef {
+        use poem_openapi::{registry::MetaSchema, types::Type};
+        poem_openapi::registry::MetaSchemaRef::Inline(Box::new(MetaSchema {
+            items: Some(Box::new(StreamEvent::schema_ref())),
+            ..MetaSchema::new_with_format("array", "event-stream")
+        }))
+    }
+
+    fn register(registry: &mut poem_openapi::registry::Registry) {
+        <StreamEvent as poem_openapi::types::Type>::register(registry);
+    }
+}
+
+impl poem::IntoResponse for ChangeEvents {
+    fn into_response(self) -> poem::Response {
+        self.0.into_response()
+    }
+}
+
+responses! {
+    /// The changes, as they happen, as server-sent events.
+    EventsResponse: 200 Ok(ChangeEvents);
+}
+
+error_sets! {
+    /// Errors of `stream_events`.
+    StreamEventsErrors: 401, 410, 422, 429;
+}

@@ -27,7 +27,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Parser, Subcommand};
 use futures::TryStreamExt;
 use taskapi_client::{
-    Client, ClientInfo, pages::Listing, patch::Patch, problem::ApiError, session, types,
+    Client, ClientInfo, events::Live, pages::Listing, patch::Patch, problem::ApiError, session,
+    types,
 };
 use uuid::Uuid;
 
@@ -121,6 +122,13 @@ enum Command {
         /// `editor` (changes tasks) or `viewer` (reads them).
         #[arg(long, value_parser = parse_wire::<types::ListRole>, default_value = "viewer")]
         role: types::ListRole,
+    },
+    /// Print changes as they happen (on any list you are in), one line each, until
+    /// interrupted.
+    Watch {
+        /// Stop after this many changes.
+        #[arg(long)]
+        count: Option<usize>,
     },
     /// End the session here and on the server.
     Logout,
@@ -229,6 +237,19 @@ async fn command(client: &Client, command: Command) -> Result<(), Failure> {
                 println!("{}", serde_json::to_string_pretty(&tasks)?);
             } else {
                 print_table(&tasks);
+            }
+        }
+        Command::Watch { count } => {
+            let mut live = Live::from(client.clone(), None);
+            live.open().await?;
+            eprintln!("watching for changes (Ctrl-C to stop)");
+            let mut left = count;
+            while left != Some(0) {
+                let Some(change) = live.next().await? else {
+                    break;
+                };
+                println!("{}", describe(&change));
+                left = left.map(|left| left - 1);
             }
         }
         Command::Done { id } => {
@@ -509,4 +530,13 @@ fn private_file(path: &std::path::Path) -> io::Result<fs::File> {
 #[cfg(not(unix))]
 fn private_file(path: &std::path::Path) -> io::Result<fs::File> {
     fs::File::create(path)
+}
+
+/// A change as one line: `task ID STATUS TITLE`, `list ID NAME`, or `task ID deleted`.
+fn describe(change: &types::SyncChange) -> String {
+    match (&change.task, &change.list) {
+        (Some(task), _) => format!("task {} {} {}", task.id, task.status, &*task.title),
+        (_, Some(list)) => format!("list {} {}", list.id, &*list.name),
+        _ => format!("{} {} deleted", change.kind, change.id),
+    }
 }

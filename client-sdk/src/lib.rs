@@ -40,6 +40,7 @@ mod generated {
 
 pub use generated::*;
 
+pub mod events;
 pub mod pages;
 pub mod patch;
 pub mod problem;

@@ -83,13 +83,15 @@ pub enum ProblemType {
     /// The sync token is older than the changes the server keeps: sync from scratch
     /// ([`crate::sync::Replica`] does).
     SyncTokenExpired,
+    /// The caller holds as many event streams open as one account may: close one first.
+    TooManyStreams,
     /// A type this version of the SDK does not know, as the server sent it.
     Other(String),
 }
 
 impl ProblemType {
     /// Every type this SDK knows (all but [`ProblemType::Other`]).
-    pub const KNOWN: [Self; 21] = [
+    pub const KNOWN: [Self; 22] = [
         Self::AboutBlank,
         Self::Validation,
         Self::InvalidToken,
@@ -111,6 +113,7 @@ impl ProblemType {
         Self::Inbox,
         Self::OwnerRequired,
         Self::SyncTokenExpired,
+        Self::TooManyStreams,
     ];
 
     /// The type's URI, as on the wire.
@@ -137,6 +140,7 @@ impl ProblemType {
             Self::Inbox => "urn:taskapi:problem:inbox",
             Self::OwnerRequired => "urn:taskapi:problem:owner-required",
             Self::SyncTokenExpired => "urn:taskapi:problem:sync-token-expired",
+            Self::TooManyStreams => "urn:taskapi:problem:too-many-streams",
             Self::Other(uri) => uri,
         }
     }

@@ -241,6 +241,26 @@ pub struct Settings {
     #[arg(long, env = "TASKAPI_TOMBSTONE_TTL_SECONDS", default_value_t = Self::TOMBSTONE_TTL_SECONDS)]
     pub tombstone_ttl_seconds: u64,
 
+    /// Event streams (`GET /events`) one account may hold open at once; past it, 429.
+    #[arg(long, env = "TASKAPI_MAX_STREAMS_PER_USER", default_value_t = Self::MAX_STREAMS_PER_USER)]
+    pub max_streams_per_user: u32,
+
+    /// Event streams this server holds open at once; past it, 503 (another server may).
+    #[arg(long, env = "TASKAPI_MAX_STREAMS", default_value_t = Self::MAX_STREAMS)]
+    pub max_streams: u32,
+
+    /// How often an idle event stream sends a comment line, so that proxies keep it open,
+    /// in milliseconds.
+    #[arg(long, env = "TASKAPI_STREAM_HEARTBEAT_MS", default_value_t = Self::STREAM_HEARTBEAT_MS,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub stream_heartbeat_ms: u64,
+
+    /// How long a change may wait for an event stream's client to read it before the
+    /// stream is closed (`end` event, reason `too_slow`, with the id to resume from), in
+    /// milliseconds: a client that cannot keep up is not buffered for without bound.
+    #[arg(long, env = "TASKAPI_STREAM_SEND_TIMEOUT_MS", default_value_t = Self::STREAM_SEND_TIMEOUT_MS)]
+    pub stream_send_timeout_ms: u64,
+
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "TASKAPI_MAX_BODY_BYTES", default_value_t = 64 * 1024)]
     pub max_body_bytes: usize,
@@ -448,6 +468,10 @@ impl Settings {
     pub const IDEMPOTENCY_KEY_TTL_SECONDS: u64 = 24 * 60 * 60;
     pub const INVITATION_TTL_SECONDS: u64 = 14 * 24 * 60 * 60;
     pub const TOMBSTONE_TTL_SECONDS: u64 = 30 * 24 * 60 * 60;
+    pub const MAX_STREAMS_PER_USER: u32 = 5;
+    pub const MAX_STREAMS: u32 = 10_000;
+    pub const STREAM_HEARTBEAT_MS: u64 = 15_000;
+    pub const STREAM_SEND_TIMEOUT_MS: u64 = 30_000;
 
     pub fn token_ttl(&self) -> Duration {
         Duration::from_secs(self.token_ttl_seconds)

@@ -20,6 +20,7 @@ use crate::{
         Policies, Preconditions, Services,
         admin::Operator,
         auth::SessionPolicy,
+        events::StreamPolicy,
         limits::{Quotas, RateLimits},
         lists::ListPolicy,
         passwords::Passwords,
@@ -115,6 +116,12 @@ impl Application {
                 sync: SyncPolicy {
                     tombstone_ttl: settings.tombstone_ttl(),
                 },
+                streams: StreamPolicy {
+                    max_per_user: settings.max_streams_per_user,
+                    max_per_server: settings.max_streams,
+                    send_timeout: Duration::from_millis(settings.stream_send_timeout_ms),
+                    heartbeat: Duration::from_millis(settings.stream_heartbeat_ms),
+                },
             },
         );
         let (listener, address) = listen(settings.bind).await?;
@@ -185,8 +192,19 @@ impl Application {
                 }
             }));
         }
-        let listening = tokio::spawn(self.revocations.listen(self.revocation_feed));
+        let streams = self.services.events.streams().clone();
+        let listening = tokio::spawn(
+            self.revocations
+                .listen(self.revocation_feed, streams.clone()),
+        );
+        jobs.push(tokio::spawn(self.services.events.clone().announce()));
         let app = app(self.services, &self.http);
+        // Event streams end at once (each with its resume id) rather than hold the
+        // shutdown up for its whole grace.
+        let shutdown = async move {
+            shutdown.await;
+            streams.close();
+        };
         transport::serve(self.listener, app, self.limits, self.proxies, shutdown).await;
         for job in jobs {
             job.abort();

@@ -43,6 +43,9 @@ pub const PASSWORD: &str = "correct horse battery staple";
 /// A running server with its own database.
 pub struct TestApp {
     pub address: SocketAddr,
+    /// The first server instance itself (past nginx, when there is one): for what must
+    /// reach one server.
+    pub first_instance: SocketAddr,
     /// Where the (first) server serves its metrics, when `metrics_bind` asked it to.
     pub metrics_address: Option<SocketAddr>,
     pub base_url: String,
@@ -97,6 +100,10 @@ pub fn test_settings() -> Settings {
         idempotency_key_ttl_seconds: Settings::IDEMPOTENCY_KEY_TTL_SECONDS,
         invitation_ttl_seconds: Settings::INVITATION_TTL_SECONDS,
         tombstone_ttl_seconds: Settings::TOMBSTONE_TTL_SECONDS,
+        max_streams_per_user: Settings::MAX_STREAMS_PER_USER,
+        max_streams: Settings::MAX_STREAMS,
+        stream_heartbeat_ms: Settings::STREAM_HEARTBEAT_MS,
+        stream_send_timeout_ms: Settings::STREAM_SEND_TIMEOUT_MS,
         max_body_bytes: 64 * 1024,
         hash_concurrency: 2,
         cors_origins: Vec::new(),
@@ -221,6 +228,7 @@ impl TestApp {
         let base_url = format!("http://{address}");
         Self {
             address,
+            first_instance: addresses[0],
             metrics_address: metrics_addresses.first().copied(),
             client: session::anonymous(&base_url),
             base_url,
@@ -431,6 +439,11 @@ impl TestApp {
     /// An SDK client that sends `token`.
     pub fn client_with_token(&self, token: &str) -> Client {
         session::with_token(&self.base_url, token).expect("a client")
+    }
+
+    /// An SDK client that sends `token` to the [`TestApp::first_instance`].
+    pub fn first_instance_client(&self, token: &str) -> Client {
+        session::with_token(&format!("http://{}", self.first_instance), token).expect("a client")
     }
 }
 
@@ -659,7 +672,7 @@ pub fn problem<T: std::fmt::Debug>(
 }
 
 /// The HTTP status of an SDK call, success or declared error.
-pub fn status_of<T: std::fmt::Debug>(
+pub fn status_of<T>(
     result: &Result<ResponseValue<T>, taskapi_client::Error<types::Problem>>,
 ) -> u16 {
     match result {

@@ -90,6 +90,14 @@ impl AppState {
     pub(super) async fn authenticate(&self, auth: BearerAuth) -> Result<Caller, Unauthenticated> {
         Ok(self.auth.authenticate(auth.token()).await?)
     }
+
+    /// The same, and when the token expires.
+    pub(super) async fn authenticate_until(
+        &self,
+        auth: BearerAuth,
+    ) -> Result<(Caller, std::time::SystemTime), Unauthenticated> {
+        Ok(self.auth.authenticate_until(auth.token()).await?)
+    }
 }
 
 impl From<Tokens> for Token {

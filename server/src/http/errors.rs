@@ -16,6 +16,7 @@ use crate::{
         Failure, Precondition,
         admin::{AdminError, LastAdmin, RemoveError},
         auth::{AuthenticateError, LoginError, RegisterError},
+        events::StreamError,
         health::NotReady,
         limits::Limited,
         lists::{
@@ -345,6 +346,22 @@ impl<S: ErrorSet + Declares<403> + Declares<409> + Declares<422>> From<CreateErr
             )
             .into(),
             CreateError::Placement(error) => error.into(),
+        }
+    }
+}
+
+impl<S: ErrorSet + Declares<410> + Declares<422> + Declares<429>> From<StreamError> for Errors<S> {
+    fn from(error: StreamError) -> Self {
+        match error {
+            StreamError::TooMany { open } => ApiError::<429>::typed(
+                problem_type::TOO_MANY_STREAMS,
+                format!(
+                    "{open} event streams are open for this account, the most it may hold: \
+                     close one first."
+                ),
+            )
+            .into(),
+            StreamError::Sync(error) => error.into(),
         }
     }
 }

@@ -744,7 +744,8 @@ mod tests {
                 "content-type",
                 "idempotency-key",
                 "if-match",
-                "if-none-match"
+                "if-none-match",
+                "last-event-id"
             ]
         );
         assert_eq!(

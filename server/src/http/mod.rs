@@ -76,6 +76,7 @@ pub type Endpoints = (
     Api<lists::Invitations>,
     Api<tags::Tags>,
     Api<sync::Sync>,
+    Api<sync::Events>,
     Api<health::Health>,
     Api<admin::Administration>,
 );
@@ -184,6 +185,7 @@ pub fn app(services: Services, settings: &HttpSettings) -> impl Endpoint + 'stat
         Api::new(&state),
         Api::new(&state),
         Api::new(&state),
+        Api::new(&state),
     );
     let api: OpenApiService<Endpoints, ()> = taskapi_api::described(endpoints);
     let allowed = Arc::new(middleware::AllowedMethods::from_spec(&document));
@@ -265,6 +267,16 @@ fn page_request<C>(
     decode: impl FnOnce(&str) -> Result<C, String>,
 ) -> Result<(PageSize, Option<C>), FieldErrors> {
     positioned_request(limit, ("cursor", cursor), decode)
+}
+
+/// A position passed alone as the parameter `name`, decoded by `decode`.
+fn position<C>(
+    (name, cursor): (&str, Option<Cursor>),
+    decode: impl FnOnce(&str) -> Result<C, String>,
+) -> Result<Option<C>, FieldErrors> {
+    let mut errors = FieldErrors::default();
+    let position = errors.check_optional(name, cursor, |cursor| decode(cursor_text(&cursor)?));
+    position.ok_or(errors)
 }
 
 /// The same, for a position passed as the parameter `name` (the change feed's `token`).

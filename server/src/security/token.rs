@@ -1,7 +1,10 @@
 //! Access tokens: HS256 JWTs with every registered claim checked, naming the account
 //! (`sub`), its session (`sid`) and its role.
 
-use std::{str::FromStr, time::Duration};
+use std::{
+    str::FromStr,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
 
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -148,6 +151,11 @@ impl TokenIssuer {
     /// Whether its session or account has been revoked since is not this function's
     /// concern.
     pub fn verify(&self, token: &str) -> Result<Caller, TokenError> {
+        Ok(self.verify_until(token)?.0)
+    }
+
+    /// [`Self::verify`], and when the token expires.
+    pub fn verify_until(&self, token: &str) -> Result<(Caller, SystemTime), TokenError> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|error| match error.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
@@ -158,11 +166,12 @@ impl TokenIssuer {
             return Err(TokenError::IssuedInTheFuture);
         }
         let role = Role::from_str(&data.claims.role).map_err(|_| TokenError::UnknownRole)?;
-        Ok(Caller {
+        let caller = Caller {
             user: UserId(data.claims.sub),
             session: SessionId(data.claims.sid),
             role,
-        })
+        };
+        Ok((caller, UNIX_EPOCH + Duration::from_secs(data.claims.exp)))
     }
 }
 

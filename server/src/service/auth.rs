@@ -1,7 +1,10 @@
 //! Registering accounts, the token endpoint's grants (a login starts a session; a refresh
 //! rotates its refresh token), logging out, and turning a bearer token back into a caller.
 
-use std::{net::IpAddr, time::Duration};
+use std::{
+    net::IpAddr,
+    time::{Duration, SystemTime},
+};
 
 use uuid::Uuid;
 
@@ -347,16 +350,30 @@ impl AuthService {
     /// session nor its account has been revoked. Answered from memory: no database query,
     /// unless the revocation set cannot be trusted right now.
     pub async fn authenticate(&self, token: &str) -> Result<Caller, AuthenticateError> {
-        let caller = self.tokens.verify(token).map_err(|error| match error {
-            TokenError::Expired => {
-                metrics::token_refused(TokenRefusal::Expired);
-                AuthenticateError::TokenExpired
-            }
-            TokenError::Invalid(_) | TokenError::IssuedInTheFuture | TokenError::UnknownRole => {
-                metrics::token_refused(TokenRefusal::Invalid);
-                AuthenticateError::TokenInvalid
-            }
-        })?;
+        Ok(self.authenticate_until(token).await?.0)
+    }
+
+    /// [`Self::authenticate`], and when the token expires: what holds a request open (an
+    /// event stream) ends it then.
+    pub async fn authenticate_until(
+        &self,
+        token: &str,
+    ) -> Result<(Caller, SystemTime), AuthenticateError> {
+        let (caller, expires_at) =
+            self.tokens
+                .verify_until(token)
+                .map_err(|error| match error {
+                    TokenError::Expired => {
+                        metrics::token_refused(TokenRefusal::Expired);
+                        AuthenticateError::TokenExpired
+                    }
+                    TokenError::Invalid(_)
+                    | TokenError::IssuedInTheFuture
+                    | TokenError::UnknownRole => {
+                        metrics::token_refused(TokenRefusal::Invalid);
+                        AuthenticateError::TokenInvalid
+                    }
+                })?;
         // Before any lookup: a caller over its quota costs no database work.
         self.limits
             .request(caller.user)
@@ -370,7 +387,7 @@ impl AuthService {
             }
         };
         if live {
-            Ok(caller)
+            Ok((caller, expires_at))
         } else {
             metrics::token_refused(TokenRefusal::Revoked);
             Err(AuthenticateError::TokenRevoked)

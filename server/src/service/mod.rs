@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod events;
 pub mod health;
 pub mod limits;
 pub mod lists;
@@ -158,6 +159,7 @@ pub struct Policies {
     pub tasks: tasks::TaskPolicy,
     pub lists: lists::ListPolicy,
     pub sync: sync::SyncPolicy,
+    pub streams: events::StreamPolicy,
 }
 
 /// Every service, sharing one database pool and one revocation set.
@@ -170,6 +172,7 @@ pub struct Services {
     pub tags: tags::TagService,
     pub lists: lists::ListService,
     pub sync: sync::SyncService,
+    pub events: events::EventService,
 }
 
 impl Services {
@@ -186,6 +189,7 @@ impl Services {
             tasks,
             lists,
             sync,
+            streams,
         } = policies;
         let passwords = passwords::Passwords::new(hasher, limits.clone());
         let seal = tokens.seal();
@@ -205,6 +209,11 @@ impl Services {
             health: health::HealthService::new(db.clone()),
             users: users::UserService::new(db.clone(), passwords, revoker),
             tags: tags::TagService::new(db.clone()),
+            events: events::EventService::new(
+                db.clone(),
+                sync::SyncService::new(db.clone(), sync, seal.clone()),
+                events::Streams::new(streams),
+            ),
             sync: sync::SyncService::new(db.clone(), sync, seal),
             tasks: tasks::TaskService::new(db, tasks),
         }

@@ -20,7 +20,7 @@ use std::{
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
-use super::Failure;
+use super::{Failure, events::Streams};
 use crate::{
     domain::{Caller, SessionId, UserId},
     store::{
@@ -97,11 +97,17 @@ impl RevocationSet {
 
     /// Keeps the set current for as long as it runs: applies every change `feed` reports,
     /// distrusts the set while the feed is lost, and reloads it when the feed is back.
-    pub async fn listen(self, mut feed: Feed) {
+    /// Passes the change feed's announcements on to `streams` (all of them woken when
+    /// some may have been missed).
+    pub async fn listen(self, mut feed: Feed, streams: Streams) {
         loop {
             match feed.next().await {
-                Event::Loaded(loaded) => self.reload(loaded),
+                Event::Loaded(loaded) => {
+                    self.reload(loaded);
+                    streams.wake_all();
+                }
                 Event::Changed(changes) => self.apply(&changes),
+                Event::Announced(id) => streams.wake(id),
                 Event::Lost => {
                     self.inner.trusted.store(false, Ordering::Release);
                     tracing::warn!(

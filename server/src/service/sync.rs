@@ -62,6 +62,38 @@ impl SyncService {
         token: Option<SyncToken>,
         size: PageSize,
     ) -> Result<SyncPage, SyncError> {
+        let read = self.read(caller, token, size).await?;
+        Ok(SyncPage {
+            changes: read.changes.into_iter().map(|(change, _)| change).collect(),
+            next: self.seal(caller, &read.next),
+            has_more: read.has_more,
+        })
+    }
+
+    /// `token` sealed for `caller` (see [`Self::open`]).
+    pub fn seal(&self, caller: UserId, token: &SyncToken) -> String {
+        self.seal.seal(PURPOSE, caller.0, &token.encode())
+    }
+
+    /// A position that has seen every change committed so far, and nothing else: where a
+    /// stream opened without a token starts.
+    pub async fn now(&self) -> Result<SyncToken, Failure> {
+        let mut db = self.db.acquire().await?;
+        let seen = sync::current_snapshot(&mut db).await?;
+        db.release().await?;
+        Ok(SyncToken {
+            issued_at: now(),
+            state: SyncState::Since { seen, round: None },
+        })
+    }
+
+    /// Like [`Self::page`], unsealed, with the position after each change.
+    pub async fn read(
+        &self,
+        caller: UserId,
+        token: Option<SyncToken>,
+        size: PageSize,
+    ) -> Result<Read, SyncError> {
         let at = now();
         if let Some(token) = &token
             && after(token.issued_at, self.policy.tombstone_ttl) < at
@@ -95,12 +127,7 @@ impl SyncService {
                 return Err(SyncError::Expired);
             }
         }
-        let (changes, next, has_more) = paged(read, state, size, at);
-        Ok(SyncPage {
-            changes,
-            next: self.seal.seal(PURPOSE, caller.0, &next.encode()),
-            has_more,
-        })
+        Ok(paged(read, state, size, at))
     }
 
     /// Deletes changes older than the tombstones are kept (a periodic job); how many.
@@ -112,49 +139,75 @@ impl SyncService {
     }
 }
 
-/// The changes `read` holds, each item once, the token that continues after them, and
-/// whether more follow at once.
+/// What a read of the feed gives: its changes, each with the position after it, the
+/// position after them all, and whether more follow at once.
+pub struct Read {
+    pub changes: Vec<(Change, SyncToken)>,
+    pub next: SyncToken,
+    pub has_more: bool,
+}
+
+/// The changes `read` holds, each item once and with the position after it, the position
+/// that continues after them all, and whether more follow at once.
 fn paged(
     read: PageRead,
     state: Option<SyncState>,
     size: PageSize,
     at: chrono::DateTime<chrono::Utc>,
-) -> (Vec<Change>, SyncToken, bool) {
+) -> Read {
     let PageRead {
         mut items, target, ..
     } = read;
     let has_more = items.len() > usize::from(size.get());
     items.truncate(usize::from(size.get()));
-    let last = items.last().map(|(position, _)| *position);
+    let seen = match state {
+        Some(SyncState::Since { seen, .. }) => Some(seen),
+        _ => None,
+    };
     // `target` is the snapshot the page was read in: a round's first page takes it, and
     // the rest of the round reads in it again (the token carries it).
-    let next = match (has_more, last, state) {
-        (true, Some(Position::Full(after)), _) => SyncState::Full { target, after },
-        (true, Some(Position::Since(after)), Some(SyncState::Since { seen, .. })) => {
-            SyncState::Since {
-                seen,
-                round: Some((target, after)),
-            }
-        }
-        // The round is over: the client has everything visible in its snapshot.
-        _ => SyncState::Since {
-            seen: target,
-            round: None,
+    let done = SyncState::Since {
+        seen: target.clone(),
+        round: None,
+    };
+    let after = |position: &Position| match (position, &seen) {
+        (Position::Full(after), _) => SyncState::Full {
+            target: target.clone(),
+            after: *after,
         },
+        (Position::Since(after), Some(seen)) => SyncState::Since {
+            seen: seen.clone(),
+            round: Some((target.clone(), *after)),
+        },
+        // A change is read only after a position that has seen something.
+        (Position::Since(_), None) => done.clone(),
+    };
+    let next = match items.last() {
+        Some((position, _)) if has_more => after(position),
+        // The round is over: the client has everything visible in its snapshot.
+        _ => done.clone(),
+    };
+    let token = |state| SyncToken {
+        issued_at: at,
+        state,
     };
     let mut seen_tasks = std::collections::HashSet::<TaskId>::new();
     let mut seen_lists = std::collections::HashSet::new();
-    let changes = items
+    let mut changes: Vec<(Change, SyncToken)> = items
         .into_iter()
-        .map(|(_, change)| change)
-        .filter(|change| match change {
+        .filter(|(_, change)| match change {
             Change::Task(id, _) => seen_tasks.insert(*id),
             Change::List(id, _) => seen_lists.insert(*id),
         })
+        .map(|(position, change)| (change, token(after(&position))))
         .collect();
-    let next = SyncToken {
-        issued_at: at,
-        state: next,
-    };
-    (changes, next, has_more)
+    // The last change holds the page's own position (past any repeat after it).
+    if let Some((_, last)) = changes.last_mut() {
+        *last = token(next.clone());
+    }
+    Read {
+        changes,
+        next: token(next),
+        has_more,
+    }
 }

@@ -19,7 +19,10 @@ pub mod users;
 use std::{
     ops::{Deref, DerefMut},
     str::FromStr,
-    sync::atomic::{AtomicBool, Ordering},
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
     time::Duration,
 };
 
@@ -36,7 +39,7 @@ use sqlx::{
     query::{Query as SqlxQuery, QueryAs, QueryScalar},
 };
 
-use tokio::time::Instant;
+use tokio::{sync::Notify, time::Instant};
 use tracing::Instrument;
 
 use crate::{domain::PageCursor, failure::Failure, telemetry::metrics};
@@ -54,6 +57,8 @@ pub struct Database {
     pool: PgPool,
     /// `BEGIN` with the session settings a pooler cannot carry, when behind one.
     pooled_begin: Option<String>,
+    /// Told of every commit (see [`Database::commits`]).
+    committed: Arc<Notify>,
 }
 
 impl Database {
@@ -66,7 +71,17 @@ impl Database {
                 settings.lock_timeout.as_millis()
             )
         });
-        Self { pool, pooled_begin }
+        Self {
+            pool,
+            pooled_begin,
+            committed: Arc::default(),
+        }
+    }
+
+    /// What is told after a [`Transaction`] commits (one stored wake-up for any number of
+    /// commits): what announces the change feed's writes to the event streams waits on it.
+    pub fn commits(&self) -> Arc<Notify> {
+        Arc::clone(&self.committed)
     }
 
     /// A connection for one statement or several that need no transaction of their own;
@@ -84,7 +99,10 @@ impl Database {
 
     /// A transaction; rolled back unless committed.
     pub async fn begin(&self) -> Result<Transaction, Failure> {
-        Ok(Transaction(Some(self.transaction().await?)))
+        Ok(Transaction(
+            Some(self.transaction().await?),
+            Arc::clone(&self.committed),
+        ))
     }
 
     async fn transaction(&self) -> Result<sqlx::Transaction<'static, Postgres>, Failure> {
@@ -141,7 +159,7 @@ impl Database {
 
 /// A transaction from [`Database::begin`]: rolled back when dropped uncommitted, which
 /// the metrics count.
-pub struct Transaction(Option<sqlx::Transaction<'static, Postgres>>);
+pub struct Transaction(Option<sqlx::Transaction<'static, Postgres>>, Arc<Notify>);
 
 impl Transaction {
     /// Commits, and gives back `result`: what the transaction made.
@@ -151,10 +169,12 @@ impl Transaction {
     }
 
     pub async fn commit(mut self) -> Result<(), sqlx::Error> {
-        match self.0.take() {
-            Some(transaction) => transaction.commit().await,
-            None => Ok(()),
-        }
+        let Some(transaction) = self.0.take() else {
+            return Ok(());
+        };
+        transaction.commit().await?;
+        self.1.notify_one();
+        Ok(())
     }
 }
 

@@ -1,7 +1,8 @@
 //! SQL for the `revocations` table, the notifications that carry each change to every
 //! server at once, and the [`Feed`] that receives them: a connection that `LISTEN`s,
 //! reconnects when it is lost and reads the table again whenever it may have missed a
-//! notification.
+//! notification. The same connection hears the change feed's announcements
+//! ([`super::sync::CHANNEL`]): one listening connection a server.
 
 use std::time::Duration;
 
@@ -284,6 +285,10 @@ pub enum Event {
     Loaded(Loaded),
     /// Changes some server (this one included) committed.
     Changed(Vec<Change>),
+    /// Changes were committed to the list, or to the access of the person, with this id
+    /// (see [`super::sync::announce`]). Announcements may have been missed before an
+    /// [`Event::Loaded`].
+    Announced(Uuid),
     /// The connection is lost: changes may go unreported until the next
     /// [`Event::Loaded`].
     Lost,
@@ -315,9 +320,12 @@ impl Feed {
         let mut listener = PgListener::connect_with(&self.pool).await?;
         // A lost connection is reported, not silently replaced: the table must be read again.
         listener.eager_reconnect(false);
-        timeout(ROUND_TRIP_TIMEOUT, listener.listen(CHANNEL))
-            .await
-            .map_err(|_| Failure::Busy("LISTEN took too long"))??;
+        timeout(
+            ROUND_TRIP_TIMEOUT,
+            listener.listen_all([CHANNEL, super::sync::CHANNEL]),
+        )
+        .await
+        .map_err(|_| Failure::Busy("LISTEN took too long"))??;
         // Read after LISTEN: whatever is committed from now on is either in the read or in
         // a notification still to come.
         let loaded = load_within(&mut listener).await?;
@@ -341,7 +349,7 @@ impl Feed {
                 metrics::revocation_listener(false);
             }
             Event::Loaded(_) => self.reload_at = Instant::now() + RELOAD_INTERVAL,
-            Event::Changed(_) => {}
+            Event::Changed(_) | Event::Announced(_) => {}
         }
         event
     }
@@ -390,7 +398,13 @@ async fn follow(listener: &mut PgListener, reload_at: Instant) -> Event {
             }
         };
         return match received {
-            Ok(Some(notification)) => Event::Changed(Change::decode_all(notification.payload())),
+            Ok(Some(notification)) if notification.channel() == CHANNEL => {
+                Event::Changed(Change::decode_all(notification.payload()))
+            }
+            Ok(Some(notification)) => match notification.payload().parse() {
+                Ok(id) => Event::Announced(id),
+                Err(_) => continue,
+            },
             // The connection closed.
             Ok(None) => Event::Lost,
             Err(error) => {

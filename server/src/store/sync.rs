@@ -512,3 +512,57 @@ pub async fn purge(db: &mut PgConnection, ttl: std::time::Duration) -> Result<u6
         .to_owned();
     execute("sync.purge", &mut *db, &purge).await
 }
+
+/// The channel servers announce committed changes on, one notification per list or person
+/// they concern (its id); no other program should use it.
+pub const CHANNEL: &str = "taskapi_changes";
+
+/// The snapshot a statement run now is in: a position that has seen everything committed.
+pub async fn current_snapshot(db: &mut PgConnection) -> Result<Snapshot, Failure> {
+    let statement = Query::select()
+        .expr(Expr::expr(Func::cust("pg_current_snapshot")).cast_as("text"))
+        .to_owned();
+    let text: String = timed(
+        "sync.current_snapshot",
+        query_scalar(&statement).fetch_one(db),
+    )
+    .await?;
+    Snapshot::parse(&text).map_err(|problem| Failure::internal("a snapshot is invalid", problem))
+}
+
+/// Announces on [`CHANNEL`], to every server, the lists and people that changes committed
+/// since `seen` (not visible in it) concern, in one statement; gives the snapshot it read
+/// in, which the next call starts from. Not in the writes themselves: a transaction that
+/// notifies holds a lock every other notifying commit waits for (migration
+/// `20261205000001_announce_changes`).
+pub async fn announce(db: &mut PgConnection, seen: &Snapshot) -> Result<Snapshot, Failure> {
+    let fresh = |column: Changes| {
+        Query::select()
+            .expr_as(Expr::col(column), Sync::Sub)
+            .from(Changes::Table)
+            .and_where(Expr::col(Changes::Txid).gte(xid(seen.xmin)))
+            .and_where(visible(Expr::col(Changes::Txid), snapshot(seen)).not())
+            .and_where(Expr::col(column).is_not_null())
+            .to_owned()
+    };
+    let concerned = fresh(Changes::ListId)
+        .union(UnionType::Distinct, fresh(Changes::UserId))
+        .to_owned();
+    let notify = Func::cust("pg_notify")
+        .arg(CHANNEL)
+        .arg(Expr::col(Sync::Sub).cast_as("text"));
+    let notified = Query::select()
+        .expr(Expr::expr(notify).count())
+        .from_subquery(concerned, Sync::Scope)
+        .to_owned();
+    let statement = Query::select()
+        .expr(Expr::expr(Func::cust("pg_current_snapshot")).cast_as("text"))
+        .expr(Expr::SubQuery(
+            None,
+            Box::new(sea_query::SubQueryStatement::SelectStatement(notified)),
+        ))
+        .to_owned();
+    let (text, _notified): (String, i64) =
+        timed("sync.announce", query_as(&statement).fetch_one(db)).await?;
+    Snapshot::parse(&text).map_err(|problem| Failure::internal("a snapshot is invalid", problem))
+}

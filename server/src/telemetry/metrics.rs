@@ -40,6 +40,7 @@ const ROLLBACKS: &str = "taskapi_db_rollbacks_total";
 const LISTENER_CONNECTED: &str = "taskapi_revocation_listener_connected";
 const LISTENER_RECONNECTS: &str = "taskapi_revocation_listener_reconnects_total";
 const NOTIFICATION_LAG: &str = "taskapi_revocation_notification_lag_seconds";
+const EVENT_STREAMS: &str = "taskapi_event_streams";
 const LOGINS: &str = "taskapi_logins_total";
 const RATE_LIMITED: &str = "taskapi_rate_limited_total";
 const TOKENS_REFUSED: &str = "taskapi_tokens_refused_total";
@@ -208,6 +209,11 @@ const METRICS: &[(&str, Kind, &str)] = &[
         LISTENER_CONNECTED,
         Kind::Gauge,
         "1 while the revocation listener is connected, else 0.",
+    ),
+    (
+        EVENT_STREAMS,
+        Kind::Gauge,
+        "Event streams (GET /events) open on this server.",
     ),
     (
         LISTENER_RECONNECTS,
@@ -472,6 +478,12 @@ pub fn rolled_back() {
 
 pub fn revocation_listener(connected: bool) {
     gauge!(LISTENER_CONNECTED).set(if connected { 1.0 } else { 0.0 });
+}
+
+pub fn event_streams(open: usize) {
+    // Counts of streams are far below 2^52: exact as an f64.
+    #[allow(clippy::cast_precision_loss)]
+    gauge!(EVENT_STREAMS).set(open as f64);
 }
 
 pub fn revocation_listener_reconnected() {

@@ -60,6 +60,7 @@ const AUTHORIZATION: &[(&str, [u16; 6])] = &[
     ("rename_tag",              [200, 200, 403, 404, 404, 401]),
     ("delete_tag",              [204, 204, 403, 404, 404, 401]),
     ("sync",                    [200, 200, 200, 200, 200, 401]),
+    ("stream_events",           [200, 200, 200, 200, 200, 401]),
     ("get_liveness",            [200, 200, 200, 200, 200, 200]),
     ("get_readiness",           [200, 200, 200, 200, 200, 200]),
     ("admin_list_users",        [403, 403, 403, 403, 200, 401]),
@@ -307,6 +308,7 @@ async fn call(operation: &str, client: &Client, target: &Target) -> u16 {
         ),
         "list_invitations" => status_of(&client.list_invitations().send().await),
         "sync" => status_of(&client.sync().send().await),
+        "stream_events" => status_of(&client.stream_events().send().await),
         "accept_invitation" => status_of(
             &client
                 .accept_invitation()

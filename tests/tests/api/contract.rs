@@ -221,12 +221,14 @@ fn provoke(context: &Context<'_>, operation: &Operation, status: u16) -> Option<
                 .body("title"),
         ),
         // A token issued long before the changes kept: in 1970.
-        410 if id == "sync" => Some(request(format!(
+        410 if matches!(id, "sync" | "stream_events") => Some(request(format!(
             "{}?token={}",
             operation.path,
             app.forge_sync_token(alice.id, "1/1000000/S/3:3:")
         ))),
-        422 if id == "sync" => Some(request(format!("{}?token=garbage", operation.path))),
+        422 if matches!(id, "sync" | "stream_events") => {
+            Some(request(format!("{}?token=garbage", operation.path)))
+        }
         422 if is_listing => Some(request(format!("{}?cursor=garbage", operation.path))),
         422 if id == "list_members" => Some(request(format!("{own}?cursor=garbage"))),
         422 if id == "login" => Some(request(own).form(&[("username", "x")])),

@@ -10,6 +10,7 @@ mod contract;
 mod cors;
 mod documents;
 mod errors;
+mod events;
 mod health;
 mod idempotency;
 mod listing;

@@ -47,7 +47,7 @@ fn replica_state(replica: &Replica) -> (HashMap<Uuid, Value>, HashMap<Uuid, Valu
     )
 }
 
-async fn assert_replica_is_current(user: &TestUser, replica: &Replica, what: &str) {
+pub(crate) async fn assert_replica_is_current(user: &TestUser, replica: &Replica, what: &str) {
     let (lists, tasks) = server_state(user).await;
     let (replica_lists, replica_tasks) = replica_state(replica);
     assert_eq!(replica_lists, lists, "{what}: the lists");

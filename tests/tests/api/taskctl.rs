@@ -8,7 +8,7 @@ use std::{
     sync::OnceLock,
 };
 
-use taskapi_tests::{PASSWORD, TestApp, output_with_stdin};
+use taskapi_tests::{PASSWORD, TestApp, TestUser, output_with_stdin};
 
 /// The `taskctl` example, built once per test run with the cargo that runs the tests, with
 /// the workspace's features as `cargo test --workspace` built it: found built, not built
@@ -69,6 +69,12 @@ impl Taskctl {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(output.status.success(), "taskctl {args:?}: {stderr}");
         String::from_utf8(output.stdout).expect("UTF-8")
+    }
+
+    /// Logs `user` in to `app`, as they would: the password on standard input.
+    async fn log_in(&self, app: &TestApp, user: &TestUser) {
+        let args = ["--url", &app.base_url, "login", &user.email];
+        self.ok_input(&args, &format!("{}\n", user.password)).await;
     }
 
     async fn run(&self, args: &[&str]) -> Output {
@@ -234,12 +240,7 @@ async fn taskctl_makes_lists_adds_to_them_and_shares_them() {
     let alice = app.signed_up_user().await;
     let bob = app.signed_up_user().await;
     let taskctl = Taskctl::new();
-    taskctl
-        .ok_input(
-            &["--url", &app.base_url, "login", &alice.email],
-            &format!("{PASSWORD}\n"),
-        )
-        .await;
+    taskctl.log_in(&app, &alice).await;
 
     let lists = taskctl.ok(&["lists", "--new", "Groceries"]).await;
     assert!(
@@ -303,4 +304,62 @@ async fn taskctl_makes_lists_adds_to_them_and_shares_them() {
         .fails(&["share", &bob.email, "--list", "Garden"])
         .await;
     assert!(unknown.contains("no list \"Garden\""), "{unknown}");
+}
+
+#[tokio::test]
+async fn taskctl_watch_prints_changes_as_they_happen() {
+    let app = TestApp::spawn().await;
+    let alice = app.signed_up_user().await;
+    let taskctl = Taskctl::new();
+    taskctl.log_in(&app, &alice).await;
+    let mut watch = Command::new(taskctl_binary())
+        .args(["watch", "--count", "2"])
+        .env("XDG_CONFIG_HOME", &taskctl.config)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("taskctl watch starts");
+    // It says so once its stream is open (within 10 s, a documented window).
+    let stderr = watch.stderr.take().expect("piped");
+    let ready = tokio::task::spawn_blocking(move || {
+        use std::io::BufRead;
+        std::io::BufReader::new(stderr).lines().next()
+    });
+    let pid = watch.id().to_string();
+    // Not left running when a wait runs out: the test's runtime would wait for it.
+    let stop = || {
+        let _ = Command::new("kill").arg(&pid).status();
+    };
+    let Ok(ready) = tokio::time::timeout(std::time::Duration::from_secs(10), ready).await else {
+        stop();
+        panic!("taskctl watch did not say it was watching");
+    };
+    let said = ready.expect("read").expect("a line").expect("UTF-8");
+    assert!(said.contains("watching"), "{said}");
+
+    // Two tasks (a task made and deleted before the stream reads it is one change: its
+    // tombstone).
+    let first = alice.create_task("Seen live").await;
+    let second = alice.create_task("Seen too").await;
+    let output = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        tokio::task::spawn_blocking(move || watch.wait_with_output()),
+    )
+    .await;
+    let Ok(output) = output else {
+        stop();
+        panic!("taskctl watch did not stop after two changes");
+    };
+    let output = output.expect("joined").expect("its output");
+    assert!(output.status.success());
+    let printed = String::from_utf8(output.stdout).expect("UTF-8");
+    let lines: Vec<&str> = printed.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            format!("task {} todo Seen live", first.id),
+            format!("task {} todo Seen too", second.id),
+        ],
+        "{printed}"
+    );
 }
