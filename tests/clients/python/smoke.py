@@ -1,9 +1,10 @@
 """The smoke flow through a client generated from openapi.yaml with openapi-python-client:
 register, log in with the form, create three tasks, page through them two at a time, get,
 replace, patch and delete one, share a list with a second account, sync everything and then a
-deletion, and read a 422, a 404 and a 401 as typed problem documents. Run against a freshly
+deletion, read one live event, and read a 422, a 404 and a 401 as typed problem documents. Run against a freshly
 started server (TASKAPI_URL) and type-checked with `mypy --strict`."""
 
+import json
 import os
 import time
 
@@ -39,6 +40,7 @@ from taskapi_client.models import (
     MemberPage,
     Problem,
     RegisterRequest,
+    SyncChange,
     SyncPage,
     Task,
     TaskInput,
@@ -86,6 +88,27 @@ def sign_up(base_url: str, email: str) -> AuthenticatedClient:
     return AuthenticatedClient(
         base_url=base_url, token=token.access_token, raise_on_unexpected_status=True
     )
+
+
+def read_one_event(client: AuthenticatedClient, token: str) -> None:
+    """Live events from `token`: a task created now arrives as a `change` event, read with
+    the client's own HTTP connection (a generated call would wait for the stream's end)."""
+    with client.get_httpx_client().stream("GET", "/events", params={"token": token}) as stream:
+        check(stream.status_code == 200, "the event stream opens")
+        check(stream.headers["content-type"] == "text/event-stream", "a text/event-stream")
+        live = create_task.sync(client=client, body=TaskInput(title="Arrives live"))
+        assert isinstance(live, Task), "a task to see live"
+        fields: dict[str, str] = {}
+        for line in stream.iter_lines():
+            if line:
+                name, _, value = line.partition(": ")
+                fields[name] = value
+            elif fields.get("event") == "change":
+                break
+            else:
+                fields = {}
+    change = SyncChange.from_dict(json.loads(fields["data"]))
+    check(change.id == live.id and fields["id"] != "", "the task, live, with its position")
 
 
 def share_a_list(base_url: str, client: AuthenticatedClient, email: str) -> None:
@@ -236,6 +259,7 @@ def main() -> None:
     assert isinstance(since, SyncPage), "the changes since"
     tombstone = next(change for change in since.changes if change.id == first.id)
     check(tombstone.deleted and tombstone.kind == ChangeKind.TASK, "the deletion, as a tombstone")
+    read_one_event(client, since.next_token)
 
     invalid = problem_of(create_task.sync_detailed(client=client, body=TaskInput(title="")), 422)
     errors = invalid.errors

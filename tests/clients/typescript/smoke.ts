@@ -185,6 +185,45 @@ const since = await client.GET("/sync", { params: { query: { token } } });
 const tombstone = since.data?.changes.find((change) => change.id === first.id);
 check(tombstone?.deleted === true && tombstone.kind === "task", "the deletion, as a tombstone");
 
+// Live events from the replica's position: a task created now arrives as one.
+type SyncChange = components["schemas"]["SyncChange"];
+check(since.data !== undefined, "the changes since");
+const stream = await client.GET("/events", {
+  params: { query: { token: since.data.next_token } },
+  parseAs: "stream",
+});
+check(stream.response.status === 200 && stream.data != null, "the event stream opens");
+check(
+  stream.response.headers.get("content-type") === "text/event-stream",
+  "a text/event-stream",
+);
+const live = await client.POST("/tasks", { body: { title: "Arrives live" } });
+check(live.data !== undefined, "a task to see live");
+const reader = stream.data.pipeThrough(new TextDecoderStream()).getReader();
+let received = "";
+let event: { id: string; change: SyncChange } | undefined;
+const deadline = Date.now() + 10_000;
+while (event === undefined) {
+  check(Date.now() < deadline, "an event within 10 s");
+  const { value, done } = await reader.read();
+  check(!done, "the stream stays open");
+  received += value.replaceAll("\r\n", "\n");
+  for (let end = received.indexOf("\n\n"); end >= 0; end = received.indexOf("\n\n")) {
+    const lines = received.slice(0, end).split("\n");
+    received = received.slice(end + 2);
+    const field = (name: string) =>
+      lines.find((line) => line.startsWith(`${name}: `))?.slice(name.length + 2);
+    const data = field("data");
+    if (field("event") === "change" && data !== undefined) {
+      event = { id: field("id") ?? "", change: JSON.parse(data) as SyncChange };
+      break;
+    }
+  }
+}
+await reader.cancel();
+check(event.change.id === live.data.id && event.change.task?.title === "Arrives live", "live");
+check(event.id.length > 0, "an event's id: where to resume");
+
 const invalid = await client.POST("/tasks", { body: { title: "" } });
 const validation = expectProblem(invalid.error, 422, "an empty title");
 check(validation.errors?.["title"] !== undefined, "the 422 names the field");
