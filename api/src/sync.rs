@@ -95,6 +95,8 @@ pub enum StreamEndReason {
     Unavailable,
     /// The position is older than the changes kept: start over with `GET /sync`.
     SyncTokenExpired,
+    /// The session or the account was ended (a logout, a disabled account): log in again.
+    TokenRevoked,
 }
 
 /// The last event of a stream (`event: end`).

@@ -1,7 +1,7 @@
 //! Where requests enter: the route, its middleware, and the operations of the contract,
 //! each declared once as the entry point that serves it (one `#[OpenApi]` impl a resource:
-//! `auth.rs`, `users.rs`, `tasks.rs`, `lists.rs`, `tags.rs`, `sync.rs`, `health.rs`,
-//! `admin.rs`). An entry point
+//! `auth.rs`, `users.rs`, `tasks.rs`, `lists.rs`, `tags.rs`, `sync.rs`, `events.rs`,
+//! `health.rs`, `admin.rs`). An entry point
 //! decodes its inputs into domain values, calls one service function and converts the
 //! result; nothing else. Schemas, responses and error sets come from `taskapi-api`.
 
@@ -11,6 +11,7 @@ mod body;
 pub mod client;
 mod docs;
 mod errors;
+mod events;
 mod health;
 mod listing;
 mod lists;
@@ -76,7 +77,7 @@ pub type Endpoints = (
     Api<lists::Invitations>,
     Api<tags::Tags>,
     Api<sync::Sync>,
-    Api<sync::Events>,
+    Api<events::Events>,
     Api<health::Health>,
     Api<admin::Administration>,
 );

@@ -26,10 +26,11 @@ use uuid::Uuid;
 
 use super::{
     Failure,
+    revocations::{RevocationSet, Verdict},
     sync::{Read, SyncError, SyncService},
 };
 use crate::{
-    domain::{Change, PageSize, SyncToken, UserId},
+    domain::{Caller, Change, PageSize, SessionId, SyncToken, UserId},
     store::{Database, lists, sync},
     telemetry::metrics,
 };
@@ -68,6 +69,8 @@ pub enum EndReason {
     Unavailable,
     /// Its position became older than the changes kept.
     SyncTokenExpired,
+    /// Its session or account was ended (a logout, a disabled account).
+    TokenRevoked,
 }
 
 /// What a stream sends: first its position, then changes and at last its end, each with
@@ -119,14 +122,17 @@ struct Open {
 /// One open stream, as announcements see it.
 struct Subscriber {
     user: UserId,
+    session: SessionId,
     /// The lists its caller can see, as far as it has read.
     lists: Mutex<HashSet<Uuid>>,
     wake: Notify,
 }
 
 impl Subscriber {
+    /// Whether an announcement of `id` concerns it: a change to its caller's access or to
+    /// a list they see, or the revocation of their account or session.
     fn concerns(&self, id: Uuid) -> bool {
-        self.user.0 == id || lock(&self.lists).contains(&id)
+        self.user.0 == id || self.session.0 == id || lock(&self.lists).contains(&id)
     }
 
     /// Follows the lists `changes` gain or lose; whether any was gained.
@@ -188,7 +194,8 @@ impl Streams {
         }
     }
 
-    /// Wakes the streams an announcement of `id` (a list's or a person's) concerns.
+    /// Wakes the streams an announcement of `id` (a list's, a person's or a session's)
+    /// concerns.
     pub fn wake(&self, id: Uuid) {
         for subscriber in self.open().subscribers.values() {
             if subscriber.concerns(id) {
@@ -215,7 +222,8 @@ impl Streams {
     }
 
     /// A place for a stream of `user`'s, within the caps.
-    fn join(&self, user: UserId) -> Result<Slot, StreamError> {
+    fn join(&self, caller: Caller) -> Result<Slot, StreamError> {
+        let user = caller.user;
         let policy = self.inner.policy;
         let mut open = self.open();
         if *self.inner.closing.borrow() {
@@ -233,6 +241,7 @@ impl Streams {
         let id = open.next_id;
         let subscriber = Arc::new(Subscriber {
             user,
+            session: caller.session,
             lists: Mutex::default(),
             wake: Notify::new(),
         });
@@ -251,11 +260,22 @@ pub struct EventService {
     db: Database,
     sync: SyncService,
     streams: Streams,
+    revocations: RevocationSet,
 }
 
 impl EventService {
-    pub fn new(db: Database, sync: SyncService, streams: Streams) -> Self {
-        Self { db, sync, streams }
+    pub fn new(
+        db: Database,
+        sync: SyncService,
+        streams: Streams,
+        revocations: RevocationSet,
+    ) -> Self {
+        Self {
+            db,
+            sync,
+            streams,
+            revocations,
+        }
     }
 
     pub fn streams(&self) -> &Streams {
@@ -272,11 +292,12 @@ impl EventService {
     /// this returns, so that a token that cannot be continued is an error, not a stream.
     pub async fn open(
         &self,
-        caller: UserId,
+        caller: Caller,
         token: Option<SyncToken>,
         until: std::time::SystemTime,
     ) -> Result<impl Stream<Item = StreamItem> + Send + 'static, StreamError> {
         let slot = self.streams.join(caller)?;
+        let user = caller.user;
         let token = match token {
             Some(token) => token,
             None => self.sync.now().await?,
@@ -284,16 +305,14 @@ impl EventService {
         // Registered first, then the lists, then the read: a change announced before the
         // lists were known is in the read.
         let mut db = self.db.acquire().await?;
-        let visible = lists::roles(&mut *db, caller).await?;
+        let visible = lists::roles(&mut *db, user).await?;
         db.release().await?;
         lock(&slot.subscriber.lists).extend(visible.into_iter().map(|(list, _)| list.0));
-        let first = self
-            .sync
-            .read(caller, Some(token.clone()), read_size())
-            .await?;
+        let first = self.sync.read(user, Some(token.clone()), read_size());
+        let first = first.await?;
         let (queue, received) = mpsc::channel(QUEUE);
         let (ended, end) = oneshot::channel();
-        let start = self.sync.seal(caller, &token);
+        let start = self.sync.seal(user, &token);
         let stream = Follower {
             service: self.clone(),
             caller,
@@ -356,9 +375,10 @@ fn read_size() -> PageSize {
 /// The task behind one stream: reads the feed and queues what it reads for the client.
 struct Follower {
     service: EventService,
-    caller: UserId,
+    caller: Caller,
     until: Instant,
-    queue: mpsc::Sender<(Change, String)>,
+    /// Changes boxed: a queue's block of slots is allocated whole, idle or not.
+    queue: mpsc::Sender<(Box<Change>, String)>,
     slot: Slot,
 }
 
@@ -369,7 +389,10 @@ impl Follower {
         loop {
             let gained = self.slot.subscriber.learn(&read.changes);
             for (change, after) in read.changes {
-                let item = (change, self.service.sync.seal(self.caller, &after));
+                let item = (
+                    Box::new(change),
+                    self.service.sync.seal(self.caller.user, &after),
+                );
                 let send_timeout = self.service.streams.inner.policy.send_timeout;
                 match timeout(send_timeout, self.queue.send(item)).await {
                     Ok(Ok(())) => {}
@@ -389,12 +412,18 @@ impl Follower {
             if Instant::now() >= self.until {
                 return Some(EndReason::TokenExpired);
             }
-            read = match self
-                .service
-                .sync
-                .read(self.caller, Some(read.next), read_size())
-                .await
-            {
+            // An untrusted set (`Unknown`) cannot tell: the token's expiry ends the stream.
+            if self.service.revocations.check(&self.caller) == Verdict::Revoked {
+                return Some(EndReason::TokenRevoked);
+            }
+            let position = Some(read.next);
+            // Boxed: the read's state is held only while it runs, not by every idle stream.
+            let next = Box::pin(
+                self.service
+                    .sync
+                    .read(self.caller.user, position, read_size()),
+            );
+            read = match next.await {
                 Ok(read) => read,
                 Err(SyncError::Expired) => return Some(EndReason::SyncTokenExpired),
                 Err(error) => {
@@ -410,7 +439,7 @@ impl Follower {
 /// the stream ended other than by the client leaving), whose id is that of the last change
 /// delivered (or the stream's start): where to resume.
 fn delivered(
-    received: mpsc::Receiver<(Change, String)>,
+    received: mpsc::Receiver<(Box<Change>, String)>,
     end: oneshot::Receiver<EndReason>,
     start: String,
 ) -> impl Stream<Item = StreamItem> + Send + 'static {
@@ -420,7 +449,7 @@ fn delivered(
         |(mut received, end, last)| async move {
             match received.recv().await {
                 Some((change, id)) => {
-                    let item = StreamItem::Change(change, id.clone());
+                    let item = StreamItem::Change(*change, id.clone());
                     Some((item, (received, end, id)))
                 }
                 None => {

@@ -106,7 +106,16 @@ impl RevocationSet {
                     self.reload(loaded);
                     streams.wake_all();
                 }
-                Event::Changed(changes) => self.apply(&changes),
+                Event::Changed(changes) => {
+                    self.apply(&changes);
+                    // Their streams end, on every server.
+                    for change in changes {
+                        if let Change::Revoke(Revoked::Session(id) | Revoked::User(id), _) = change
+                        {
+                            streams.wake(id);
+                        }
+                    }
+                }
                 Event::Announced(id) => streams.wake(id),
                 Event::Lost => {
                     self.inner.trusted.store(false, Ordering::Release);

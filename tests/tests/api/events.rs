@@ -69,6 +69,14 @@ async fn synced(user: &TestUser) -> Replica {
     replica
 }
 
+/// Alice, her replica synced, and a stream from its position.
+async fn following() -> (TestApp, TestUser, Replica, Events) {
+    let (app, alice) = TestApp::with_user().await;
+    let replica = synced(&alice).await;
+    let events = open(&alice, replica.token.as_deref()).await;
+    (app, alice, replica, events)
+}
+
 async fn open(user: &TestUser, position: Option<&str>) -> Events {
     Events::connect(&user.client, position)
         .await
@@ -77,9 +85,7 @@ async fn open(user: &TestUser, position: Option<&str>) -> Events {
 
 #[tokio::test]
 async fn each_change_arrives_as_an_event_whose_id_is_the_position_after_it() {
-    let (_app, alice) = TestApp::with_user().await;
-    let mut replica = synced(&alice).await;
-    let mut events = open(&alice, replica.token.as_deref()).await;
+    let (_app, alice, mut replica, mut events) = following().await;
 
     let task = alice.create_task("Live").await;
     let (id, change) = next_change(&mut events, ARRIVAL).await;
@@ -152,9 +158,7 @@ async fn a_change_written_through_another_server_arrives_within_a_second() {
 
 #[tokio::test]
 async fn a_resumed_stream_loses_nothing() {
-    let (_app, alice) = TestApp::with_user().await;
-    let mut replica = synced(&alice).await;
-    let mut events = open(&alice, replica.token.as_deref()).await;
+    let (_app, alice, mut replica, mut events) = following().await;
     let first = alice.create_task("Before the drop").await;
     let (id, change) = next_change(&mut events, ARRIVAL).await;
     assert_eq!(change.id, first.id);
@@ -269,6 +273,17 @@ async fn an_idle_stream_sends_heartbeats() {
             "a heartbeat, not {frame:?}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_stream_ends_when_its_session_is_ended() {
+    let (_app, alice) = TestApp::with_user().await;
+    let mut events = open(&alice, None).await;
+    alice.log_out().await;
+    let Frame::End { reason, .. } = next_frame(&mut events, PATIENCE).await else {
+        panic!("the stream ends");
+    };
+    assert_eq!(reason, types::StreamEndReason::TokenRevoked);
 }
 
 #[tokio::test]
