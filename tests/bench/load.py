@@ -21,6 +21,12 @@ it and seeds users (through the API) and tasks (with SQL). Then, on loopback:
      discards them), interleaved for --telemetry-rounds rounds; medians compared;
   6. `get` and `create` through PgBouncer in transaction pooling mode
      (TASKAPI_DB_STATEMENT_CACHE=0), against the same scenarios direct;
+  6b. the change feed's cost to writes: `create` and `update` at the top connection count
+     with the feed on and off (its triggers disabled and its index on tasks dropped),
+     interleaved for --feed-rounds rounds; medians compared;
+  6c. --streams idle event streams (GET /events) held open on one server: its resident
+     memory before and after, and how long a change takes to reach a stream while they
+     are open;
   7. the reference again, so that drift during the run shows.
 
 With --perf, the named scenarios run once more at 64 connections under `perf record`
@@ -164,12 +170,19 @@ class Server:
             fields = stat.read().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
-    def peak_rss_mib(self):
+    def memory_mib(self, field):
+        """A memory figure of the process's status: `VmHWM` (peak resident), `VmRSS`."""
         with open(f"/proc/{self.process.pid}/status") as status:
             for line in status:
-                if line.startswith("VmHWM:"):
+                if line.startswith(f"{field}:"):
                     return int(line.split()[1]) / 1024
         return float("nan")
+
+    def peak_rss_mib(self):
+        return self.memory_mib("VmHWM")
+
+    def rss_mib(self):
+        return self.memory_mib("VmRSS")
 
     def stop(self):
         if self.process.poll() is None:
@@ -238,6 +251,18 @@ class DiscardingCollector:
     def stop(self):
         self.server.shutdown()
         self.server.server_close()
+
+
+def received_until(connection, marker):
+    """What `connection` receives up to and with `marker` (an event stream's head, an
+    event); an error if it closes first."""
+    received = b""
+    while marker not in received:
+        chunk = connection.recv(65536)
+        if not chunk:
+            raise RuntimeError(f"an event stream closed before {marker!r}")
+        received += chunk
+    return received
 
 
 def wrk(url, scenario, data, connections, seconds):
@@ -511,6 +536,85 @@ class Bench:
             for name, results in runs.items()}
         self.telemetry_result["spans received"] = collector.requests
 
+    def feed_cost(self, connections, rounds):
+        """`create` and `update` with the change feed on and off, interleaved round by
+        round; the medians are compared. Off is the tasks' write path as it was before the
+        feed: its triggers disabled (no log rows) and its index on tasks (`list_id, id`,
+        for full syncs) dropped. The announcer runs in both, finding nothing when off."""
+        triggers = ("tasks_inserted", "tasks_updated", "tasks_deleted")
+
+        def feed(on):
+            verb = "ENABLE" if on else "DISABLE"
+            index = ("CREATE INDEX IF NOT EXISTS tasks_list_id_idx ON tasks (list_id, id)"
+                     if on else "DROP INDEX IF EXISTS tasks_list_id_idx")
+            self.pg.sql(self.database, "; ".join(
+                [f"ALTER TABLE tasks {verb} TRIGGER {trigger}" for trigger in triggers]
+                + [index]))
+
+        runs = {}
+        try:
+            for _ in range(rounds):
+                for scenario in ("create", "update"):
+                    for on in (False, True):
+                        feed(on)
+                        label = f"{scenario}, feed {'on' if on else 'off'}"
+                        runs.setdefault(label, []).append(
+                            self.case(scenario, connections, label=label))
+        finally:
+            feed(True)
+        self.feed_result = {
+            label: {key: statistics.median(run[key] for run in results)
+                    for key in ("rps", "cpu_us", "p50_us", "p99_us")}
+            for label, results in runs.items()}
+
+    def idle_streams(self, count):
+        """`count` event streams open on one server, idle: its resident memory before and
+        after (once every stream has its response head), then how long a change written
+        through the API takes to reach one of them, while all are open."""
+        server = self.start(TASKAPI_MAX_STREAMS_PER_USER=str(count),
+                            TASKAPI_MAX_CONNECTIONS=str(count + 100))
+        sockets = []
+        try:
+            wrk_result(wrk(server.url, "get", self.tasks, 8, 1))
+            time.sleep(0.5)
+            before = server.rss_mib()
+            tokens = [token for _, _, token in self.users]
+            for index in range(count):
+                connection = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+                connection.sendall(
+                    f"GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer "
+                    f"{tokens[index % len(tokens)]}\r\n\r\n".encode())
+                sockets.append(connection)
+            for connection in sockets:
+                head = received_until(connection, b"\r\n\r\n")
+                if b" 200 " not in head.split(b"\r\n", 1)[0]:
+                    raise RuntimeError(f"an event stream was refused: {head[:200]!r}")
+            time.sleep(1)
+            after = server.rss_mib()
+            # The first user's first stream: a task created through the API reaches it.
+            watcher = sockets[0]
+            arrivals = []
+            for attempt in range(5):
+                body = json.dumps({"title": f"Streamed {attempt}"}).encode()
+                request = urllib.request.Request(
+                    f"{server.url}/tasks", data=body, method="POST",
+                    headers={"Content-Type": "application/json",
+                             "Authorization": f"Bearer {tokens[0]}"})
+                sent = time.monotonic()
+                with urllib.request.urlopen(request, timeout=30):
+                    pass
+                received_until(watcher, b"event: change")
+                arrivals.append((time.monotonic() - sent) * 1000)
+        finally:
+            for connection in sockets:
+                connection.close()
+            server.stop()
+        self.streams_result = dict(count=count, before=before, after=after,
+                                   arrival_ms=statistics.median(arrivals),
+                                   arrival_max_ms=max(arrivals))
+        log(f"{count} idle streams: RSS {before:.1f} → {after:.1f} MiB; a change arrived "
+            f"in {statistics.median(arrivals):.1f} ms (median)")
+
     def perf_record(self, server, scenario):
         """Samples the server's stacks (perf, 999 Hz) for as long as the measured run."""
         path = self.work / f"perf-{scenario}.data"
@@ -647,6 +751,27 @@ class Bench:
                              f"{r['cpu_us']:.0f} | {r['cpu_us'] / off['cpu_us']:.1%} | "
                              f"{ms(r['p99_us'])} |")
             lines.append(f"\nThe collector received {overhead['spans received']} export requests.")
+        feed = getattr(self, "feed_result", None)
+        if feed:
+            lines += ["", "### The change feed's cost to writes (medians of the interleaved "
+                      f"rounds, {max(self.args.connections)} connections)", "",
+                      "| Scenario | feed off req/s | feed on req/s | on ÷ off | µs/req off | "
+                      "µs/req on | p50 ms off | p50 ms on |", "|---|---|---|---|---|---|---|---|"]
+            for scenario in ("create", "update"):
+                off, on = feed[f"{scenario}, feed off"], feed[f"{scenario}, feed on"]
+                lines.append(f"| {scenario} | {off['rps']:,.0f} | {on['rps']:,.0f} | "
+                             f"{on['rps'] / off['rps']:.1%} | {off['cpu_us']:.0f} | "
+                             f"{on['cpu_us']:.0f} | {ms(off['p50_us'])} | {ms(on['p50_us'])} |")
+        streams = getattr(self, "streams_result", None)
+        if streams:
+            added = streams["after"] - streams["before"]
+            lines += ["", "### Idle event streams", "",
+                      f"- {streams['count']} streams open on one server: resident memory "
+                      f"{streams['before']:.1f} MiB → {streams['after']:.1f} MiB, "
+                      f"{added:.1f} MiB more ({added * 1024 / streams['count']:.1f} KiB a stream)",
+                      f"- a task created through the API reached a stream in "
+                      f"{streams['arrival_ms']:.1f} ms (median of 5; slowest "
+                      f"{streams['arrival_max_ms']:.1f} ms) with all of them open"]
         lines += [""] + self.notes
         return "\n".join(lines) + "\n"
 
@@ -686,6 +811,10 @@ class Bench:
                 for scenario in ("get", "create"):
                     self.case(scenario, top, label=f"{scenario} via PgBouncer",
                               via="pgbouncer")
+            if "feed" not in skip:
+                self.feed_cost(top, self.args.feed_rounds)
+            if "streams" not in skip:
+                self.idle_streams(self.args.streams)
             self.reference_pass("after")
             for result in self.results:
                 result["reference"] = self.reference(result["scenario"],
@@ -722,7 +851,11 @@ def main():
     parser.add_argument("--perf", default="",
                         help="scenarios to profile with perf at the top connection count")
     parser.add_argument("--skip", default="", help="steps to leave out, comma-separated: "
-                        "mixed, pool, telemetry, keepalive, pgbouncer")
+                        "mixed, pool, telemetry, keepalive, pgbouncer, feed, streams")
+    parser.add_argument("--feed-rounds", type=int, default=3,
+                        help="rounds of the feed step (create and update, feed off and on)")
+    parser.add_argument("--streams", type=int, default=1000,
+                        help="idle event streams held open in the streams step")
     parser.add_argument("--telemetry-rounds", type=int, default=3,
                         help="rounds of the telemetry step (off, metrics, traces at 1 %%)")
     parser.add_argument("--keep", action="store_true", help="keep the databases and files")
@@ -733,7 +866,8 @@ def main():
         args.seconds, args.warmup, args.connections = 1, 1, "8"
         args.pool_sizes, args.keepalive, args.mixed_logins = "4", 32, 4
         args.scale, args.delete_pool = 1, 10_000
-        args.telemetry_rounds = 1
+        args.telemetry_rounds = args.feed_rounds = 1
+        args.streams = 50
     args.connections = [int(c) for c in args.connections.split(",")]
     args.pool_sizes = [int(s) for s in args.pool_sizes.split(",") if s]
     args.skip = {step for step in args.skip.split(",") if step}
