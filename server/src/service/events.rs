@@ -41,7 +41,7 @@ const READ_SIZE: u16 = 100;
 /// Changes a stream's queue holds for its client.
 const QUEUE: usize = 64;
 /// Least time between two announcements by one server: bursts of writes share one.
-const ANNOUNCE_INTERVAL: Duration = Duration::from_millis(20);
+const ANNOUNCE_INTERVAL: Duration = Duration::from_millis(50);
 /// Wait after a failed announcement before the next try.
 const ANNOUNCE_RETRY: Duration = Duration::from_secs(1);
 

@@ -477,26 +477,42 @@ fn changed_items(
         .to_owned()
 }
 
-/// Deletes the changes older than `ttl` and moves the horizon past them; how many.
+/// Deletes the changes older than `ttl` and moves the horizon past them; how many. Found
+/// in transaction order (the log's `txid` index): every change before the first one still
+/// within its lifetime is older than it, so no index on the changes' time is kept.
 pub async fn purge(db: &mut PgConnection, ttl: std::time::Duration) -> Result<u64, Failure> {
     let cutoff = Expr::cust_with_values("now() - make_interval(secs => $1)", [ttl.as_secs_f64()]);
-    let old = || Cond::all().add(Expr::col(Changes::At).lt(cutoff.clone()));
-    let newest = Query::select()
-        .expr(Expr::col(Changes::Txid).max().cast_as("text"))
+    let first_kept = Query::select()
+        .expr(Expr::col(Changes::Txid).cast_as("text"))
         .from(Changes::Table)
-        .cond_where(old())
+        .and_where(Expr::col(Changes::At).gte(cutoff))
+        .order_by(Changes::Txid, Order::Asc)
+        .limit(1)
         .to_owned();
-    let newest: Option<String> = timed(
+    let first_kept: Option<String> = timed(
         "sync.purge_horizon",
-        query_scalar(&newest).fetch_one(&mut *db),
+        query_scalar(&first_kept).fetch_optional(&mut *db),
     )
     .await?;
-    let Some(newest) = newest else {
+    let newest = match first_kept {
+        Some(first_kept) => Some(txid_number(&first_kept)?.saturating_sub(1)),
+        // Every change is older than the lifetime.
+        None => {
+            let newest = Query::select()
+                .expr(Expr::col(Changes::Txid).max().cast_as("text"))
+                .from(Changes::Table)
+                .to_owned();
+            let newest: Option<String> = timed(
+                "sync.purge_horizon",
+                query_scalar(&newest).fetch_one(&mut *db),
+            )
+            .await?;
+            newest.as_deref().map(txid_number).transpose()?
+        }
+    };
+    let Some(newest) = newest.filter(|newest| *newest > 0) else {
         return Ok(0);
     };
-    let newest = newest
-        .parse::<u64>()
-        .map_err(|_| Failure::internal("a transaction id is invalid", newest.clone()))?;
     // First the horizon, then the rows up to it: a change purged is always behind it.
     let horizon = Query::update()
         .table(ChangeHorizon::Table)
@@ -508,9 +524,14 @@ pub async fn purge(db: &mut PgConnection, ttl: std::time::Duration) -> Result<u6
     execute("sync.move_horizon", &mut *db, &horizon).await?;
     let purge = Query::delete()
         .from_table(Changes::Table)
-        .cond_where(old().add(Expr::col(Changes::Txid).lte(xid(newest))))
+        .and_where(Expr::col(Changes::Txid).lte(xid(newest)))
         .to_owned();
     execute("sync.purge", &mut *db, &purge).await
+}
+
+fn txid_number(text: &str) -> Result<u64, Failure> {
+    text.parse()
+        .map_err(|_| Failure::internal("a transaction id is invalid", text.to_owned()))
 }
 
 /// The channel servers announce committed changes on, one notification per list or person

@@ -260,11 +260,20 @@ async fn a_token_behind_the_purge_is_410() {
         .execute(&db)
         .await
         .expect("aged");
+    // A change within the lifetime stays; only the older ones go.
+    let kept = alice.create_task("Within the lifetime").await;
+    let count = |task: Uuid| {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM changes WHERE task_id = $1")
+            .bind(task)
+            .fetch_one(&db)
+    };
     let mut connection = db.acquire().await.expect("a connection");
     let ttl = Duration::from_secs(taskapi_server::config::Settings::TOMBSTONE_TTL_SECONDS);
-    taskapi_server::store::sync::purge(&mut connection, ttl)
+    let purged = taskapi_server::store::sync::purge(&mut connection, ttl)
         .await
         .expect("purged");
+    assert_eq!(purged, 2, "the Inbox's making and the first task's");
+    assert_eq!(count(kept.id).await.expect("counted"), 1);
     let behind = problem(alice.client.sync().token(token).send().await);
     assert_problem(&behind, 410, ProblemType::SyncTokenExpired);
 }
