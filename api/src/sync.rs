@@ -121,8 +121,9 @@ examples! {
 }
 
 /// A `text/event-stream` of [`StreamEvent`]s: `id:` the position after the event, `event:`
-/// `change` or `end`, `data:` its JSON; a comment line (`:`) as a heartbeat while idle.
-pub struct ChangeEvents(pub poem::web::sse::SSE);
+/// `change` or `end`, `data:` its JSON; a comment line (`:`) as a heartbeat while idle. The
+/// body is the events' text as written, chunk by chunk (no buffer between).
+pub struct ChangeEvents(pub poem::Body);
 
 impl poem_openapi::payload::Payload for ChangeEvents {
     const CONTENT_TYPE: &'static str = "text/event-stream";
@@ -142,7 +143,12 @@ impl poem_openapi::payload::Payload for ChangeEvents {
 
 impl poem::IntoResponse for ChangeEvents {
     fn into_response(self) -> poem::Response {
-        self.0.into_response()
+        poem::Response::builder()
+            .content_type(<Self as poem_openapi::payload::Payload>::CONTENT_TYPE)
+            .header("Cache-Control", "no-cache")
+            // nginx passes each event on at once instead of filling a buffer first.
+            .header("X-Accel-Buffering", "no")
+            .body(self.0)
     }
 }
 

@@ -1,8 +1,11 @@
 //! `/events`: the change feed pushed live, as server-sent events. A thin entry point: the
 //! position is decoded here, and following it is the events service's.
 
-use futures::StreamExt;
-use poem::web::sse::{Event, SSE};
+use std::{task::Poll, time::Duration};
+
+use bytes::Bytes;
+use futures::{Stream, StreamExt};
+use poem::{Body, web::sse::Event};
 use poem_openapi::{
     OpenApi,
     param::{Header, Query},
@@ -56,13 +59,33 @@ impl Api<Events> {
         };
         let token = position(resume, |sealed| self.sync.open(caller.user, sealed))?;
         let stream = self.events.open(caller, token, until).await?;
-        let events = SSE::new(stream.map(event)).keep_alive(self.events.heartbeat());
-        Ok(EventsResponse::Ok(ChangeEvents(events)))
+        let text = with_heartbeats(stream.map(event).boxed(), self.events.heartbeat());
+        let body = Body::from_bytes_stream(text.map(Ok::<_, std::io::Error>));
+        Ok(EventsResponse::Ok(ChangeEvents(body)))
     }
 }
 
 same_variants!(StreamEndReason, EndReason:
     TokenExpired, TooSlow, Unavailable, SyncTokenExpired, TokenRevoked);
+
+/// The events' text, with a comment line whenever `heartbeat` passes without one.
+fn with_heartbeats(
+    events: impl Stream<Item = Event> + Send + Unpin + 'static,
+    heartbeat: Duration,
+) -> impl Stream<Item = Bytes> + Send + 'static {
+    let mut events = events.map(|event| Bytes::from(event.to_string()));
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    futures::stream::poll_fn(move |cx| {
+        if let Poll::Ready(event) = events.poll_next_unpin(cx) {
+            ticks.reset();
+            return Poll::Ready(event);
+        }
+        ticks
+            .poll_tick(cx)
+            .map(|_| Some(Bytes::from_static(b":\n\n")))
+    })
+}
 
 /// A stream's item as a server-sent event.
 fn event(item: StreamItem) -> Event {
