@@ -273,12 +273,17 @@ impl ApiError<429> {
     /// Refused by `limit`: `Retry-After`, plus `RateLimit-Policy` and `RateLimit` (the
     /// IETF httpapi draft's structured fields) naming the policy and when it resets.
     pub fn rate_limited(detail: impl Into<String>, limit: RateLimit) -> Self {
+        Self::limited(problem_type::RATE_LIMITED, detail, limit)
+    }
+
+    /// The same, with a problem type of its own (a cap on things held at once, say).
+    pub fn limited(problem_type: &str, detail: impl Into<String>, limit: RateLimit) -> Self {
         let retry = limit.retry_after_seconds.max(1);
         let field = |value: String| {
             // Policy names are constants of this server, plain ASCII.
             HeaderValue::try_from(value).expect("rate-limit fields are ASCII")
         };
-        Self::typed(problem_type::RATE_LIMITED, detail)
+        Self::typed(problem_type, detail)
             .with_header(header::RETRY_AFTER, HeaderValue::from(retry))
             .with_header(
                 HeaderName::from_static("ratelimit-policy"),

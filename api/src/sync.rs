@@ -82,8 +82,8 @@ error_sets! {
     SyncErrors: 400, 401, 410, 422, 429;
 }
 
-/// Why an event stream ended. Reconnect with the `end` event's `id` (as `Last-Event-ID` or
-/// `token`): nothing is lost.
+/// Why an event stream ended. Reconnecting with the `end` event's `id` (as `Last-Event-ID`
+/// or `token`) loses nothing, once what the reason asks is done.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 #[oai(rename_all = "snake_case")]
 pub enum StreamEndReason {

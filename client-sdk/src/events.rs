@@ -22,7 +22,8 @@ use futures::StreamExt;
 use crate::{Client, problem::ApiError, types};
 
 /// Longest the response's bytes may stop coming: three heartbeats missed at the server's
-/// default of one every 15 s.
+/// default of one every 15 s (a server with a longer `TASKAPI_STREAM_HEARTBEAT_MS` is
+/// reconnected to after this much silence).
 const SILENCE: Duration = Duration::from_secs(45);
 /// First wait before reconnecting after a connection failed; doubles up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_millis(250);
@@ -137,7 +138,8 @@ fn frame(block: &str) -> Result<Option<Frame>, String> {
                 reason: end.reason,
             }))
         }
-        other => Err(format!("an event of unknown type {other:?}")),
+        // A kind of event this SDK does not know yet: skipped, as `EventSource` would.
+        _ => Ok(None),
     }
 }
 

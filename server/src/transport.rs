@@ -269,10 +269,7 @@ async fn serve_connection(accepted: Accepted) {
                 // Answered once its body is sent: a response still streaming (an event
                 // stream) keeps its connection in use, neither idle nor evictable.
                 let response = hyper::Response::from(response);
-                Ok::<_, Infallible>(response.map(|body| Answering {
-                    body,
-                    _in_flight: in_flight,
-                }))
+                Ok::<_, Infallible>(response.map(|body| Answering::new(body, in_flight)))
             }
         }
     });
@@ -338,6 +335,9 @@ enum Closing {
     Idle,
     /// Idle while the connection cap was reached, to admit a new connection.
     Evicted,
+    /// A response (an event stream, say) the client took no bytes of for the keep-alive
+    /// timeout: a client that stopped reading does not hold its connection for good.
+    Stalled,
 }
 
 impl Closing {
@@ -356,6 +356,11 @@ impl Closing {
                 %peer,
                 "closed an idle connection to admit a new one at the connection limit"
             ),
+            Self::Stalled => tracing::info!(
+                %peer,
+                timeout_ms = limits.keep_alive_timeout.as_millis(),
+                "closed a connection whose client took no bytes of a response in time"
+            ),
         }
     }
 }
@@ -366,6 +371,11 @@ struct Connection {
     epoch: Instant,
     /// Requests handed to the application and not yet answered.
     in_flight: AtomicUsize,
+    /// Of those, the ones whose response is being sent (see [`Answering`]).
+    answering: AtomicUsize,
+    /// Whether the response's body last gave hyper something to send (not that it had
+    /// nothing yet): until hyper asks again, the client has not taken it.
+    body_ready: AtomicBool,
     /// Whether a request head is due: from the opening, and from the first byte after an
     /// idle spell, until the application receives the request.
     reading_head: AtomicBool,
@@ -384,6 +394,8 @@ impl Connection {
         let connection = Self {
             epoch,
             in_flight: AtomicUsize::new(0),
+            answering: AtomicUsize::new(0),
+            body_ready: AtomicBool::new(false),
             reading_head: AtomicBool::new(true),
             http2: AtomicBool::new(false),
             since_ms: AtomicU64::new(0),
@@ -456,7 +468,11 @@ impl Connection {
             tokio::pin!(changed);
             changed.as_mut().enable();
             let clock = if !self.is_idle() {
-                None
+                // While a response is being sent and the client has yet to take what the
+                // body gave last (a body with nothing to send yet runs no clock).
+                let sending = self.answering.load(Ordering::Acquire) > 0
+                    && self.body_ready.load(Ordering::Acquire);
+                sending.then_some((limits.keep_alive_timeout, Closing::Stalled))
             } else if self.evicted.load(Ordering::Acquire) {
                 return Closing::Evicted;
             } else if self.reading_head.load(Ordering::Acquire) {
@@ -485,10 +501,27 @@ impl Connection {
 /// A request in the application's hands; dropping it marks the request answered.
 struct InFlight(Arc<Connection>);
 
-/// A response body that holds its request [`InFlight`] until it is sent or dropped.
+/// A response body that holds its request [`InFlight`] until it is sent or dropped. Each
+/// frame it gives starts the connection's clock: hyper asks for the next once the client has
+/// taken it (or the socket has room), so a client that stops reading is found out.
 struct Answering<B> {
     body: B,
-    _in_flight: InFlight,
+    in_flight: InFlight,
+}
+
+impl<B> Answering<B> {
+    fn new(body: B, in_flight: InFlight) -> Self {
+        in_flight.0.answering.fetch_add(1, Ordering::AcqRel);
+        Self { body, in_flight }
+    }
+}
+
+impl<B> Drop for Answering<B> {
+    fn drop(&mut self) {
+        let connection = &self.in_flight.0;
+        connection.answering.fetch_sub(1, Ordering::AcqRel);
+        connection.body_ready.store(false, Ordering::Release);
+    }
 }
 
 impl<B: hyper::body::Body + Unpin> hyper::body::Body for Answering<B> {
@@ -499,7 +532,16 @@ impl<B: hyper::body::Body + Unpin> hyper::body::Body for Answering<B> {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
-        Pin::new(&mut self.body).poll_frame(cx)
+        let frame = Pin::new(&mut self.body).poll_frame(cx);
+        let connection = &self.in_flight.0;
+        let ready = frame.is_ready();
+        if ready {
+            connection.restart_clock();
+        }
+        if connection.body_ready.swap(ready, Ordering::AcqRel) != ready {
+            connection.changed.notify_one();
+        }
+        frame
     }
 
     fn is_end_stream(&self) -> bool {

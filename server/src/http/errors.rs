@@ -353,12 +353,19 @@ impl<S: ErrorSet + Declares<403> + Declares<409> + Declares<422>> From<CreateErr
 impl<S: ErrorSet + Declares<410> + Declares<422> + Declares<429>> From<StreamError> for Errors<S> {
     fn from(error: StreamError) -> Self {
         match error {
-            StreamError::TooMany { open } => ApiError::<429>::typed(
+            StreamError::TooMany { open } => ApiError::<429>::limited(
                 problem_type::TOO_MANY_STREAMS,
                 format!(
                     "{open} event streams are open for this account, the most it may hold: \
                      close one first."
                 ),
+                // A cap on streams held at once: a place may be free in a second.
+                RateLimit {
+                    policy: "streams",
+                    quota: u64::from(open),
+                    window_seconds: 1,
+                    retry_after_seconds: 1,
+                },
             )
             .into(),
             StreamError::Sync(error) => error.into(),

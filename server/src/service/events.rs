@@ -30,7 +30,7 @@ use super::{
     sync::{Read, SyncError, SyncService},
 };
 use crate::{
-    domain::{Caller, Change, PageSize, SessionId, SyncToken, UserId},
+    domain::{Caller, Change, PageSize, SessionId, SyncState, SyncToken, UserId},
     store::{Database, lists, sync},
     telemetry::metrics,
 };
@@ -86,7 +86,7 @@ pub enum StreamItem {
 
 #[derive(Debug, thiserror::Error)]
 pub enum StreamError {
-    /// The caller holds as many streams as they may.
+    /// The caller holds as many streams as they may (`open`, the cap).
     #[error("{open} event streams open, the most one account may hold")]
     TooMany { open: u32 },
     #[error(transparent)]
@@ -316,6 +316,7 @@ impl EventService {
         let stream = Follower {
             service: self.clone(),
             caller,
+            stale: !matches!(token.state, SyncState::Since { round: None, .. }),
             until: Instant::now()
                 + until
                     .duration_since(std::time::SystemTime::now())
@@ -376,6 +377,8 @@ fn read_size() -> PageSize {
 struct Follower {
     service: EventService,
     caller: Caller,
+    /// Whether the round being read was begun before the stream was registered.
+    stale: bool,
     until: Instant,
     /// Changes boxed: a queue's block of slots is allocated whole, idle or not.
     queue: mpsc::Sender<(Box<Change>, String)>,
@@ -384,7 +387,7 @@ struct Follower {
 
 impl Follower {
     /// Follows the feed from `read` on; why it stopped, unless the client left.
-    async fn follow(self, mut read: Read) -> Option<EndReason> {
+    async fn follow(mut self, mut read: Read) -> Option<EndReason> {
         let mut closing = self.service.streams.inner.closing.subscribe();
         loop {
             let gained = self.slot.subscriber.learn(&read.changes);
@@ -400,8 +403,13 @@ impl Follower {
                     Err(_) => return Some(EndReason::TooSlow),
                 }
             }
-            // A list gained: announcements of it may have come before it was known.
-            if !read.has_more && !gained {
+            // A list gained: announcements of it may have come before it was known. A round
+            // begun before the stream was registered (a mid-round position) was read in an
+            // older snapshot: what committed since may have been announced before, so the
+            // next read (in a fresh snapshot) comes at once.
+            let stale = self.stale;
+            self.stale = read.has_more && stale;
+            if !read.has_more && !gained && !stale {
                 tokio::select! {
                     () = self.slot.subscriber.wake.notified() => {}
                     () = sleep_until(self.until) => return Some(EndReason::TokenExpired),

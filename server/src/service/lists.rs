@@ -123,10 +123,11 @@ impl ListService {
 
     /// A new list owned by the caller.
     pub async fn create(&self, caller: UserId, draft: ListDraft) -> Result<List, Failure> {
-        let mut db = self.db.acquire().await?;
-        let list = lists::insert(&mut *db, caller, &draft, false, now()).await?;
-        db.release().await?;
-        Ok(list)
+        // A transaction, as every write to lists is: its commit is what tells the event
+        // streams of the change (`Database::commits`).
+        let mut transaction = self.db.begin().await?;
+        let list = lists::insert(&mut *transaction, caller, &draft, false, now()).await?;
+        transaction.finish(list).await
     }
 
     /// A page of the lists the caller can see, oldest first (their Inbox leads).

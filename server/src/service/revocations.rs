@@ -97,14 +97,19 @@ impl RevocationSet {
 
     /// Keeps the set current for as long as it runs: applies every change `feed` reports,
     /// distrusts the set while the feed is lost, and reloads it when the feed is back.
-    /// Passes the change feed's announcements on to `streams` (all of them woken when
-    /// some may have been missed).
+    /// Passes the change feed's announcements on to `streams` (all of them woken when the
+    /// feed is back after a loss, since some may have been missed).
     pub async fn listen(self, mut feed: Feed, streams: Streams) {
+        // Whether announcements may have been missed: until the feed is (back) connected.
+        let mut lost = !self.is_trusted();
         loop {
             match feed.next().await {
                 Event::Loaded(loaded) => {
                     self.reload(loaded);
-                    streams.wake_all();
+                    // Not at every periodic reload: only after a gap.
+                    if std::mem::take(&mut lost) {
+                        streams.wake_all();
+                    }
                 }
                 Event::Changed(changes) => {
                     self.apply(&changes);
@@ -118,6 +123,7 @@ impl RevocationSet {
                 }
                 Event::Announced(id) => streams.wake(id),
                 Event::Lost => {
+                    lost = true;
                     self.inner.trusted.store(false, Ordering::Release);
                     tracing::warn!(
                         "revocation listener lost its connection; checking tokens against the \

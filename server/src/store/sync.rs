@@ -485,7 +485,7 @@ pub async fn purge(db: &mut PgConnection, ttl: std::time::Duration) -> Result<u6
     let first_kept = Query::select()
         .expr(Expr::col(Changes::Txid).cast_as("text"))
         .from(Changes::Table)
-        .and_where(Expr::col(Changes::At).gte(cutoff))
+        .and_where(Expr::col(Changes::At).gte(cutoff.clone()))
         .order_by(Changes::Txid, Order::Asc)
         .limit(1)
         .to_owned();
@@ -494,22 +494,23 @@ pub async fn purge(db: &mut PgConnection, ttl: std::time::Duration) -> Result<u6
         query_scalar(&first_kept).fetch_optional(&mut *db),
     )
     .await?;
-    let newest = match first_kept {
-        Some(first_kept) => Some(txid_number(&first_kept)?.saturating_sub(1)),
-        // Every change is older than the lifetime.
-        None => {
-            let newest = Query::select()
-                .expr(Expr::col(Changes::Txid).max().cast_as("text"))
-                .from(Changes::Table)
-                .to_owned();
-            let newest: Option<String> = timed(
-                "sync.purge_horizon",
-                query_scalar(&newest).fetch_one(&mut *db),
-            )
-            .await?;
-            newest.as_deref().map(txid_number).transpose()?
-        }
-    };
+    // The newest change older than the lifetime before the first one kept: the horizon.
+    // (Older by time too: a change committed since the first read is not taken for one.)
+    let old = || Expr::col(Changes::At).lt(cutoff.clone());
+    let mut newest = Query::select()
+        .expr(Expr::col(Changes::Txid).max().cast_as("text"))
+        .from(Changes::Table)
+        .and_where(old())
+        .to_owned();
+    if let Some(first_kept) = &first_kept {
+        newest.and_where(Expr::col(Changes::Txid).lt(xid(txid_number(first_kept)?)));
+    }
+    let newest: Option<String> = timed(
+        "sync.purge_horizon",
+        query_scalar(&newest).fetch_one(&mut *db),
+    )
+    .await?;
+    let newest = newest.as_deref().map(txid_number).transpose()?;
     let Some(newest) = newest.filter(|newest| *newest > 0) else {
         return Ok(0);
     };
@@ -525,6 +526,7 @@ pub async fn purge(db: &mut PgConnection, ttl: std::time::Duration) -> Result<u6
     let purge = Query::delete()
         .from_table(Changes::Table)
         .and_where(Expr::col(Changes::Txid).lte(xid(newest)))
+        .and_where(old())
         .to_owned();
     execute("sync.purge", &mut *db, &purge).await
 }

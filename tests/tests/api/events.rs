@@ -16,7 +16,10 @@ use taskapi_client::{
     types,
 };
 use taskapi_tests::{TestApp, TestUser, task_titled, without_rate_limits};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpStream,
+};
 use uuid::Uuid;
 
 use crate::sync::assert_replica_is_current;
@@ -133,6 +136,46 @@ async fn a_stream_opened_without_a_position_starts_with_one() {
     let synced = replica.sync(&alice.client, None).await.expect("synced");
     assert_eq!(synced.changes, 1);
     assert!(replica.tasks.contains_key(&task.id));
+}
+
+#[tokio::test]
+async fn a_stream_from_the_middle_of_a_round_reads_on_to_what_committed_since() {
+    let (_app, alice) = TestApp::with_user().await;
+    let replica = synced(&alice).await;
+    for n in 0..3 {
+        alice.create_task(&format!("Before {n}")).await;
+    }
+    // The first page of the changes since: the round goes on in the snapshot it was read in.
+    let page = alice
+        .client
+        .sync()
+        .token(replica.token.clone().expect("a token"))
+        .limit(std::num::NonZeroU64::new(1).expect("one"))
+        .send()
+        .await
+        .expect("a page")
+        .into_inner();
+    assert!(page.has_more);
+    // `later` is announced (a stream open now sees it) before the stream from the page's
+    // token opens: nothing announces it to that one.
+    let mut witness = open(&alice, None).await;
+    let later = alice.create_task("Committed after the page").await;
+    let (_, seen) = next_change(&mut witness, PATIENCE).await;
+    assert_eq!(seen.id, later.id);
+    let mut events = open(&alice, Some(&page.next_token)).await;
+    let mut seen = Vec::new();
+    while !seen.contains(&later.id) {
+        let (_, change) = next_change(&mut events, PATIENCE).await;
+        seen.push(change.id);
+    }
+}
+
+#[tokio::test]
+async fn a_list_made_while_streaming_arrives() {
+    let (_app, alice, _replica, mut events) = following().await;
+    let list = alice.create_list("New").await;
+    let (_, change) = next_change(&mut events, ARRIVAL).await;
+    assert_eq!((change.kind, change.id), (types::ChangeKind::List, list.id));
 }
 
 #[tokio::test]
@@ -391,44 +434,9 @@ async fn a_client_too_slow_to_keep_up_is_closed_with_its_resume_id() {
     let inbox = alice.inbox().await;
     let replica = synced(&alice).await;
 
-    // A client that asks for the stream with a small receive window and reads nothing.
-    let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
-    socket.set_recv_buffer_size(4096).expect("a small window");
-    // One server: behind nginx, its buffers would take what the server's socket cannot.
-    let address = app.first_instance;
     let there = app.first_instance_client(&alice.token);
-    let mut stalled = socket.connect(address).await.expect("connected");
-    let request = format!(
-        // HTTP/1.0: the body comes as it is, not in chunks, until the connection closes.
-        "GET /events?token={} HTTP/1.0\r\nHost: {address}\r\nAuthorization: Bearer {}\r\n\r\n",
-        replica.token.clone().unwrap_or_default(),
-        alice.token
-    );
-    stalled.write_all(request.as_bytes()).await.expect("sent");
-    // The stream is open once its head has come.
-    let mut head = Vec::new();
-    while !head.ends_with(b"\r\n\r\n") {
-        let byte = tokio::time::timeout(PATIENCE, stalled.read_u8()).await;
-        head.push(byte.expect("the head in time").expect("read"));
-    }
-    let head = String::from_utf8_lossy(&head);
-    assert!(
-        head.starts_with("HTTP/1.") && head.contains(" 200 "),
-        "{head}"
-    );
-
-    let database = app.database().await;
-    let flooded = sqlx::query(
-        "INSERT INTO tasks (id, list_id, title, description) \
-         SELECT gen_random_uuid(), $1, 'Flood ' || n, repeat('words ', 1300) \
-         FROM generate_series(1, $2) AS n",
-    )
-    .bind(inbox.id)
-    .bind(FLOOD)
-    .execute(&database)
-    .await
-    .expect("flooded");
-    assert_eq!(flooded.rows_affected(), FLOOD as u64);
+    let mut stalled = stalled_stream(&app, &alice, replica.token.as_deref()).await;
+    flood(&app, inbox.id).await;
     // A write through the server announces the flood.
     let last = alice.create_task("After the flood").await;
 
@@ -474,6 +482,78 @@ async fn a_client_too_slow_to_keep_up_is_closed_with_its_resume_id() {
         }
     }
     assert_eq!(changes + rest, FLOOD as usize + 1, "each change once");
+}
+
+/// A stream opened by a client with a small receive window that reads nothing after the
+/// response head; on one server (behind nginx, its buffers would take what the server's
+/// socket cannot).
+async fn stalled_stream(app: &TestApp, user: &TestUser, position: Option<&str>) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+    socket.set_recv_buffer_size(4096).expect("a small window");
+    let address = app.first_instance;
+    let mut stalled = socket.connect(address).await.expect("connected");
+    let query = position
+        .map(|token| format!("?token={token}"))
+        .unwrap_or_default();
+    let request = format!(
+        // HTTP/1.0: the body comes as it is, not in chunks, until the connection closes.
+        "GET /events{query} HTTP/1.0\r\nHost: {address}\r\nAuthorization: Bearer {}\r\n\r\n",
+        user.token
+    );
+    stalled.write_all(request.as_bytes()).await.expect("sent");
+    // The stream is open once its head has come.
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let byte = tokio::time::timeout(PATIENCE, stalled.read_u8()).await;
+        head.push(byte.expect("the head in time").expect("read"));
+    }
+    let head = String::from_utf8_lossy(&head);
+    assert!(
+        head.starts_with("HTTP/1.") && head.contains(" 200 "),
+        "{head}"
+    );
+    stalled
+}
+
+/// [`FLOOD`] tasks written straight into `list`: nothing announces them until a write
+/// through a server does.
+async fn flood(app: &TestApp, list: Uuid) {
+    let database = app.database().await;
+    let flooded = sqlx::query(
+        "INSERT INTO tasks (id, list_id, title, description) \
+         SELECT gen_random_uuid(), $1, 'Flood ' || n, repeat('words ', 1300) \
+         FROM generate_series(1, $2) AS n",
+    )
+    .bind(list)
+    .bind(FLOOD)
+    .execute(&database)
+    .await
+    .expect("flooded");
+    assert_eq!(flooded.rows_affected(), FLOOD as u64);
+}
+
+#[tokio::test]
+async fn a_connection_whose_client_stopped_reading_is_closed() {
+    // The stream would wait 30 s for its client; the connection, 0.5 s.
+    let app = TestApp::configured(|settings| {
+        settings.max_streams_per_user = 1;
+        settings.transport.keep_alive_timeout_ms = 500;
+    })
+    .await;
+    let alice = app.signed_up_user().await;
+    let inbox = alice.inbox().await;
+    let there = app.first_instance_client(&alice.token);
+    let mut stalled = stalled_stream(&app, &alice, None).await;
+    flood(&app, inbox.id).await;
+    alice.create_task("After the flood").await;
+    // Cut: the account's place is free (its stream was dropped with the connection), and
+    // the socket ends without an `end` event.
+    drop(reopened(&there, None).await);
+    let mut received = Vec::new();
+    let read = tokio::time::timeout(PATIENCE, stalled.read_to_end(&mut received)).await;
+    let _ = read.expect("the stalled connection is closed");
+    let text = String::from_utf8_lossy(&received);
+    assert!(text.contains("event: change") && !text.contains("event: end"));
 }
 
 /// A stream opened as soon as the account's one place is free (a closed stream's place is
