@@ -5,6 +5,7 @@
 use std::time::{Duration, Instant};
 
 use sqlx::PgPool;
+use taskapi_client::events::{Events, Frame};
 use taskapi_tests::{REVOCATION_WINDOW, TestApp, TestUser, Transaction, database_server_url};
 
 /// Two servers on one database, as behind a load balancer.
@@ -164,7 +165,25 @@ fn is_purge(transaction: &Transaction) -> bool {
 async fn reading_a_task_costs_one_transaction_and_authentication_none() {
     let (app, log) = TestApp::with_transaction_log().await;
     let alice = app.signed_up_user().await;
+    // After a commit the server announces the change to event streams, in a statement of
+    // its own: done once a stream has heard of the task (and none follows without another
+    // commit; reads commit nothing).
+    let mut events = Events::connect(&alice.client, None)
+        .await
+        .expect("a stream");
     let task = alice.create_task("Counted").await;
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(10), events.next()).await;
+        match frame
+            .expect("the task's event in time")
+            .expect("the stream reads")
+        {
+            Some(Frame::Change { change, .. }) if change.id == task.id => break,
+            Some(_) => {}
+            None => panic!("the stream ended"),
+        }
+    }
+    drop(events);
     let client = app.client_with_token(&alice.token);
     let read = || client.get_task().task_id(task.id).send();
     // Warm: every instance's pool has a connection with the read's statement prepared.
