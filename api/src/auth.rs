@@ -21,6 +21,35 @@ pub struct RegisterRequest {
     pub password: AnyText<PASSWORD_MIN_CHARS, PASSWORD_MAX_CHARS>,
 }
 
+/// A request for a password-reset mail.
+#[derive(Debug, Clone, Object)]
+#[oai(deny_unknown_fields, example)]
+pub struct PasswordResetRequest {
+    /// The account's email address (compared as at login).
+    pub email: Text<EMAIL_MIN_CHARS, EMAIL_MAX_CHARS, EmailChars>,
+}
+
+/// The token of a password-reset mail, and the new password.
+#[derive(Debug, Clone, Object)]
+#[oai(deny_unknown_fields, example)]
+pub struct PasswordResetConfirmation {
+    /// The token from the mail (the link's `token` parameter).
+    pub token: AnyText<1, MAX_MAILED_TOKEN_CHARS>,
+    /// The new password, by the same rules as at registration.
+    pub new_password: AnyText<PASSWORD_MIN_CHARS, PASSWORD_MAX_CHARS>,
+}
+
+/// The token of a verification mail.
+#[derive(Debug, Clone, Object)]
+#[oai(deny_unknown_fields, example)]
+pub struct EmailVerification {
+    /// The token from the mail (the link's `token` parameter).
+    pub token: AnyText<1, MAX_MAILED_TOKEN_CHARS>,
+}
+
+/// Longest token accepted from a mail, in characters (the server's are 43).
+pub const MAX_MAILED_TOKEN_CHARS: usize = 200;
+
 /// The OAuth2 token request (RFC 6749), form-encoded as Swagger UI's Authorize dialog and
 /// FastAPI's `OAuth2PasswordRequestForm` send it. The `password` grant (the default when
 /// `grant_type` is absent, §4.3) takes `username` and `password`; the `refresh_token` grant
@@ -64,6 +93,16 @@ pub struct Token {
 }
 
 examples! {
+    PasswordResetRequest => PasswordResetRequest {
+        email: Text::new("alice@example.com"),
+    };
+    PasswordResetConfirmation => PasswordResetConfirmation {
+        token: AnyText::new("Zx9kQ2mV7bN4cR1tY6uI3oP8aS5dF0gH2jK4lW6eT1y"),
+        new_password: AnyText::new("a new correct horse battery staple"),
+    };
+    EmailVerification => EmailVerification {
+        token: AnyText::new("Zx9kQ2mV7bN4cR1tY6uI3oP8aS5dF0gH2jK4lW6eT1y"),
+    };
     RegisterRequest => RegisterRequest {
         email: Text::new("alice@example.com"),
         password: AnyText::new("correct horse battery staple"),
@@ -91,6 +130,13 @@ responses! {
     LoginResponse: 200 Ok(Json<Token>);
     /// The session is over: its refresh token and access tokens no longer work.
     LogoutResponse: 204 NoContent;
+    /// Accepted. If an account has this address, a reset mail is on its way; the answer is
+    /// the same either way.
+    PasswordResetRequested: 202 Accepted;
+    /// The password is changed; every session of the account has ended.
+    PasswordResetConfirmed: 204 NoContent;
+    /// The address is verified; the account as it now is.
+    EmailVerified: 200 Ok(Json<User>);
 }
 
 error_sets! {
@@ -100,4 +146,10 @@ error_sets! {
     LoginErrors: 400, 401, 403, 413, 415, 422, 429;
     /// Errors of `logout`.
     LogoutErrors: 401, 429;
+    /// Errors of `request_password_reset`.
+    PasswordResetRequestErrors: 400, 413, 415, 422, 429;
+    /// Errors of `confirm_password_reset`.
+    PasswordResetConfirmationErrors: 400, 413, 415, 422;
+    /// Errors of `verify_email`.
+    EmailVerificationErrors: 400, 409, 413, 415, 422;
 }

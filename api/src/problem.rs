@@ -46,6 +46,9 @@ pub mod problem_type {
     pub const INVALID_GRANT: &str = "urn:taskapi:problem:invalid-grant";
     /// The account is disabled by an administrator.
     pub const ACCOUNT_DISABLED: &str = "urn:taskapi:problem:account-disabled";
+    /// This server requires a verified email address to log in, and the account's is not
+    /// verified (`TASKAPI_REQUIRE_VERIFIED_EMAIL`).
+    pub const EMAIL_NOT_VERIFIED: &str = "urn:taskapi:problem:email-not-verified";
     /// The operation needs a role the caller does not have (an administrator's, or a role
     /// on a list); the detail names it.
     pub const FORBIDDEN: &str = "urn:taskapi:problem:forbidden";

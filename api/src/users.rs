@@ -41,8 +41,15 @@ pub enum Role {
 #[oai(example)]
 pub struct User {
     pub id: Uuid,
-    /// The email address as registered (trimmed).
+    /// The email address as registered (trimmed). An email change replaces it only once
+    /// the new address is verified.
     pub email: String,
+    /// Whether `email` is verified: the token mailed to it was given to `verify_email` (or
+    /// to `confirm_password_reset`).
+    pub email_verified: bool,
+    /// The address an email change is waiting to verify; `null` when none is.
+    #[oai(nullable)]
+    pub pending_email: Option<String>,
     // No doc comment: on an enum-typed field it becomes an `allOf` some generators refuse.
     #[serde(serialize_with = "json::wire_name")]
     pub role: Role,
@@ -107,6 +114,8 @@ pages! {
 examples! {
     User => User {
         email: "alice@example.com".to_owned(),
+        email_verified: true,
+        pending_email: None,
         id: Uuid::from_u128(0x0194_b2a4_0000_7000_8000_0000_0000_0001),
         role: Role::User,
         created_at: crate::EXAMPLE_TIME,

@@ -58,6 +58,8 @@ pub enum ProblemType {
     InvalidGrant,
     /// The account is disabled by an administrator.
     AccountDisabled,
+    /// The server requires a verified email address to log in, and the account's is not.
+    EmailNotVerified,
     /// The operation needs a role the caller does not have (an administrator's, or a role
     /// on a list); the detail names it.
     Forbidden,
@@ -91,7 +93,7 @@ pub enum ProblemType {
 
 impl ProblemType {
     /// Every type this SDK knows (all but [`ProblemType::Other`]).
-    pub const KNOWN: [Self; 22] = [
+    pub const KNOWN: [Self; 23] = [
         Self::AboutBlank,
         Self::Validation,
         Self::InvalidToken,
@@ -102,6 +104,7 @@ impl ProblemType {
         Self::RateLimited,
         Self::InvalidGrant,
         Self::AccountDisabled,
+        Self::EmailNotVerified,
         Self::Forbidden,
         Self::LastAdmin,
         Self::WrongPassword,
@@ -129,6 +132,7 @@ impl ProblemType {
             Self::RateLimited => "urn:taskapi:problem:rate-limited",
             Self::InvalidGrant => "urn:taskapi:problem:invalid-grant",
             Self::AccountDisabled => "urn:taskapi:problem:account-disabled",
+            Self::EmailNotVerified => "urn:taskapi:problem:email-not-verified",
             Self::Forbidden => "urn:taskapi:problem:forbidden",
             Self::LastAdmin => "urn:taskapi:problem:last-admin",
             Self::WrongPassword => "urn:taskapi:problem:wrong-password",

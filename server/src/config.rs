@@ -287,6 +287,109 @@ pub struct Settings {
 
     #[command(flatten)]
     pub rate_limits: RateLimitSettings,
+
+    #[command(flatten)]
+    pub mail: MailSettings,
+}
+
+/// Mail: where it is sent, what it links to, how sending is retried, and the tokens it
+/// carries (README, *Mail*).
+#[derive(Debug, Clone, Args)]
+pub struct MailSettings {
+    /// The SMTP server mail is sent through: `smtp://host:587?tls=required` (STARTTLS),
+    /// `smtps://host:465` (TLS from the start) or `smtp://host:25` (no TLS, for a relay on
+    /// the same host), with `user:password@` before the host when it needs them. Unset:
+    /// with `--dev`, mails are written to the log; otherwise they wait in the outbox until
+    /// a server with an SMTP server configured sends them.
+    #[arg(long, env = "TASKAPI_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<SecretString>,
+
+    /// The SMTP user name, when it is not in the URL.
+    #[arg(long, env = "TASKAPI_SMTP_USERNAME")]
+    pub smtp_username: Option<String>,
+
+    /// The SMTP password, when it is not in the URL.
+    #[arg(long, env = "TASKAPI_SMTP_PASSWORD", hide_env_values = true)]
+    pub smtp_password: Option<SecretString>,
+
+    /// How long one SMTP exchange (connecting, a command) may take, in milliseconds.
+    #[arg(long, env = "TASKAPI_SMTP_TIMEOUT_MS", default_value_t = Self::SMTP_TIMEOUT_MS,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub smtp_timeout_ms: u64,
+
+    /// The sender of every mail: `taskapi <noreply@example.com>` or a bare address.
+    #[arg(long, env = "TASKAPI_MAIL_FROM", default_value = Self::MAIL_FROM)]
+    pub mail_from: String,
+
+    /// The address of the page that takes a mailed token (your front end): a password
+    /// reset mail links to `<url>/reset-password?token=…`, a verification mail to
+    /// `<url>/verify-email?token=…`.
+    #[arg(long, env = "TASKAPI_PUBLIC_URL", default_value = Self::PUBLIC_URL)]
+    pub public_url: String,
+
+    /// How often each server looks for mails due (a retry, or one queued by a server that
+    /// stopped), in milliseconds; mails queued by its own requests are sent at once.
+    #[arg(long, env = "TASKAPI_MAIL_POLL_MS", default_value_t = Self::MAIL_POLL_MS,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub mail_poll_ms: u64,
+
+    /// The wait before the first retry of a mail that could not be sent, in milliseconds;
+    /// each further retry waits twice as long, up to `TASKAPI_MAIL_RETRY_MAX_MS`.
+    #[arg(long, env = "TASKAPI_MAIL_RETRY_MIN_MS", default_value_t = Self::MAIL_RETRY_MIN_MS)]
+    pub mail_retry_min_ms: u64,
+
+    /// The longest wait between two attempts to send a mail, in milliseconds.
+    #[arg(long, env = "TASKAPI_MAIL_RETRY_MAX_MS", default_value_t = Self::MAIL_RETRY_MAX_MS)]
+    pub mail_retry_max_ms: u64,
+
+    /// Attempts to send a mail before it is given up (logged as an error); 0: never.
+    #[arg(long, env = "TASKAPI_MAIL_MAX_ATTEMPTS", default_value_t = Self::MAIL_MAX_ATTEMPTS)]
+    pub mail_max_attempts: u32,
+
+    /// How long a mailed password-reset token works, in seconds.
+    #[arg(long, env = "TASKAPI_PASSWORD_RESET_TTL_SECONDS", default_value_t = Self::PASSWORD_RESET_TTL_SECONDS)]
+    pub password_reset_ttl_seconds: u64,
+
+    /// How long a mailed email-verification token works, in seconds.
+    #[arg(long, env = "TASKAPI_EMAIL_VERIFICATION_TTL_SECONDS", default_value_t = Self::EMAIL_VERIFICATION_TTL_SECONDS)]
+    pub email_verification_ttl_seconds: u64,
+
+    /// Refuse logins to accounts whose email address is not verified (403).
+    #[arg(long, env = "TASKAPI_REQUIRE_VERIFIED_EMAIL")]
+    pub require_verified_email: bool,
+}
+
+impl MailSettings {
+    pub const SMTP_TIMEOUT_MS: u64 = 10_000;
+    pub const MAIL_FROM: &str = "taskapi <noreply@localhost>";
+    pub const PUBLIC_URL: &str = "http://127.0.0.1:8000";
+    pub const MAIL_POLL_MS: u64 = 5_000;
+    pub const MAIL_RETRY_MIN_MS: u64 = 2_000;
+    pub const MAIL_RETRY_MAX_MS: u64 = 15 * 60 * 1000;
+    pub const MAIL_MAX_ATTEMPTS: u32 = 40;
+    pub const PASSWORD_RESET_TTL_SECONDS: u64 = 30 * 60;
+    pub const EMAIL_VERIFICATION_TTL_SECONDS: u64 = 3 * 24 * 60 * 60;
+}
+
+impl Default for MailSettings {
+    /// Every default, as the flags give them.
+    fn default() -> Self {
+        Self {
+            smtp_url: None,
+            smtp_username: None,
+            smtp_password: None,
+            smtp_timeout_ms: Self::SMTP_TIMEOUT_MS,
+            mail_from: Self::MAIL_FROM.to_owned(),
+            public_url: Self::PUBLIC_URL.to_owned(),
+            mail_poll_ms: Self::MAIL_POLL_MS,
+            mail_retry_min_ms: Self::MAIL_RETRY_MIN_MS,
+            mail_retry_max_ms: Self::MAIL_RETRY_MAX_MS,
+            mail_max_attempts: Self::MAIL_MAX_ATTEMPTS,
+            password_reset_ttl_seconds: Self::PASSWORD_RESET_TTL_SECONDS,
+            email_verification_ttl_seconds: Self::EMAIL_VERIFICATION_TTL_SECONDS,
+            require_verified_email: false,
+        }
+    }
 }
 
 /// How often a client may fail to log in, register, or call the API. A limit of 0 turns
@@ -321,6 +424,19 @@ pub struct RateLimitSettings {
     /// The invitation window, in seconds.
     #[arg(long, env = "TASKAPI_INVITATION_WINDOW_SECONDS", default_value_t = Self::INVITATION_WINDOW_SECONDS)]
     pub invitation_window_seconds: u64,
+
+    /// Password-reset requests per client address in a password-reset window.
+    #[arg(long, env = "TASKAPI_PASSWORD_RESETS_PER_ADDRESS", default_value_t = Self::PASSWORD_RESETS_PER_ADDRESS)]
+    pub password_resets_per_address: u32,
+
+    /// Password-reset requests per email address (whether or not an account has it) in a
+    /// password-reset window.
+    #[arg(long, env = "TASKAPI_PASSWORD_RESETS_PER_EMAIL", default_value_t = Self::PASSWORD_RESETS_PER_EMAIL)]
+    pub password_resets_per_email: u32,
+
+    /// The password-reset window, in seconds.
+    #[arg(long, env = "TASKAPI_PASSWORD_RESET_WINDOW_SECONDS", default_value_t = Self::PASSWORD_RESET_WINDOW_SECONDS)]
+    pub password_reset_window_seconds: u64,
 
     /// Authenticated requests per user and minute, per instance (a GCRA bucket that refills
     /// continuously, so a full minute's quota may come in one burst).
@@ -363,6 +479,9 @@ impl RateLimitSettings {
     pub const REQUESTS_PER_MINUTE: u32 = 600;
     pub const INVITATIONS_PER_USER: u32 = 100;
     pub const INVITATION_WINDOW_SECONDS: u64 = 60 * 60;
+    pub const PASSWORD_RESETS_PER_ADDRESS: u32 = 20;
+    pub const PASSWORD_RESETS_PER_EMAIL: u32 = 5;
+    pub const PASSWORD_RESET_WINDOW_SECONDS: u64 = 60 * 60;
 }
 
 impl Default for RateLimitSettings {
@@ -377,6 +496,9 @@ impl Default for RateLimitSettings {
             requests_per_minute: Self::REQUESTS_PER_MINUTE,
             invitations_per_user: Self::INVITATIONS_PER_USER,
             invitation_window_seconds: Self::INVITATION_WINDOW_SECONDS,
+            password_resets_per_address: Self::PASSWORD_RESETS_PER_ADDRESS,
+            password_resets_per_email: Self::PASSWORD_RESETS_PER_EMAIL,
+            password_reset_window_seconds: Self::PASSWORD_RESET_WINDOW_SECONDS,
             trusted_proxies: Vec::new(),
             forwarded_header: ForwardedHeader::default(),
         }

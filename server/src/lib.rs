@@ -9,6 +9,7 @@ pub mod dev_postgres;
 pub mod domain;
 pub mod failure;
 pub mod http;
+pub mod mail;
 pub mod security;
 pub mod service;
 pub mod startup;

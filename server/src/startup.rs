@@ -15,6 +15,7 @@ use crate::{
     config::{DatabaseSettings, RateLimitSettings, Settings},
     failure::Failure,
     http::{HttpSettings, app},
+    mail::Mailer,
     security::{JwtSecret, PasswordHasher, TokenIssuer},
     service::{
         Policies, Preconditions, Services,
@@ -23,6 +24,7 @@ use crate::{
         events::StreamPolicy,
         limits::{Quotas, RateLimits},
         lists::ListPolicy,
+        mail::MailPolicy,
         passwords::Passwords,
         revocations::{RevocationSet, Revoker},
         sync::SyncPolicy,
@@ -93,17 +95,36 @@ impl Application {
             refresh_ttl: settings.refresh_ttl(),
             max_lifetime: settings.session_max_lifetime(),
             max_per_user: settings.max_sessions_per_user,
+            require_verified_email: settings.mail.require_verified_email,
         };
         let preconditions = Preconditions {
             required: settings.require_if_match,
         };
+        let mailer = Mailer::new(&settings.mail, settings.dev).map_err(anyhow::Error::msg)?;
+        let mail = &settings.mail;
+        let smtp_timeout = Duration::from_millis(mail.smtp_timeout_ms);
         let services = Services::new(
             db.clone(),
             hasher,
             tokens,
             limits,
             revocations.clone(),
+            mailer,
             Policies {
+                mail: MailPolicy {
+                    public_url: mail.public_url.clone(),
+                    poll: Duration::from_millis(mail.mail_poll_ms),
+                    retry_min: Duration::from_millis(mail.mail_retry_min_ms),
+                    retry_max: Duration::from_millis(mail.mail_retry_max_ms),
+                    max_attempts: mail.mail_max_attempts,
+                    // Connecting, greeting, TLS, authentication and the mail's commands
+                    // are each bounded by the timeout; a send takes a handful of them.
+                    lease: smtp_timeout.saturating_mul(8),
+                    password_reset_ttl: Duration::from_secs(mail.password_reset_ttl_seconds),
+                    email_verification_ttl: Duration::from_secs(
+                        mail.email_verification_ttl_seconds,
+                    ),
+                },
                 sessions,
                 tasks: TaskPolicy {
                     preconditions,
@@ -198,6 +219,7 @@ impl Application {
                 .listen(self.revocation_feed, streams.clone()),
         );
         jobs.push(tokio::spawn(self.services.events.clone().announce()));
+        jobs.push(tokio::spawn(self.services.mail.clone().deliver()));
         let app = app(self.services, &self.http);
         // Event streams end at once (each with its resume id) rather than hold the
         // shutdown up for its whole grace.
@@ -246,6 +268,7 @@ fn start_jobs(services: &Services) -> Vec<JoinHandle<()>> {
         "purge expired idempotency keys": services.tasks => purge_expired_keys;
         "purge expired invitations": services.lists => purge_expired_invitations;
         "purge changes older than the tombstone lifetime": services.sync => purge_expired;
+        "purge expired password-reset and verification tokens": services.mail => purge_expired;
     }
 }
 
@@ -374,6 +397,9 @@ fn quotas(limits: &RateLimitSettings) -> Quotas {
         registration_window: Duration::from_secs(limits.registration_window_seconds),
         invitations_per_user: limits.invitations_per_user,
         invitation_window: Duration::from_secs(limits.invitation_window_seconds),
+        password_resets_per_address: limits.password_resets_per_address,
+        password_resets_per_email: limits.password_resets_per_email,
+        password_reset_window: Duration::from_secs(limits.password_reset_window_seconds),
         requests_per_minute: limits.requests_per_minute,
     }
 }

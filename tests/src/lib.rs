@@ -3,6 +3,7 @@
 //! [`TestUser`] is a registered, logged-in account whose helpers read like what a user does.
 
 mod administration;
+mod mailbox;
 mod proxy;
 mod revocation_window;
 mod scratch;
@@ -21,7 +22,8 @@ use sqlx::{PgPool, postgres::PgConnectOptions};
 use taskapi_client::{Client, ResponseValue, pages::Listing, session, types};
 use taskapi_server::{
     config::{
-        DatabaseSettings, LogFormat, RateLimitSettings, Settings, TraceSettings, TransportSettings,
+        DatabaseSettings, LogFormat, MailSettings, RateLimitSettings, Settings, TraceSettings,
+        TransportSettings,
     },
     domain::{Email, Password},
     startup::{self, Application},
@@ -29,6 +31,7 @@ use taskapi_server::{
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
+pub use mailbox::{Mailbox, token_in};
 pub use proxy::CutProxy;
 pub use revocation_window::REVOCATION_WINDOW;
 pub use scratch::{ScratchDatabase, database_server_url};
@@ -111,6 +114,7 @@ pub fn test_settings() -> Settings {
         transport: TransportSettings::default(),
         traces: TraceSettings::default(),
         rate_limits: RateLimitSettings::default(),
+        mail: MailSettings::default(),
     }
 }
 
@@ -137,6 +141,22 @@ impl TestApp {
             unreachable!("{N} users were signed up")
         };
         (app, users)
+    }
+
+    /// A server that sends mail to a [`Mailbox`] of its own (retrying within a second),
+    /// with its settings as `configure` changes them.
+    pub async fn with_mailbox(configure: impl FnOnce(&mut Settings)) -> (Self, Mailbox) {
+        let mailbox = Mailbox::start().await;
+        let app = Self::configured(|settings| {
+            settings.mail.smtp_url = Some(mailbox.url().into());
+            settings.mail.mail_poll_ms = 100;
+            settings.mail.mail_retry_min_ms = 100;
+            settings.mail.mail_retry_max_ms = 500;
+            settings.mail.smtp_timeout_ms = 2_000;
+            configure(settings);
+        })
+        .await;
+        (app, mailbox)
     }
 
     /// A fresh app with one signed-up user, Alice in most stories.

@@ -1,6 +1,41 @@
 //! Domain values. Each is parsed once at the boundary and trusted afterwards: a value of
 //! these types is valid by construction.
 
+/// Declares secrets a client holds and presents back (opaque tokens): each is a string
+/// whose `Debug` never shows it, made from the text presented (or generated).
+macro_rules! secret_tokens {
+    ($($(#[$doc:meta])* $name:ident;)*) => {$(
+        $(#[$doc])*
+        #[derive(Clone)]
+        pub struct $name(secrecy::SecretString);
+
+        impl $name {
+            /// A token a client presented, not yet checked.
+            pub fn presented(token: String) -> Self {
+                Self(token.into())
+            }
+
+            pub fn expose(&self) -> &str {
+                secrecy::ExposeSecret::expose_secret(&self.0)
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(token: String) -> Self {
+                Self::presented(token)
+            }
+        }
+
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "{}(<redacted>)", stringify!($name))
+            }
+        }
+    )*};
+}
+use secret_tokens;
+
+mod account;
 mod email;
 mod etag;
 mod idempotency;
@@ -14,6 +49,7 @@ mod tag;
 mod task;
 mod user;
 
+pub use account::{AccountToken, PasswordReset, TokenPurpose};
 pub use email::Email;
 pub use etag::{Condition, EntityTag, Version};
 pub use idempotency::IdempotencyKey;

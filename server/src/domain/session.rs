@@ -1,5 +1,3 @@
-use std::fmt;
-
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -9,26 +7,10 @@ use super::{Page, UserId};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SessionId(pub Uuid);
 
-/// A refresh token as a client holds it: an opaque string. Its `Debug` never shows it, and
-/// the server stores only its hash.
-#[derive(Clone)]
-pub struct RefreshToken(secrecy::SecretString);
-
-impl RefreshToken {
-    /// A token a client presented, not yet checked.
-    pub fn presented(token: String) -> Self {
-        Self(token.into())
-    }
-
-    pub fn expose(&self) -> &str {
-        secrecy::ExposeSecret::expose_secret(&self.0)
-    }
-}
-
-impl fmt::Debug for RefreshToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("RefreshToken(<redacted>)")
-    }
+super::secret_tokens! {
+    /// A refresh token as a client holds it: an opaque string. Its `Debug` never shows it,
+    /// and the server stores only its hash.
+    RefreshToken;
 }
 
 /// Where and how a session began, as its list shows it.

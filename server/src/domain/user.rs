@@ -23,6 +23,10 @@ pub struct UserId(pub Uuid);
 pub struct User {
     pub id: UserId,
     pub email: Email,
+    /// Whether a mail sent to `email` was answered (its verification token used).
+    pub email_verified: bool,
+    /// The address an email change asked for, until a mail sent to it is answered.
+    pub pending_email: Option<Email>,
     pub role: Role,
     /// When an administrator disabled the account, if they did.
     pub disabled_at: Option<DateTime<Utc>>,

@@ -171,6 +171,7 @@ impl From<User> for Account {
             email,
             role,
             created_at,
+            ..
         } = user.into();
         Self {
             id,

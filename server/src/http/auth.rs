@@ -6,8 +6,11 @@ use poem_openapi::{OpenApi, payload::Json};
 use taskapi_api::{
     ApiTag,
     auth::{
-        LoginErrors, LoginForm, LoginResponse, LogoutErrors, LogoutResponse, RegisterErrors,
-        RegisterRequest, RegisterResponse, Token,
+        EmailVerification, EmailVerificationErrors, EmailVerified, LoginErrors, LoginForm,
+        LoginResponse, LogoutErrors, LogoutResponse, PasswordResetConfirmation,
+        PasswordResetConfirmationErrors, PasswordResetConfirmed, PasswordResetRequest,
+        PasswordResetRequestErrors, PasswordResetRequested, RegisterErrors, RegisterRequest,
+        RegisterResponse, Token,
     },
     problem::Errors,
     security::{BearerAuth, Unauthenticated},
@@ -20,7 +23,8 @@ use super::{
 };
 use crate::{
     domain::{
-        Caller, Credentials, Email, FieldErrors, Grant, Password, RefreshToken, Registration,
+        AccountToken, Caller, Credentials, Email, FieldErrors, Grant, Password, PasswordReset,
+        RefreshToken, Registration,
     },
     service::auth::Tokens,
 };
@@ -82,6 +86,83 @@ impl Api<Auth> {
         let caller = self.authenticate(auth).await?;
         self.auth.logout(caller).await?;
         Ok(LogoutResponse::NoContent)
+    }
+
+    /// Ask for a password-reset mail
+    ///
+    /// If an account has this email address, a mail with a single-use token (as a link to
+    /// `TASKAPI_PUBLIC_URL/reset-password?token=…` and bare) is sent to it; the token works
+    /// for 30 minutes (`TASKAPI_PASSWORD_RESET_TTL_SECONDS`), and a newer request voids it.
+    /// The answer is 202 either way, with the same body, headers and timing, so it tells
+    /// nothing about which addresses have accounts. Requests are limited per client address
+    /// and per email address.
+    #[oai(
+        path = "/password-reset",
+        method = "post",
+        operation_id = "request_password_reset"
+    )]
+    async fn request_password_reset(
+        &self,
+        client: Data<&ClientAddress>,
+        body: JsonBody<PasswordResetRequest>,
+    ) -> Result<PasswordResetRequested, Errors<PasswordResetRequestErrors>> {
+        let request = self.bodies.json(body)?;
+        let email = Email::parse(request.email.as_str())
+            .map_err(|error| FieldErrors::single("email", error))?;
+        self.recovery
+            .request_password_reset(client.0.0, email)
+            .await?;
+        Ok(PasswordResetRequested::Accepted)
+    }
+
+    /// Set a new password with a reset token
+    ///
+    /// The token from a password-reset mail and the new password (the registration rules
+    /// apply). The token works once; every session of the account ends, on every server.
+    /// Since the token came by mail, the account's address counts as verified. An unknown,
+    /// used, expired or replaced token is a 422 on `token`.
+    #[oai(
+        path = "/password-reset/confirm",
+        method = "post",
+        operation_id = "confirm_password_reset"
+    )]
+    async fn confirm_password_reset(
+        &self,
+        body: JsonBody<PasswordResetConfirmation>,
+    ) -> Result<PasswordResetConfirmed, Errors<PasswordResetConfirmationErrors>> {
+        let reset: PasswordReset = self.bodies.json(body)?.try_into()?;
+        self.recovery.reset_password(reset).await?;
+        Ok(PasswordResetConfirmed::NoContent)
+    }
+
+    /// Verify an email address
+    ///
+    /// The token from a verification mail, sent at registration and to the new address of
+    /// an email change. The address it was sent to becomes verified; for an email change,
+    /// it becomes the account's address. An unknown, used or expired token is a 422 on
+    /// `token`; 409 when another account has taken the address meanwhile.
+    #[oai(path = "/verify-email", method = "post", operation_id = "verify_email")]
+    async fn verify_email(
+        &self,
+        body: JsonBody<EmailVerification>,
+    ) -> Result<EmailVerified, Errors<EmailVerificationErrors>> {
+        let request = self.bodies.json(body)?;
+        let token = AccountToken::presented(request.token.into_inner());
+        let user = self.recovery.verify_email(token).await?;
+        Ok(EmailVerified::Ok(Json(user.into())))
+    }
+}
+
+impl TryFrom<PasswordResetConfirmation> for PasswordReset {
+    type Error = FieldErrors;
+
+    fn try_from(request: PasswordResetConfirmation) -> Result<Self, FieldErrors> {
+        let new_password = Password::parse(request.new_password.into_inner())
+            .map_err(|error| FieldErrors::single("new_password", error))?;
+        Ok(Self {
+            token: AccountToken::presented(request.token.into_inner()),
+            new_password,
+        })
     }
 }
 

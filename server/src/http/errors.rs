@@ -23,6 +23,7 @@ use crate::{
             DeleteListError, InvitationNotFound, InviteError, Kept, ListChangeError, ListError,
             ListNotFound, MemberError, NoSuchMember,
         },
+        recovery::{ResetRequestError, TokenRefused, VerifyError},
         sync::SyncError,
         tags::{RenameError, TagChangeError, TagError, TagExists},
         tasks::{ChangeError, CreateError, PlacementError, ReplaceError, TaskError},
@@ -207,6 +208,12 @@ impl<S: ErrorSet + Declares<401> + Declares<403> + Declares<429>> From<LoginErro
                 "This account is disabled; ask an administrator to enable it.",
             )
             .into(),
+            LoginError::EmailNotVerified => ApiError::<403>::typed(
+                problem_type::EMAIL_NOT_VERIFIED,
+                "This server requires a verified email address, and this account's is not: \
+                 answer the verification mail, or reset the password (which also verifies it).",
+            )
+            .into(),
             LoginError::InvalidGrant => ApiError::invalid_grant(
                 "The refresh token is not valid: unknown, expired, or its session has ended. \
                  Log in again.",
@@ -219,6 +226,38 @@ impl<S: ErrorSet + Declares<401> + Declares<403> + Declares<429>> From<LoginErro
             .into(),
             LoginError::Limited(limited) => ApiError::<429>::from(limited).into(),
             LoginError::Failed(failure) => failure.into(),
+        }
+    }
+}
+
+impl<S: ErrorSet + Declares<429>> From<ResetRequestError> for Errors<S> {
+    fn from(error: ResetRequestError) -> Self {
+        match error {
+            ResetRequestError::Limited(limited) => ApiError::<429>::from(limited).into(),
+            ResetRequestError::Failed(failure) => failure.into(),
+        }
+    }
+}
+
+impl<S: ErrorSet + Declares<422>> From<TokenRefused> for Errors<S> {
+    fn from(error: TokenRefused) -> Self {
+        match error {
+            TokenRefused::Invalid => FieldErrors::single(
+                "token",
+                "is not a valid token: unknown, already used, expired, or replaced by a newer \
+                 one; ask for a new mail",
+            )
+            .into(),
+            TokenRefused::Failed(failure) => failure.into(),
+        }
+    }
+}
+
+impl<S: ErrorSet + Declares<409> + Declares<422>> From<VerifyError> for Errors<S> {
+    fn from(error: VerifyError) -> Self {
+        match error {
+            VerifyError::Refused(refused) => refused.into(),
+            VerifyError::EmailTaken => email_taken().into(),
         }
     }
 }

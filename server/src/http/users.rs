@@ -48,8 +48,12 @@ impl Api<Users> {
 
     /// Change the email address
     ///
-    /// Changes the caller's email, which must be unique as at registration. Needs the
-    /// current password; a wrong one is refused with 403 and counts as a failed login.
+    /// Asks to change the caller's email, which must be unique as at registration. A
+    /// verification mail goes to the new address, which shows as `pending_email`; the
+    /// account keeps its address until the mail's token is given to `verify_email`. (A new
+    /// spelling of the same address, letter case or look-alikes, takes effect at once.)
+    /// Needs the current password; a wrong one is refused with 403 and counts as a failed
+    /// login.
     #[oai(path = "/me", method = "patch", operation_id = "update_current_user")]
     async fn update_current_user(
         &self,
@@ -156,6 +160,8 @@ impl From<User> for contract::User {
         Self {
             id: user.id.0,
             email: user.email.as_str().to_owned(),
+            email_verified: user.email_verified,
+            pending_email: user.pending_email.map(|email| email.as_str().to_owned()),
             role: user.role.into(),
             created_at: user.created_at,
         }

@@ -1,9 +1,9 @@
 //! Credentials: password hashing, access tokens and refresh tokens.
 
+pub mod opaque;
 mod password;
-pub mod refresh;
 mod token;
 
+pub use opaque::TokenHash;
 pub use password::PasswordHasher;
-pub use refresh::RefreshTokenHash;
 pub use token::{IssuedToken, JwtSecret, Seal, TokenError, TokenIssuer};

@@ -7,10 +7,11 @@ use sqlx::PgConnection;
 use super::{Failure, passwords::Passwords, revocations::Revoker};
 use crate::{
     domain::{
-        Admin, Email, ListDraft, ListName, Page, PageCursor, PageSize, Password, Role, User, UserId,
+        Admin, Email, ListDraft, ListName, Page, PageCursor, PageSize, Password, Role,
+        TokenPurpose, User, UserId,
     },
     store::{
-        Database, lists, sessions,
+        Database, lists, mail, sessions,
         users::{self, WriteUserError},
     },
 };
@@ -83,6 +84,13 @@ pub async fn create_account(
         description: None,
     };
     lists::insert(&mut *transaction, user.id, &inbox, true, user.created_at).await?;
+    mail::enqueue(
+        &mut *transaction,
+        TokenPurpose::EmailVerification,
+        user.email.as_str(),
+        Some(user.id),
+    )
+    .await?;
     transaction.commit().await?;
     Ok(Some(user))
 }

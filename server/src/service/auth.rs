@@ -22,7 +22,7 @@ use crate::{
         Caller, Credentials, Email, Grant, RefreshToken, Registration, Role, Session, SessionId,
         SessionOrigin, User,
     },
-    security::{IssuedToken, TokenError, TokenIssuer, refresh},
+    security::{IssuedToken, TokenError, TokenIssuer, opaque},
     store::{
         Database,
         sessions::{self, Presented},
@@ -49,6 +49,10 @@ pub enum LoginError {
     /// The password was right, but an administrator has disabled the account.
     #[error("the account is disabled")]
     AccountDisabled,
+    /// The password was right, but this server requires a verified address and the
+    /// account's is not.
+    #[error("the account's email address is not verified")]
+    EmailNotVerified,
     /// The refresh token is unknown, expired, or its session has ended.
     #[error("the refresh token is not valid")]
     InvalidGrant,
@@ -67,6 +71,7 @@ fn outcome(granted: &Result<Tokens, LoginError>) -> LoginOutcome {
         Ok(_) => LoginOutcome::Success,
         Err(LoginError::InvalidCredentials) => LoginOutcome::InvalidCredentials,
         Err(LoginError::AccountDisabled) => LoginOutcome::AccountDisabled,
+        Err(LoginError::EmailNotVerified) => LoginOutcome::EmailNotVerified,
         Err(LoginError::InvalidGrant) => LoginOutcome::InvalidGrant,
         Err(LoginError::GrantReused) => LoginOutcome::GrantReused,
         Err(LoginError::Limited(_)) => LoginOutcome::RateLimited,
@@ -115,6 +120,8 @@ pub struct SessionPolicy {
     pub max_lifetime: Duration,
     /// Live sessions one account keeps; a login past it ends the oldest (0: no cap).
     pub max_per_user: u32,
+    /// No session starts for an account whose address is not verified.
+    pub require_verified_email: bool,
 }
 
 /// What the token endpoint answers with: an access token, and the refresh token that
@@ -135,6 +142,7 @@ pub struct AuthService {
     pub(super) sessions: SessionPolicy,
     pub(super) revocations: RevocationSet,
     pub(super) revoker: Revoker,
+    pub(super) outbox: super::mail::Outbox,
 }
 
 impl AuthService {
@@ -160,9 +168,12 @@ impl AuthService {
     ) -> Result<User, RegisterError> {
         self.limits.registration(client).await?;
         let Registration { email, password } = &registration;
-        create_account(&self.db, &self.passwords, email, password, Role::User)
+        let user = create_account(&self.db, &self.passwords, email, password, Role::User)
             .await?
-            .ok_or(RegisterError::EmailTaken)
+            .ok_or(RegisterError::EmailTaken)?;
+        // Its verification mail is queued.
+        self.outbox.wake();
+        Ok(user)
     }
 
     /// The OAuth2 token endpoint: a new session for a matching email and password, or the
@@ -210,6 +221,9 @@ impl AuthService {
             tracing::warn!(target: "security", %client, user = %verified.user.id.0, "login to a disabled account");
             return Err(LoginError::AccountDisabled);
         }
+        if self.sessions.require_verified_email && !verified.user.email_verified {
+            return Err(LoginError::EmailNotVerified);
+        }
         self.start_session(&verified, origin).await
     }
 
@@ -234,7 +248,7 @@ impl AuthService {
             max_expires_at,
             origin,
         };
-        let (refresh, hash) = refresh::generate();
+        let (refresh, hash) = opaque::generate();
         let mut transaction = self.db.begin().await?;
         let (user, current_hash) =
             users::find_credentials_for_update(&mut *transaction, verified.user.id)
@@ -260,7 +274,7 @@ impl AuthService {
     /// with its row locked: of two refreshes with one token, one wins and the other finds
     /// it used. A used token is taken as stolen, and its session ends.
     async fn refresh(&self, token: &RefreshToken) -> Result<Tokens, LoginError> {
-        let presented_hash = refresh::hash(token);
+        let presented_hash = opaque::hash(token.expose());
         let mut transaction = self.db.begin().await?;
         let Some(presented) =
             sessions::find_by_token_for_update(&mut *transaction, &presented_hash).await?
@@ -292,7 +306,7 @@ impl AuthService {
         if session.expires_at <= at || account.disabled {
             return Err(LoginError::InvalidGrant);
         }
-        let (refresh, hash) = refresh::generate();
+        let (refresh, hash) = opaque::generate();
         let expires_at = after(at, self.sessions.refresh_ttl).min(session.max_expires_at);
         sessions::rotate(
             &mut transaction,

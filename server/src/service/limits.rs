@@ -1,4 +1,5 @@
-//! Rate limits: how often a client may fail to log in, register, or call the API.
+//! Rate limits: how often a client may fail to log in, register, invite, ask for a
+//! password reset, or call the API.
 //!
 //! Limits that protect credentials (failed logins per account and client address, failed
 //! logins per client address, registrations per client address) are fixed-window counters
@@ -37,6 +38,10 @@ pub struct Quotas {
     /// Invitations to lists each user may send in an invitation window.
     pub invitations_per_user: u32,
     pub invitation_window: Duration,
+    /// Password-reset requests per client address, and per email address, in a window.
+    pub password_resets_per_address: u32,
+    pub password_resets_per_email: u32,
+    pub password_reset_window: Duration,
     /// Authenticated requests per user and minute, in this process.
     pub requests_per_minute: u32,
 }
@@ -107,6 +112,8 @@ pub struct RateLimits {
     failed_logins_per_address: Policy,
     registrations_per_address: Policy,
     invitations_per_user: Policy,
+    password_resets_per_address: Policy,
+    password_resets_per_email: Policy,
     /// `None` when the quota is off.
     requests: Option<Arc<(DefaultKeyedRateLimiter<Uuid>, Limited)>>,
 }
@@ -144,6 +151,16 @@ impl RateLimits {
                 quota: quotas.invitations_per_user,
                 window: quotas.invitation_window,
             },
+            password_resets_per_address: Policy {
+                name: "password-resets-per-address",
+                quota: quotas.password_resets_per_address,
+                window: quotas.password_reset_window,
+            },
+            password_resets_per_email: Policy {
+                name: "password-resets-per-email",
+                quota: quotas.password_resets_per_email,
+                window: quotas.password_reset_window,
+            },
             requests,
         };
         let policies = [
@@ -151,6 +168,8 @@ impl RateLimits {
             &limits.failed_logins_per_address,
             &limits.registrations_per_address,
             &limits.invitations_per_user,
+            &limits.password_resets_per_address,
+            &limits.password_resets_per_email,
         ];
         let in_force = policies
             .into_iter()
@@ -247,7 +266,7 @@ impl RateLimits {
     /// Counts a registration from `client`; refused past the limit.
     pub async fn registration(&self, client: IpAddr) -> Result<(), LimitError> {
         let bucket = format!("register:{}", address_key(client));
-        self.count(self.registrations_per_address, &bucket)
+        self.count(&[(self.registrations_per_address, &bucket)])
             .await
             .inspect_err(|_| {
                 tracing::warn!(
@@ -262,7 +281,7 @@ impl RateLimits {
     /// Counts an invitation sent by `inviter`; refused past the limit.
     pub async fn invitation(&self, inviter: UserId) -> Result<(), LimitError> {
         let bucket = format!("invite:{}", inviter.0.simple());
-        self.count(self.invitations_per_user, &bucket)
+        self.count(&[(self.invitations_per_user, &bucket)])
             .await
             .inspect_err(|_| {
                 tracing::warn!(
@@ -274,18 +293,51 @@ impl RateLimits {
             })
     }
 
-    /// Counts a hit on `bucket` under `policy`; refused past its quota.
-    async fn count(&self, policy: Policy, bucket: &str) -> Result<(), LimitError> {
-        if policy.quota == 0 {
+    /// Counts a hit on each bucket under its policy, in one statement; refused past any
+    /// of their quotas (policies that are off are not counted).
+    async fn count(&self, hits: &[(Policy, &str)]) -> Result<(), LimitError> {
+        let hits: Vec<_> = hits.iter().filter(|(policy, _)| policy.quota > 0).collect();
+        if hits.is_empty() {
             return Ok(());
         }
+        let buckets: Vec<_> = hits
+            .iter()
+            .map(|(policy, bucket)| (*bucket, policy.window))
+            .collect();
         let mut db = self.db.acquire().await?;
-        let counts = rate_limits::hit(&mut *db, &[(bucket, policy.window)]).await?;
+        let counts = rate_limits::hit(&mut *db, &buckets).await?;
         db.release().await?;
-        match counts.iter().find_map(|count| policy.refused(count)) {
+        let refused = counts.iter().find_map(|count| {
+            let (policy, _) = hits.iter().find(|(_, bucket)| *bucket == count.bucket)?;
+            policy.refused(count)
+        });
+        match refused {
             Some(limited) => Err(LimitError::Limited(limited)),
             None => Ok(()),
         }
+    }
+
+    /// Counts a password-reset request for `email` (its comparison key) from `client`:
+    /// the same count whether or not an account has that address. Refused past either
+    /// limit.
+    pub async fn password_reset(&self, client: IpAddr, email: &str) -> Result<(), LimitError> {
+        let per_address = format!("reset:{}", address_key(client));
+        let per_email = format!("reset-email:{email}");
+        self.count(&[
+            (self.password_resets_per_address, &per_address),
+            (self.password_resets_per_email, &per_email),
+        ])
+        .await
+        .inspect_err(|error| {
+            if let LimitError::Limited(limited) = error {
+                tracing::warn!(
+                    target: "security",
+                    %client,
+                    policy = limited.policy,
+                    "password reset refused: too many requests"
+                );
+            }
+        })
     }
 
     /// Takes one request from `user`'s quota.

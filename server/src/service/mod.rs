@@ -9,7 +9,9 @@ pub mod events;
 pub mod health;
 pub mod limits;
 pub mod lists;
+pub mod mail;
 pub mod passwords;
+pub mod recovery;
 pub mod revocations;
 pub mod sync;
 pub mod tags;
@@ -153,13 +155,14 @@ fn check(if_match: Option<&Condition>, current: Version) -> Result<(), Precondit
 }
 
 /// What the server's settings decide for the services.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Policies {
     pub sessions: auth::SessionPolicy,
     pub tasks: tasks::TaskPolicy,
     pub lists: lists::ListPolicy,
     pub sync: sync::SyncPolicy,
     pub streams: events::StreamPolicy,
+    pub mail: mail::MailPolicy,
 }
 
 /// Every service, sharing one database pool and one revocation set.
@@ -173,6 +176,8 @@ pub struct Services {
     pub lists: lists::ListService,
     pub sync: sync::SyncService,
     pub events: events::EventService,
+    pub recovery: recovery::RecoveryService,
+    pub mail: mail::MailService,
 }
 
 impl Services {
@@ -182,6 +187,7 @@ impl Services {
         tokens: TokenIssuer,
         limits: limits::RateLimits,
         revocations: revocations::RevocationSet,
+        mailer: crate::mail::Mailer,
         policies: Policies,
     ) -> Self {
         let Policies {
@@ -190,12 +196,22 @@ impl Services {
             lists,
             sync,
             streams,
+            mail,
         } = policies;
+        let outbox = mail::Outbox::default();
         let passwords = passwords::Passwords::new(hasher, limits.clone());
         let seal = tokens.seal();
         let revoker = revocations::Revoker::new(revocations.clone(), tokens.acceptance_window());
         Self {
             lists: lists::ListService::new(db.clone(), lists, limits.clone()),
+            recovery: recovery::RecoveryService::new(
+                db.clone(),
+                passwords.clone(),
+                limits.clone(),
+                revoker.clone(),
+                outbox.clone(),
+            ),
+            mail: mail::MailService::new(db.clone(), mailer, mail, outbox.clone()),
             auth: auth::AuthService {
                 db: db.clone(),
                 passwords: passwords.clone(),
@@ -204,10 +220,11 @@ impl Services {
                 sessions,
                 revocations: revocations.clone(),
                 revoker: revoker.clone(),
+                outbox: outbox.clone(),
             },
             admin: admin::AdminService::new(db.clone(), revoker.clone()),
             health: health::HealthService::new(db.clone()),
-            users: users::UserService::new(db.clone(), passwords, revoker),
+            users: users::UserService::new(db.clone(), passwords, revoker, outbox),
             tags: tags::TagService::new(db.clone()),
             events: events::EventService::new(
                 db.clone(),

@@ -7,13 +7,14 @@ use super::{
     Failure,
     admin::{LastAdmin, RemoveError, lock_unless_last_admin},
     limits::Limited,
+    mail::Outbox,
     passwords::{CheckError, Passwords},
     revocations::Revoker,
 };
 use crate::{
     domain::{
         Caller, DeletionConfirmation, NewEmail, NewPassword, PageCursor, PageSize, Session,
-        SessionId, SessionPage, User, UserId,
+        SessionId, SessionPage, TokenPurpose, User, UserId,
     },
     store::{
         Database, sessions,
@@ -97,14 +98,16 @@ pub struct UserService {
     db: Database,
     passwords: Passwords,
     revoker: Revoker,
+    outbox: Outbox,
 }
 
 impl UserService {
-    pub fn new(db: Database, passwords: Passwords, revoker: Revoker) -> Self {
+    pub fn new(db: Database, passwords: Passwords, revoker: Revoker, outbox: Outbox) -> Self {
         Self {
             db,
             passwords,
             revoker,
+            outbox,
         }
     }
 
@@ -134,23 +137,50 @@ impl UserService {
         Ok(verified.user)
     }
 
+    /// Asks for the caller's address to change to `change.email`: a verification mail goes
+    /// to the new address, and the account keeps its address until that mail is answered
+    /// (`verify_email`). A new spelling of the same address (letter case, look-alikes)
+    /// takes effect at once.
     pub async fn change_email(
         &self,
         client: IpAddr,
         caller: Caller,
         change: NewEmail,
     ) -> Result<User, ChangeEmailError> {
-        self.confirmed(client, caller.user, &change.current_password)
+        let current = self
+            .confirmed(client, caller.user, &change.current_password)
             .await?;
-        let mut db = self.db.acquire().await?;
-        let user = users::update_email(&mut *db, caller.user, &change.email)
-            .await
-            .map_err(|error| match error {
-                WriteUserError::EmailTaken => ChangeEmailError::EmailTaken,
-                WriteUserError::Failed(failure) => failure.into(),
-            })?
+        let mut transaction = self.db.begin().await?;
+        if current.email.key() == change.email.key() {
+            let user = users::update_email(&mut *transaction, caller.user, &change.email)
+                .await
+                .map_err(|error| match error {
+                    WriteUserError::EmailTaken => ChangeEmailError::EmailTaken,
+                    WriteUserError::Failed(failure) => failure.into(),
+                })?
+                .ok_or(PasswordDenied::Gone)?;
+            transaction.commit().await.map_err(Failure::from)?;
+            return Ok(user);
+        }
+        if users::find_by_email(&mut *transaction, &change.email)
+            .await?
+            .is_some()
+        {
+            return Err(ChangeEmailError::EmailTaken);
+        }
+        let user = users::set_pending_email(&mut *transaction, caller.user, Some(&change.email))
+            .await?
             .ok_or(PasswordDenied::Gone)?;
-        db.release().await?;
+        self.outbox
+            .queue(
+                &mut *transaction,
+                TokenPurpose::EmailVerification,
+                change.email.as_str(),
+                Some(caller.user),
+            )
+            .await?;
+        transaction.commit().await.map_err(Failure::from)?;
+        self.outbox.wake();
         Ok(user)
     }
 

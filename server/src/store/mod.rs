@@ -4,9 +4,11 @@
 //! Store functions take any executor (the pool, or `&mut *transaction`), so a service
 //! decides where a transaction begins and ends; the store never does.
 
+pub mod account_tokens;
 pub mod idempotency;
 pub mod invitations;
 pub mod lists;
+pub mod mail;
 pub mod migrations;
 pub mod rate_limits;
 pub mod revocations;
@@ -567,6 +569,14 @@ where
 {
     let expired = Expr::col(expiry.clone()).lte(Expr::current_timestamp());
     delete_where(op, db, expiry.0, expired).await
+}
+
+/// `now() + duration`, in the database's clock, so every instance agrees.
+fn from_now(duration: Duration) -> Expr {
+    Expr::cust_with_values(
+        "now() + make_interval(secs => $1)",
+        [duration.as_secs_f64()],
+    )
 }
 
 /// The name of the constraint a unique violation broke, if that is what `error` is.

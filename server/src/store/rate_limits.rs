@@ -5,7 +5,7 @@ use std::time::Duration;
 use sea_query::{Alias, Expr, ExprTrait, Iden, LockBehavior, LockType, OnConflict, Query};
 use sqlx::FromRow;
 
-use super::{Db, execute, query_as, timed};
+use super::{Db, execute, from_now, query_as, timed};
 use crate::failure::Failure;
 
 #[derive(Iden)]
@@ -24,11 +24,6 @@ pub struct Count {
     pub hits: i32,
     /// Whole seconds until the window ends (at least 1).
     pub resets_in_seconds: i64,
-}
-
-/// `now() + interval`, in the database's clock, so every instance agrees.
-fn from_now(window: Duration) -> Expr {
-    Expr::cust_with_values("now() + make_interval(secs => $1)", [window.as_secs_f64()])
 }
 
 /// Counts one hit on each bucket, each in its own window: a bucket whose window has ended

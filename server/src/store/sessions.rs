@@ -14,7 +14,7 @@ use super::{
 use crate::{
     domain::{PageCursor, Role, Session, SessionId, SessionOrigin, UserId},
     failure::Failure,
-    security::RefreshTokenHash,
+    security::TokenHash,
 };
 
 #[derive(Iden, Clone, Copy)]
@@ -92,7 +92,7 @@ impl From<SessionRow> for Session {
 pub async fn insert(
     db: &mut sqlx::PgConnection,
     session: &Session,
-    token_hash: &RefreshTokenHash,
+    token_hash: &TokenHash,
 ) -> Result<(), Failure> {
     let statement = insert_row(
         Sessions::Table,
@@ -120,7 +120,7 @@ pub async fn insert(
 async fn insert_token(
     db: impl Db<'_>,
     session: SessionId,
-    token_hash: &RefreshTokenHash,
+    token_hash: &TokenHash,
     at: DateTime<Utc>,
 ) -> Result<(), Failure> {
     let statement = insert_row(
@@ -165,7 +165,7 @@ struct PresentedRow {
 /// one token are decided one after the other.
 pub async fn find_by_token_for_update(
     db: impl Db<'_>,
-    token_hash: &RefreshTokenHash,
+    token_hash: &TokenHash,
 ) -> Result<Option<Presented>, Failure> {
     let statement = Query::select()
         .columns(SESSION_COLUMNS.map(|column| (Sessions::Table, column)))
@@ -224,8 +224,8 @@ pub async fn find_by_token_for_update(
 pub async fn rotate(
     db: &mut sqlx::PgConnection,
     session: SessionId,
-    old: &RefreshTokenHash,
-    new: &RefreshTokenHash,
+    old: &TokenHash,
+    new: &TokenHash,
     at: DateTime<Utc>,
     expires_at: DateTime<Utc>,
 ) -> Result<(), Failure> {

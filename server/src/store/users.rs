@@ -29,14 +29,18 @@ pub(super) enum Users {
     Role,
     DisabledAt,
     CreatedAt,
+    EmailVerifiedAt,
+    PendingEmail,
 }
 
 /// The unique index on `email_key` (see the `compare_emails_by_key` migration).
 const EMAIL_UNIQUE_INDEX: &str = "users_email_key_idx";
 
-const USER_COLUMNS: [Users; 5] = [
+const USER_COLUMNS: [Users; 7] = [
     Users::Id,
     Users::Email,
+    Users::EmailVerifiedAt,
+    Users::PendingEmail,
     Users::Role,
     Users::DisabledAt,
     Users::CreatedAt,
@@ -46,6 +50,8 @@ const USER_COLUMNS: [Users; 5] = [
 struct UserRow {
     id: Uuid,
     email: String,
+    email_verified_at: Option<DateTime<Utc>>,
+    pending_email: Option<String>,
     role: String,
     disabled_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
@@ -57,11 +63,19 @@ impl TryFrom<UserRow> for User {
     fn try_from(row: UserRow) -> Result<Self, Failure> {
         let invalid = |problem: String| Failure::internal("a stored account is invalid", problem);
         let email = Email::parse(&row.email).map_err(invalid)?;
+        let pending_email = row
+            .pending_email
+            .as_deref()
+            .map(Email::parse)
+            .transpose()
+            .map_err(invalid)?;
         let role =
             Role::from_str(&row.role).map_err(|_| invalid(format!("role {:?}", row.role)))?;
         Ok(Self {
             id: UserId(row.id),
             email,
+            email_verified: row.email_verified_at.is_some(),
+            pending_email,
             role,
             disabled_at: row.disabled_at,
             created_at: row.created_at,
@@ -276,6 +290,73 @@ pub async fn update_email(
     .to_owned();
     let row: Option<UserRow> = timed(
         "users.update_email",
+        query_as(&statement).fetch_optional(db),
+    )
+    .await
+    .map_err(email_taken)?;
+    Ok(row.map(User::try_from).transpose()?)
+}
+
+/// Asks for an email change to `email` (or drops the one asked for, with `None`): the
+/// account keeps its address until the new one is verified.
+pub async fn set_pending_email(
+    db: impl Db<'_>,
+    id: UserId,
+    email: Option<&Email>,
+) -> Result<Option<User>, Failure> {
+    let mut statement = update(id, [(Users::PendingEmail, email.map(Email::as_str).into())]);
+    fetch_optional::<UserRow, _>(
+        "users.set_pending_email",
+        db,
+        statement.returning(account_columns()),
+    )
+    .await
+}
+
+/// Marks the account's address verified, if it is still `email` (a reset token proves the
+/// address it was mailed to).
+pub async fn mark_verified(db: impl Db<'_>, id: UserId, email: &Email) -> Result<(), Failure> {
+    let statement = update(id, [(Users::EmailVerifiedAt, Expr::current_timestamp())])
+        .and_where(Expr::col(Users::Email).eq(email.as_str()))
+        .and_where(Expr::col(Users::EmailVerifiedAt).is_null())
+        .to_owned();
+    execute("users.mark_verified", db, &statement).await?;
+    Ok(())
+}
+
+/// `email` has been verified: if it is the account's address, it is now verified; if it is
+/// the address an email change waits on, it becomes the account's address, verified.
+/// `None` when it is neither (the account moved on since the token was mailed);
+/// `EmailTaken` when another account took the address meanwhile.
+pub async fn apply_verified_email(
+    db: impl Db<'_>,
+    id: UserId,
+    email: &Email,
+) -> Result<Option<User>, WriteUserError> {
+    let pending = Expr::col(Users::PendingEmail).eq(email.as_str());
+    let statement = update(
+        id,
+        [
+            (Users::Email, email.as_str().into()),
+            (Users::EmailKey, email.key().into()),
+            (Users::EmailVerifiedAt, Expr::current_timestamp()),
+            (
+                Users::PendingEmail,
+                Expr::case(pending.clone(), Expr::val(Option::<String>::None))
+                    .finally(Expr::col(Users::PendingEmail))
+                    .into(),
+            ),
+        ],
+    )
+    .cond_where(
+        sea_query::Cond::any()
+            .add(Expr::col(Users::Email).eq(email.as_str()))
+            .add(pending),
+    )
+    .returning(account_columns())
+    .to_owned();
+    let row: Option<UserRow> = timed(
+        "users.apply_verified_email",
         query_as(&statement).fetch_optional(db),
     )
     .await

@@ -501,6 +501,7 @@ pub enum LoginOutcome {
     Success,
     InvalidCredentials,
     AccountDisabled,
+    EmailNotVerified,
     InvalidGrant,
     GrantReused,
     RateLimited,

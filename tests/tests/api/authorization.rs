@@ -32,6 +32,10 @@ const AUTHORIZATION: &[(&str, [u16; 6])] = &[
     ("register",                [201, 201, 201, 201, 201, 201]),
     ("login",                   [200, 200, 200, 200, 200, 200]),
     ("logout",                  [204, 204, 204, 204, 204, 401]),
+    ("request_password_reset",  [202, 202, 202, 202, 202, 202]),
+    // With a token no mail carried: anyone may try one, and it is refused alike.
+    ("confirm_password_reset",  [422, 422, 422, 422, 422, 422]),
+    ("verify_email",            [422, 422, 422, 422, 422, 422]),
     ("get_current_user",        [200, 200, 200, 200, 200, 401]),
     ("update_current_user",     [200, 200, 200, 200, 200, 401]),
     ("delete_current_user",     [204, 204, 204, 204, 204, 401]),
@@ -191,6 +195,34 @@ async fn call(operation: &str, client: &Client, target: &Target) -> u16 {
                 .await,
         ),
         "logout" => status_of(&client.logout().send().await),
+        "request_password_reset" => status_of(
+            &client
+                .request_password_reset()
+                .body(types::PasswordResetRequest {
+                    email: target.owner_email.clone().try_into().expect("fits"),
+                })
+                .send()
+                .await,
+        ),
+        "confirm_password_reset" => status_of(
+            &client
+                .confirm_password_reset()
+                .body(types::PasswordResetConfirmation {
+                    token: "not-a-mailed-token".try_into().expect("fits"),
+                    new_password: "a brand new passphrase".try_into().expect("fits"),
+                })
+                .send()
+                .await,
+        ),
+        "verify_email" => status_of(
+            &client
+                .verify_email()
+                .body(types::EmailVerification {
+                    token: "not-a-mailed-token".try_into().expect("fits"),
+                })
+                .send()
+                .await,
+        ),
         "get_current_user" => status_of(&client.get_current_user().send().await),
         "update_current_user" => status_of(
             &client

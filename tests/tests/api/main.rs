@@ -19,6 +19,7 @@ mod migrations;
 mod pagination;
 mod patch;
 mod rate_limits;
+mod recovery;
 mod retries;
 mod revocation;
 mod schema;

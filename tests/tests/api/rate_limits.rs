@@ -87,6 +87,7 @@ async fn every_operation_that_declares_429_gives_it_with_its_headers() {
         settings.rate_limits.requests_per_minute = 1;
         settings.rate_limits.registrations_per_address = 2;
         settings.rate_limits.login_failures_per_account = 1;
+        settings.rate_limits.password_resets_per_email = 1;
     })
     .await;
     let alice = app.signed_up_user().await;
@@ -121,6 +122,14 @@ async fn every_operation_that_declares_429_gives_it_with_its_headers() {
             "login" => {
                 fail_logins(&app, &alice.email, 1).await;
                 expect_account_locked(&app, &alice.email, None, 1).await;
+            }
+            "request_password_reset" => {
+                // For an address no account has, as for one that has: the same count.
+                let body = serde_json::json!({"email": "nobody@example.com"});
+                let first = app.raw(Method::POST, &path).json(&body);
+                assert_eq!(status_of(first).await, 202);
+                let again = app.raw(Method::POST, &path).json(&body);
+                expect_limited(again, "password-resets-per-email", 1).await;
             }
             _ => {
                 let request = alice.raw(operation.method.clone(), &path);

@@ -18,7 +18,10 @@ use taskapi_api::{
     users::{EMAIL_MAX_CHARS, EMAIL_MIN_CHARS, Role},
 };
 use taskapi_server::{
-    domain::Version, http::client::UserAgent, security::refresh::HASH_BYTES, store::revocations,
+    domain::{TokenPurpose, Version},
+    http::client::UserAgent,
+    security::opaque::HASH_BYTES,
+    store::{mail, revocations},
 };
 use taskapi_tests::ScratchDatabase;
 
@@ -97,6 +100,26 @@ fn expected() -> Vec<(&'static str, States)> {
             "invitations_email_check",
             numbers(&[EMAIL_MIN_CHARS, EMAIL_MAX_CHARS]),
         ),
+        // Mail: the outbox, and the mailed tokens (as hashes).
+        (
+            "users_pending_email_check",
+            numbers(&[EMAIL_MIN_CHARS, EMAIL_MAX_CHARS]),
+        ),
+        ("mail_outbox_kind_check", names(TokenPurpose::VARIANTS)),
+        (
+            "mail_outbox_recipient_check",
+            numbers(&[EMAIL_MIN_CHARS, EMAIL_MAX_CHARS]),
+        ),
+        ("mail_outbox.attempts default", numbers(&[0])),
+        (
+            "mail_outbox_last_error_check",
+            numbers(&[mail::MAX_ERROR_CHARS]),
+        ),
+        (
+            "account_tokens_purpose_check",
+            names(TokenPurpose::VARIANTS),
+        ),
+        ("account_tokens_token_hash_check", numbers(&[HASH_BYTES])),
     ]
 }
 
