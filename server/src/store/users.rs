@@ -288,13 +288,7 @@ pub async fn update_email(
     )
     .returning(account_columns())
     .to_owned();
-    let row: Option<UserRow> = timed(
-        "users.update_email",
-        query_as(&statement).fetch_optional(db),
-    )
-    .await
-    .map_err(email_taken)?;
-    Ok(row.map(User::try_from).transpose()?)
+    write_email("users.update_email", db, &statement).await
 }
 
 /// Asks for an email change to `email` (or drops the one asked for, with `None`): the
@@ -355,12 +349,19 @@ pub async fn apply_verified_email(
     )
     .returning(account_columns())
     .to_owned();
-    let row: Option<UserRow> = timed(
-        "users.apply_verified_email",
-        query_as(&statement).fetch_optional(db),
-    )
-    .await
-    .map_err(email_taken)?;
+    write_email("users.apply_verified_email", db, &statement).await
+}
+
+/// Runs an update of the account's address, returning the account; `EmailTaken` when
+/// another account has the address.
+async fn write_email(
+    operation: &'static str,
+    db: impl Db<'_>,
+    statement: &UpdateStatement,
+) -> Result<Option<User>, WriteUserError> {
+    let row: Option<UserRow> = timed(operation, query_as(statement).fetch_optional(db))
+        .await
+        .map_err(email_taken)?;
     Ok(row.map(User::try_from).transpose()?)
 }
 
