@@ -18,12 +18,13 @@ use crate::{
         auth::{AuthenticateError, LoginError, RegisterError},
         events::StreamError,
         health::NotReady,
-        limits::Limited,
+        limits::{LimitError, Limited},
         lists::{
             DeleteListError, InvitationNotFound, InviteError, Kept, ListChangeError, ListError,
             ListNotFound, MemberError, NoSuchMember,
         },
-        recovery::{ResetRequestError, TokenRefused, VerifyError},
+        passwords::CheckError,
+        recovery::{TokenRefused, VerifyError},
         sync::SyncError,
         tags::{RenameError, TagChangeError, TagError, TagExists},
         tasks::{ChangeError, CreateError, PlacementError, ReplaceError, TaskError},
@@ -230,11 +231,11 @@ impl<S: ErrorSet + Declares<401> + Declares<403> + Declares<429>> From<LoginErro
     }
 }
 
-impl<S: ErrorSet + Declares<429>> From<ResetRequestError> for Errors<S> {
-    fn from(error: ResetRequestError) -> Self {
+impl<S: ErrorSet + Declares<429>> From<LimitError> for Errors<S> {
+    fn from(error: LimitError) -> Self {
         match error {
-            ResetRequestError::Limited(limited) => ApiError::<429>::from(limited).into(),
-            ResetRequestError::Failed(failure) => failure.into(),
+            LimitError::Limited(limited) => ApiError::<429>::from(limited).into(),
+            LimitError::Failed(failure) => failure.into(),
         }
     }
 }
@@ -300,13 +301,15 @@ impl<S: ErrorSet + Declares<401> + Declares<403> + Declares<429>> From<PasswordD
                 ApiError::invalid_token("The bearer token's account no longer exists.").into()
             }
             // The caller's token is fine: not a 401, which clients take as "log in again".
-            PasswordDenied::Wrong => ApiError::<403>::typed(
+            PasswordDenied::Check(CheckError::Wrong) => ApiError::<403>::typed(
                 problem_type::WRONG_PASSWORD,
                 "`current_password` is not this account's password.",
             )
             .into(),
-            PasswordDenied::Limited(limited) => ApiError::<429>::from(limited).into(),
-            PasswordDenied::Failed(failure) => failure.into(),
+            PasswordDenied::Check(CheckError::Limited(limited)) => {
+                ApiError::<429>::from(limited).into()
+            }
+            PasswordDenied::Check(CheckError::Failed(failure)) => failure.into(),
         }
     }
 }

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use super::{
     Failure,
-    limits::{LimitError, Limited, RateLimits},
+    limits::{LimitError, RateLimits},
     mail::Outbox,
     passwords::Passwords,
     revocations::Revoker,
@@ -18,20 +18,6 @@ use crate::{
         users::{self, WriteUserError},
     },
 };
-
-#[derive(Debug, thiserror::Error)]
-pub enum ResetRequestError {
-    #[error("too many password-reset requests")]
-    Limited(Limited),
-    #[error(transparent)]
-    Failed(#[from] Failure),
-}
-
-impl From<LimitError> for ResetRequestError {
-    fn from(error: LimitError) -> Self {
-        error.into_error(Self::Limited)
-    }
-}
 
 /// Why a mailed token was not accepted.
 #[derive(Debug, thiserror::Error)]
@@ -91,7 +77,7 @@ impl RecoveryService {
         &self,
         client: IpAddr,
         email: Email,
-    ) -> Result<(), ResetRequestError> {
+    ) -> Result<(), LimitError> {
         self.limits.password_reset(client, email.key()).await?;
         let mut transaction = self.db.begin().await?;
         account_tokens::void_password_reset(&mut *transaction, &email).await?;

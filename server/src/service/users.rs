@@ -6,7 +6,6 @@ use std::net::IpAddr;
 use super::{
     Failure,
     admin::{LastAdmin, RemoveError, lock_unless_last_admin},
-    limits::Limited,
     mail::Outbox,
     passwords::{CheckError, Passwords},
     revocations::Revoker,
@@ -37,23 +36,9 @@ pub enum PasswordDenied {
     /// The account was deleted after its token was checked.
     #[error("the account no longer exists")]
     Gone,
-    /// The current password given is not the account's.
-    #[error("the current password is wrong")]
-    Wrong,
-    #[error("too many failed password checks")]
-    Limited(Limited),
+    /// The check a login makes refused it: the password is wrong, or too many were.
     #[error(transparent)]
-    Failed(#[from] Failure),
-}
-
-impl From<CheckError> for PasswordDenied {
-    fn from(error: CheckError) -> Self {
-        match error {
-            CheckError::Wrong => Self::Wrong,
-            CheckError::Limited(limited) => Self::Limited(limited),
-            CheckError::Failed(failure) => Self::Failed(failure),
-        }
-    }
+    Check(#[from] CheckError),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +58,7 @@ pub enum DeleteAccountError {
 }
 
 super::converts_through! {
+    PasswordDenied::Check <- Failure,
     ChangeEmailError::Denied <- Failure,
     DeleteAccountError::Denied <- Failure,
 }

@@ -5,7 +5,9 @@ use sea_query::{Expr, ExprTrait, Iden, OnConflict, Query};
 use sqlx::FromRow;
 use uuid::Uuid;
 
-use super::{Db, delete_expired, execute, from_now, insert_row, query_as, timed, users::Users};
+use super::{
+    Db, delete_expired, execute, fetch_optional, from_now, insert_row, timed, users::Users,
+};
 use crate::{
     domain::{Email, TokenPurpose, UserId},
     failure::Failure,
@@ -87,6 +89,16 @@ struct UsedRow {
     email: String,
 }
 
+impl TryFrom<UsedRow> for (UserId, Email) {
+    type Error = Failure;
+
+    fn try_from(row: UsedRow) -> Result<Self, Failure> {
+        let email = Email::parse(&row.email)
+            .map_err(|problem| Failure::internal("a stored token's email is invalid", problem))?;
+        Ok((UserId(row.user_id), email))
+    }
+}
+
 /// Uses a token: deletes it and returns its account and address, if it is a live token for
 /// `purpose`. Of two uses at once, one gets it.
 pub async fn take(
@@ -102,17 +114,7 @@ pub async fn take(
         .and_where(Expr::col(AccountTokens::ExpiresAt).gt(Expr::current_timestamp()))
         .returning(Query::returning().columns([AccountTokens::UserId, AccountTokens::Email]))
         .to_owned();
-    let row: Option<UsedRow> = timed(
-        "account_tokens.take",
-        query_as(&statement).fetch_optional(db),
-    )
-    .await?;
-    row.map(|row| {
-        let email = Email::parse(&row.email)
-            .map_err(|problem| Failure::internal("a stored token's email is invalid", problem))?;
-        Ok((UserId(row.user_id), email))
-    })
-    .transpose()
+    fetch_optional::<UsedRow, _>("account_tokens.take", db, &statement).await
 }
 
 /// Whether a live token for `purpose` has this hash (without using it).

@@ -9,7 +9,8 @@ use sqlx::FromRow;
 use uuid::Uuid;
 
 use super::{
-    Db, delete_expired, execute, insert_row, page_newest_first, query_as, query_scalar, timed,
+    Db, delete_expired, execute, fetch_optional, insert_row, page_newest_first, query_as,
+    query_scalar, timed,
 };
 use crate::{
     domain::{PageCursor, Role, Session, SessionId, SessionOrigin, UserId},
@@ -160,6 +161,27 @@ struct PresentedRow {
     disabled_at: Option<DateTime<Utc>>,
 }
 
+impl TryFrom<PresentedRow> for Presented {
+    type Error = Failure;
+
+    fn try_from(row: PresentedRow) -> Result<Self, Failure> {
+        let role = Role::from_str(&row.role).map_err(|_| {
+            Failure::internal(
+                "a stored account is invalid",
+                format!("role {:?}", row.role),
+            )
+        })?;
+        Ok(Presented {
+            session: row.session.into(),
+            rotated: row.rotated_at.is_some(),
+            account: AccountState {
+                role,
+                disabled: row.disabled_at.is_some(),
+            },
+        })
+    }
+}
+
 /// The session of the refresh token that hashes to `token_hash`, with the token's and the
 /// session's rows locked until the transaction `db` belongs to ends: two refreshes with
 /// one token are decided one after the other.
@@ -195,28 +217,7 @@ pub async fn find_by_token_for_update(
             ],
         )
         .to_owned();
-    let row: Option<PresentedRow> = timed(
-        "sessions.find_by_token_for_update",
-        query_as(&statement).fetch_optional(db),
-    )
-    .await?;
-    row.map(|row| {
-        let role = Role::from_str(&row.role).map_err(|_| {
-            Failure::internal(
-                "a stored account is invalid",
-                format!("role {:?}", row.role),
-            )
-        })?;
-        Ok(Presented {
-            session: row.session.into(),
-            rotated: row.rotated_at.is_some(),
-            account: AccountState {
-                role,
-                disabled: row.disabled_at.is_some(),
-            },
-        })
-    })
-    .transpose()
+    fetch_optional::<PresentedRow, _>("sessions.find_by_token_for_update", db, &statement).await
 }
 
 /// Exchanges the session's refresh token `old` for `new` at `at`, and moves the session's
