@@ -145,7 +145,7 @@ error_sets! {
     /// Errors of `login`.
     LoginErrors: 400, 401, 403, 413, 415, 422, 429;
     /// Errors of `logout`.
-    LogoutErrors: 401, 429;
+    LogoutErrors: 401, 403, 429;
     /// Errors of `request_password_reset`.
     PasswordResetRequestErrors: 400, 413, 415, 422, 429;
     /// Errors of `confirm_password_reset`.

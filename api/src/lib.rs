@@ -85,6 +85,7 @@ pub mod admin;
 pub mod auth;
 pub mod health;
 pub mod json;
+pub mod jwks;
 pub mod lists;
 pub mod paging;
 pub mod problem;
@@ -94,6 +95,7 @@ pub mod sync;
 pub mod tags;
 pub mod tasks;
 pub mod text;
+pub mod tokens;
 pub mod users;
 
 use chrono::{DateTime, Utc};

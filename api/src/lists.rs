@@ -229,17 +229,17 @@ responses! {
 
 error_sets! {
     /// Errors of `create_list`.
-    CreateListErrors: 400, 401, 413, 415, 422, 429;
+    CreateListErrors: 400, 401, 403, 413, 415, 422, 429;
     /// Errors of `list_lists`, `list_invitations`.
-    ListListsErrors: 400, 401, 422, 429;
+    ListListsErrors: 400, 401, 403, 422, 429;
     /// Errors of `get_list`, `accept_invitation`, `decline_invitation`.
-    GetListErrors: 400, 401, 404, 429;
+    GetListErrors: 400, 401, 403, 404, 429;
     /// Errors of `update_list`.
     UpdateListErrors: 400, 401, 403, 404, 412, 413, 415, 422, 428, 429;
     /// Errors of `delete_list`.
     DeleteListErrors: 400, 401, 403, 404, 409, 412, 428, 429;
     /// Errors of `list_members`.
-    ListMembersErrors: 400, 401, 404, 422, 429;
+    ListMembersErrors: 400, 401, 403, 404, 422, 429;
     /// Errors of `update_member`.
     UpdateMemberErrors: 400, 401, 403, 404, 409, 413, 415, 422, 429;
     /// Errors of `remove_member`.

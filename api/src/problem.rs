@@ -78,6 +78,12 @@ pub mod problem_type {
     /// The caller holds as many event streams open as one account may
     /// (`TASKAPI_MAX_STREAMS_PER_USER`): close one first.
     pub const TOO_MANY_STREAMS: &str = "urn:taskapi:problem:too-many-streams";
+    /// The access token lacks a scope the operation needs (named in `WWW-Authenticate`),
+    /// or the operation needs a login session.
+    pub const INSUFFICIENT_SCOPE: &str = "urn:taskapi:problem:insufficient-scope";
+    /// The account holds as many access tokens as one may
+    /// (`TASKAPI_MAX_ACCESS_TOKENS_PER_USER`): delete one first.
+    pub const TOO_MANY_ACCESS_TOKENS: &str = "urn:taskapi:problem:too-many-access-tokens";
 }
 
 /// An RFC 9457 problem detail. `type` identifies the kind of problem (`about:blank` when
@@ -212,6 +218,19 @@ impl ApiError<401> {
             header::WWW_AUTHENTICATE,
             HeaderValue::from_static(r#"Bearer error="invalid_token""#),
         )
+    }
+}
+
+impl ApiError<403> {
+    /// An access token without the scopes an operation needs (RFC 6750 §3.1): `scopes`,
+    /// space-separated, are named in `WWW-Authenticate`.
+    pub fn insufficient_scope(scopes: &str, detail: impl Into<String>) -> Self {
+        let challenge = format!(r#"Bearer error="insufficient_scope", scope="{scopes}""#);
+        let error = Self::typed(problem_type::INSUFFICIENT_SCOPE, detail);
+        match HeaderValue::try_from(challenge) {
+            Ok(value) => error.with_header(header::WWW_AUTHENTICATE, value),
+            Err(_) => error,
+        }
     }
 }
 
@@ -421,6 +440,7 @@ fn response_headers(status: u16) -> Vec<MetaHeader> {
     const RETRY_AFTER: (&str, &str, bool) = ("Retry-After", "Seconds to wait before retrying.", true);
     let headers: &[(&str, &str, bool)] = match status {
         401 => &[("WWW-Authenticate", "`Bearer`, with `error=\"invalid_token\"` when a token was presented and refused (RFC 6750).", false)],
+        403 => &[("WWW-Authenticate", "Only when an access token lacks a scope the operation needs: `Bearer error=\"insufficient_scope\", scope=\"<the scopes it needs>\"` (RFC 6750 §3.1).", false)],
         412 => &[("ETag", "The current version's entity tag.", false)],
         429 => &[
             RETRY_AFTER,
@@ -434,7 +454,8 @@ fn response_headers(status: u16) -> Vec<MetaHeader> {
         .map(|&(name, description, seconds)| MetaHeader {
             name: name.to_owned(),
             description: Some(description.to_owned()),
-            required: true,
+            // A 403 for other reasons than a token's scope has no challenge.
+            required: status != 403,
             deprecated: false,
             schema: if seconds {
                 u64::schema_ref()
@@ -451,7 +472,7 @@ pub const fn describe(status: u16) -> &'static str {
     match status {
         400 => "The request is malformed: unparsable JSON or form, or a malformed path or query parameter.",
         401 => "No valid credentials: the bearer token is missing, malformed, expired or revoked, or the login failed.",
-        403 => "The caller is authenticated but may not do this: an administrator operation called by a user, an account change confirmed with a wrong current password, or a login to a disabled account.",
+        403 => "The caller is authenticated but may not do this: an access token without a scope the operation needs (`urn:taskapi:problem:insufficient-scope`), an administrator operation called by a user, an account change confirmed with a wrong current password, or a login to a disabled account.",
         404 => "No such resource visible to the caller. Another user's task is reported exactly like a missing one.",
         409 => "The request conflicts with existing data or a request in progress: the email is taken, the change would leave no enabled administrator, a tag of the new name exists (rename with `merge=true` to merge), or a request with the same `Idempotency-Key` is still running (retry shortly).",
         410 => "The sync token is older than the changes the server keeps (`urn:taskapi:problem:sync-token-expired`): sync again without a token and replace the replica with what that returns.",

@@ -373,6 +373,7 @@ mod tests {
         assert_eq!(
             closed,
             [
+                "AccessTokenInput",
                 "AccountDeletion",
                 "EmailChange",
                 "EmailVerification",

@@ -79,7 +79,7 @@ responses! {
 
 error_sets! {
     /// Errors of `sync`.
-    SyncErrors: 400, 401, 410, 422, 429;
+    SyncErrors: 400, 401, 403, 410, 422, 429;
 }
 
 /// Why an event stream ended. Reconnecting with the `end` event's `id` (as `Last-Event-ID`
@@ -159,5 +159,5 @@ responses! {
 
 error_sets! {
     /// Errors of `stream_events`.
-    StreamEventsErrors: 401, 410, 422, 429;
+    StreamEventsErrors: 401, 403, 410, 422, 429;
 }

@@ -52,7 +52,7 @@ responses! {
 
 error_sets! {
     /// Errors of `list_tags`.
-    ListTagsErrors: 400, 401, 422, 429;
+    ListTagsErrors: 400, 401, 403, 422, 429;
     /// Errors of `rename_tag`.
     RenameTagErrors: 400, 401, 403, 404, 409, 413, 415, 422, 429;
     /// Errors of `delete_tag`.

@@ -339,9 +339,9 @@ error_sets! {
     /// Errors of `create_task`.
     CreateTaskErrors: 400, 401, 403, 409, 413, 415, 422, 429;
     /// Errors of `list_tasks`.
-    ListTasksErrors: 400, 401, 404, 422, 429;
+    ListTasksErrors: 400, 401, 403, 404, 422, 429;
     /// Errors of `get_task`.
-    GetTaskErrors: 400, 401, 404, 429;
+    GetTaskErrors: 400, 401, 403, 404, 429;
     /// Errors of `delete_task`.
     DeleteTaskErrors: 400, 401, 403, 404, 412, 428, 429;
     /// Errors of `replace_task` and `update_task`.

@@ -153,7 +153,7 @@ responses! {
 
 error_sets! {
     /// Errors of `get_current_user`.
-    CurrentUserErrors: 401, 429;
+    CurrentUserErrors: 401, 403, 429;
     /// Errors of `update_current_user`.
     ChangeEmailErrors: 400, 401, 403, 409, 413, 415, 422, 429;
     /// Errors of `delete_current_user`.
@@ -161,7 +161,7 @@ error_sets! {
     /// Errors of `change_password`.
     ChangePasswordErrors: 400, 401, 403, 413, 415, 422, 429;
     /// Errors of `list_sessions`.
-    ListSessionsErrors: 400, 401, 422, 429;
+    ListSessionsErrors: 400, 401, 403, 422, 429;
     /// Errors of `end_session`.
-    EndSessionErrors: 400, 401, 404, 429;
+    EndSessionErrors: 400, 401, 403, 404, 429;
 }

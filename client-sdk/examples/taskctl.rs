@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! taskctl --url http://127.0.0.1:8000 login alice@example.com
+//! taskctl --url http://127.0.0.1:8000 login --token      # a personal access token (tka_…)
 //! taskctl add "Buy milk" --due 2030-05-01 --priority high --tag errands
 //! taskctl ls --status todo
 //! taskctl lists --new Groceries
@@ -11,9 +12,9 @@
 //! taskctl logout
 //! ```
 //!
-//! The session (its refresh token, which changes at every refresh) and the last `--url`
-//! are kept in `$XDG_CONFIG_HOME/taskctl/` (else `~/.config/taskctl/`), readable by the
-//! user alone.
+//! The session (its refresh token, which changes at every refresh) or the access token,
+//! and the last `--url`, are kept in `$XDG_CONFIG_HOME/taskctl/` (else
+//! `~/.config/taskctl/`), readable by the user alone.
 
 use std::{
     error::Error as StdError,
@@ -46,8 +47,15 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Log in; the password is read from the terminal (or from standard input).
-    Login { email: String },
+    /// Log in; the password is read from the terminal (or from standard input). With
+    /// `--token`, use a personal access token instead (read the same way): commands then
+    /// do what its scopes allow.
+    Login {
+        #[arg(required_unless_present = "token")]
+        email: Option<String>,
+        #[arg(long, conflicts_with = "email")]
+        token: bool,
+    },
     /// Add a task.
     Add {
         title: String,
@@ -149,14 +157,49 @@ async fn main() -> ExitCode {
 async fn run(cli: Cli) -> Result<(), Failure> {
     let config = Config::new()?;
     let url = config.url(cli.url)?;
-    if let Command::Login { email } = &cli.command {
-        let password = read_password()?;
-        let (_, token) = session::log_in(&url, email, &password)
-            .await
-            .map_err(ApiError::from)?;
-        config.save_session(&token)?;
-        println!("logged in as {email}");
-        return Ok(());
+    match &cli.command {
+        Command::Login { token: true, .. } => {
+            let token = read_secret("Access token: ")?;
+            let client = session::with_token(&url, &token)?;
+            // Refused outright (401) is wrong; refused by its scopes (403) is a token.
+            match client
+                .get_current_user()
+                .send()
+                .await
+                .map_err(ApiError::from)
+            {
+                Ok(user) => println!("logged in as {} with an access token", user.email),
+                Err(error) if error.status().map(|status| status.as_u16()) == Some(403) => {
+                    println!("logged in with an access token")
+                }
+                Err(error) => return Err(error.into()),
+            }
+            config.forget_session().ok();
+            config.save_access_token(&token)?;
+            return Ok(());
+        }
+        Command::Login {
+            email: Some(email), ..
+        } => {
+            let password = read_secret("Password: ")?;
+            let (_, token) = session::log_in(&url, email, &password)
+                .await
+                .map_err(ApiError::from)?;
+            config.forget_access_token().ok();
+            config.save_session(&token)?;
+            println!("logged in as {email}");
+            return Ok(());
+        }
+        _ => {}
+    }
+    if let Some(token) = config.access_token() {
+        if let Command::Logout = cli.command {
+            config.forget_access_token()?;
+            println!("logged out (the access token itself stays valid until deleted)");
+            return Ok(());
+        }
+        let client = session::with_token(&url, &token)?;
+        return command(&client, cli.command).await;
     }
     let client = session::resume(&url, config.session()?)?;
     let result = command(&client, cli.command).await;
@@ -415,9 +458,9 @@ fn print_table(tasks: &[types::Task]) {
 
 /// The password: from the terminal without echo, or the first line of standard input when
 /// that is not a terminal (a script, a pipe).
-fn read_password() -> Result<String, Failure> {
+fn read_secret(prompt: &str) -> Result<String, Failure> {
     if io::stdin().is_terminal() {
-        return Ok(rpassword::prompt_password("Password: ")?);
+        return Ok(rpassword::prompt_password(prompt)?);
     }
     let mut line = String::new();
     io::stdin().lock().read_line(&mut line)?;
@@ -495,6 +538,21 @@ impl Config {
 
     fn forget_session(&self) -> Result<(), Failure> {
         fs::remove_file(self.dir.join("session.json"))?;
+        Ok(())
+    }
+
+    /// The access token `taskctl login --token` saved, if it did.
+    fn access_token(&self) -> Option<String> {
+        let saved = fs::read_to_string(self.dir.join("access_token")).ok()?;
+        Some(saved.trim().to_owned())
+    }
+
+    fn save_access_token(&self, token: &str) -> Result<(), Failure> {
+        self.write(&self.dir.join("access_token"), token.as_bytes())
+    }
+
+    fn forget_access_token(&self) -> Result<(), Failure> {
+        fs::remove_file(self.dir.join("access_token"))?;
         Ok(())
     }
 

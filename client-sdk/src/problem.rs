@@ -87,13 +87,18 @@ pub enum ProblemType {
     SyncTokenExpired,
     /// The caller holds as many event streams open as one account may: close one first.
     TooManyStreams,
+    /// The access token lacks a scope the operation needs, or the operation needs a login
+    /// session (`WWW-Authenticate` names what it needs).
+    InsufficientScope,
+    /// The account holds as many access tokens as one may: delete one first.
+    TooManyAccessTokens,
     /// A type this version of the SDK does not know, as the server sent it.
     Other(String),
 }
 
 impl ProblemType {
     /// Every type this SDK knows (all but [`ProblemType::Other`]).
-    pub const KNOWN: [Self; 23] = [
+    pub const KNOWN: [Self; 25] = [
         Self::AboutBlank,
         Self::Validation,
         Self::InvalidToken,
@@ -117,6 +122,8 @@ impl ProblemType {
         Self::OwnerRequired,
         Self::SyncTokenExpired,
         Self::TooManyStreams,
+        Self::InsufficientScope,
+        Self::TooManyAccessTokens,
     ];
 
     /// The type's URI, as on the wire.
@@ -145,6 +152,8 @@ impl ProblemType {
             Self::OwnerRequired => "urn:taskapi:problem:owner-required",
             Self::SyncTokenExpired => "urn:taskapi:problem:sync-token-expired",
             Self::TooManyStreams => "urn:taskapi:problem:too-many-streams",
+            Self::InsufficientScope => "urn:taskapi:problem:insufficient-scope",
+            Self::TooManyAccessTokens => "urn:taskapi:problem:too-many-access-tokens",
             Self::Other(uri) => uri,
         }
     }

@@ -189,6 +189,21 @@ pub struct Settings {
     #[arg(long, env = "TASKAPI_JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<SecretString>,
 
+    /// More signing keys, as a JSON key set (README, *Signing keys*): each with a `kid`,
+    /// one of them (`signing_kid`) signing new tokens, all verifying. The secret stays a
+    /// key (`default`). Never echoed.
+    #[arg(
+        long,
+        env = "TASKAPI_JWT_KEYS",
+        hide_env_values = true,
+        conflicts_with = "jwt_keys_file"
+    )]
+    pub jwt_keys: Option<SecretString>,
+
+    /// The same key set, read from this file at start-up.
+    #[arg(long, env = "TASKAPI_JWT_KEYS_FILE")]
+    pub jwt_keys_file: Option<std::path::PathBuf>,
+
     /// Lifetime of an access token, in seconds. Also how long a revoked session or account
     /// is remembered, since no access token outlives it.
     #[arg(long, env = "TASKAPI_TOKEN_TTL_SECONDS", default_value_t = Self::TOKEN_TTL_SECONDS)]
@@ -207,6 +222,11 @@ pub struct Settings {
     /// session (0: no cap).
     #[arg(long, env = "TASKAPI_MAX_SESSIONS_PER_USER", default_value_t = Self::MAX_SESSIONS_PER_USER)]
     pub max_sessions_per_user: u32,
+
+    /// Most personal access tokens one account holds; past it, `create_access_token` is
+    /// 409 (0: no cap).
+    #[arg(long, env = "TASKAPI_MAX_ACCESS_TOKENS_PER_USER", default_value_t = Self::MAX_ACCESS_TOKENS_PER_USER)]
+    pub max_access_tokens_per_user: u32,
 
     /// Development mode: without a JWT secret, generate an ephemeral one (tokens die with
     /// the process).
@@ -587,6 +607,7 @@ impl Settings {
     pub const REFRESH_TTL_SECONDS: u64 = 30 * 24 * 60 * 60;
     pub const SESSION_MAX_LIFETIME_SECONDS: u64 = 90 * 24 * 60 * 60;
     pub const MAX_SESSIONS_PER_USER: u32 = 100;
+    pub const MAX_ACCESS_TOKENS_PER_USER: u32 = 100;
     pub const IDEMPOTENCY_KEY_TTL_SECONDS: u64 = 24 * 60 * 60;
     pub const INVITATION_TTL_SECONDS: u64 = 14 * 24 * 60 * 60;
     pub const TOMBSTONE_TTL_SECONDS: u64 = 30 * 24 * 60 * 60;

@@ -16,7 +16,7 @@ use crate::{
     failure::Failure,
     http::{HttpSettings, app},
     mail::Mailer,
-    security::{JwtSecret, PasswordHasher, TokenIssuer},
+    security::{JwtSecret, PasswordHasher, TokenIssuer, keys::SigningKeys},
     service::{
         Policies, Preconditions, Services,
         admin::Operator,
@@ -76,7 +76,11 @@ impl Application {
             n => n,
         };
         let hasher = PasswordHasher::new(concurrency).await?;
-        let tokens = TokenIssuer::new(&secret, settings.token_ttl());
+        let tokens = TokenIssuer::with_keys(
+            &secret,
+            signing_keys(settings, &secret)?,
+            settings.token_ttl(),
+        );
         let db = Database::new(pool.clone(), &pool_settings(&settings.database));
         let limits = RateLimits::new(db.clone(), &quotas(&settings.rate_limits));
 
@@ -96,6 +100,7 @@ impl Application {
             max_lifetime: settings.session_max_lifetime(),
             max_per_user: settings.max_sessions_per_user,
             require_verified_email: settings.mail.require_verified_email,
+            max_access_tokens_per_user: settings.max_access_tokens_per_user,
         };
         let preconditions = Preconditions {
             required: settings.require_if_match,
@@ -373,6 +378,17 @@ fn jwt_secret(settings: &Settings) -> anyhow::Result<JwtSecret> {
     let mut bytes = vec![0; 48];
     OsRng.fill_bytes(&mut bytes);
     JwtSecret::new(bytes).map_err(anyhow::Error::msg)
+}
+
+/// The secret's key and the key set's, if one is configured.
+fn signing_keys(settings: &Settings, secret: &JwtSecret) -> anyhow::Result<SigningKeys> {
+    let set = match (&settings.jwt_keys, &settings.jwt_keys_file) {
+        (Some(inline), _) => inline.expose_secret().to_owned(),
+        (None, Some(path)) => std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read TASKAPI_JWT_KEYS_FILE {}", path.display()))?,
+        (None, None) => return Ok(SigningKeys::from_secret(secret)),
+    };
+    SigningKeys::new(secret, &set).map_err(|reason| anyhow::anyhow!("TASKAPI_JWT_KEYS: {reason}"))
 }
 
 /// The request pool's settings, as the flags give them.

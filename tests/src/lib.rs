@@ -92,10 +92,13 @@ pub fn test_settings() -> Settings {
         bind: "127.0.0.1:0".parse().expect("valid address"),
         metrics_bind: None,
         jwt_secret: Some(secret.into()),
+        jwt_keys: None,
+        jwt_keys_file: None,
         token_ttl_seconds: 1800,
         refresh_ttl_seconds: Settings::REFRESH_TTL_SECONDS,
         session_max_lifetime_seconds: Settings::SESSION_MAX_LIFETIME_SECONDS,
         max_sessions_per_user: Settings::MAX_SESSIONS_PER_USER,
+        max_access_tokens_per_user: Settings::MAX_ACCESS_TOKENS_PER_USER,
         dev: false,
         dev_postgres_dir: None,
         no_migrate: false,
@@ -267,6 +270,15 @@ impl TestApp {
     pub async fn another_instance(&self) -> Self {
         let mut settings = self.settings.clone();
         settings.no_migrate = true;
+        Self::spawn_with(settings).await
+    }
+
+    /// [`Self::another_instance`], with its settings as `configure` changes them (a new
+    /// release of the configuration, rolled out one server at a time).
+    pub async fn another_instance_with(&self, configure: impl FnOnce(&mut Settings)) -> Self {
+        let mut settings = self.settings.clone();
+        settings.no_migrate = true;
+        configure(&mut settings);
         Self::spawn_with(settings).await
     }
 
@@ -569,6 +581,28 @@ impl TestUser {
             .await
             .expect("listed")
             .into_inner()
+    }
+
+    /// A new personal access token of this user's with `scopes`, named `name`: the token
+    /// and its id.
+    pub async fn access_token(
+        &self,
+        name: &str,
+        scopes: &[types::AccessTokenScope],
+    ) -> (String, Uuid) {
+        let made = self
+            .client
+            .create_access_token()
+            .body(
+                types::AccessTokenInput::builder()
+                    .name(name)
+                    .scopes(scopes.to_vec()),
+            )
+            .send()
+            .await
+            .expect("an access token")
+            .into_inner();
+        (made.token, made.access_token.id)
     }
 
     /// Ends this login's session.

@@ -13,6 +13,8 @@ pub struct Operation {
     pub statuses: Vec<u16>,
     /// Whether the operation requires credentials (`security: []` says it does not).
     pub secured: bool,
+    /// The scopes its security requirement names (`session`: a login session only).
+    pub scopes: Vec<String>,
     /// The names of its header parameters (`If-Match`, …).
     pub header_parameters: Vec<String>,
 }
@@ -55,6 +57,13 @@ impl Spec {
                     secured: operation["security"]
                         .as_sequence()
                         .is_some_and(|requirements| !requirements.is_empty()),
+                    scopes: (operation["security"].as_sequence().into_iter().flatten())
+                        .filter_map(serde_yaml::Value::as_mapping)
+                        .flat_map(|requirement| requirement.values())
+                        .filter_map(serde_yaml::Value::as_sequence)
+                        .flatten()
+                        .map(|scope| scope.as_str().expect("a scope name").to_owned())
+                        .collect(),
                     header_parameters: operation["parameters"]
                         .as_sequence()
                         .into_iter()

@@ -35,6 +35,7 @@ macro_rules! secret_tokens {
 }
 use secret_tokens;
 
+mod access;
 mod account;
 mod email;
 mod etag;
@@ -49,6 +50,10 @@ mod tag;
 mod task;
 mod user;
 
+pub use access::{
+    ACCESS_TOKEN_PREFIX, AccessToken, AccessTokenDraft, AccessTokenId, AccessTokenPage, Credential,
+    Needs, PersonalToken, Scope, Scopes, TokenName,
+};
 pub use account::{AccountToken, PasswordReset, TokenPurpose};
 pub use email::Email;
 pub use etag::{Condition, EntityTag, Version};

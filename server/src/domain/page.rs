@@ -5,7 +5,9 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{FOREIGN_CURSOR, Invitation, List, Member, Session, User, within_four_digit_years};
+use super::{
+    AccessToken, FOREIGN_CURSOR, Invitation, List, Member, Session, User, within_four_digit_years,
+};
 
 /// How many items a page holds, at least one. (The most is the contract's to bound.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,6 +75,7 @@ macro_rules! positioned {
 }
 
 positioned! {
+    AccessToken: created_at, id;
     List: created_at, id;
     Member: since, user;
     Invitation: created_at, id;

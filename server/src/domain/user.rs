@@ -2,7 +2,7 @@ use chrono::{DateTime, Utc};
 use strum::{EnumString, IntoStaticStr, VariantArray};
 use uuid::Uuid;
 
-use super::{Email, Password, RefreshToken, SessionId};
+use super::{Credential, Email, Password, RefreshToken, SessionId};
 
 /// What an account may do: a `user` manages its own tasks and account, an `admin` also
 /// every account.
@@ -39,13 +39,24 @@ impl User {
     }
 }
 
-/// Who an accepted access token speaks for: the account, the session that issued the
-/// token, and the role the account had when it was issued.
+/// Who an accepted bearer token speaks for: the account, the credential (the session that
+/// issued the token, or a personal access token), and the account's role (when the
+/// session's token was issued; now, for an access token).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Caller {
     pub user: UserId,
-    pub session: SessionId,
+    pub credential: Credential,
     pub role: Role,
+}
+
+impl Caller {
+    /// The caller's session, unless it called with an access token.
+    pub fn session(&self) -> Option<SessionId> {
+        match self.credential {
+            Credential::Session(session) => Some(session),
+            Credential::AccessToken(..) => None,
+        }
+    }
 }
 
 /// A caller whose token states the administrator role: what every `/admin` operation

@@ -14,7 +14,7 @@ use taskapi_api::{
     },
     paging::{Cursor, PageLimit},
     problem::{Declares, ErrorSet, Errors},
-    security::BearerAuth,
+    security::{BearerAuth, Scope},
     users::{self, DoneResponse},
 };
 use uuid::Uuid;
@@ -34,7 +34,7 @@ impl Api<Administration> {
     #[oai(path = "/users", method = "get", operation_id = "admin_list_users")]
     async fn admin_list_users(
         &self,
-        auth: BearerAuth,
+        #[oai(scope = "Scope::Session")] auth: BearerAuth,
         /// How many accounts the page holds.
         #[oai(default)]
         limit: Query<PageLimit>,
@@ -67,7 +67,7 @@ impl Api<Administration> {
     )]
     async fn admin_get_user(
         &self,
-        auth: BearerAuth,
+        #[oai(scope = "Scope::Session")] auth: BearerAuth,
         user_id: Path<Uuid>,
     ) -> Result<AccountResponse, Errors<AccountByIdErrors>> {
         let admin = self.administrator(auth).await?;
@@ -87,7 +87,7 @@ impl Api<Administration> {
     )]
     async fn admin_disable_user(
         &self,
-        auth: BearerAuth,
+        #[oai(scope = "Scope::Session")] auth: BearerAuth,
         user_id: Path<Uuid>,
     ) -> Result<AccountResponse, Errors<AccountChangeErrors>> {
         let admin = self.administrator(auth).await?;
@@ -105,7 +105,7 @@ impl Api<Administration> {
     )]
     async fn admin_enable_user(
         &self,
-        auth: BearerAuth,
+        #[oai(scope = "Scope::Session")] auth: BearerAuth,
         user_id: Path<Uuid>,
     ) -> Result<AccountResponse, Errors<AccountByIdErrors>> {
         let admin = self.administrator(auth).await?;
@@ -124,7 +124,7 @@ impl Api<Administration> {
     )]
     async fn admin_delete_user(
         &self,
-        auth: BearerAuth,
+        #[oai(scope = "Scope::Session")] auth: BearerAuth,
         user_id: Path<Uuid>,
     ) -> Result<DoneResponse, Errors<AccountChangeErrors>> {
         let admin = self.administrator(auth).await?;
@@ -143,7 +143,7 @@ impl Api<Administration> {
     )]
     async fn admin_end_user_sessions(
         &self,
-        auth: BearerAuth,
+        #[oai(scope = "Scope::Session")] auth: BearerAuth,
         user_id: Path<Uuid>,
     ) -> Result<DoneResponse, Errors<AccountByIdErrors>> {
         let admin = self.administrator(auth).await?;

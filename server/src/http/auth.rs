@@ -12,8 +12,8 @@ use taskapi_api::{
         PasswordResetRequestErrors, PasswordResetRequested, RegisterErrors, RegisterRequest,
         RegisterResponse, Token,
     },
-    problem::Errors,
-    security::{BearerAuth, Unauthenticated},
+    problem::{ApiError, Errors},
+    security::{BearerAuth, Scope, Unauthenticated},
 };
 
 use super::{
@@ -24,7 +24,7 @@ use super::{
 use crate::{
     domain::{
         AccountToken, Caller, Credentials, Email, FieldErrors, Grant, Password, PasswordReset,
-        RefreshToken, Registration,
+        RefreshToken, Registration, Scopes,
     },
     service::auth::Tokens,
 };
@@ -82,7 +82,10 @@ impl Api<Auth> {
     /// Ends the caller's session: its refresh token stops working, and so does every access
     /// token it issued, on every server at once.
     #[oai(path = "/logout", method = "post", operation_id = "logout")]
-    async fn logout(&self, auth: BearerAuth) -> Result<LogoutResponse, Errors<LogoutErrors>> {
+    async fn logout(
+        &self,
+        #[oai(scope = "Scope::Session")] auth: BearerAuth,
+    ) -> Result<LogoutResponse, Errors<LogoutErrors>> {
         let caller = self.authenticate(auth).await?;
         self.auth.logout(caller).await?;
         Ok(LogoutResponse::NoContent)
@@ -167,9 +170,10 @@ impl TryFrom<PasswordResetConfirmation> for PasswordReset {
 }
 
 impl AppState {
-    /// The caller a bearer token proves: the first step of every authenticated operation.
+    /// The caller a bearer token proves, if its credential may call the operation it was
+    /// presented to: the first step of every authenticated operation.
     pub(super) async fn authenticate(&self, auth: BearerAuth) -> Result<Caller, Unauthenticated> {
-        Ok(self.auth.authenticate(auth.token()).await?)
+        Ok(self.authenticate_until(auth).await?.0)
     }
 
     /// The same, and when the token expires.
@@ -177,8 +181,32 @@ impl AppState {
         &self,
         auth: BearerAuth,
     ) -> Result<(Caller, std::time::SystemTime), Unauthenticated> {
-        Ok(self.auth.authenticate_until(auth.token()).await?)
+        let (caller, until) = self.auth.authenticate_until(auth.token()).await?;
+        let (method, path) = auth.operation();
+        match caller.credential.allows(self.needs.of(method, path)) {
+            Ok(()) => Ok((caller, until)),
+            Err(missing) => Err(out_of_scope(missing)),
+        }
     }
+}
+
+/// An access token refused by an operation that needs `needed` (none: a session).
+fn out_of_scope(needed: Scopes) -> Unauthenticated {
+    let error = match needed.is_empty() {
+        true => ApiError::insufficient_scope(
+            "session",
+            "This operation needs a login session: an access token cannot change the \
+             password or email, manage tokens or sessions, or administer accounts.",
+        ),
+        false => ApiError::insufficient_scope(
+            &needed.names(),
+            format!(
+                "This access token lacks a scope this operation needs: {}.",
+                needed.names()
+            ),
+        ),
+    };
+    Unauthenticated::OutOfScope(error)
 }
 
 impl From<Tokens> for Token {

@@ -28,6 +28,7 @@ use crate::{
         sync::SyncError,
         tags::{RenameError, TagChangeError, TagError, TagExists},
         tasks::{ChangeError, CreateError, PlacementError, ReplaceError, TaskError},
+        tokens::{CreateTokenError, TokenNotFound},
         users::{ChangeEmailError, DeleteAccountError, PasswordDenied, SessionError, UserError},
     },
     telemetry::metrics,
@@ -86,11 +87,30 @@ macro_rules! not_found {
 
 not_found! {
     SessionError => "No such session.",
+    TokenNotFound => "No such access token.",
     AdminError => "No such account.",
     TaskError => "No such task.",
     TagError => "No such tag.",
     ListNotFound => "No such list.",
     InvitationNotFound => "No such invitation (or it has expired).",
+}
+
+impl<S: ErrorSet + Declares<401> + Declares<409>> From<CreateTokenError> for Errors<S> {
+    fn from(error: CreateTokenError) -> Self {
+        match error {
+            CreateTokenError::TooMany { max } => ApiError::<409>::typed(
+                problem_type::TOO_MANY_ACCESS_TOKENS,
+                format!(
+                    "This account holds {max} access tokens, as many as one may; delete one first."
+                ),
+            )
+            .into(),
+            CreateTokenError::Gone => {
+                ApiError::invalid_token("The bearer token's account no longer exists.").into()
+            }
+            CreateTokenError::Failed(failure) => failure.into(),
+        }
+    }
 }
 
 impl<S: ErrorSet + Declares<403>> From<RoleNeeded> for Errors<S> {

@@ -15,7 +15,7 @@ use taskapi_api::{
     ApiTag,
     paging::Cursor,
     problem::Errors,
-    security::BearerAuth,
+    security::{BearerAuth, Scope},
     sync::{
         ChangeEvents, EventsResponse, StreamEnd, StreamEndReason, StreamEventsErrors, SyncChange,
     },
@@ -45,7 +45,7 @@ impl Api<Events> {
     #[oai(path = "/", method = "get", operation_id = "stream_events")]
     async fn stream_events(
         &self,
-        auth: BearerAuth,
+        #[oai(scope = "Scope::TasksRead", scope = "Scope::ListsRead")] auth: BearerAuth,
         /// Where to resume: the `id` of the last event received. Wins over `token`.
         #[oai(name = "Last-Event-ID")]
         last_event_id: Header<Option<Cursor>>,

@@ -19,7 +19,7 @@ use taskapi_api::{
     },
     paging::{Cursor, PageLimit},
     problem::Errors,
-    security::BearerAuth,
+    security::{BearerAuth, Scope},
 };
 use uuid::Uuid;
 
@@ -42,7 +42,7 @@ impl Api<Lists> {
     #[oai(path = "/", method = "post", operation_id = "create_list")]
     async fn create_list(
         &self,
-        auth: BearerAuth,
+        #[oai(scope = "Scope::ListsWrite")] auth: BearerAuth,
         body: JsonBody<ListInput>,
     ) -> Result<CreateListResponse, Errors<CreateListErrors>> {
         let caller = self.authenticate(auth).await?;
@@ -63,7 +63,7 @@ impl Api<Lists> {
     #[oai(path = "/", method = "get", operation_id = "list_lists")]
     async fn list_lists(
         &self,
-        auth: BearerAuth,
+        #[oai(scope = "Scope::ListsRead")] auth: BearerAuth,
         /// How many lists the page holds.
         #[oai(default)]
         limit: Query<PageLimit>,
@@ -84,7 +84,7 @@ impl Api<Lists> {
     async fn get_list(
         &self,
         request: &Request,
-        auth: BearerAuth,
+        #[oai(scope = "Scope::ListsRead")] auth: BearerAuth,
         list_id: Path<Uuid>,
         /// Entity tags of copies the client holds (`"3"`, or `*`); weak tags compare too.
         #[oai(name = "If-None-Match")]
@@ -114,7 +114,7 @@ impl Api<Lists> {
     async fn update_list(
         &self,
         request: &Request,
-        auth: BearerAuth,
+        #[oai(scope = "Scope::ListsWrite")] auth: BearerAuth,
         list_id: Path<Uuid>,
         /// The `ETag` of the version being changed (`"3"`), or `*`; 428 without, if required.
         #[oai(name = "If-Match")]
@@ -140,7 +140,7 @@ impl Api<Lists> {
     async fn delete_list(
         &self,
         request: &Request,
-        auth: BearerAuth,
+        #[oai(scope = "Scope::ListsWrite")] auth: BearerAuth,
         list_id: Path<Uuid>,
         /// The `ETag` of the version being deleted (`"3"`), or `*`; 428 without, if required.
         #[oai(name = "If-Match")]
@@ -165,7 +165,7 @@ impl Api<Lists> {
     )]
     async fn list_members(
         &self,
-        auth: BearerAuth,
+        #[oai(scope = "Scope::ListsRead")] auth: BearerAuth,
         list_id: Path<Uuid>,
         /// How many members the page holds.
         #[oai(default)]
@@ -194,7 +194,7 @@ impl Api<Lists> {
     )]
     async fn update_member(
         &self,
-        auth: BearerAuth,
+        #[oai(scope = "Scope::ListsWrite")] auth: BearerAuth,
         list_id: Path<Uuid>,
         user_id: Path<Uuid>,
         body: JsonBody<MemberUpdate>,
@@ -226,7 +226,7 @@ impl Api<Lists> {
     )]
     async fn remove_member(
         &self,
-        auth: BearerAuth,
+        #[oai(scope = "Scope::ListsWrite")] auth: BearerAuth,
         list_id: Path<Uuid>,
         user_id: Path<Uuid>,
     ) -> Result<ListDoneResponse, Errors<RemoveMemberErrors>> {
@@ -251,7 +251,7 @@ impl Api<Lists> {
     )]
     async fn create_invitation(
         &self,
-        auth: BearerAuth,
+        #[oai(scope = "Scope::ListsWrite")] auth: BearerAuth,
         list_id: Path<Uuid>,
         body: JsonBody<InvitationInput>,
     ) -> Result<InvitationResponse, Errors<CreateInvitationErrors>> {
@@ -287,7 +287,7 @@ impl Api<Invitations> {
     )]
     async fn list_invitations(
         &self,
-        auth: BearerAuth,
+        #[oai(scope = "Scope::ListsRead")] auth: BearerAuth,
         /// How many invitations the page holds.
         #[oai(default)]
         limit: Query<PageLimit>,
@@ -311,7 +311,7 @@ impl Api<Invitations> {
     )]
     async fn accept_invitation(
         &self,
-        auth: BearerAuth,
+        #[oai(scope = "Scope::ListsWrite")] auth: BearerAuth,
         invitation_id: Path<Uuid>,
     ) -> Result<JoinedResponse, Errors<GetListErrors>> {
         let caller = self.authenticate(auth).await?;
@@ -332,7 +332,7 @@ impl Api<Invitations> {
     )]
     async fn decline_invitation(
         &self,
-        auth: BearerAuth,
+        #[oai(scope = "Scope::ListsWrite")] auth: BearerAuth,
         invitation_id: Path<Uuid>,
     ) -> Result<ListDoneResponse, Errors<GetListErrors>> {
         let caller = self.authenticate(auth).await?;

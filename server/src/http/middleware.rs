@@ -4,6 +4,7 @@
 
 use std::{
     collections::{BTreeMap, BTreeSet},
+    str::FromStr,
     sync::{Arc, OnceLock},
     time::{Duration, Instant},
 };
@@ -21,6 +22,7 @@ use tokio::io::AsyncReadExt;
 
 use crate::{
     config::CorsOrigin,
+    domain::{Needs, Scope},
     telemetry::{
         metrics::{self, Phase, UNMATCHED_ROUTE},
         traces,
@@ -516,6 +518,58 @@ impl AllowedMethods {
 
     fn for_path(&self, path: &str) -> Option<&HeaderValue> {
         self.0.find(path)
+    }
+}
+
+/// What each operation of the contract needs of the caller's credential, as its
+/// `security` requirement says: the scopes an access token must hold, or (the `session`
+/// scope, or none stated) a login session. Read from the OpenAPI document, so the scopes
+/// the spec shows are the scopes enforced.
+pub struct OperationNeeds(ContractPaths<Vec<(Method, Needs)>>);
+
+impl OperationNeeds {
+    pub fn from_spec(document: &Value) -> Self {
+        let mut needs = BTreeMap::<&str, Vec<(Method, Needs)>>::new();
+        for (template, method, operation) in operations(document) {
+            let Ok(method) = Method::from_str(&method.to_uppercase()) else {
+                continue;
+            };
+            needs
+                .entry(template)
+                .or_default()
+                .push((method, stated_needs(operation)));
+        }
+        Self(ContractPaths::new(needs))
+    }
+
+    /// What the operation at `method` and `path` needs; a session, for a path the contract
+    /// does not have (nothing there is an access token's to call).
+    pub fn of(&self, method: &Method, path: &str) -> Needs {
+        (self.0.find(path).into_iter().flatten())
+            .find_map(|(each, needs)| (each == method).then_some(*needs))
+            .unwrap_or(Needs::Session)
+    }
+}
+
+/// The needs an operation's `security` states: every scope of its requirement.
+fn stated_needs(operation: &Value) -> Needs {
+    let scopes = (operation["security"].as_array().into_iter().flatten())
+        .filter_map(Value::as_object)
+        .flat_map(|requirement| requirement.values())
+        .filter_map(Value::as_array)
+        .flatten()
+        .filter_map(Value::as_str);
+    let mut needed = Vec::new();
+    for scope in scopes {
+        match Scope::from_str(scope) {
+            Ok(scope) => needed.push(scope),
+            // `session`, or a scope no token can hold.
+            Err(_) => return Needs::Session,
+        }
+    }
+    match needed.is_empty() {
+        true => Needs::Session,
+        false => Needs::Scopes(needed.into_iter().collect()),
     }
 }
 

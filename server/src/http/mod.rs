@@ -13,6 +13,7 @@ mod docs;
 mod errors;
 mod events;
 mod health;
+mod jwks;
 mod listing;
 mod lists;
 mod middleware;
@@ -20,6 +21,7 @@ mod rejections;
 mod sync;
 mod tags;
 mod tasks;
+mod tokens;
 mod users;
 
 use std::{marker::PhantomData, ops::Deref, sync::Arc, time::Duration};
@@ -80,6 +82,8 @@ pub type Endpoints = (
     Api<events::Events>,
     Api<health::Health>,
     Api<admin::Administration>,
+    Api<tokens::AccessTokens>,
+    Api<jwks::WellKnown>,
 );
 
 /// When each operation marked `#[oai(deprecated)]` was deprecated and when it will be
@@ -139,6 +143,8 @@ impl<R> Deref for Api<R> {
 pub struct AppState {
     services: Services,
     bodies: body::Bodies,
+    /// What each operation needs of a caller's credential (its scopes in the contract).
+    needs: middleware::OperationNeeds,
 }
 
 /// An entry point reaches a service as `self.tasks`, through its `Api` and this.
@@ -175,8 +181,11 @@ pub fn app(services: Services, settings: &HttpSettings) -> impl Endpoint + 'stat
     let state = Arc::new(AppState {
         services,
         bodies: body::Bodies::from_spec(&document),
+        needs: middleware::OperationNeeds::from_spec(&document),
     });
     let endpoints: Endpoints = (
+        Api::new(&state),
+        Api::new(&state),
         Api::new(&state),
         Api::new(&state),
         Api::new(&state),

@@ -6,7 +6,7 @@ use taskapi_api::{
     ApiTag,
     paging::{Cursor, PageLimit},
     problem::Errors,
-    security::BearerAuth,
+    security::{BearerAuth, Scope},
     sync::{ChangeKind, SyncChange, SyncErrors, SyncPage as WirePage, SyncResponse},
 };
 
@@ -31,7 +31,7 @@ impl Api<Sync> {
     #[oai(path = "/", method = "get", operation_id = "sync")]
     async fn sync(
         &self,
-        auth: BearerAuth,
+        #[oai(scope = "Scope::TasksRead", scope = "Scope::ListsRead")] auth: BearerAuth,
         /// The previous page's `next_token` (only tokens this API issued); omit to start.
         token: Query<Option<Cursor>>,
         /// How many changes the page holds at most.

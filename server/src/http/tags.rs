@@ -11,7 +11,7 @@ use taskapi_api::{
     ApiTag,
     paging::{Cursor, PageLimit},
     problem::Errors,
-    security::BearerAuth,
+    security::{BearerAuth, Scope},
     tags::{
         DeleteTagErrors, DeleteTagResponse, ListTagsErrors, RenameTagErrors, Tag, TagPageResponse,
         TagRename, TagResponse,
@@ -37,7 +37,7 @@ impl Api<Tags> {
     #[oai(path = "/", method = "get", operation_id = "list_tags")]
     async fn list_tags(
         &self,
-        auth: BearerAuth,
+        #[oai(scope = "Scope::TasksRead")] auth: BearerAuth,
         /// How many tags the page holds.
         #[oai(default)]
         limit: Query<PageLimit>,
@@ -58,7 +58,7 @@ impl Api<Tags> {
     #[oai(path = "/:name", method = "patch", operation_id = "rename_tag")]
     async fn rename_tag(
         &self,
-        auth: BearerAuth,
+        #[oai(scope = "Scope::TasksWrite")] auth: BearerAuth,
         /// The tag's current name, compared ignoring case.
         name: Path<WireTagName>,
         /// Merge into an existing tag of the new name instead of refusing with 409.
@@ -82,7 +82,7 @@ impl Api<Tags> {
     #[oai(path = "/:name", method = "delete", operation_id = "delete_tag")]
     async fn delete_tag(
         &self,
-        auth: BearerAuth,
+        #[oai(scope = "Scope::TasksWrite")] auth: BearerAuth,
         /// The tag's name, compared ignoring case.
         name: Path<WireTagName>,
     ) -> Result<DeleteTagResponse, Errors<DeleteTagErrors>> {

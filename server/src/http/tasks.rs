@@ -13,7 +13,7 @@ use taskapi_api::{
     json::Serialized,
     paging::{Cursor, PageLimit},
     problem::Errors,
-    security::BearerAuth,
+    security::{BearerAuth, Scope},
     tasks::{
         self as contract, CreateTaskErrors, CreateTaskResponse, DESCRIPTION_MAX_CHARS,
         DeleteTaskErrors, DeleteTaskResponse, GetTaskErrors, GetTaskResponse,
@@ -51,7 +51,7 @@ impl Api<Tasks> {
     async fn create_task(
         &self,
         request: &Request,
-        auth: BearerAuth,
+        #[oai(scope = "Scope::TasksWrite")] auth: BearerAuth,
         /// A unique value per intended task (a UUID, say), 1 to 255 visible ASCII characters, bare or as a quoted string.
         #[oai(name = "Idempotency-Key")]
         idempotency_key: Header<Option<String>>,
@@ -87,7 +87,7 @@ impl Api<Tasks> {
     #[allow(clippy::too_many_arguments)]
     async fn list_tasks(
         &self,
-        auth: BearerAuth,
+        #[oai(scope = "Scope::TasksRead")] auth: BearerAuth,
         /// How many tasks the page holds.
         #[oai(default)]
         limit: Query<PageLimit>,
@@ -148,7 +148,7 @@ impl Api<Tasks> {
     async fn get_task(
         &self,
         request: &Request,
-        auth: BearerAuth,
+        #[oai(scope = "Scope::TasksRead")] auth: BearerAuth,
         task_id: Path<Uuid>,
         /// Entity tags of copies the client holds (`"3"`, or `*`); weak tags compare too.
         #[oai(name = "If-None-Match")]
@@ -175,7 +175,7 @@ impl Api<Tasks> {
     async fn replace_task(
         &self,
         request: &Request,
-        auth: BearerAuth,
+        #[oai(scope = "Scope::TasksWrite")] auth: BearerAuth,
         task_id: Path<Uuid>,
         /// The `ETag` of the version being replaced (`"3"`), or `*`; 428 without, if required.
         #[oai(name = "If-Match")]
@@ -203,7 +203,7 @@ impl Api<Tasks> {
     async fn update_task(
         &self,
         request: &Request,
-        auth: BearerAuth,
+        #[oai(scope = "Scope::TasksWrite")] auth: BearerAuth,
         task_id: Path<Uuid>,
         /// The `ETag` of the version being changed (`"3"`), or `*`; 428 without, if required.
         #[oai(name = "If-Match")]
@@ -228,7 +228,7 @@ impl Api<Tasks> {
     async fn delete_task(
         &self,
         request: &Request,
-        auth: BearerAuth,
+        #[oai(scope = "Scope::TasksWrite")] auth: BearerAuth,
         task_id: Path<Uuid>,
         /// The `ETag` of the version being deleted (`"3"`), or `*`; 428 without, if required.
         #[oai(name = "If-Match")]

@@ -11,7 +11,7 @@ use taskapi_api::{
     json::Serialized,
     paging::{Cursor, PageLimit},
     problem::Errors,
-    security::BearerAuth,
+    security::{BearerAuth, Scope},
     users::{
         self as contract, AccountDeletion, ChangeEmailErrors, ChangePasswordErrors,
         CurrentUserErrors, DeleteAccountErrors, DoneResponse, EmailChange, EndSessionErrors,
@@ -39,7 +39,7 @@ impl Api<Users> {
     #[oai(path = "/me", method = "get", operation_id = "get_current_user")]
     async fn get_current_user(
         &self,
-        auth: BearerAuth,
+        #[oai(scope = "Scope::AccountRead")] auth: BearerAuth,
     ) -> Result<UserResponse, Errors<CurrentUserErrors>> {
         let caller = self.authenticate(auth).await?;
         let user = self.users.get(caller.user).await?;
@@ -57,7 +57,7 @@ impl Api<Users> {
     #[oai(path = "/me", method = "patch", operation_id = "update_current_user")]
     async fn update_current_user(
         &self,
-        auth: BearerAuth,
+        #[oai(scope = "Scope::Session")] auth: BearerAuth,
         client: Data<&ClientAddress>,
         body: JsonBody<EmailChange>,
     ) -> Result<UserResponse, Errors<ChangeEmailErrors>> {
@@ -76,7 +76,7 @@ impl Api<Users> {
     #[oai(path = "/me", method = "delete", operation_id = "delete_current_user")]
     async fn delete_current_user(
         &self,
-        auth: BearerAuth,
+        #[oai(scope = "Scope::Session")] auth: BearerAuth,
         client: Data<&ClientAddress>,
         body: JsonBody<AccountDeletion>,
     ) -> Result<DoneResponse, Errors<DeleteAccountErrors>> {
@@ -98,7 +98,7 @@ impl Api<Users> {
     )]
     async fn change_password(
         &self,
-        auth: BearerAuth,
+        #[oai(scope = "Scope::Session")] auth: BearerAuth,
         client: Data<&ClientAddress>,
         body: JsonBody<PasswordChange>,
     ) -> Result<DoneResponse, Errors<ChangePasswordErrors>> {
@@ -117,7 +117,7 @@ impl Api<Users> {
     #[oai(path = "/me/sessions", method = "get", operation_id = "list_sessions")]
     async fn list_sessions(
         &self,
-        auth: BearerAuth,
+        #[oai(scope = "Scope::Session")] auth: BearerAuth,
         /// How many sessions the page holds.
         #[oai(default)]
         limit: Query<PageLimit>,
@@ -127,8 +127,7 @@ impl Api<Users> {
         let caller = self.authenticate(auth).await?;
         let (size, after) = page_request(limit.0, cursor.0, PageCursor::decode)?;
         let page = self.users.sessions(caller, size, after).await?;
-        let current = caller.session;
-        let page = page_of(page, |each| session(each, current));
+        let page = page_of(page, |each| session(each, caller.session()));
         Ok(SessionPageResponse::Ok(Json(page)))
     }
 
@@ -144,7 +143,7 @@ impl Api<Users> {
     )]
     async fn end_session(
         &self,
-        auth: BearerAuth,
+        #[oai(scope = "Scope::Session")] auth: BearerAuth,
         session_id: Path<Uuid>,
     ) -> Result<DoneResponse, Errors<EndSessionErrors>> {
         let caller = self.authenticate(auth).await?;
@@ -169,10 +168,10 @@ impl From<User> for contract::User {
 }
 
 /// A session as its owner sees it; `current` is the session of the request.
-fn session(session: Session, current: SessionId) -> contract::Session {
+fn session(session: Session, current: Option<SessionId>) -> contract::Session {
     contract::Session {
         id: session.id.0,
-        current: session.id == current,
+        current: Some(session.id) == current,
         created_at: session.created_at,
         last_used_at: session.last_used_at,
         expires_at: session.expires_at,

@@ -1,5 +1,6 @@
-//! Credentials: password hashing, access tokens and refresh tokens.
+//! Credentials: password hashing, access tokens, their signing keys, and opaque tokens.
 
+pub mod keys;
 pub mod opaque;
 mod password;
 mod token;

@@ -1,5 +1,5 @@
-//! Opaque tokens (refresh tokens, and the single-use tokens mailed for a password reset or
-//! an email verification): 256 random bits from the operating system, handed out once and
+//! Opaque tokens (refresh tokens, personal access tokens, and the single-use tokens mailed
+//! for a password reset or an email verification): 256 random bits from the operating system, handed out once and
 //! stored only as a SHA-256 hash. Each is a bearer secret with full entropy, so a fast
 //! unsalted hash is enough: nothing about it can be guessed, only stolen.
 
@@ -19,9 +19,14 @@ pub struct TokenHash(pub [u8; HASH_BYTES]);
 
 /// A new token (unpadded base64url, 43 characters) as `T` holds it, and its hash to store.
 pub fn generate<T: From<String>>() -> (T, TokenHash) {
+    generate_prefixed("")
+}
+
+/// [`generate`], with `prefix` in front of the random characters (and in what is hashed).
+pub fn generate_prefixed<T: From<String>>(prefix: &str) -> (T, TokenHash) {
     let mut bytes = [0; TOKEN_BYTES];
     OsRng.fill_bytes(&mut bytes);
-    let token = URL_SAFE_NO_PAD.encode(bytes);
+    let token = format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes));
     let hash = hash(&token);
     (T::from(token), hash)
 }

@@ -1,5 +1,7 @@
-//! Access tokens: HS256 JWTs with every registered claim checked, naming the account
-//! (`sub`), its session (`sid`) and its role.
+//! Access tokens: JWTs signed by the current signing key (HS256 by default, or Ed25519)
+//! with its `kid` in the header, every registered claim checked, naming the account
+//! (`sub`), its session (`sid`) and its role. Any key of the set verifies (see
+//! [`super::keys`]).
 
 use std::{
     str::FromStr,
@@ -8,12 +10,14 @@ use std::{
 
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+
+use super::keys::{DEFAULT_KID, PublicKey, SigningKeys};
 use secrecy::{ExposeSecret, SecretSlice};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::{
-    domain::{Caller, Role, SessionId, UserId},
+    domain::{Caller, Credential, Role, SessionId, UserId},
     failure::Failure,
 };
 
@@ -42,6 +46,10 @@ impl JwtSecret {
         }
         Ok(Self(bytes.into()))
     }
+
+    pub(super) fn expose(&self) -> &[u8] {
+        self.0.expose_secret()
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -67,6 +75,9 @@ pub enum TokenError {
     IssuedInTheFuture,
     #[error("the token names no known role")]
     UnknownRole,
+    /// Its `kid` names no key this server has (never listed, or removed from the set).
+    #[error("the token's key is unknown")]
+    UnknownKey,
 }
 
 /// A freshly signed access token.
@@ -77,37 +88,45 @@ pub struct IssuedToken {
 
 #[derive(Clone)]
 pub struct TokenIssuer {
-    encoding: EncodingKey,
-    decoding: DecodingKey,
-    validation: Validation,
+    keys: SigningKeys,
+    /// How a token signed with each algorithm is checked.
+    validations: Vec<(Algorithm, Validation)>,
+    /// The secret's own keys: sync tokens are sealed with them whichever key signs.
+    seal: Seal,
     ttl: Duration,
 }
 
 impl TokenIssuer {
+    /// Tokens signed with the secret alone.
     pub fn new(secret: &JwtSecret, ttl: Duration) -> Self {
-        // jsonwebtoken's defaults require only `exp`, check `aud` only when present, skip
-        // `nbf` and allow 60 s of skew; pin all of it down.
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.set_required_spec_claims(&["sub", "iat", "nbf", "exp", "iss", "aud"]);
-        validation.set_issuer(&[ISSUER]);
-        validation.set_audience(&[AUDIENCE]);
-        validation.validate_exp = true;
-        validation.validate_nbf = true;
-        validation.leeway = LEEWAY_SECONDS;
+        Self::with_keys(secret, SigningKeys::from_secret(secret), ttl)
+    }
+
+    /// Tokens signed with `keys`' signer and checked with any of its keys; `secret` seals.
+    pub fn with_keys(secret: &JwtSecret, keys: SigningKeys, ttl: Duration) -> Self {
+        let validations = [Algorithm::HS256, Algorithm::EdDSA]
+            .into_iter()
+            .map(|algorithm| (algorithm, validation(algorithm)))
+            .collect();
         Self {
-            encoding: EncodingKey::from_secret(secret.0.expose_secret()),
-            decoding: DecodingKey::from_secret(secret.0.expose_secret()),
-            validation,
+            keys,
+            validations,
+            seal: Seal {
+                encoding: EncodingKey::from_secret(secret.expose()),
+                decoding: DecodingKey::from_secret(secret.expose()),
+            },
             ttl,
         }
     }
 
-    /// A seal with the same secret, for what the server hands out to be handed back.
+    /// A seal with the secret, for what the server hands out to be handed back.
     pub fn seal(&self) -> Seal {
-        Seal {
-            encoding: self.encoding.clone(),
-            decoding: self.decoding.clone(),
-        }
+        self.seal.clone()
+    }
+
+    /// The public halves of the Ed25519 keys, for `GET /.well-known/jwks.json`.
+    pub fn public_keys(&self) -> &[PublicKey] {
+        &self.keys.public
     }
 
     /// How long an access token lives; a revocation must be remembered this long.
@@ -131,7 +150,7 @@ impl TokenIssuer {
         let role: &'static str = caller.role.into();
         let claims = Claims {
             sub: caller.user.0,
-            sid: caller.session.0,
+            sid: caller.credential.id(),
             role: role.to_owned(),
             iat: now,
             nbf: now,
@@ -139,7 +158,10 @@ impl TokenIssuer {
             iss: ISSUER.to_owned(),
             aud: AUDIENCE.to_owned(),
         };
-        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+        let signer = &self.keys.signer;
+        let mut header = Header::new(signer.algorithm);
+        header.kid = Some(signer.kid.clone());
+        let token = jsonwebtoken::encode(&header, &claims, &signer.key)
             .map_err(|error| Failure::internal("cannot sign an access token", error))?;
         Ok(IssuedToken {
             token,
@@ -156,10 +178,21 @@ impl TokenIssuer {
 
     /// [`Self::verify`], and when the token expires.
     pub fn verify_until(&self, token: &str) -> Result<(Caller, SystemTime), TokenError> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .map_err(|error| match error.kind() {
-                jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
-                _ => TokenError::Invalid(error),
+        let header = jsonwebtoken::decode_header(token).map_err(TokenError::Invalid)?;
+        // No `kid`: a token from before keys had ids, signed with the secret.
+        let kid = header.kid.as_deref().unwrap_or(DEFAULT_KID);
+        let verifier = self.keys.verifiers.get(kid).ok_or(TokenError::UnknownKey)?;
+        let validation = (self.validations.iter())
+            .find_map(|(algorithm, validation)| {
+                (*algorithm == verifier.algorithm).then_some(validation)
+            })
+            .ok_or(TokenError::UnknownKey)?;
+        let data =
+            jsonwebtoken::decode::<Claims>(token, &verifier.key, validation).map_err(|error| {
+                match error.kind() {
+                    jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
+                    _ => TokenError::Invalid(error),
+                }
             })?;
         // jsonwebtoken checks `exp` and `nbf` but not `iat`.
         if data.claims.iat > jsonwebtoken::get_current_timestamp() + LEEWAY_SECONDS {
@@ -168,11 +201,25 @@ impl TokenIssuer {
         let role = Role::from_str(&data.claims.role).map_err(|_| TokenError::UnknownRole)?;
         let caller = Caller {
             user: UserId(data.claims.sub),
-            session: SessionId(data.claims.sid),
+            credential: Credential::Session(SessionId(data.claims.sid)),
             role,
         };
         Ok((caller, UNIX_EPOCH + Duration::from_secs(data.claims.exp)))
     }
+}
+
+/// How tokens signed with `algorithm` are checked. jsonwebtoken's defaults require only
+/// `exp`, check `aud` only when present, skip `nbf` and allow 60 s of skew; all of it is
+/// pinned down. The header's `alg` must be the key's (no algorithm confusion).
+fn validation(algorithm: Algorithm) -> Validation {
+    let mut validation = Validation::new(algorithm);
+    validation.set_required_spec_claims(&["sub", "iat", "nbf", "exp", "iss", "aud"]);
+    validation.set_issuer(&[ISSUER]);
+    validation.set_audience(&[AUDIENCE]);
+    validation.validate_exp = true;
+    validation.validate_nbf = true;
+    validation.leeway = LEEWAY_SECONDS;
+    validation
 }
 
 /// Signs texts the server hands a client to hand back unchanged (sync tokens), so that
@@ -229,7 +276,7 @@ mod tests {
     fn caller() -> Caller {
         Caller {
             user: UserId(Uuid::now_v7()),
-            session: SessionId(Uuid::now_v7()),
+            credential: Credential::Session(SessionId(Uuid::now_v7())),
             role: Role::Admin,
         }
     }

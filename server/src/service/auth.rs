@@ -6,6 +6,7 @@ use std::{
     time::{Duration, SystemTime},
 };
 
+use chrono::Utc;
 use uuid::Uuid;
 
 use super::{
@@ -19,12 +20,12 @@ use super::{
 };
 use crate::{
     domain::{
-        Caller, Credentials, Email, Grant, RefreshToken, Registration, Role, Session, SessionId,
-        SessionOrigin, User,
+        ACCESS_TOKEN_PREFIX, Caller, Credential, Credentials, Email, Grant, RefreshToken,
+        Registration, Role, Session, SessionId, SessionOrigin, User,
     },
-    security::{IssuedToken, TokenError, TokenIssuer, opaque},
+    security::{IssuedToken, TokenError, TokenIssuer, keys::PublicKey, opaque},
     store::{
-        Database,
+        Database, access_tokens,
         sessions::{self, Presented},
         users,
     },
@@ -122,6 +123,8 @@ pub struct SessionPolicy {
     pub max_per_user: u32,
     /// No session starts for an account whose address is not verified.
     pub require_verified_email: bool,
+    /// Personal access tokens one account may hold (0: no cap).
+    pub max_access_tokens_per_user: u32,
 }
 
 /// What the token endpoint answers with: an access token, and the refresh token that
@@ -334,7 +337,7 @@ impl AuthService {
     ) -> Result<Tokens, LoginError> {
         let caller = Caller {
             user: session.user,
-            session: session.id,
+            credential: Credential::Session(session.id),
             role,
         };
         let access = self.tokens.issue(caller, session.expires_at)?;
@@ -349,20 +352,26 @@ impl AuthService {
         })
     }
 
-    /// Ends the caller's session, on every server.
+    /// Ends the caller's session, on every server (an access token has none to end).
     pub async fn logout(&self, caller: Caller) -> Result<(), Failure> {
+        let Some(session) = caller.session() else {
+            return Ok(());
+        };
         let mut transaction = self.db.begin().await?;
-        sessions::delete(&mut *transaction, caller.user, caller.session).await?;
-        let pending = self
-            .revoker
-            .sessions(&mut transaction, &[caller.session])
-            .await?;
+        sessions::delete(&mut *transaction, caller.user, session).await?;
+        let pending = self.revoker.sessions(&mut transaction, &[session]).await?;
         self.revoker.commit(transaction, pending).await
     }
 
+    /// The public halves of the Ed25519 keys that verify access tokens.
+    pub fn public_keys(&self) -> &[PublicKey] {
+        self.tokens.public_keys()
+    }
+
     /// The caller a bearer token proves, if the token is genuine, current, and neither its
-    /// session nor its account has been revoked. Answered from memory: no database query,
-    /// unless the revocation set cannot be trusted right now.
+    /// credential (session or access token) nor its account has been revoked. A session's
+    /// token is answered from memory: no database query, unless the revocation set cannot
+    /// be trusted right now. A personal access token is looked up by its hash.
     pub async fn authenticate(&self, token: &str) -> Result<Caller, AuthenticateError> {
         Ok(self.authenticate_until(token).await?.0)
     }
@@ -373,38 +382,79 @@ impl AuthService {
         &self,
         token: &str,
     ) -> Result<(Caller, SystemTime), AuthenticateError> {
+        if token.starts_with(ACCESS_TOKEN_PREFIX) {
+            return self.authenticate_access_token(token).await;
+        }
         let (caller, expires_at) =
             self.tokens
                 .verify_until(token)
                 .map_err(|error| match error {
-                    TokenError::Expired => {
-                        metrics::token_refused(TokenRefusal::Expired);
-                        AuthenticateError::TokenExpired
-                    }
+                    TokenError::Expired => refused(TokenRefusal::Expired),
                     TokenError::Invalid(_)
                     | TokenError::IssuedInTheFuture
-                    | TokenError::UnknownRole => {
-                        metrics::token_refused(TokenRefusal::Invalid);
-                        AuthenticateError::TokenInvalid
-                    }
+                    | TokenError::UnknownRole
+                    | TokenError::UnknownKey => refused(TokenRefusal::Invalid),
                 })?;
         // Before any lookup: a caller over its quota costs no database work.
         self.limits
             .request(caller.user)
             .map_err(AuthenticateError::Limited)?;
-        let live = match self.revocations.check(&caller) {
-            Verdict::Accepted => true,
-            Verdict::Revoked => false,
-            Verdict::Unknown => {
-                sessions::is_live(&mut *self.db.acquire().await?, caller.user, caller.session)
-                    .await?
+        let live = match (self.revocations.check(&caller), caller.session()) {
+            (Verdict::Accepted, _) => true,
+            (Verdict::Unknown, Some(session)) => {
+                sessions::is_live(&mut *self.db.acquire().await?, caller.user, session).await?
             }
+            (Verdict::Revoked | Verdict::Unknown, _) => false,
         };
-        if live {
-            Ok((caller, expires_at))
-        } else {
-            metrics::token_refused(TokenRefusal::Revoked);
-            Err(AuthenticateError::TokenRevoked)
+        match live {
+            true => Ok((caller, expires_at)),
+            false => Err(refused(TokenRefusal::Revoked)),
         }
+    }
+
+    /// A personal access token: found by its hash with its account, so that a deleted
+    /// token, or one whose account is disabled or deleted, stops working at once on every
+    /// server. Its last use is recorded to the minute.
+    async fn authenticate_access_token(
+        &self,
+        token: &str,
+    ) -> Result<(Caller, SystemTime), AuthenticateError> {
+        let hash = opaque::hash(token);
+        let mut db = self.db.acquire().await?;
+        let presented = access_tokens::find_by_hash(&mut *db, &hash)
+            .await?
+            .ok_or_else(|| refused(TokenRefusal::Invalid))?;
+        let at = Utc::now();
+        let token = presented.token;
+        if token.expires_at.is_some_and(|expiry| expiry <= at) {
+            return Err(refused(TokenRefusal::Expired));
+        }
+        if presented.disabled {
+            return Err(refused(TokenRefusal::Revoked));
+        }
+        self.limits
+            .request(token.user)
+            .map_err(AuthenticateError::Limited)?;
+        if !access_tokens::is_fresh(token.last_used_at, at) {
+            access_tokens::touch(&mut *db, token.id, at).await?;
+        }
+        let caller = Caller {
+            user: token.user,
+            credential: Credential::AccessToken(token.id, token.scopes),
+            role: presented.role,
+        };
+        // A token without an expiry holds a stream open for a year at most.
+        let until = token.expires_at.unwrap_or(at + chrono::Duration::days(365));
+        Ok((caller, until.into()))
+    }
+}
+
+/// A token refused for `reason`, counted.
+fn refused(reason: TokenRefusal) -> AuthenticateError {
+    metrics::token_refused(reason);
+    match reason {
+        TokenRefusal::Expired => AuthenticateError::TokenExpired,
+        TokenRefusal::Invalid => AuthenticateError::TokenInvalid,
+        TokenRefusal::Revoked => AuthenticateError::TokenRevoked,
     }
 }

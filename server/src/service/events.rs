@@ -30,7 +30,7 @@ use super::{
     sync::{Read, SyncError, SyncService},
 };
 use crate::{
-    domain::{Caller, Change, PageSize, SessionId, SyncState, SyncToken, UserId},
+    domain::{Caller, Change, PageSize, SyncState, SyncToken, UserId},
     store::{Database, lists, sync},
     telemetry::metrics,
 };
@@ -122,7 +122,8 @@ struct Open {
 /// One open stream, as announcements see it.
 struct Subscriber {
     user: UserId,
-    session: SessionId,
+    /// The id whose revocation ends the caller's access: its session's or access token's.
+    credential: Uuid,
     /// The lists its caller can see, as far as it has read.
     lists: Mutex<HashSet<Uuid>>,
     wake: Notify,
@@ -130,9 +131,9 @@ struct Subscriber {
 
 impl Subscriber {
     /// Whether an announcement of `id` concerns it: a change to its caller's access or to
-    /// a list they see, or the revocation of their account or session.
+    /// a list they see, or the revocation of their account, session or access token.
     fn concerns(&self, id: Uuid) -> bool {
-        self.user.0 == id || self.session.0 == id || lock(&self.lists).contains(&id)
+        self.user.0 == id || self.credential == id || lock(&self.lists).contains(&id)
     }
 
     /// Follows the lists `changes` gain or lose; whether any was gained.
@@ -241,7 +242,7 @@ impl Streams {
         let id = open.next_id;
         let subscriber = Arc::new(Subscriber {
             user,
-            session: caller.session,
+            credential: caller.credential.id(),
             lists: Mutex::default(),
             wake: Notify::new(),
         });

@@ -16,6 +16,7 @@ pub mod revocations;
 pub mod sync;
 pub mod tags;
 pub mod tasks;
+pub mod tokens;
 pub mod users;
 
 use std::time::Duration;
@@ -178,6 +179,7 @@ pub struct Services {
     pub events: events::EventService,
     pub recovery: recovery::RecoveryService,
     pub mail: mail::MailService,
+    pub tokens: tokens::TokenService,
 }
 
 impl Services {
@@ -198,6 +200,7 @@ impl Services {
             streams,
             mail,
         } = policies;
+        let max_access_tokens = sessions.max_access_tokens_per_user;
         let outbox = mail::Outbox::default();
         let passwords = passwords::Passwords::new(hasher, limits.clone());
         let seal = tokens.seal();
@@ -223,6 +226,7 @@ impl Services {
                 outbox: outbox.clone(),
             },
             admin: admin::AdminService::new(db.clone(), revoker.clone()),
+            tokens: tokens::TokenService::new(db.clone(), revoker.clone(), max_access_tokens),
             health: health::HealthService::new(db.clone()),
             users: users::UserService::new(db.clone(), passwords, revoker, outbox),
             tags: tags::TagService::new(db.clone()),

@@ -22,7 +22,7 @@ use sqlx::PgConnection;
 
 use super::{Failure, events::Streams};
 use crate::{
-    domain::{Caller, SessionId, UserId},
+    domain::{AccessTokenId, Caller, SessionId, UserId},
     store::{
         self,
         revocations::{self, Change, Event, Feed, Loaded, Revoked},
@@ -60,7 +60,9 @@ impl RevocationSet {
         let revoked = self.read();
         let now = Utc::now();
         let in_force = |key: Revoked| revoked.get(&key).is_some_and(|until| *until > now);
-        if in_force(Revoked::Session(caller.session.0)) || in_force(Revoked::User(caller.user.0)) {
+        if in_force(Revoked::Session(caller.credential.id()))
+            || in_force(Revoked::User(caller.user.0))
+        {
             Verdict::Revoked
         } else {
             Verdict::Accepted
@@ -200,6 +202,19 @@ impl Revoker {
         ))
     }
 
+    /// Revokes a personal access token. (Its id is recorded as a session's is: both are the
+    /// credential a caller's access hangs on, and ids never repeat.)
+    pub async fn access_token(
+        &self,
+        db: &mut PgConnection,
+        token: AccessTokenId,
+    ) -> Result<Pending, Failure> {
+        let revoked = [Revoked::Session(token.0)];
+        Ok(Pending(
+            revocations::record(db, &revoked, self.window).await?,
+        ))
+    }
+
     /// Revokes every access token of `user`'s account.
     pub async fn user(&self, db: &mut PgConnection, user: UserId) -> Result<Pending, Failure> {
         let revoked = [Revoked::User(user.0)];
@@ -246,12 +261,12 @@ mod tests {
     use uuid::Uuid;
 
     use super::*;
-    use crate::domain::Role;
+    use crate::domain::{Credential, Role};
 
     fn caller() -> Caller {
         Caller {
             user: UserId(Uuid::now_v7()),
-            session: SessionId(Uuid::now_v7()),
+            credential: Credential::Session(SessionId(Uuid::now_v7())),
             role: Role::User,
         }
     }
@@ -270,9 +285,9 @@ mod tests {
         let later = Utc::now() + chrono::Duration::minutes(15);
         let earlier = Utc::now() - chrono::Duration::seconds(1);
         set.apply(&[
-            Change::Revoke(Revoked::Session(alice.session.0), later),
+            Change::Revoke(Revoked::Session(alice.credential.id()), later),
             Change::Revoke(Revoked::User(bob.user.0), later),
-            Change::Revoke(Revoked::Session(carol.session.0), earlier),
+            Change::Revoke(Revoked::Session(carol.credential.id()), earlier),
         ]);
         assert_eq!(set.check(&alice), Verdict::Revoked);
         assert_eq!(set.check(&bob), Verdict::Revoked);

@@ -183,8 +183,7 @@ impl UserService {
         if !users::update_password_hash(&mut *transaction, caller.user, &hash).await? {
             return Err(PasswordDenied::Gone);
         }
-        let ended =
-            sessions::delete_all(&mut *transaction, caller.user, Some(caller.session)).await?;
+        let ended = sessions::delete_all(&mut *transaction, caller.user, caller.session()).await?;
         let pending = self.revoker.sessions(&mut transaction, &ended).await?;
         Ok(self.revoker.commit(transaction, pending).await?)
     }

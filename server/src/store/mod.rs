@@ -4,6 +4,7 @@
 //! Store functions take any executor (the pool, or `&mut *transaction`), so a service
 //! decides where a transaction begins and ends; the store never does.
 
+pub mod access_tokens;
 pub mod account_tokens;
 pub mod idempotency;
 pub mod invitations;

@@ -67,12 +67,16 @@ const AUTHORIZATION: &[(&str, [u16; 6])] = &[
     ("stream_events",           [200, 200, 200, 200, 200, 401]),
     ("get_liveness",            [200, 200, 200, 200, 200, 200]),
     ("get_readiness",           [200, 200, 200, 200, 200, 200]),
+    ("get_jwks",                [200, 200, 200, 200, 200, 200]),
     ("admin_list_users",        [403, 403, 403, 403, 200, 401]),
     ("admin_get_user",          [403, 403, 403, 403, 200, 401]),
     ("admin_disable_user",      [403, 403, 403, 403, 200, 401]),
     ("admin_enable_user",       [403, 403, 403, 403, 200, 401]),
     ("admin_delete_user",       [403, 403, 403, 403, 204, 401]),
     ("admin_end_user_sessions", [403, 403, 403, 403, 204, 401]),
+    ("create_access_token",     [201, 201, 201, 201, 201, 401]),
+    ("list_access_tokens",      [200, 200, 200, 200, 200, 401]),
+    ("delete_access_token",     [204, 404, 404, 404, 404, 401]),
 ];
 
 /// The tag the target task carries.
@@ -96,6 +100,8 @@ struct Target {
     owner_id: Uuid,
     owner_email: String,
     owner_session: Uuid,
+    /// An access token of the owner's, to delete.
+    owner_access_token: Uuid,
     viewer_id: Uuid,
     invitation_id: Uuid,
 }
@@ -129,6 +135,10 @@ impl Fixture {
             owner_id: owner.id,
             owner_email: owner.email.clone(),
             owner_session: current_session(&owner).await,
+            owner_access_token: owner
+                .access_token("to delete", &[types::AccessTokenScope::TasksRead])
+                .await
+                .1,
             viewer_id: viewer.id,
             invitation_id: invitation.id,
         };
@@ -403,6 +413,26 @@ async fn call(operation: &str, client: &Client, target: &Target) -> u16 {
                 .send()
                 .await,
         ),
+        "create_access_token" => status_of(
+            &client
+                .create_access_token()
+                .body(
+                    types::AccessTokenInput::builder()
+                        .name("script")
+                        .scopes(vec![types::AccessTokenScope::TasksRead]),
+                )
+                .send()
+                .await,
+        ),
+        "list_access_tokens" => status_of(&client.list_access_tokens().send().await),
+        "get_jwks" => status_of(&client.get_jwks().send().await),
+        "delete_access_token" => status_of(
+            &client
+                .delete_access_token()
+                .token_id(target.owner_access_token)
+                .send()
+                .await,
+        ),
         other => panic!("no call for operation {other}: add it here and to AUTHORIZATION"),
     }
 }
@@ -492,6 +522,85 @@ async fn the_table_holds_for_every_caller_part_four() {
     check_rows(3).await;
 }
 
+/// Every scope an access token can hold.
+const SCOPES: [types::AccessTokenScope; 5] = [
+    types::AccessTokenScope::TasksRead,
+    types::AccessTokenScope::TasksWrite,
+    types::AccessTokenScope::ListsRead,
+    types::AccessTokenScope::ListsWrite,
+    types::AccessTokenScope::AccountRead,
+];
+
+/// Every secured operation, called with access tokens by the caller whose cell is a
+/// success (the owner; the administrator under `/admin`): a token holding just the scopes
+/// the operation names in the spec gets what the caller's session gets; a token holding
+/// every other scope is refused with 403. An operation that names `session` refuses a
+/// token holding every scope. So the scopes the spec shows are the scopes enforced.
+async fn check_scopes(part: usize) {
+    let app = TestApp::configured(|settings| {
+        settings.rate_limits.registrations_per_address = 0;
+        settings.rate_limits.requests_per_minute = 0;
+        settings.max_access_tokens_per_user = 0;
+    })
+    .await;
+    let spec = Spec::checked_in();
+    let secured = spec.operations.iter().filter(|operation| operation.secured);
+    let mut failures = Vec::new();
+    let mut fixture = Fixture::new(&app).await;
+    for operation in secured.skip(part).step_by(2) {
+        let id = operation.id.as_str();
+        let caller = if operation.path.starts_with("/admin") {
+            4
+        } else {
+            0
+        };
+        let user = if caller == 4 {
+            &fixture.admin
+        } else {
+            &fixture.owner
+        };
+        let needed: Vec<types::AccessTokenScope> = match operation.scopes.as_slice() {
+            [only] if only == "session" => Vec::new(),
+            names => (names.iter())
+                .map(|name| name.parse().expect("a scope the SDK knows"))
+                .collect(),
+        };
+        let others: Vec<_> = SCOPES.into_iter().filter(|s| !needed.contains(s)).collect();
+        if !others.is_empty() {
+            let (token, _) = user.access_token("others", &others).await;
+            let status = call(id, &app.client_with_token(&token), &fixture.target).await;
+            if status != 403 {
+                failures.push(format!("{id} with {others:?}: {status}, expected 403"));
+            }
+        }
+        if needed.is_empty() {
+            continue;
+        }
+        let (token, _) = user.access_token("needed", &needed).await;
+        let status = call(id, &app.client_with_token(&token), &fixture.target).await;
+        let expected = row(id)[caller];
+        if status != expected {
+            failures.push(format!(
+                "{id} with {needed:?}: {status}, expected {expected}"
+            ));
+        }
+        if changed_something(id, status) {
+            fixture = Fixture::new(&app).await;
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[tokio::test]
+async fn access_tokens_reach_just_what_their_scopes_name_part_one() {
+    check_scopes(0).await;
+}
+
+#[tokio::test]
+async fn access_tokens_reach_just_what_their_scopes_name_part_two() {
+    check_scopes(1).await;
+}
+
 #[tokio::test]
 async fn bad_tokens_are_refused_like_no_token() {
     let app = TestApp::spawn().await;
@@ -536,6 +645,7 @@ async fn what_a_caller_cannot_see_looks_exactly_like_what_does_not_exist() {
         owner_id: Uuid::now_v7(),
         owner_email: fixture.target.owner_email.clone(),
         owner_session: Uuid::now_v7(),
+        owner_access_token: Uuid::now_v7(),
         viewer_id: Uuid::now_v7(),
         invitation_id: Uuid::now_v7(),
     };

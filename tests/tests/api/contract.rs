@@ -3,6 +3,7 @@
 //! A newly declared status without a way to provoke it here fails the test.
 
 use reqwest::{RequestBuilder, header::CONTENT_TYPE};
+use taskapi_client::types::AccessTokenScope;
 use taskapi_tests::{Operation, PASSWORD, Spec, TestApp, TestUser, expect_problem, task_titled};
 
 struct Context<'a> {
@@ -18,6 +19,8 @@ struct Context<'a> {
     admin: &'a TestUser,
     /// An account an administrator has disabled.
     disabled_email: &'a str,
+    /// Alice's access tokens holding only `account:read`, and only `tasks:read`.
+    narrow_tokens: [String; 2],
 }
 
 /// What Alice may see but not change.
@@ -32,11 +35,40 @@ enum Sender {
     Anonymous,
     Alice,
     Admin,
+    /// Alice, with an access token lacking what the operation needs.
+    OutOfScope,
+}
+
+/// Operations whose only 403 is an access token's missing scope.
+fn forbidden_only_by_scope(id: &str) -> bool {
+    matches!(
+        id,
+        "logout"
+            | "get_current_user"
+            | "list_sessions"
+            | "end_session"
+            | "create_list"
+            | "list_lists"
+            | "get_list"
+            | "list_members"
+            | "list_invitations"
+            | "accept_invitation"
+            | "decline_invitation"
+            | "list_tags"
+            | "list_tasks"
+            | "get_task"
+            | "sync"
+            | "stream_events"
+            | "create_access_token"
+            | "list_access_tokens"
+            | "delete_access_token"
+    )
 }
 
 fn sender(id: &str, status: u16) -> Sender {
     match (id, status) {
         (_, 401) | ("login", 403) => Sender::Anonymous,
+        (id, 403) if forbidden_only_by_scope(id) => Sender::OutOfScope,
         // A user calling an administrator operation, or confirming with a wrong password.
         (_, 403) => Sender::Alice,
         // The last administrator removing themselves.
@@ -65,6 +97,7 @@ fn takes_json(id: &str) -> bool {
             | "request_password_reset"
             | "confirm_password_reset"
             | "verify_email"
+            | "create_access_token"
     )
 }
 
@@ -79,6 +112,7 @@ fn provoke(context: &Context<'_>, operation: &Operation, status: u16) -> Option<
         shared,
         admin,
         disabled_email,
+        narrow_tokens,
     } = context;
     let id = operation.id.as_str();
     // Every path parameter is an id or a tag's name; for 400 and 404 all take one value.
@@ -90,6 +124,7 @@ fn provoke(context: &Context<'_>, operation: &Operation, status: u16) -> Option<
             .replace("{user_id}", value)
             .replace("{list_id}", value)
             .replace("{invitation_id}", value)
+            .replace("{token_id}", value)
             .replace("{name}", value)
     };
     // Alice's own things: her task, her list, herself as its member; the admin's own
@@ -113,6 +148,11 @@ fn provoke(context: &Context<'_>, operation: &Operation, status: u16) -> Option<
         Sender::Anonymous => app.raw(operation.method.clone(), &path),
         Sender::Alice => alice.raw(operation.method.clone(), &path),
         Sender::Admin => admin.raw(operation.method.clone(), &path),
+        Sender::OutOfScope => {
+            let reads_account = operation.scopes.iter().any(|scope| scope == "account:read");
+            let token = &narrow_tokens[usize::from(reads_account)];
+            app.raw(operation.method.clone(), &path).bearer_auth(token)
+        }
     };
     let own = match id.starts_with("admin_") {
         true => own_path(admin.id.to_string()),
@@ -129,7 +169,10 @@ fn provoke(context: &Context<'_>, operation: &Operation, status: u16) -> Option<
         "replace_task" => builder.json(&task_titled("ok")),
         "update_task" => builder.json(&serde_json::json!({"title": "ok"})),
         "rename_tag" => builder.json(&serde_json::json!({"name": "ok"})),
-        "update_list" => builder.json(&serde_json::json!({"name": "ok"})),
+        "update_list" | "create_list" => builder.json(&serde_json::json!({"name": "ok"})),
+        "create_access_token" => builder.json(&serde_json::json!({
+            "name": "ok", "scopes": ["tasks:read"]
+        })),
         "update_member" => builder.json(&serde_json::json!({"role": "editor"})),
         "create_invitation" => builder.json(&serde_json::json!({
             "email": "invited@example.com", "role": "viewer"
@@ -145,6 +188,7 @@ fn provoke(context: &Context<'_>, operation: &Operation, status: u16) -> Option<
             | "list_tags"
             | "list_lists"
             | "list_invitations"
+            | "list_access_tokens"
             | "sync"
     );
     let takes_body = takes_json(id) || id == "login";
@@ -163,6 +207,9 @@ fn provoke(context: &Context<'_>, operation: &Operation, status: u16) -> Option<
         403 if id == "login" => {
             Some(request(own).form(&[("username", *disabled_email), ("password", PASSWORD)]))
         }
+        403 if forbidden_only_by_scope(id) => Some(with_body(request(path_with(
+            &uuid::Uuid::now_v7().to_string(),
+        )))),
         403 if id == "update_current_user" => Some(request(own).json(&serde_json::json!({
             "email": "someone.else@example.com",
             "current_password": "not the password",
@@ -254,7 +301,8 @@ const BOBS_TAG: &str = "bobs";
 /// (every declared 429 is provoked in `rate_limits.rs`), a required `If-Match` (428, in
 /// `conditional.rs`), a create whose `Idempotency-Key` is in use by a request still
 /// running (409, in `idempotency.rs`), a malformed login form, which any bytes are, and
-/// an address verified after another account took it (409, which needs a mailed token).
+/// an address verified after another account took it (409, which needs a mailed token),
+/// and an access token past the account's cap (409, in `access_tokens.rs`).
 fn unprovokable(operation: &Operation, status: u16) -> bool {
     // 428 needs a server that requires `If-Match` (conditional.rs starts one).
     status >= 500
@@ -263,6 +311,7 @@ fn unprovokable(operation: &Operation, status: u16) -> bool {
         || (operation.id == "create_task" && status == 409)
         || (operation.id == "login" && status == 400)
         || (operation.id == "verify_email" && status == 409)
+        || (operation.id == "create_access_token" && status == 409)
 }
 
 #[tokio::test]
@@ -303,6 +352,16 @@ async fn every_declared_client_error_is_real_and_a_problem_document() {
         .send()
         .await
         .expect("disabled");
+    let narrow_tokens = [
+        alice
+            .access_token("account", &[AccessTokenScope::AccountRead])
+            .await
+            .0,
+        alice
+            .access_token("tasks", &[AccessTokenScope::TasksRead])
+            .await
+            .0,
+    ];
     let context = Context {
         app: &app,
         alice: &alice,
@@ -316,6 +375,7 @@ async fn every_declared_client_error_is_real_and_a_problem_document() {
         },
         admin: &admin,
         disabled_email: &disabled.email,
+        narrow_tokens,
     };
 
     let mut checked = 0;

@@ -1,6 +1,7 @@
 //! taskapi driven through its generated SDK against a real server and a real PostgreSQL,
 //! one fresh database per test.
 
+mod access_tokens;
 mod accounts;
 mod admin;
 mod auth;
@@ -24,6 +25,7 @@ mod retries;
 mod revocation;
 mod schema;
 mod sessions;
+mod signing_keys;
 mod sync;
 mod tags;
 mod taskctl;

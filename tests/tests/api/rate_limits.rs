@@ -107,6 +107,7 @@ async fn every_operation_that_declares_429_gives_it_with_its_headers() {
             .replace("{user_id}", &alice.id.to_string())
             .replace("{list_id}", &task.list_id.to_string())
             .replace("{invitation_id}", &uuid::Uuid::now_v7().to_string())
+            .replace("{token_id}", &uuid::Uuid::now_v7().to_string())
             .replace("{name}", "errands");
         match operation.id.as_str() {
             "register" => {
@@ -145,6 +146,9 @@ async fn every_operation_that_declares_429_gives_it_with_its_headers() {
                         request.json(&serde_json::json!({"name": "x"}))
                     }
                     "update_member" => request.json(&serde_json::json!({"role": "viewer"})),
+                    "create_access_token" => request.json(&serde_json::json!({
+                        "name": "x", "scopes": ["tasks:read"]
+                    })),
                     "create_invitation" => request.json(&serde_json::json!({
                         "email": "x@example.com", "role": "viewer"
                     })),

@@ -269,7 +269,7 @@ async fn mail_queued_while_the_smtp_server_is_down_arrives_after_it_returns() {
     );
 }
 
-/// Every token handed out (refresh, reset, verification) is looked for in every table, as
+/// Every token handed out (refresh, reset, verification, access) is looked for in every table, as
 /// text: none is there in the clear.
 #[tokio::test]
 async fn no_token_is_stored_in_the_clear() {
@@ -280,6 +280,10 @@ async fn no_token_is_stored_in_the_clear() {
     let reset = mailbox.token_to(&alice.email, 2).await;
     let bob = app.signed_up_user().await;
     let pending_verification = mailbox.token_to(&bob.email, 1).await;
+    let scopes = [types::AccessTokenScope::TasksRead];
+    let (access, _) = alice.access_token("ci", &scopes).await;
+    let used = app.client_with_token(&access).list_tasks().send().await;
+    assert_eq!(status_of(&used), 200, "the access token works");
 
     let db = app.database().await;
     let tables: Vec<String> = sqlx::query_scalar(
@@ -295,6 +299,7 @@ async fn no_token_is_stored_in_the_clear() {
         ("verification", verification),
         ("reset", reset),
         ("pending verification", pending_verification),
+        ("access", access),
     ];
     for table in &tables {
         let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
@@ -319,4 +324,9 @@ async fn no_token_is_stored_in_the_clear() {
         hashes, 3,
         "alice's verification and reset, bob's verification"
     );
+    let access_hashes: i64 = sqlx::query_scalar("SELECT count(*) FROM access_tokens")
+        .fetch_one(&db)
+        .await
+        .expect("count");
+    assert_eq!(access_hashes, 1, "alice's access token");
 }

@@ -15,6 +15,7 @@ use taskapi_api::{
         DESCRIPTION_MAX_CHARS, MAX_TAGS_PER_TASK, TAG_MAX_CHARS, TITLE_MAX_CHARS, TaskPriority,
         TaskStatus,
     },
+    tokens::{ACCESS_TOKEN_NAME_MAX_CHARS, AccessTokenScope},
     users::{EMAIL_MAX_CHARS, EMAIL_MIN_CHARS, Role},
 };
 use taskapi_server::{
@@ -120,6 +121,16 @@ fn expected() -> Vec<(&'static str, States)> {
             names(TokenPurpose::VARIANTS),
         ),
         ("account_tokens_token_hash_check", numbers(&[HASH_BYTES])),
+        // Personal access tokens, as hashes.
+        ("access_tokens_token_hash_check", numbers(&[HASH_BYTES])),
+        (
+            "access_tokens_name_check",
+            numbers(&[1, ACCESS_TOKEN_NAME_MAX_CHARS]),
+        ),
+        (
+            "access_tokens_scopes_check",
+            names(AccessTokenScope::VARIANTS),
+        ),
     ]
 }
 

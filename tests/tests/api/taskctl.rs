@@ -8,7 +8,8 @@ use std::{
     sync::OnceLock,
 };
 
-use taskapi_tests::{PASSWORD, TestApp, TestUser, output_with_stdin};
+use taskapi_client::types;
+use taskapi_tests::{PASSWORD, TestApp, TestUser, output_with_stdin, task_titled};
 
 /// The `taskctl` example, built once per test run with the cargo that runs the tests, with
 /// the workspace's features as `cargo test --workspace` built it: found built, not built
@@ -362,4 +363,51 @@ async fn taskctl_watch_prints_changes_as_they_happen() {
         ],
         "{printed}"
     );
+}
+
+#[tokio::test]
+async fn taskctl_logs_in_with_an_access_token_and_does_what_its_scopes_allow() {
+    let app = TestApp::spawn().await;
+    let alice = app.signed_up_user().await;
+    alice.create(task_titled("Read me")).await;
+    let (reader, _) = alice
+        .access_token(
+            "taskctl",
+            &[
+                types::AccessTokenScope::TasksRead,
+                types::AccessTokenScope::AccountRead,
+            ],
+        )
+        .await;
+    let taskctl = Taskctl::new();
+    let said = taskctl
+        .ok_input(
+            &["--url", &app.base_url, "login", "--token"],
+            &format!("{reader}\n"),
+        )
+        .await;
+    assert!(said.contains(&alice.email), "{said}");
+    let saved = taskctl.config.join("taskctl/access_token");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&saved)
+            .expect("saved")
+            .permissions()
+            .mode();
+        assert_eq!(
+            mode & 0o777,
+            0o600,
+            "the token is readable by its user alone"
+        );
+    }
+    assert!(taskctl.ok(&["ls"]).await.contains("Read me"));
+    // A read-only token cannot add; the server's refusal is what taskctl says.
+    let refused = taskctl.fails(&["add", "Write me"]).await;
+    assert!(refused.contains("tasks:write"), "{refused}");
+    // Logging out forgets the token here; it stays valid on the server until deleted.
+    taskctl.ok(&["logout"]).await;
+    assert!(!saved.exists());
+    let still = app.client_with_token(&reader).list_tasks().send().await;
+    assert_eq!(taskapi_tests::status_of(&still), 200);
 }
