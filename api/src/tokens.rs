@@ -92,7 +92,7 @@ examples! {
     AccessTokenInput => AccessTokenInput {
         name: Text::new("CI deploys"),
         scopes: vec![AccessTokenScope::TasksRead, AccessTokenScope::TasksWrite],
-        expires_at: Some(crate::EXAMPLE_TIME + chrono::Duration::days(90)),
+        expires_at: Some(crate::EXAMPLE_TIME + chrono::Duration::days(3650)),
     };
     AccessToken => AccessToken {
         id: Uuid::from_u128(0x0194_b2a4_0000_7000_8000_0000_0000_0009),
@@ -100,7 +100,7 @@ examples! {
         scopes: vec![AccessTokenScope::TasksRead, AccessTokenScope::TasksWrite],
         created_at: crate::EXAMPLE_TIME,
         last_used_at: Some(crate::EXAMPLE_TIME + chrono::Duration::hours(3)),
-        expires_at: Some(crate::EXAMPLE_TIME + chrono::Duration::days(90)),
+        expires_at: Some(crate::EXAMPLE_TIME + chrono::Duration::days(3650)),
     };
     NewAccessToken => NewAccessToken {
         token: "tka_Qm9vdHN0cmFwIHRva2VuIGZvciB0aGUgZXhhbXBsZQ".to_owned(),

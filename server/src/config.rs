@@ -228,6 +228,10 @@ pub struct Settings {
     #[arg(long, env = "TASKAPI_MAX_ACCESS_TOKENS_PER_USER", default_value_t = Self::MAX_ACCESS_TOKENS_PER_USER)]
     pub max_access_tokens_per_user: u32,
 
+    /// How long audit events are kept, in days; older ones are deleted (0: for ever).
+    #[arg(long, env = "TASKAPI_AUDIT_RETENTION_DAYS", default_value_t = Self::AUDIT_RETENTION_DAYS)]
+    pub audit_retention_days: u32,
+
     /// Development mode: without a JWT secret, generate an ephemeral one (tokens die with
     /// the process).
     #[arg(long, env = "TASKAPI_DEV")]
@@ -608,6 +612,7 @@ impl Settings {
     pub const SESSION_MAX_LIFETIME_SECONDS: u64 = 90 * 24 * 60 * 60;
     pub const MAX_SESSIONS_PER_USER: u32 = 100;
     pub const MAX_ACCESS_TOKENS_PER_USER: u32 = 100;
+    pub const AUDIT_RETENTION_DAYS: u32 = 365;
     pub const IDEMPOTENCY_KEY_TTL_SECONDS: u64 = 24 * 60 * 60;
     pub const INVITATION_TTL_SECONDS: u64 = 14 * 24 * 60 * 60;
     pub const TOMBSTONE_TTL_SECONDS: u64 = 30 * 24 * 60 * 60;

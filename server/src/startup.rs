@@ -148,6 +148,10 @@ impl Application {
                     send_timeout: Duration::from_millis(settings.stream_send_timeout_ms),
                     heartbeat: Duration::from_millis(settings.stream_heartbeat_ms),
                 },
+                audit_retention: match settings.audit_retention_days {
+                    0 => None,
+                    days => Some(Duration::from_secs(u64::from(days) * 24 * 60 * 60)),
+                },
             },
         );
         let (listener, address) = listen(settings.bind).await?;
@@ -274,6 +278,7 @@ fn start_jobs(services: &Services) -> Vec<JoinHandle<()>> {
         "purge expired invitations": services.lists => purge_expired_invitations;
         "purge changes older than the tombstone lifetime": services.sync => purge_expired;
         "purge expired password-reset and verification tokens": services.mail => purge_expired;
+        "purge audit events older than the retention": services.audit => purge_expired;
     }
 }
 

@@ -99,6 +99,7 @@ pub fn test_settings() -> Settings {
         session_max_lifetime_seconds: Settings::SESSION_MAX_LIFETIME_SECONDS,
         max_sessions_per_user: Settings::MAX_SESSIONS_PER_USER,
         max_access_tokens_per_user: Settings::MAX_ACCESS_TOKENS_PER_USER,
+        audit_retention_days: Settings::AUDIT_RETENTION_DAYS,
         dev: false,
         dev_postgres_dir: None,
         no_migrate: false,

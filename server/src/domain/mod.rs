@@ -37,6 +37,7 @@ use secret_tokens;
 
 mod access;
 mod account;
+mod audit;
 mod email;
 mod etag;
 mod idempotency;
@@ -55,6 +56,7 @@ pub use access::{
     Needs, PersonalToken, Scope, Scopes, TokenName,
 };
 pub use account::{AccountToken, PasswordReset, TokenPurpose};
+pub use audit::{AuditEvent, AuditEventId, AuditEventPage, AuditFilter, AuditKind};
 pub use email::Email;
 pub use etag::{Condition, EntityTag, Version};
 pub use idempotency::IdempotencyKey;

@@ -6,7 +6,8 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{
-    AccessToken, FOREIGN_CURSOR, Invitation, List, Member, Session, User, within_four_digit_years,
+    AccessToken, AuditEvent, FOREIGN_CURSOR, Invitation, List, Member, Session, User,
+    within_four_digit_years,
 };
 
 /// How many items a page holds, at least one. (The most is the contract's to bound.)
@@ -76,6 +77,7 @@ macro_rules! positioned {
 
 positioned! {
     AccessToken: created_at, id;
+    AuditEvent: at, id;
     List: created_at, id;
     Member: since, user;
     Invitation: created_at, id;

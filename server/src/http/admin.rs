@@ -1,6 +1,7 @@
 //! `/admin`: managing every account. Only administrators may call these operations; anyone
 //! else gets 403.
 
+use chrono::{DateTime, Utc};
 use poem_openapi::{
     OpenApi,
     param::{Path, Query},
@@ -9,8 +10,9 @@ use poem_openapi::{
 use taskapi_api::{
     ApiTag,
     admin::{
-        Account, AccountByIdErrors, AccountChangeErrors, AccountPageResponse, AccountResponse,
-        EmailPrefix, ListAccountsErrors,
+        self as contract, Account, AccountByIdErrors, AccountChangeErrors, AccountPageResponse,
+        AccountResponse, AuditEventPageResponse, EmailPrefix, ListAccountsErrors,
+        ListAuditEventsErrors,
     },
     paging::{Cursor, PageLimit},
     problem::{Declares, ErrorSet, Errors},
@@ -20,7 +22,11 @@ use taskapi_api::{
 use uuid::Uuid;
 
 use super::{Api, page_of, page_request};
-use crate::domain::{Admin, FieldErrors, PageCursor, User, UserId};
+use crate::domain::{
+    Admin, AuditEvent, AuditFilter, AuditKind, FieldErrors, PageCursor, User, UserId,
+};
+
+super::same_variants!(contract::AuditKind, AuditKind: AccountCreated, LoginSucceeded, LoginFailed, PasswordChanged, PasswordReset, EmailChangeRequested, EmailChanged, EmailVerified, AccessTokenCreated, AccessTokenDeleted, SessionEnded, RoleChanged, AccountDisabled, AccountEnabled, AccountDeleted);
 
 /// The operations on `/admin`.
 pub enum Administration {}
@@ -149,6 +155,69 @@ impl Api<Administration> {
         let admin = self.administrator(auth).await?;
         self.admin.end_sessions(admin, UserId(user_id.0)).await?;
         Ok(DoneResponse::NoContent)
+    }
+
+    /// List audit events
+    ///
+    /// The security events (logins, password and email changes, tokens, sessions, roles,
+    /// disabled, enabled and deleted accounts), newest first, one bounded page at a time;
+    /// each filter given must hold. Events are kept `TASKAPI_AUDIT_RETENTION_DAYS`.
+    #[allow(clippy::too_many_arguments)]
+    #[oai(
+        path = "/audit-events",
+        method = "get",
+        operation_id = "admin_list_audit_events"
+    )]
+    async fn admin_list_audit_events(
+        &self,
+        #[oai(scope = "Scope::Session")] auth: BearerAuth,
+        /// How many events the page holds.
+        #[oai(default)]
+        limit: Query<PageLimit>,
+        /// The previous page's `next_cursor`, with the same filters; omit for page one.
+        cursor: Query<Option<Cursor>>,
+        /// Only events by this account.
+        actor_id: Query<Option<Uuid>>,
+        /// Only events on this account.
+        target_id: Query<Option<Uuid>>,
+        /// Only events of these kinds.
+        kind: Query<Option<Vec<contract::AuditKind>>>,
+        /// Only events at or after this time.
+        since: Query<Option<DateTime<Utc>>>,
+        /// Only events before this time.
+        until: Query<Option<DateTime<Utc>>>,
+    ) -> Result<AuditEventPageResponse, Errors<ListAuditEventsErrors>> {
+        let admin = self.administrator(auth).await?;
+        let (size, after) = page_request(limit.0, cursor.0, PageCursor::decode)?;
+        let filter = AuditFilter {
+            actor: actor_id.0.map(UserId),
+            target: target_id.0.map(UserId),
+            kinds: kind
+                .0
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+            since: since.0,
+            until: until.0,
+        };
+        let page = self.audit.list(admin, filter, size, after).await?;
+        Ok(AuditEventPageResponse::Ok(Json(page_of(page, Into::into))))
+    }
+}
+
+impl From<AuditEvent> for contract::AuditEvent {
+    fn from(event: AuditEvent) -> Self {
+        Self {
+            id: event.id.0,
+            at: event.at,
+            kind: event.kind.into(),
+            actor_id: event.actor.map(|id| id.0),
+            target_id: event.target.map(|id| id.0),
+            client_address: event.client_address,
+            request_id: event.request_id,
+            detail: event.detail,
+        }
     }
 }
 

@@ -13,7 +13,8 @@ use poem::{
     http::{HeaderMap, header},
 };
 
-use crate::config::ForwardedHeader;
+use super::middleware::RequestId;
+use crate::{config::ForwardedHeader, service::audit};
 
 /// The proxies whose forwarding header is believed, and which header that is.
 #[derive(Debug, Clone, Default)]
@@ -115,7 +116,14 @@ pub async fn identify<E: Endpoint>(
         .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), SocketAddr::ip);
     let client = proxies.client(peer, request.headers());
     request.extensions_mut().insert(ClientAddress(client));
-    Ok(endpoint.call(request).await?.into_response())
+    // What the request records in the audit log comes from here.
+    let origin = audit::Origin {
+        client: Some(client),
+        request_id: (request.extensions().get::<RequestId>()).map(|id| id.0.clone()),
+    };
+    Ok(audit::within(origin, endpoint.call(request))
+        .await?
+        .into_response())
 }
 
 /// The address of the client a request came from: the TCP peer, or what a trusted proxy

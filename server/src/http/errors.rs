@@ -321,7 +321,7 @@ impl<S: ErrorSet + Declares<401> + Declares<403> + Declares<429>> From<PasswordD
                 ApiError::invalid_token("The bearer token's account no longer exists.").into()
             }
             // The caller's token is fine: not a 401, which clients take as "log in again".
-            PasswordDenied::Check(CheckError::Wrong) => ApiError::<403>::typed(
+            PasswordDenied::Check(CheckError::Wrong { .. }) => ApiError::<403>::typed(
                 problem_type::WRONG_PASSWORD,
                 "`current_password` is not this account's password.",
             )

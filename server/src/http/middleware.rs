@@ -23,6 +23,7 @@ use tokio::io::AsyncReadExt;
 use crate::{
     config::CorsOrigin,
     domain::{Needs, Scope},
+    service::audit,
     telemetry::{
         metrics::{self, Phase, UNMATCHED_ROUTE},
         traces,
@@ -40,14 +41,17 @@ const REQUEST_ID: &str = "x-request-id";
 /// id into every log line of the request, and a 5xx problem document says it too.
 pub async fn trace_request<E: Endpoint>(
     endpoint: E,
-    request: Request,
+    mut request: Request,
     routes: &'static Routes,
 ) -> Result<Response> {
     let request_id = request
         .headers()
         .get(REQUEST_ID)
         .and_then(|value| value.to_str().ok())
-        .filter(|id| !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_graphic()))
+        .filter(|id| {
+            let fits = id.len() <= audit::MAX_REQUEST_ID_CHARS;
+            !id.is_empty() && fits && id.bytes().all(|b| b.is_ascii_graphic())
+        })
         .map_or_else(|| Uuid::new_v4().to_string(), str::to_owned);
     let span = tracing::info_span!(
         "request",
@@ -69,6 +73,9 @@ pub async fn trace_request<E: Endpoint>(
     let probe = request.uri().path().starts_with("/health/");
     let method = request.method().clone();
     let route = routes.of(request.uri().path());
+    request
+        .extensions_mut()
+        .insert(RequestId(request_id.clone()));
     async move {
         let started = Instant::now();
         let active = metrics::InFlight::request();
@@ -106,6 +113,11 @@ pub async fn trace_request<E: Endpoint>(
     .instrument(span)
     .await
 }
+
+/// The id [`trace_request`] gave the request, in its extensions: what the audit log
+/// records it by.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
 
 /// A problem document with `trace_id` added (a server error's, for its operators to find
 /// the request's trace); any other body as it was.

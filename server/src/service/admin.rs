@@ -4,11 +4,11 @@
 
 use sqlx::PgConnection;
 
-use super::{Failure, passwords::Passwords, revocations::Revoker};
+use super::{Failure, audit, passwords::Passwords, revocations::Revoker};
 use crate::{
     domain::{
-        Admin, Email, ListDraft, ListName, Page, PageCursor, PageSize, Password, Role,
-        TokenPurpose, User, UserId,
+        Admin, AuditEvent, AuditKind, Email, ListDraft, ListName, Page, PageCursor, PageSize,
+        Password, Role, TokenPurpose, User, UserId,
     },
     store::{
         Database, lists, mail, sessions,
@@ -84,6 +84,9 @@ pub async fn create_account(
         description: None,
     };
     lists::insert(&mut *transaction, user.id, &inbox, true, user.created_at).await?;
+    let role_name: &'static str = role.into();
+    let event = audit::own(AuditKind::AccountCreated, user.id).detail(role_name);
+    event.record(&mut *transaction).await?;
     mail::enqueue(
         &mut *transaction,
         TokenPurpose::EmailVerification,
@@ -97,6 +100,11 @@ pub async fn create_account(
 
 /// One page of accounts.
 pub type AccountPage = Page<User>;
+
+/// An administrator's action on account `target`.
+fn by(admin: Admin, kind: AuditKind, target: UserId) -> AuditEvent {
+    audit::event(kind, Some(admin.caller().user), Some(target))
+}
 
 #[derive(Clone)]
 pub struct AdminService {
@@ -129,8 +137,11 @@ impl AdminService {
     }
 
     /// Disables the account, ends its sessions and revokes its tokens everywhere.
-    pub async fn disable(&self, _admin: Admin, id: UserId) -> Result<User, RemoveError> {
+    pub async fn disable(&self, admin: Admin, id: UserId) -> Result<User, RemoveError> {
         let mut transaction = self.db.begin().await?;
+        by(admin, AuditKind::AccountDisabled, id)
+            .record(&mut *transaction)
+            .await?;
         let target = lock_unless_last_admin(&mut transaction, id).await?;
         let disabled = users::set_disabled(&mut *transaction, id, true)
             .await?
@@ -147,32 +158,42 @@ impl AdminService {
 
     /// Lets the account log in again; the sessions that ended when it was disabled stay
     /// ended.
-    pub async fn enable(&self, _admin: Admin, id: UserId) -> Result<User, AdminError> {
+    pub async fn enable(&self, admin: Admin, id: UserId) -> Result<User, AdminError> {
         let mut transaction = self.db.begin().await?;
         let enabled = users::set_disabled(&mut *transaction, id, false)
             .await?
             .ok_or(AdminError::NotFound)?;
+        by(admin, AuditKind::AccountEnabled, id)
+            .record(&mut *transaction)
+            .await?;
         let pending = self.revoker.lift(&mut transaction, id).await?;
         self.revoker.commit(transaction, pending).await?;
         Ok(enabled)
     }
 
     /// Deletes the account with its tasks and sessions, and revokes its tokens everywhere.
-    pub async fn delete(&self, _admin: Admin, id: UserId) -> Result<(), RemoveError> {
+    pub async fn delete(&self, admin: Admin, id: UserId) -> Result<(), RemoveError> {
         let mut transaction = self.db.begin().await?;
         lock_unless_last_admin(&mut transaction, id).await?;
         users::delete(&mut *transaction, id).await?;
+        by(admin, AuditKind::AccountDeleted, id)
+            .record(&mut *transaction)
+            .await?;
         let pending = self.revoker.user(&mut transaction, id).await?;
         Ok(self.revoker.commit(transaction, pending).await?)
     }
 
     /// Ends every session of the account, on every server.
-    pub async fn end_sessions(&self, _admin: Admin, id: UserId) -> Result<(), AdminError> {
+    pub async fn end_sessions(&self, admin: Admin, id: UserId) -> Result<(), AdminError> {
         let mut transaction = self.db.begin().await?;
         users::find_for_update(&mut *transaction, id)
             .await?
             .ok_or(AdminError::NotFound)?;
         let ended = sessions::delete_all(&mut *transaction, id, None).await?;
+        for session in &ended {
+            let event = by(admin, AuditKind::SessionEnded, id).detail(session.0.to_string());
+            event.record(&mut *transaction).await?;
+        }
         let pending = self.revoker.sessions(&mut transaction, &ended).await?;
         Ok(self.revoker.commit(transaction, pending).await?)
     }
@@ -227,6 +248,9 @@ impl Operator {
         let updated = users::set_role(&mut *transaction, target.id, role)
             .await?
             .ok_or(RemoveError::NotFound)?;
+        let role_name: &'static str = role.into();
+        let event = audit::event(AuditKind::RoleChanged, None, Some(target.id)).detail(role_name);
+        event.record(&mut *transaction).await?;
         let demoted = target.role == Role::Admin && role != Role::Admin;
         let ended = if demoted {
             sessions::delete_all(&mut *transaction, target.id, None).await?

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::{
     Failure,
     admin::create_account,
-    after,
+    after, audit,
     limits::{LimitError, Limited, RateLimits},
     now,
     passwords::{CheckError, Passwords, Verified},
@@ -20,8 +20,8 @@ use super::{
 };
 use crate::{
     domain::{
-        ACCESS_TOKEN_PREFIX, Caller, Credential, Credentials, Email, Grant, RefreshToken,
-        Registration, Role, Session, SessionId, SessionOrigin, User,
+        ACCESS_TOKEN_PREFIX, AuditKind, Caller, Credential, Credentials, Email, Grant,
+        RefreshToken, Registration, Role, Session, SessionId, SessionOrigin, User, UserId,
     },
     security::{IssuedToken, TokenError, TokenIssuer, keys::PublicKey, opaque},
     store::{
@@ -89,7 +89,7 @@ impl From<LimitError> for RegisterError {
 impl From<CheckError> for LoginError {
     fn from(error: CheckError) -> Self {
         match error {
-            CheckError::Wrong => Self::InvalidCredentials,
+            CheckError::Wrong { .. } => Self::InvalidCredentials,
             CheckError::Limited(limited) => Self::Limited(limited),
             CheckError::Failed(failure) => Self::Failed(failure),
         }
@@ -216,18 +216,35 @@ impl AuthService {
                 None => Ok(None),
             }
         };
-        let verified = self
+        let checked = self
             .passwords
             .check(client, email.as_ref(), &credentials.password, account)
-            .await?;
+            .await;
+        let verified = match checked {
+            Ok(verified) => verified,
+            Err(CheckError::Wrong { account }) => {
+                self.login_failed(account, "wrong password").await?;
+                return Err(LoginError::InvalidCredentials);
+            }
+            Err(other) => return Err(other.into()),
+        };
+        let user = verified.user.id;
         if verified.user.disabled_at.is_some() {
-            tracing::warn!(target: "security", %client, user = %verified.user.id.0, "login to a disabled account");
+            tracing::warn!(target: "security", %client, user = %user.0, "login to a disabled account");
+            self.login_failed(Some(user), "account disabled").await?;
             return Err(LoginError::AccountDisabled);
         }
         if self.sessions.require_verified_email && !verified.user.email_verified {
+            self.login_failed(Some(user), "email not verified").await?;
             return Err(LoginError::EmailNotVerified);
         }
         self.start_session(&verified, origin).await
+    }
+
+    /// Records a refused password login of `account` (if one has the address).
+    async fn login_failed(&self, account: Option<UserId>, why: &str) -> Result<(), Failure> {
+        let event = audit::event(AuditKind::LoginFailed, None, account).detail(why);
+        event.record(&mut *self.db.acquire().await?).await
     }
 
     /// Starts a session for an account whose password was just checked. Checking took a
@@ -264,6 +281,8 @@ impl AuthService {
             return Err(LoginError::AccountDisabled);
         }
         sessions::insert(&mut transaction, &session, &hash).await?;
+        let event = audit::own(AuditKind::LoginSucceeded, user.id).detail(session.id.0.to_string());
+        event.record(&mut *transaction).await?;
         let evicted = match self.sessions.max_per_user {
             0 => Vec::new(),
             cap => sessions::delete_all_but_newest(&mut *transaction, user.id, cap).await?,
@@ -359,6 +378,8 @@ impl AuthService {
         };
         let mut transaction = self.db.begin().await?;
         sessions::delete(&mut *transaction, caller.user, session).await?;
+        let event = audit::own(AuditKind::SessionEnded, caller.user).detail(session.0.to_string());
+        event.record(&mut *transaction).await?;
         let pending = self.revoker.sessions(&mut transaction, &[session]).await?;
         self.revoker.commit(transaction, pending).await
     }

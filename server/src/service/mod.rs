@@ -4,6 +4,7 @@
 //! [`Failure`].
 
 pub mod admin;
+pub mod audit;
 pub mod auth;
 pub mod events;
 pub mod health;
@@ -164,6 +165,8 @@ pub struct Policies {
     pub sync: sync::SyncPolicy,
     pub streams: events::StreamPolicy,
     pub mail: mail::MailPolicy,
+    /// How long audit events are kept (`None`: for ever).
+    pub audit_retention: Option<Duration>,
 }
 
 /// Every service, sharing one database pool and one revocation set.
@@ -180,6 +183,7 @@ pub struct Services {
     pub recovery: recovery::RecoveryService,
     pub mail: mail::MailService,
     pub tokens: tokens::TokenService,
+    pub audit: audit::AuditService,
 }
 
 impl Services {
@@ -199,6 +203,7 @@ impl Services {
             sync,
             streams,
             mail,
+            audit_retention,
         } = policies;
         let max_access_tokens = sessions.max_access_tokens_per_user;
         let outbox = mail::Outbox::default();
@@ -226,6 +231,7 @@ impl Services {
                 outbox: outbox.clone(),
             },
             admin: admin::AdminService::new(db.clone(), revoker.clone()),
+            audit: audit::AuditService::new(db.clone(), audit_retention),
             tokens: tokens::TokenService::new(db.clone(), revoker.clone(), max_access_tokens),
             health: health::HealthService::new(db.clone()),
             users: users::UserService::new(db.clone(), passwords, revoker, outbox),

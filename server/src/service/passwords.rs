@@ -10,16 +10,17 @@ use super::{
     limits::{LimitError, Limited, RateLimits},
 };
 use crate::{
-    domain::{Email, Password, User},
+    domain::{Email, Password, User, UserId},
     security::PasswordHasher,
 };
 
 /// Why a typed password was not accepted.
 #[derive(Debug, thiserror::Error)]
 pub enum CheckError {
-    /// No such account, or not its password; deliberately not told apart.
+    /// No such account, or not its password; deliberately not told apart to the client
+    /// (`account` is for the audit log: the account that has the address, if one does).
     #[error("the password is wrong")]
-    Wrong,
+    Wrong { account: Option<UserId> },
     #[error("too many failed logins")]
     Limited(Limited),
     #[error(transparent)]
@@ -81,9 +82,12 @@ impl Passwords {
                 return Err(failure.into());
             }
         };
-        let Some(verified) = verified else {
-            tracing::warn!(target: "security", %client, email = %shown, "wrong password");
-            return Err(CheckError::Wrong);
+        let verified = match verified {
+            Ok(verified) => verified,
+            Err(account) => {
+                tracing::warn!(target: "security", %client, email = %shown, "wrong password");
+                return Err(CheckError::Wrong { account });
+            }
         };
         // The password was right: failing to clear the count must not refuse it.
         if let Err(error) = self.limits.login_succeeded(client, &key).await {
@@ -92,20 +96,21 @@ impl Passwords {
         Ok(verified)
     }
 
-    /// The account, if `typed` is its password. Without an account (or an email that
-    /// cannot have one) the dummy hash is checked, so the answer and its timing match
-    /// those of a wrong password.
+    /// The account, if `typed` is its password; else the account's id, if there is one.
+    /// Without an account (or an email that cannot have one) the dummy hash is checked, so
+    /// the answer and its timing match those of a wrong password.
     async fn verify(
         &self,
         may_exist: bool,
         typed: &str,
         account: impl Future<Output = Result<Option<(User, String)>, Failure>>,
-    ) -> Result<Option<Verified>, Failure> {
+    ) -> Result<Result<Verified, Option<UserId>>, Failure> {
         let account = if may_exist { account.await? } else { None };
         let stored = account.as_ref().map(|(_, hash)| hash.as_str());
         let matches = self.hasher.verify(typed, stored).await?;
-        Ok(account
-            .filter(|_| matches)
-            .map(|(user, hash)| Verified { user, hash }))
+        Ok(match account {
+            Some((user, hash)) if matches => Ok(Verified { user, hash }),
+            account => Err(account.map(|(user, _)| user.id)),
+        })
     }
 }

@@ -4,14 +4,14 @@
 use std::net::IpAddr;
 
 use super::{
-    Failure,
+    Failure, audit,
     limits::{LimitError, RateLimits},
     mail::Outbox,
     passwords::Passwords,
     revocations::Revoker,
 };
 use crate::{
-    domain::{AccountToken, Email, PasswordReset, TokenPurpose, User},
+    domain::{AccountToken, AuditKind, Email, PasswordReset, TokenPurpose, User},
     security::opaque,
     store::{
         Database, account_tokens, sessions,
@@ -116,6 +116,8 @@ impl RecoveryService {
             return Err(TokenRefused::Invalid);
         }
         users::mark_verified(&mut *transaction, user, &email).await?;
+        let event = audit::event(AuditKind::PasswordReset, None, Some(user));
+        event.record(&mut *transaction).await?;
         let ended = sessions::delete_all(&mut *transaction, user, None).await?;
         let pending = self.revoker.sessions(&mut transaction, &ended).await?;
         Ok(self.revoker.commit(transaction, pending).await?)
@@ -137,6 +139,12 @@ impl RecoveryService {
                 WriteUserError::Failed(failure) => failure.into(),
             })?
             .ok_or(TokenRefused::Invalid)?;
+        // Whether it was the account's address or the one a change waited on, it is now.
+        let event = audit::event(AuditKind::EmailVerified, None, Some(user));
+        event
+            .detail(email.redacted())
+            .record(&mut *transaction)
+            .await?;
         transaction.commit().await.map_err(Failure::from)?;
         Ok(verified)
     }

@@ -2,11 +2,11 @@
 //! them, and deleting one, which ends its access on every server. Using one is
 //! authentication's concern ([`super::auth::AuthService::authenticate`]).
 
-use super::{Failure, now, revocations::Revoker};
+use super::{Failure, audit, now, revocations::Revoker};
 use crate::{
     domain::{
-        ACCESS_TOKEN_PREFIX, AccessToken, AccessTokenDraft, AccessTokenId, AccessTokenPage, Caller,
-        PageCursor, PageSize, PersonalToken,
+        ACCESS_TOKEN_PREFIX, AccessToken, AccessTokenDraft, AccessTokenId, AccessTokenPage,
+        AuditKind, Caller, PageCursor, PageSize, PersonalToken,
     },
     security::opaque,
     store::{Database, access_tokens, users},
@@ -66,6 +66,14 @@ impl TokenService {
         let (token, hash) = opaque::generate_prefixed::<PersonalToken>(ACCESS_TOKEN_PREFIX);
         let stored =
             access_tokens::insert(&mut *transaction, caller.user, draft, &hash, now()).await?;
+        let event = audit::own(AuditKind::AccessTokenCreated, caller.user);
+        let detail = format!(
+            "{} {:?} ({})",
+            stored.id.0,
+            stored.name.as_str(),
+            stored.scopes.names()
+        );
+        event.detail(detail).record(&mut *transaction).await?;
         transaction.commit().await.map_err(Failure::from)?;
         Ok((token, stored))
     }
@@ -95,6 +103,11 @@ impl TokenService {
         if !access_tokens::delete(&mut *transaction, caller.user, id).await? {
             return Err(TokenNotFound::NotFound);
         }
+        let event = audit::own(AuditKind::AccessTokenDeleted, caller.user);
+        event
+            .detail(id.0.to_string())
+            .record(&mut *transaction)
+            .await?;
         let pending = self.revoker.access_token(&mut transaction, id).await?;
         Ok(self.revoker.commit(transaction, pending).await?)
     }

@@ -6,14 +6,15 @@ use std::net::IpAddr;
 use super::{
     Failure,
     admin::{LastAdmin, RemoveError, lock_unless_last_admin},
+    audit,
     mail::Outbox,
     passwords::{CheckError, Passwords},
     revocations::Revoker,
 };
 use crate::{
     domain::{
-        Caller, DeletionConfirmation, NewEmail, NewPassword, PageCursor, PageSize, Session,
-        SessionId, SessionPage, TokenPurpose, User, UserId,
+        AuditKind, Caller, DeletionConfirmation, NewEmail, NewPassword, PageCursor, PageSize,
+        Session, SessionId, SessionPage, TokenPurpose, User, UserId,
     },
     store::{
         Database, sessions,
@@ -145,6 +146,11 @@ impl UserService {
                     WriteUserError::Failed(failure) => failure.into(),
                 })?
                 .ok_or(PasswordDenied::Gone)?;
+            let event = audit::own(AuditKind::EmailChanged, caller.user);
+            event
+                .detail(change.email.redacted())
+                .record(&mut *transaction)
+                .await?;
             transaction.commit().await.map_err(Failure::from)?;
             return Ok(user);
         }
@@ -157,6 +163,11 @@ impl UserService {
         let user = users::set_pending_email(&mut *transaction, caller.user, Some(&change.email))
             .await?
             .ok_or(PasswordDenied::Gone)?;
+        let event = audit::own(AuditKind::EmailChangeRequested, caller.user);
+        event
+            .detail(change.email.redacted())
+            .record(&mut *transaction)
+            .await?;
         self.outbox
             .queue(
                 &mut *transaction,
@@ -183,6 +194,8 @@ impl UserService {
         if !users::update_password_hash(&mut *transaction, caller.user, &hash).await? {
             return Err(PasswordDenied::Gone);
         }
+        let event = audit::own(AuditKind::PasswordChanged, caller.user);
+        event.record(&mut *transaction).await?;
         let ended = sessions::delete_all(&mut *transaction, caller.user, caller.session()).await?;
         let pending = self.revoker.sessions(&mut transaction, &ended).await?;
         Ok(self.revoker.commit(transaction, pending).await?)
@@ -199,6 +212,8 @@ impl UserService {
         let mut transaction = self.db.begin().await?;
         let user = lock_unless_last_admin(&mut transaction, caller.user).await?;
         users::delete(&mut *transaction, user.id).await?;
+        let event = audit::own(AuditKind::AccountDeleted, user.id);
+        event.record(&mut *transaction).await?;
         let pending = self.revoker.user(&mut transaction, user.id).await?;
         Ok(self.revoker.commit(transaction, pending).await?)
     }
@@ -221,6 +236,8 @@ impl UserService {
         if !sessions::delete(&mut *transaction, caller.user, id).await? {
             return Err(SessionError::NotFound);
         }
+        let event = audit::own(AuditKind::SessionEnded, caller.user).detail(id.0.to_string());
+        event.record(&mut *transaction).await?;
         let pending = self.revoker.sessions(&mut transaction, &[id]).await?;
         Ok(self.revoker.commit(transaction, pending).await?)
     }

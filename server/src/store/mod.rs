@@ -6,6 +6,7 @@
 
 pub mod access_tokens;
 pub mod account_tokens;
+pub mod audit;
 pub mod idempotency;
 pub mod invitations;
 pub mod lists;

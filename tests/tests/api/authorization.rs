@@ -74,6 +74,7 @@ const AUTHORIZATION: &[(&str, [u16; 6])] = &[
     ("admin_enable_user",       [403, 403, 403, 403, 200, 401]),
     ("admin_delete_user",       [403, 403, 403, 403, 204, 401]),
     ("admin_end_user_sessions", [403, 403, 403, 403, 204, 401]),
+    ("admin_list_audit_events", [403, 403, 403, 403, 200, 401]),
     ("create_access_token",     [201, 201, 201, 201, 201, 401]),
     ("list_access_tokens",      [200, 200, 200, 200, 200, 401]),
     ("delete_access_token",     [204, 404, 404, 404, 404, 401]),
@@ -426,6 +427,7 @@ async fn call(operation: &str, client: &Client, target: &Target) -> u16 {
         ),
         "list_access_tokens" => status_of(&client.list_access_tokens().send().await),
         "get_jwks" => status_of(&client.get_jwks().send().await),
+        "admin_list_audit_events" => status_of(&client.admin_list_audit_events().send().await),
         "delete_access_token" => status_of(
             &client
                 .delete_access_token()

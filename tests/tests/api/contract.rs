@@ -189,6 +189,7 @@ fn provoke(context: &Context<'_>, operation: &Operation, status: u16) -> Option<
             | "list_lists"
             | "list_invitations"
             | "list_access_tokens"
+            | "admin_list_audit_events"
             | "sync"
     );
     let takes_body = takes_json(id) || id == "login";

@@ -4,6 +4,7 @@
 mod access_tokens;
 mod accounts;
 mod admin;
+mod audit;
 mod auth;
 mod authorization;
 mod conditional;

@@ -10,6 +10,7 @@ use sea_query_sqlx::SqlxBinder;
 use sqlx::PgPool;
 use strum::VariantArray;
 use taskapi_api::{
+    admin::AuditKind,
     lists::{LIST_NAME_MAX_CHARS, ListRole},
     tasks::{
         DESCRIPTION_MAX_CHARS, MAX_TAGS_PER_TASK, TAG_MAX_CHARS, TITLE_MAX_CHARS, TaskPriority,
@@ -22,6 +23,7 @@ use taskapi_server::{
     domain::{TokenPurpose, Version},
     http::client::UserAgent,
     security::opaque::HASH_BYTES,
+    service::audit,
     store::{mail, revocations},
 };
 use taskapi_tests::ScratchDatabase;
@@ -130,6 +132,20 @@ fn expected() -> Vec<(&'static str, States)> {
         (
             "access_tokens_scopes_check",
             names(AccessTokenScope::VARIANTS),
+        ),
+        // The audit log.
+        ("audit_events_kind_check", names(AuditKind::VARIANTS)),
+        (
+            "audit_events_client_address_check",
+            numbers(&[audit::MAX_CLIENT_ADDRESS_CHARS]),
+        ),
+        (
+            "audit_events_request_id_check",
+            numbers(&[audit::MAX_REQUEST_ID_CHARS]),
+        ),
+        (
+            "audit_events_detail_check",
+            numbers(&[audit::MAX_DETAIL_CHARS]),
         ),
     ]
 }
