@@ -40,6 +40,13 @@ impl Failure {
 /// `deadlock_detected` and `serialization_failure`.
 const GAVE_UP_WAITING: [&str; 4] = ["55P03", "57014", "40P01", "40001"];
 
+/// What cannot fail does not: a conversion that cannot fail is one that never fails here.
+impl From<std::convert::Infallible> for Failure {
+    fn from(never: std::convert::Infallible) -> Self {
+        match never {}
+    }
+}
+
 impl From<sqlx::Error> for Failure {
     fn from(error: sqlx::Error) -> Self {
         let code = error

@@ -592,18 +592,23 @@ impl TestUser {
         scopes: &[types::AccessTokenScope],
     ) -> (String, Uuid) {
         let made = self
-            .client
-            .create_access_token()
-            .body(
-                types::AccessTokenInput::builder()
-                    .name(name)
-                    .scopes(scopes.to_vec()),
-            )
-            .send()
+            .try_access_token(name, scopes)
             .await
             .expect("an access token")
             .into_inner();
         (made.token, made.access_token.id)
+    }
+
+    /// Asks for an access token as [`Self::access_token`] does, and returns the answer.
+    pub async fn try_access_token(
+        &self,
+        name: &str,
+        scopes: &[types::AccessTokenScope],
+    ) -> Result<ResponseValue<types::NewAccessToken>, taskapi_client::Error<types::Problem>> {
+        let input = types::AccessTokenInput::builder()
+            .name(name)
+            .scopes(scopes.to_vec());
+        self.client.create_access_token().body(input).send().await
     }
 
     /// Ends this login's session.

@@ -68,7 +68,7 @@ pub use listing::{
     Assignee, SearchTerms, SortField, SortValue, TaskCursor, TaskFilter, TaskListing, TaskOrder,
     TaskPosition,
 };
-pub use page::{CursorText, Page, PageCursor, PageSize};
+pub use page::{CursorText, Page, PageCursor, PageSize, Positioned};
 pub use password::{Password, normalized as normalized_password};
 pub use session::{RefreshToken, Session, SessionId, SessionOrigin, SessionPage};
 pub use sync::{

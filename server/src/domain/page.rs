@@ -72,7 +72,18 @@ macro_rules! positioned {
                 }
             }
         }
+
+        impl Positioned for $item {
+            fn position(&self) -> PageCursor {
+                <$item>::position(self)
+            }
+        }
     )*};
+}
+
+/// An item of a listing in creation order: where it stands, for the next page's cursor.
+pub trait Positioned {
+    fn position(&self) -> PageCursor;
 }
 
 positioned! {

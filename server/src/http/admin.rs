@@ -2,26 +2,17 @@
 //! else gets 403.
 
 use chrono::{DateTime, Utc};
-use poem_openapi::{
-    OpenApi,
-    param::{Path, Query},
-    payload::Json,
-};
 use taskapi_api::{
-    ApiTag,
     admin::{
         self as contract, Account, AccountByIdErrors, AccountChangeErrors, AccountPageResponse,
         AccountResponse, AuditEventPageResponse, EmailPrefix, ListAccountsErrors,
         ListAuditEventsErrors,
     },
-    paging::{Cursor, PageLimit},
-    problem::{Declares, ErrorSet, Errors},
-    security::{BearerAuth, Scope},
+    problem::{Declares, ErrorSet},
     users::{self, DoneResponse},
 };
-use uuid::Uuid;
 
-use super::{Api, page_of, page_request};
+use super::prelude::*;
 use crate::domain::{
     Admin, AuditEvent, AuditFilter, AuditKind, FieldErrors, PageCursor, User, UserId,
 };

@@ -2,9 +2,7 @@
 //! bearer-token check every authenticated operation starts with.
 
 use poem::web::Data;
-use poem_openapi::{OpenApi, payload::Json};
 use taskapi_api::{
-    ApiTag,
     auth::{
         EmailVerification, EmailVerificationErrors, EmailVerified, LoginErrors, LoginForm,
         LoginResponse, LogoutErrors, LogoutResponse, PasswordResetConfirmation,
@@ -12,14 +10,15 @@ use taskapi_api::{
         PasswordResetRequestErrors, PasswordResetRequested, RegisterErrors, RegisterRequest,
         RegisterResponse, Token,
     },
-    problem::{ApiError, Errors},
-    security::{BearerAuth, Scope, Unauthenticated},
+    problem::ApiError,
+    security::Unauthenticated,
 };
 
 use super::{
-    Api, AppState,
+    AppState,
     body::{Bodies, BodyError, FormBody, JsonBody},
     client::{ClientAddress, UserAgent},
+    prelude::*,
 };
 use crate::{
     domain::{

@@ -6,22 +6,12 @@ use std::{task::Poll, time::Duration};
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use poem::{Body, web::sse::Event};
-use poem_openapi::{
-    OpenApi,
-    param::{Header, Query},
-    types::ToJSON,
-};
-use taskapi_api::{
-    ApiTag,
-    paging::Cursor,
-    problem::Errors,
-    security::{BearerAuth, Scope},
-    sync::{
-        ChangeEvents, EventsResponse, StreamEnd, StreamEndReason, StreamEventsErrors, SyncChange,
-    },
+use poem_openapi::types::ToJSON;
+use taskapi_api::sync::{
+    ChangeEvents, EventsResponse, StreamEnd, StreamEndReason, StreamEventsErrors, SyncChange,
 };
 
-use super::{Api, position, same_variants};
+use super::{position, prelude::*, same_variants};
 use crate::service::events::{EndReason, StreamItem};
 
 /// The operations on `/events`.

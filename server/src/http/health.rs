@@ -1,14 +1,9 @@
 //! `/health`: probes for load balancers and orchestrators. Public, cheap, and not logged
 //! when all is well.
 
-use poem_openapi::OpenApi;
-use taskapi_api::{
-    ApiTag,
-    health::{HealthResponse, LiveErrors, ReadyErrors},
-    problem::Errors,
-};
+use taskapi_api::health::{HealthResponse, LiveErrors, ReadyErrors};
 
-use super::Api;
+use super::prelude::*;
 
 /// The operations on `/health`.
 pub enum Health {}

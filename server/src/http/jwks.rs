@@ -1,13 +1,8 @@
 //! `/.well-known/jwks.json`: the public keys that verify access tokens.
 
-use poem_openapi::{OpenApi, payload::Json};
-use taskapi_api::{
-    ApiTag,
-    jwks::{Jwk, JwkSet, JwksErrors, JwksResponse},
-    problem::Errors,
-};
+use taskapi_api::jwks::{Jwk, JwkSet, JwksErrors, JwksResponse};
 
-use super::Api;
+use super::prelude::*;
 
 /// The operations on `/.well-known`.
 pub enum WellKnown {}

@@ -3,27 +3,15 @@
 //! indistinguishable from one that does not exist.
 
 use poem::Request;
-use poem_openapi::{
-    OpenApi,
-    param::{Header, Path, Query},
-    payload::Json,
+use taskapi_api::lists::{
+    self as contract, CreateInvitationErrors, CreateListErrors, CreateListResponse,
+    DeleteListErrors, GetListErrors, GetListResponse, InvitationInput, InvitationPageResponse,
+    InvitationResponse, JoinedResponse, ListDoneResponse, ListInput, ListListsErrors,
+    ListMembersErrors, ListPageResponse, ListPatch, ListResponse, MemberPageResponse,
+    MemberResponse, MemberUpdate, RemoveMemberErrors, UpdateListErrors, UpdateMemberErrors,
 };
-use taskapi_api::{
-    ApiTag,
-    lists::{
-        self as contract, CreateInvitationErrors, CreateListErrors, CreateListResponse,
-        DeleteListErrors, GetListErrors, GetListResponse, InvitationInput, InvitationPageResponse,
-        InvitationResponse, JoinedResponse, ListDoneResponse, ListInput, ListListsErrors,
-        ListMembersErrors, ListPageResponse, ListPatch, ListResponse, MemberPageResponse,
-        MemberResponse, MemberUpdate, RemoveMemberErrors, UpdateListErrors, UpdateMemberErrors,
-    },
-    paging::{Cursor, PageLimit},
-    problem::Errors,
-    security::{BearerAuth, Scope},
-};
-use uuid::Uuid;
 
-use super::{Api, body::JsonBody, condition, conditional, page_of, page_request};
+use super::{body::JsonBody, condition, conditional, prelude::*};
 use crate::domain::{
     Email, FieldErrors, Invitation, InvitationId, List, ListDescription, ListDraft, ListEdit,
     ListId, ListName, ListRole, Member, PageCursor, SharedRole, UserId,

@@ -17,6 +17,7 @@ mod jwks;
 mod listing;
 mod lists;
 mod middleware;
+mod prelude;
 mod rejections;
 mod sync;
 mod tags;
@@ -70,21 +71,33 @@ macro_rules! same_variants {
 }
 use same_variants;
 
-/// Every operation of the API, one `#[OpenApi]` impl a resource.
-pub type Endpoints = (
-    Api<auth::Auth>,
-    Api<users::Users>,
-    Api<tasks::Tasks>,
-    Api<lists::Lists>,
-    Api<lists::Invitations>,
-    Api<tags::Tags>,
-    Api<sync::Sync>,
-    Api<events::Events>,
-    Api<health::Health>,
-    Api<admin::Administration>,
-    Api<tokens::AccessTokens>,
-    Api<jwks::WellKnown>,
-);
+/// Every operation of the API: one `#[OpenApi]` impl a resource, each listed once here.
+macro_rules! endpoints {
+    ($($resource:path),+ $(,)?) => {
+        /// Every operation of the API, one `#[OpenApi]` impl a resource.
+        pub type Endpoints = ($(Api<$resource>,)+);
+
+        /// The endpoints, each serving from `state`.
+        fn endpoints(state: &Arc<AppState>) -> Endpoints {
+            ($(Api::<$resource>::new(state),)+)
+        }
+    };
+}
+
+endpoints![
+    auth::Auth,
+    users::Users,
+    tasks::Tasks,
+    lists::Lists,
+    lists::Invitations,
+    tags::Tags,
+    sync::Sync,
+    events::Events,
+    health::Health,
+    admin::Administration,
+    tokens::AccessTokens,
+    jwks::WellKnown,
+];
 
 /// When each operation marked `#[oai(deprecated)]` was deprecated and when it will be
 /// withdrawn, by `operationId`: its responses carry `Deprecation` and `Sunset` (README,
@@ -183,20 +196,7 @@ pub fn app(services: Services, settings: &HttpSettings) -> impl Endpoint + 'stat
         bodies: body::Bodies::from_spec(&document),
         needs: middleware::OperationNeeds::from_spec(&document),
     });
-    let endpoints: Endpoints = (
-        Api::new(&state),
-        Api::new(&state),
-        Api::new(&state),
-        Api::new(&state),
-        Api::new(&state),
-        Api::new(&state),
-        Api::new(&state),
-        Api::new(&state),
-        Api::new(&state),
-        Api::new(&state),
-        Api::new(&state),
-        Api::new(&state),
-    );
+    let endpoints = endpoints(&state);
     let api: OpenApiService<Endpoints, ()> = taskapi_api::described(endpoints);
     let allowed = Arc::new(middleware::AllowedMethods::from_spec(&document));
     // `every_deprecated_operation_has_its_retirement_dates` tests this table and the contract.

@@ -1,16 +1,9 @@
 //! `/sync`: the change feed. A thin entry point: the token is decoded here, and what it
 //! means is the sync service's.
 
-use poem_openapi::{OpenApi, param::Query, payload::Json};
-use taskapi_api::{
-    ApiTag,
-    paging::{Cursor, PageLimit},
-    problem::Errors,
-    security::{BearerAuth, Scope},
-    sync::{ChangeKind, SyncChange, SyncErrors, SyncPage as WirePage, SyncResponse},
-};
+use taskapi_api::sync::{ChangeKind, SyncChange, SyncErrors, SyncPage as WirePage, SyncResponse};
 
-use super::{Api, positioned_request};
+use super::{positioned_request, prelude::*};
 use crate::domain::{Change, SyncPage};
 
 /// The operations on `/sync`.

@@ -2,16 +2,7 @@
 //! (`tags` of `/tasks`); here they are listed, renamed and removed across every task at
 //! once. Another user's tags are indistinguishable from ones that do not exist.
 
-use poem_openapi::{
-    OpenApi,
-    param::{Path, Query},
-    payload::Json,
-};
 use taskapi_api::{
-    ApiTag,
-    paging::{Cursor, PageLimit},
-    problem::Errors,
-    security::{BearerAuth, Scope},
     tags::{
         DeleteTagErrors, DeleteTagResponse, ListTagsErrors, RenameTagErrors, Tag, TagPageResponse,
         TagRename, TagResponse,
@@ -19,7 +10,7 @@ use taskapi_api::{
     tasks::TagName as WireTagName,
 };
 
-use super::{Api, body::JsonBody, page_of, page_request};
+use super::{body::JsonBody, prelude::*};
 use crate::{
     domain::{FieldErrors, TagCursor, TagName, TagUse},
     service::tags::TagError,

@@ -3,17 +3,9 @@
 
 use chrono::{DateTime, Utc};
 use poem::Request;
-use poem_openapi::{
-    OpenApi,
-    param::{Header, Path, Query},
-    types::MaybeUndefined,
-};
+use poem_openapi::types::MaybeUndefined;
 use taskapi_api::{
-    ApiTag,
     json::Serialized,
-    paging::{Cursor, PageLimit},
-    problem::Errors,
-    security::{BearerAuth, Scope},
     tasks::{
         self as contract, CreateTaskErrors, CreateTaskResponse, DESCRIPTION_MAX_CHARS,
         DeleteTaskErrors, DeleteTaskResponse, GetTaskErrors, GetTaskResponse,
@@ -23,9 +15,8 @@ use taskapi_api::{
     },
     text::PlainText,
 };
-use uuid::Uuid;
 
-use super::{Api, TaskQuery, as_sent, body::JsonBody, condition, conditional, listing, page_of};
+use super::{TaskQuery, as_sent, body::JsonBody, condition, conditional, listing, prelude::*};
 use crate::domain::{
     self, DueAt, FieldErrors, IdempotencyKey, ListId, TagSet, Task, TaskDescription, TaskDraft,
     TaskEdit, TaskId, TaskTitle, UserId,

@@ -1,25 +1,13 @@
 //! `/users/me/tokens`: the caller's personal access tokens. Managing tokens needs a login
 //! session: a token cannot make, list or delete tokens.
 
-use poem_openapi::{
-    OpenApi,
-    param::{Path, Query},
-    payload::Json,
+use taskapi_api::tokens::{
+    self as contract, AccessTokenCreated, AccessTokenDeleted, AccessTokenInput,
+    AccessTokenPageResponse, AccessTokenScope, CreateAccessTokenErrors, DeleteAccessTokenErrors,
+    ListAccessTokensErrors,
 };
-use taskapi_api::{
-    ApiTag,
-    paging::{Cursor, PageLimit},
-    problem::Errors,
-    security::{BearerAuth, Scope},
-    tokens::{
-        self as contract, AccessTokenCreated, AccessTokenDeleted, AccessTokenInput,
-        AccessTokenPageResponse, AccessTokenScope, CreateAccessTokenErrors,
-        DeleteAccessTokenErrors, ListAccessTokensErrors,
-    },
-};
-use uuid::Uuid;
 
-use super::{Api, body::JsonBody, page_of, page_request};
+use super::{body::JsonBody, prelude::*};
 use crate::domain::{
     AccessToken, AccessTokenDraft, AccessTokenId, FieldErrors, PageCursor, Scope as Granted,
     TokenName,

@@ -1,26 +1,16 @@
 //! `/users`: the account behind the bearer token, its sessions and its password.
 
 use poem::web::Data;
-use poem_openapi::{
-    OpenApi,
-    param::{Path, Query},
-    payload::Json,
-};
 use taskapi_api::{
-    ApiTag,
     json::Serialized,
-    paging::{Cursor, PageLimit},
-    problem::Errors,
-    security::{BearerAuth, Scope},
     users::{
         self as contract, AccountDeletion, ChangeEmailErrors, ChangePasswordErrors,
         CurrentUserErrors, DeleteAccountErrors, DoneResponse, EmailChange, EndSessionErrors,
         ListSessionsErrors, PasswordChange, Role, SessionPageResponse, UserResponse,
     },
 };
-use uuid::Uuid;
 
-use super::{Api, body::JsonBody, client::ClientAddress, page_of, page_request};
+use super::{body::JsonBody, client::ClientAddress, prelude::*};
 use crate::domain::{
     self, DeletionConfirmation, Email, FieldErrors, NewEmail, NewPassword, PageCursor, Password,
     Session, SessionId, User,

@@ -124,10 +124,9 @@ impl AdminService {
         size: PageSize,
         after: Option<PageCursor>,
     ) -> Result<AccountPage, Failure> {
-        let db = &mut *self.db.acquire().await?;
-        let lookahead = AccountPage::lookahead(size);
-        let items = users::list(db, email_prefix.as_deref(), after, lookahead).await?;
-        Ok(AccountPage::from_lookahead(items, size, User::position))
+        let prefix = email_prefix.as_deref();
+        let read = async |db: &mut PgConnection, limit| users::list(db, prefix, after, limit).await;
+        super::page(&self.db, size, read).await
     }
 
     pub async fn get(&self, _admin: Admin, id: UserId) -> Result<User, AdminError> {

@@ -7,6 +7,8 @@ use std::{future::Future, net::IpAddr, time::Duration};
 
 use uuid::Uuid;
 
+use sqlx::PgConnection;
+
 use super::{Failure, now};
 use crate::{
     domain::{
@@ -93,14 +95,9 @@ impl AuditService {
         size: PageSize,
         after: Option<PageCursor>,
     ) -> Result<AuditEventPage, Failure> {
-        let db = &mut *self.db.acquire().await?;
-        let lookahead = AuditEventPage::lookahead(size);
-        let items = audit::list(db, &filter, after, lookahead).await?;
-        Ok(AuditEventPage::from_lookahead(
-            items,
-            size,
-            AuditEvent::position,
-        ))
+        let read =
+            async |db: &mut PgConnection, limit| audit::list(db, &filter, after, limit).await;
+        super::page(&self.db, size, read).await
     }
 
     /// Deletes the events older than the retention (a periodic job); how many.

@@ -244,7 +244,9 @@ impl AuthService {
     /// Records a refused password login of `account` (if one has the address).
     async fn login_failed(&self, account: Option<UserId>, why: &str) -> Result<(), Failure> {
         let event = audit::event(AuditKind::LoginFailed, None, account).detail(why);
-        event.record(&mut *self.db.acquire().await?).await
+        let mut db = self.db.acquire().await?;
+        event.record(&mut *db).await?;
+        db.release().await
     }
 
     /// Starts a session for an account whose password was just checked. Checking took a
@@ -450,7 +452,7 @@ impl AuthService {
         if token.expires_at.is_some_and(|expiry| expiry <= at) {
             return Err(refused(TokenRefusal::Expired));
         }
-        if presented.disabled {
+        if presented.account.disabled {
             return Err(refused(TokenRefusal::Revoked));
         }
         self.limits
@@ -459,10 +461,12 @@ impl AuthService {
         if !access_tokens::is_fresh(token.last_used_at, at) {
             access_tokens::touch(&mut *db, token.id, at).await?;
         }
+        // Behind a transaction pooler the connection is a transaction: the touch commits.
+        db.release().await?;
         let caller = Caller {
             user: token.user,
             credential: Credential::AccessToken(token.id, token.scopes),
-            role: presented.role,
+            role: presented.account.role,
         };
         // A token without an expiry holds a stream open for a year at most.
         let until = token.expires_at.unwrap_or(at + chrono::Duration::days(365));

@@ -23,10 +23,11 @@ pub mod users;
 use std::time::Duration;
 
 use chrono::{DateTime, SubsecRound, Utc};
+use sqlx::PgConnection;
 
 pub use crate::failure::Failure;
 use crate::{
-    domain::{Condition, Version},
+    domain::{Condition, Page, PageSize, Positioned, Version},
     security::{PasswordHasher, TokenIssuer},
     store::Database,
 };
@@ -81,6 +82,19 @@ macro_rules! converts_through {
     )+};
 }
 use converts_through;
+
+/// One page of a listing in creation order: `read` gets, on a connection of its own, the
+/// rows after the page's cursor, at most the given number (the page's size and one more,
+/// to tell whether another page follows).
+async fn page<T: Positioned>(
+    db: &Database,
+    size: PageSize,
+    read: impl AsyncFnOnce(&mut PgConnection, u64) -> Result<Vec<T>, Failure>,
+) -> Result<Page<T>, Failure> {
+    let mut connection = db.acquire().await?;
+    let items = read(&mut connection, Page::<T>::lookahead(size)).await?;
+    Ok(Page::from_lookahead(items, size, T::position))
+}
 
 /// The time of a change, at the microsecond precision PostgreSQL keeps.
 fn now() -> DateTime<Utc> {

@@ -2,6 +2,8 @@
 //! them, and deleting one, which ends its access on every server. Using one is
 //! authentication's concern ([`super::auth::AuthService::authenticate`]).
 
+use sqlx::PgConnection;
+
 use super::{Failure, audit, now, revocations::Revoker};
 use crate::{
     domain::{
@@ -85,14 +87,10 @@ impl TokenService {
         size: PageSize,
         after: Option<PageCursor>,
     ) -> Result<AccessTokenPage, Failure> {
-        let db = &mut *self.db.acquire().await?;
-        let lookahead = AccessTokenPage::lookahead(size);
-        let items = access_tokens::list(db, caller.user, after, lookahead).await?;
-        Ok(AccessTokenPage::from_lookahead(
-            items,
-            size,
-            AccessToken::position,
-        ))
+        let read = async |db: &mut PgConnection, limit| {
+            access_tokens::list(db, caller.user, after, limit).await
+        };
+        super::page(&self.db, size, read).await
     }
 
     /// Deletes one of the caller's tokens: it stops working at once here, and on the other

@@ -3,6 +3,8 @@
 
 use std::net::IpAddr;
 
+use sqlx::PgConnection;
+
 use super::{
     Failure,
     admin::{LastAdmin, RemoveError, lock_unless_last_admin},
@@ -14,7 +16,7 @@ use super::{
 use crate::{
     domain::{
         AuditKind, Caller, DeletionConfirmation, NewEmail, NewPassword, PageCursor, PageSize,
-        Session, SessionId, SessionPage, TokenPurpose, User, UserId,
+        SessionId, SessionPage, TokenPurpose, User, UserId,
     },
     store::{
         Database, sessions,
@@ -225,9 +227,10 @@ impl UserService {
         size: PageSize,
         after: Option<PageCursor>,
     ) -> Result<SessionPage, Failure> {
-        let db = &mut *self.db.acquire().await?;
-        let items = sessions::list(db, caller.user, after, SessionPage::lookahead(size)).await?;
-        Ok(SessionPage::from_lookahead(items, size, Session::position))
+        let read = async |db: &mut PgConnection, limit| {
+            sessions::list(db, caller.user, after, limit).await
+        };
+        super::page(&self.db, size, read).await
     }
 
     /// Ends one of the caller's sessions, on every server.

@@ -10,13 +10,12 @@ use sqlx::FromRow;
 use uuid::Uuid;
 
 use super::{
-    Db, execute, fetch_optional, insert_row, page_newest_first, query_as, query_scalar, timed,
-    users::Users,
+    Db, execute, fetch_optional, fetch_page, insert_row, query_as, query_scalar, timed,
+    users::{AccountState, AccountStateRow, Users},
 };
 use crate::{
     domain::{
-        AccessToken, AccessTokenDraft, AccessTokenId, PageCursor, Role, Scope, Scopes, TokenName,
-        UserId,
+        AccessToken, AccessTokenDraft, AccessTokenId, PageCursor, Scope, Scopes, TokenName, UserId,
     },
     failure::Failure,
     security::TokenHash,
@@ -85,32 +84,24 @@ impl TryFrom<TokenRow> for AccessToken {
 struct PresentedRow {
     #[sqlx(flatten)]
     token: TokenRow,
-    role: String,
-    disabled_at: Option<DateTime<Utc>>,
+    #[sqlx(flatten)]
+    account: AccountStateRow,
 }
 
 /// An access token a client presented, with what its account is now.
 #[derive(Debug)]
 pub struct Presented {
     pub token: AccessToken,
-    pub role: Role,
-    pub disabled: bool,
+    pub account: AccountState,
 }
 
 impl TryFrom<PresentedRow> for Presented {
     type Error = Failure;
 
     fn try_from(row: PresentedRow) -> Result<Self, Failure> {
-        let role = Role::from_str(&row.role).map_err(|_| {
-            Failure::internal(
-                "a stored account is invalid",
-                format!("role {:?}", row.role),
-            )
-        })?;
         Ok(Self {
             token: row.token.try_into()?,
-            role,
-            disabled: row.disabled_at.is_some(),
+            account: row.account.try_into()?,
         })
     }
 }
@@ -165,16 +156,13 @@ pub async fn list(
     after: Option<PageCursor>,
     limit: u64,
 ) -> Result<Vec<AccessToken>, Failure> {
-    let mut statement = Query::select()
+    let statement = Query::select()
         .columns(COLUMNS)
         .from(AccessTokens::Table)
         .and_where(Expr::col(AccessTokens::UserId).eq(user.0))
         .to_owned();
     let order = (AccessTokens::CreatedAt, AccessTokens::Id);
-    page_newest_first(&mut statement, order, after, limit);
-    let rows: Vec<TokenRow> =
-        timed("access_tokens.list", query_as(&statement).fetch_all(db)).await?;
-    rows.into_iter().map(AccessToken::try_from).collect()
+    fetch_page::<TokenRow, _, _>("access_tokens.list", db, statement, order, (after, limit)).await
 }
 
 /// Deletes `user`'s token `id`; `false` when the user has no such token.

@@ -8,7 +8,7 @@ use sea_query::{Expr, ExprTrait, Iden, Query};
 use sqlx::FromRow;
 use uuid::Uuid;
 
-use super::{Db, delete_where, execute, insert_row, page_newest_first, query_as, timed};
+use super::{Db, delete_where, execute, fetch_page, insert_row};
 use crate::{
     domain::{AuditEvent, AuditEventId, AuditFilter, AuditKind, PageCursor, UserId},
     failure::Failure,
@@ -107,7 +107,7 @@ pub async fn list(
     limit: u64,
 ) -> Result<Vec<AuditEvent>, Failure> {
     let kinds: Vec<&'static str> = filter.kinds.iter().map(|kind| (*kind).into()).collect();
-    let mut statement = Query::select()
+    let statement = Query::select()
         .columns(COLUMNS)
         .from(AuditEvents::Table)
         .and_where_option(
@@ -124,14 +124,8 @@ pub async fn list(
         .and_where_option(filter.since.map(|at| Expr::col(AuditEvents::At).gte(at)))
         .and_where_option(filter.until.map(|at| Expr::col(AuditEvents::At).lt(at)))
         .to_owned();
-    page_newest_first(
-        &mut statement,
-        (AuditEvents::At, AuditEvents::Id),
-        after,
-        limit,
-    );
-    let rows: Vec<EventRow> = timed("audit.list", query_as(&statement).fetch_all(db)).await?;
-    rows.into_iter().map(AuditEvent::try_from).collect()
+    let order = (AuditEvents::At, AuditEvents::Id);
+    fetch_page::<EventRow, _, _>("audit.list", db, statement, order, (after, limit)).await
 }
 
 /// Deletes the events recorded before `before`; how many.

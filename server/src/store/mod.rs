@@ -476,6 +476,29 @@ where
     row.map(T::try_from).transpose()
 }
 
+/// One page of `statement`'s rows, newest first by `order` (its `created_at` and `id`
+/// columns), the `limit` of them after `after`, each read as `Row` and made a `T`.
+async fn fetch_page<Row, T, Column>(
+    operation: &'static str,
+    db: impl Db<'_>,
+    mut statement: SelectStatement,
+    order: (Column, Column),
+    (after, limit): (Option<PageCursor>, u64),
+) -> Result<Vec<T>, Failure>
+where
+    Row: for<'r> FromRow<'r, PgRow> + Send + Unpin,
+    T: TryFrom<Row>,
+    Failure: From<T::Error>,
+    Column: IntoColumnRef + Copy,
+{
+    page_newest_first(&mut statement, order, after, limit);
+    let rows: Vec<Row> = timed(operation, query_as(&statement).fetch_all(db)).await?;
+    Ok(rows
+        .into_iter()
+        .map(T::try_from)
+        .collect::<Result<_, _>>()?)
+}
+
 /// What a statement runs on: the pool, a connection, or a transaction (any PostgreSQL
 /// executor; the name keeps the store's signatures short).
 pub trait Db<'c>: PgExecutor<'c> {}

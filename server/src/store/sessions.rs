@@ -1,19 +1,17 @@
 //! SQL for the `sessions` and `refresh_tokens` tables. A session's owner is part of every
 //! statement that a user's request reaches: another user's session is simply not found.
 
-use std::str::FromStr;
-
 use chrono::{DateTime, Utc};
 use sea_query::{DeleteStatement, Expr, ExprTrait, Iden, IntoIden, LockType, Order, Query};
 use sqlx::FromRow;
 use uuid::Uuid;
 
 use super::{
-    Db, delete_expired, execute, fetch_optional, insert_row, page_newest_first, query_as,
-    query_scalar, timed,
+    Db, delete_expired, execute, fetch_optional, fetch_page, insert_row, query_scalar, timed,
+    users::{AccountState, AccountStateRow},
 };
 use crate::{
-    domain::{PageCursor, Role, Session, SessionId, SessionOrigin, UserId},
+    domain::{PageCursor, Session, SessionId, SessionOrigin, UserId},
     failure::Failure,
     security::TokenHash,
 };
@@ -145,39 +143,23 @@ pub struct Presented {
     pub account: AccountState,
 }
 
-/// What the refresh grant needs to know of the session's account now.
-#[derive(Debug, Clone, Copy)]
-pub struct AccountState {
-    pub role: Role,
-    pub disabled: bool,
-}
-
 #[derive(FromRow)]
 struct PresentedRow {
     #[sqlx(flatten)]
     session: SessionRow,
     rotated_at: Option<DateTime<Utc>>,
-    role: String,
-    disabled_at: Option<DateTime<Utc>>,
+    #[sqlx(flatten)]
+    account: AccountStateRow,
 }
 
 impl TryFrom<PresentedRow> for Presented {
     type Error = Failure;
 
     fn try_from(row: PresentedRow) -> Result<Self, Failure> {
-        let role = Role::from_str(&row.role).map_err(|_| {
-            Failure::internal(
-                "a stored account is invalid",
-                format!("role {:?}", row.role),
-            )
-        })?;
         Ok(Presented {
             session: row.session.into(),
             rotated: row.rotated_at.is_some(),
-            account: AccountState {
-                role,
-                disabled: row.disabled_at.is_some(),
-            },
+            account: row.account.try_into()?,
         })
     }
 }
@@ -257,20 +239,14 @@ pub async fn list(
     after: Option<PageCursor>,
     limit: u64,
 ) -> Result<Vec<Session>, Failure> {
-    let mut statement = Query::select()
+    let statement = Query::select()
         .columns(SESSION_COLUMNS)
         .from(Sessions::Table)
         .and_where(Expr::col(Sessions::UserId).eq(user.0))
         .and_where(Expr::col(Sessions::ExpiresAt).gt(Expr::current_timestamp()))
         .to_owned();
-    page_newest_first(
-        &mut statement,
-        (Sessions::CreatedAt, Sessions::Id),
-        after,
-        limit,
-    );
-    let rows: Vec<SessionRow> = timed("sessions.list", query_as(&statement).fetch_all(db)).await?;
-    Ok(rows.into_iter().map(Session::from).collect())
+    let order = (Sessions::CreatedAt, Sessions::Id);
+    fetch_page::<SessionRow, _, _>("sessions.list", db, statement, order, (after, limit)).await
 }
 
 /// Ends the user's session `id` (its refresh tokens go with it); `false` when the user has

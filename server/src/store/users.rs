@@ -11,7 +11,7 @@ use sqlx::FromRow;
 use uuid::Uuid;
 
 use super::{
-    Db, execute, fetch_optional, insert_row, page_newest_first, query_as, query_scalar, timed,
+    Db, execute, fetch_optional, fetch_page, insert_row, query_as, query_scalar, timed,
     violated_unique_constraint,
 };
 use crate::{
@@ -57,6 +57,37 @@ struct UserRow {
     created_at: DateTime<Utc>,
 }
 
+/// An account's role and whether it is disabled, as what authenticates it needs them now.
+#[derive(Debug, Clone, Copy)]
+pub struct AccountState {
+    pub role: Role,
+    pub disabled: bool,
+}
+
+/// The columns of [`AccountState`], read beside another table's through a join.
+#[derive(FromRow)]
+pub(super) struct AccountStateRow {
+    role: String,
+    disabled_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<AccountStateRow> for AccountState {
+    type Error = Failure;
+
+    fn try_from(row: AccountStateRow) -> Result<Self, Failure> {
+        Ok(Self {
+            role: stored_role(&row.role)?,
+            disabled: row.disabled_at.is_some(),
+        })
+    }
+}
+
+/// A role as the table stores it.
+fn stored_role(role: &str) -> Result<Role, Failure> {
+    Role::from_str(role)
+        .map_err(|_| Failure::internal("a stored account is invalid", format!("role {role:?}")))
+}
+
 impl TryFrom<UserRow> for User {
     type Error = Failure;
 
@@ -69,8 +100,7 @@ impl TryFrom<UserRow> for User {
             .map(Email::parse)
             .transpose()
             .map_err(invalid)?;
-        let role =
-            Role::from_str(&row.role).map_err(|_| invalid(format!("role {:?}", row.role)))?;
+        let role = stored_role(&row.role)?;
         Ok(Self {
             id: UserId(row.id),
             email,
@@ -247,7 +277,7 @@ pub async fn list(
     after: Option<PageCursor>,
     limit: u64,
 ) -> Result<Vec<User>, Failure> {
-    let mut statement = Query::select()
+    let statement = Query::select()
         .columns(USER_COLUMNS)
         .from(Users::Table)
         .apply_if(email_prefix, |query, prefix| {
@@ -256,9 +286,8 @@ pub async fn list(
             ));
         })
         .to_owned();
-    page_newest_first(&mut statement, (Users::CreatedAt, Users::Id), after, limit);
-    let rows: Vec<UserRow> = timed("users.list", query_as(&statement).fetch_all(db)).await?;
-    rows.into_iter().map(User::try_from).collect()
+    let order = (Users::CreatedAt, Users::Id);
+    fetch_page::<UserRow, _, _>("users.list", db, statement, order, (after, limit)).await
 }
 
 /// `text` with LIKE's wildcards and escape character escaped, to match only itself.

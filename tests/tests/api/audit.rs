@@ -22,13 +22,18 @@ async fn events_on(admin: &TestUser, target: Uuid) -> Vec<types::AuditEvent> {
         if let Some(cursor) = &cursor {
             request = request.cursor(cursor.as_str());
         }
-        let page = request.send().await.expect("listed").into_inner();
+        let page = page(request).await;
         events.extend(page.items);
         match page.next_cursor {
             Some(next) => cursor = Some(next),
             None => return events,
         }
     }
+}
+
+/// The page `request` lists.
+async fn page(request: taskapi_client::builder::AdminListAuditEvents<'_>) -> types::AuditEventPage {
+    request.send().await.expect("listed").into_inner()
 }
 
 fn kinds(events: &[types::AuditEvent]) -> Vec<AuditKind> {
@@ -115,36 +120,18 @@ async fn security_events_are_recorded_with_who_what_and_where() {
     assert!(events.iter().all(|event| event.request_id.is_some()));
 
     // Filters: by actor and kind, and by time.
-    let by_admin = admin
-        .client
-        .admin_list_audit_events()
-        .actor_id(admin.id)
-        .kind(vec![AuditKind::AccountDisabled])
-        .send()
-        .await
-        .expect("listed")
-        .into_inner();
+    let listed = || admin.client.admin_list_audit_events();
+    let by_admin = page(
+        listed()
+            .actor_id(admin.id)
+            .kind(vec![AuditKind::AccountDisabled]),
+    )
+    .await;
     assert_eq!(by_admin.items.len(), 1);
     assert_eq!(by_admin.items[0].id, disable.id);
-    let later = admin
-        .client
-        .admin_list_audit_events()
-        .target_id(alice.id)
-        .since(disable.at)
-        .send()
-        .await
-        .expect("listed")
-        .into_inner();
+    let later = page(listed().target_id(alice.id).since(disable.at)).await;
     assert_eq!(kinds(&later.items), kinds(&events[..2]));
-    let earlier = admin
-        .client
-        .admin_list_audit_events()
-        .target_id(alice.id)
-        .until(events[6].at)
-        .send()
-        .await
-        .expect("listed")
-        .into_inner();
+    let earlier = page(listed().target_id(alice.id).until(events[6].at)).await;
     assert!(
         kinds(&earlier.items).ends_with(&[AuditKind::AccountCreated]),
         "{:?}",

@@ -6,7 +6,6 @@
 use ed25519_dalek::{SigningKey, pkcs8::EncodePrivateKey, pkcs8::spki::der::pem::LineEnding};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, jwk::JwkSet};
 use secrecy::SecretString;
-use taskapi_client::types;
 use taskapi_tests::{TestApp, TestUser, status_of};
 
 /// A fresh Ed25519 private key, PKCS#8 PEM.
@@ -29,23 +28,6 @@ fn key_set(signing: &str, keys: &[(&str, &str)]) -> Option<SecretString> {
 
 fn kid(token: &str) -> Option<String> {
     jsonwebtoken::decode_header(token).expect("a JWT").kid
-}
-
-/// The session's next tokens, from `app`.
-async fn refresh(app: &TestApp, refresh_token: &str) -> types::Token {
-    app.client
-        .login()
-        .body(types::LoginForm {
-            grant_type: Some("refresh_token".to_owned()),
-            refresh_token: Some(refresh_token.to_owned()),
-            username: None,
-            password: None,
-            scope: None,
-        })
-        .send()
-        .await
-        .expect("refreshed")
-        .into_inner()
 }
 
 async fn reads_account(app: &TestApp, token: &str) -> u16 {
@@ -98,7 +80,7 @@ async fn rotating_the_signing_key_while_sessions_are_live_logs_no_one_out() {
         })
         .await;
     assert_eq!(reads_account(&rotated, &alice.token).await, 200);
-    let next = refresh(&rotated, &alice.refresh_token).await;
+    let next = rotated.refreshed(&alice.refresh_token).await;
     assert_eq!(kid(&next.access_token).as_deref(), Some("new"));
     assert_eq!(reads_account(&rotated, &next.access_token).await, 200);
     // A server not yet at step 2 accepts it too: it listed the new key at step 1.
@@ -114,7 +96,7 @@ async fn rotating_the_signing_key_while_sessions_are_live_logs_no_one_out() {
     assert_eq!(reads_account(&retired, &alice.token).await, 401);
     assert!(!verified_with_jwks(&retired, &alice.token).await);
     assert_eq!(reads_account(&retired, &next.access_token).await, 200);
-    let after = refresh(&retired, &next.refresh_token).await;
+    let after = retired.refreshed(&next.refresh_token).await;
     assert_eq!(reads_account(&retired, &after.access_token).await, 200);
 }
 
