@@ -50,11 +50,21 @@ pub enum Scope {
 
 /// A bearer token as presented, with the operation it was presented to (its method and
 /// path), so that the server can check the scopes the contract says that operation needs.
-#[derive(Debug, Clone)]
+/// Its `Debug` never shows the token.
+#[derive(Clone)]
 pub struct Presented {
     token: String,
     method: Method,
     path: String,
+}
+
+impl std::fmt::Debug for Presented {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Presented")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Keeps the token with the operation it is for.

@@ -15,6 +15,7 @@ use taskapi_api::{
 use super::prelude::*;
 use crate::domain::{
     Admin, AuditEvent, AuditFilter, AuditKind, FieldErrors, PageCursor, User, UserId,
+    within_four_digit_years,
 };
 
 super::same_variants!(contract::AuditKind, AuditKind: AccountCreated, LoginSucceeded, LoginFailed, PasswordChanged, PasswordReset, EmailChangeRequested, EmailChanged, EmailVerified, AccessTokenCreated, AccessTokenDeleted, SessionEnded, RoleChanged, AccountDisabled, AccountEnabled, AccountDeleted);
@@ -180,6 +181,14 @@ impl Api<Administration> {
     ) -> Result<AuditEventPageResponse, Errors<ListAuditEventsErrors>> {
         let admin = self.administrator(auth).await?;
         let (size, after) = page_request(limit.0, cursor.0, PageCursor::decode)?;
+        let mut errors = FieldErrors::default();
+        let mut year = |name, at: Option<DateTime<Utc>>| {
+            at.and_then(|at| errors.check(name, within_four_digit_years(at)))
+        };
+        let (since, until) = (year("since", since.0), year("until", until.0));
+        if !errors.is_empty() {
+            return Err(errors.into());
+        }
         let filter = AuditFilter {
             actor: actor_id.0.map(UserId),
             target: target_id.0.map(UserId),
@@ -189,8 +198,8 @@ impl Api<Administration> {
                 .into_iter()
                 .map(Into::into)
                 .collect(),
-            since: since.0,
-            until: until.0,
+            since,
+            until,
         };
         let page = self.audit.list(admin, filter, size, after).await?;
         Ok(AuditEventPageResponse::Ok(Json(page_of(page, Into::into))))

@@ -10,7 +10,7 @@ use taskapi_api::tokens::{
 use super::{body::JsonBody, prelude::*};
 use crate::domain::{
     AccessToken, AccessTokenDraft, AccessTokenId, FieldErrors, PageCursor, Scope as Granted,
-    TokenName,
+    TokenName, within_four_digit_years,
 };
 
 super::same_variants!(AccessTokenScope, Granted: TasksRead, TasksWrite, ListsRead, ListsWrite, AccountRead);
@@ -94,7 +94,7 @@ impl TryFrom<AccessTokenInput> for AccessTokenDraft {
             "expires_at",
             match input.expires_at {
                 Some(at) if at <= chrono::Utc::now() => Err("must be in the future".to_owned()),
-                at => Ok(at),
+                at => at.map(within_four_digit_years).transpose(),
             },
         );
         let (Some(name), Some(expires_at)) = (name, expires_at) else {

@@ -30,6 +30,14 @@ struct KeySetFile {
     /// The key that signs new tokens; the secret's (`default`) when absent.
     signing_kid: Option<String>,
     keys: Vec<KeyEntry>,
+    /// Whether the secret's key (`default`) still verifies tokens (and so tokens without a
+    /// `kid`); `false` retires it, as removing a key from the set does.
+    #[serde(default = "verifies")]
+    default_verifies: bool,
+}
+
+fn verifies() -> bool {
+    true
 }
 
 #[derive(Deserialize)]
@@ -89,8 +97,15 @@ impl SigningKeys {
     /// The secret's key and those of `set` (the key set's JSON), with its `signing_kid`
     /// signing. What is wrong with the set is said without repeating any key.
     pub fn new(secret: &JwtSecret, set: &str) -> Result<Self, String> {
-        let file: KeySetFile =
-            serde_json::from_str(set).map_err(|error| format!("not a key set: {error}"))?;
+        // serde's message may quote the text it read (a key): say only where and what kind.
+        let file: KeySetFile = serde_json::from_str(set).map_err(|error| {
+            format!(
+                "not a key set ({:?} error at line {}, column {})",
+                error.classify(),
+                error.line(),
+                error.column()
+            )
+        })?;
         let mut keys = Self::from_secret(secret);
         let mut signers = HashMap::from([(DEFAULT_KID.to_owned(), keys.signer.clone())]);
         for entry in file.keys {
@@ -123,6 +138,12 @@ impl SigningKeys {
             keys.signer = signers
                 .remove(&kid)
                 .ok_or_else(|| format!("signing_kid {kid:?} names no key of the set"))?;
+        }
+        if !file.default_verifies {
+            if keys.signer.kid == DEFAULT_KID {
+                return Err("default_verifies is false: name another key as signing_kid".into());
+            }
+            keys.verifiers.remove(DEFAULT_KID);
         }
         Ok(keys)
     }
@@ -200,6 +221,17 @@ mod tests {
     }
 
     #[test]
+    fn the_secret_s_key_can_be_retired() {
+        let set = serde_json::json!({
+            "signing_kid": "ed-1",
+            "default_verifies": false,
+            "keys": [{"kid": "ed-1", "alg": "EdDSA", "private_key": ed25519_pem(3)}],
+        });
+        let keys = SigningKeys::new(&secret(), &set.to_string()).expect("a key set");
+        assert!(!keys.verifiers.contains_key(DEFAULT_KID));
+    }
+
+    #[test]
     fn a_wrong_set_is_refused_without_repeating_a_key() {
         let refused = |set: serde_json::Value| {
             SigningKeys::new(&secret(), &set.to_string())
@@ -219,6 +251,10 @@ mod tests {
         assert!(twice.contains("listed twice"), "{twice}");
         let unknown = refused(serde_json::json!({"signing_kid": "nope", "keys": []}));
         assert!(unknown.contains("names no key"), "{unknown}");
+        let quoted = refused(serde_json::json!({"keys": ["-----BEGIN PRIVATE KEY----- secret"]}));
+        assert!(!quoted.contains("secret"), "{quoted}");
+        let unsigned = refused(serde_json::json!({"default_verifies": false, "keys": []}));
+        assert!(unsigned.contains("signing_kid"), "{unsigned}");
         let garbage = refused(serde_json::json!({
             "keys": [{"kid": "ed", "alg": "EdDSA", "private_key": "-----BEGIN PRIVATE KEY-----"}],
         }));

@@ -31,6 +31,15 @@ pub fn generate_prefixed<T: From<String>>(prefix: &str) -> (T, TokenHash) {
     (T::from(token), hash)
 }
 
+/// Whether `token` has the shape of one [`generate_prefixed`] makes with `prefix`: the
+/// prefix and 43 base64url characters.
+pub fn is_well_formed(token: &str, prefix: &str) -> bool {
+    token.strip_prefix(prefix).is_some_and(|random| {
+        random.len() == 43
+            && (random.bytes()).all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    })
+}
+
 /// The hash a presented token would be stored under.
 pub fn hash(token: &str) -> TokenHash {
     TokenHash(Sha256::digest(token.as_bytes()).into())
@@ -55,6 +64,14 @@ mod tests {
             32
         );
         assert_eq!(hash(first.expose()), first_hash);
+        let (prefixed, _) = generate_prefixed::<String>("tka_");
+        assert!(is_well_formed(&prefixed, "tka_"));
+        assert!(!is_well_formed(&prefixed[1..], "tka_"));
+        assert!(!is_well_formed(&format!("{prefixed}A"), "tka_"));
+        assert!(!is_well_formed(
+            &prefixed.replace(&prefixed[10..11], "."),
+            "tka_"
+        ));
         assert!(!format!("{first:?}").contains(first.expose()));
     }
 }

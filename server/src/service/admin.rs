@@ -85,7 +85,8 @@ pub async fn create_account(
     };
     lists::insert(&mut *transaction, user.id, &inbox, true, user.created_at).await?;
     let role_name: &'static str = role.into();
-    let event = audit::own(AuditKind::AccountCreated, user.id).detail(role_name);
+    // Anonymous (a registration) or the command line: no actor.
+    let event = audit::event(AuditKind::AccountCreated, None, Some(user.id)).detail(role_name);
     event.record(&mut *transaction).await?;
     mail::enqueue(
         &mut *transaction,

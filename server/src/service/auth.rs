@@ -442,6 +442,10 @@ impl AuthService {
         &self,
         token: &str,
     ) -> Result<(Caller, SystemTime), AuthenticateError> {
+        // Not the shape of a token this server makes: refused without a lookup.
+        if !opaque::is_well_formed(token, ACCESS_TOKEN_PREFIX) {
+            return Err(refused(TokenRefusal::Invalid));
+        }
         let hash = opaque::hash(token);
         let mut db = self.db.acquire().await?;
         let presented = access_tokens::find_by_hash(&mut *db, &hash)

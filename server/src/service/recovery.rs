@@ -14,7 +14,7 @@ use crate::{
     domain::{AccountToken, AuditKind, Email, PasswordReset, TokenPurpose, User},
     security::opaque,
     store::{
-        Database, account_tokens, sessions,
+        Database, access_tokens, account_tokens, sessions,
         users::{self, WriteUserError},
     },
 };
@@ -118,8 +118,15 @@ impl RecoveryService {
         users::mark_verified(&mut *transaction, user, &email).await?;
         let event = audit::event(AuditKind::PasswordReset, None, Some(user));
         event.record(&mut *transaction).await?;
+        // Whoever held the account before the reset loses it: its sessions and its access
+        // tokens (which someone else may have made) end.
         let ended = sessions::delete_all(&mut *transaction, user, None).await?;
-        let pending = self.revoker.sessions(&mut transaction, &ended).await?;
+        let tokens = access_tokens::delete_all(&mut *transaction, user).await?;
+        let pending = (self.revoker.sessions(&mut transaction, &ended).await?).and(
+            self.revoker
+                .access_tokens(&mut transaction, &tokens)
+                .await?,
+        );
         Ok(self.revoker.commit(transaction, pending).await?)
     }
 

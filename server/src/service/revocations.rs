@@ -202,14 +202,14 @@ impl Revoker {
         ))
     }
 
-    /// Revokes a personal access token. (Its id is recorded as a session's is: both are the
-    /// credential a caller's access hangs on, and ids never repeat.)
-    pub async fn access_token(
+    /// Revokes personal access tokens. (Their ids are recorded as sessions' are: both are
+    /// the credential a caller's access hangs on, and ids never repeat.)
+    pub async fn access_tokens(
         &self,
         db: &mut PgConnection,
-        token: AccessTokenId,
+        tokens: &[AccessTokenId],
     ) -> Result<Pending, Failure> {
-        let revoked = [Revoked::Session(token.0)];
+        let revoked: Vec<Revoked> = tokens.iter().map(|id| Revoked::Session(id.0)).collect();
         Ok(Pending(
             revocations::record(db, &revoked, self.window).await?,
         ))

@@ -106,7 +106,7 @@ impl TokenService {
             .detail(id.0.to_string())
             .record(&mut *transaction)
             .await?;
-        let pending = self.revoker.access_token(&mut transaction, id).await?;
+        let pending = self.revoker.access_tokens(&mut transaction, &[id]).await?;
         Ok(self.revoker.commit(transaction, pending).await?)
     }
 }

@@ -119,11 +119,18 @@ impl UserService {
             .await?
             .ok_or(PasswordDenied::Gone)?;
         let email = account.0.email.clone();
-        let verified = self
+        let checked = self
             .passwords
             .check(client, Some(&email), typed, async { Ok(Some(account)) })
-            .await?;
-        Ok(verified.user)
+            .await;
+        if let Err(CheckError::Wrong { .. }) = &checked {
+            // It counts as a failed login, and is recorded as one.
+            let event = audit::own(AuditKind::LoginFailed, id).detail("wrong current password");
+            let mut db = self.db.acquire().await?;
+            event.record(&mut *db).await?;
+            db.release().await?;
+        }
+        Ok(checked?.user)
     }
 
     /// Asks for the caller's address to change to `change.email`: a verification mail goes

@@ -175,6 +175,21 @@ pub async fn delete(db: impl Db<'_>, user: UserId, id: AccessTokenId) -> Result<
     Ok(execute("access_tokens.delete", db, &statement).await? == 1)
 }
 
+/// Deletes every token of `user`'s; their ids.
+pub async fn delete_all(db: impl Db<'_>, user: UserId) -> Result<Vec<AccessTokenId>, Failure> {
+    let statement = Query::delete()
+        .from_table(AccessTokens::Table)
+        .and_where(Expr::col(AccessTokens::UserId).eq(user.0))
+        .returning(Query::returning().column(AccessTokens::Id))
+        .to_owned();
+    let ids: Vec<Uuid> = timed(
+        "access_tokens.delete_all",
+        query_scalar(&statement).fetch_all(db),
+    )
+    .await?;
+    Ok(ids.into_iter().map(AccessTokenId).collect())
+}
+
 /// The token stored under `hash`, expired or not, with its account's role and state.
 pub async fn find_by_hash(db: impl Db<'_>, hash: &TokenHash) -> Result<Option<Presented>, Failure> {
     let statement = Query::select()

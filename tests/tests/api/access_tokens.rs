@@ -198,6 +198,11 @@ async fn a_token_is_made_only_with_a_name_scopes_and_a_future_expiry() {
     }))
     .await;
     assert_eq!(body["errors"]["name"][0], "must not be empty", "{body}");
+    let far = refused(serde_json::json!({
+        "name": "ok", "scopes": ["tasks:read"], "expires_at": "+10000-01-01T00:00:00Z",
+    }))
+    .await;
+    assert!(far.to_string().contains("expires_at"), "{far}");
     assert_eq!(
         body["errors"]["expires_at"][0], "must be in the future",
         "{body}"

@@ -139,6 +139,17 @@ async fn security_events_are_recorded_with_who_what_and_where() {
     );
     assert!(!kinds(&earlier.items).contains(&AuditKind::AccountEnabled));
 
+    // A time no timestamp holds is an invalid field, not a failure of the database.
+    let ancient = admin
+        .raw(
+            Method::GET,
+            "/admin/audit-events?since=-5000-01-01T00:00:00Z",
+        )
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(ancient.status().as_u16(), 422);
+
     // Only administrators read it.
     assert_eq!(
         status_of(&alice.client.admin_list_audit_events().send().await),

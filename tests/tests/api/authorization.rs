@@ -524,6 +524,73 @@ async fn the_table_holds_for_every_caller_part_four() {
     check_rows(3).await;
 }
 
+/// The scopes an access token needs for each secured operation, as the README's table
+/// tells users (`session`: a login session only). Held against the spec, which the server
+/// enforces, both ways.
+#[rustfmt::skip]
+const SCOPES_NEEDED: &[(&str, &[&str])] = &[
+    ("logout",                   &["session"]),
+    ("get_current_user",         &["account:read"]),
+    ("update_current_user",      &["session"]),
+    ("delete_current_user",      &["session"]),
+    ("change_password",          &["session"]),
+    ("list_sessions",            &["session"]),
+    ("end_session",              &["session"]),
+    ("create_task",              &["tasks:write"]),
+    ("list_tasks",               &["tasks:read"]),
+    ("get_task",                 &["tasks:read"]),
+    ("replace_task",             &["tasks:write"]),
+    ("update_task",              &["tasks:write"]),
+    ("delete_task",              &["tasks:write"]),
+    ("create_list",              &["lists:write"]),
+    ("list_lists",               &["lists:read"]),
+    ("get_list",                 &["lists:read"]),
+    ("update_list",              &["lists:write"]),
+    ("delete_list",              &["lists:write"]),
+    ("list_members",             &["lists:read"]),
+    ("update_member",            &["lists:write"]),
+    ("remove_member",            &["lists:write"]),
+    ("create_invitation",        &["lists:write"]),
+    ("list_invitations",         &["lists:read"]),
+    ("accept_invitation",        &["lists:write"]),
+    ("decline_invitation",       &["lists:write"]),
+    ("list_tags",                &["tasks:read"]),
+    ("rename_tag",               &["tasks:write"]),
+    ("delete_tag",               &["tasks:write"]),
+    ("sync",                     &["tasks:read", "lists:read"]),
+    ("stream_events",            &["tasks:read", "lists:read"]),
+    ("admin_list_users",         &["session"]),
+    ("admin_get_user",           &["session"]),
+    ("admin_delete_user",        &["session"]),
+    ("admin_disable_user",       &["session"]),
+    ("admin_enable_user",        &["session"]),
+    ("admin_end_user_sessions",  &["session"]),
+    ("admin_list_audit_events",  &["session"]),
+    ("create_access_token",      &["session"]),
+    ("list_access_tokens",       &["session"]),
+    ("delete_access_token",      &["session"]),
+];
+
+#[test]
+fn the_scopes_in_the_spec_are_the_ones_users_are_told() {
+    let spec = Spec::checked_in();
+    let secured: Vec<(&str, Vec<&str>)> = (spec.operations.iter())
+        .filter(|operation| operation.secured)
+        .map(|operation| {
+            let scopes = operation.scopes.iter().map(String::as_str).collect();
+            (operation.id.as_str(), scopes)
+        })
+        .collect();
+    let mut told: Vec<(&str, Vec<&str>)> = SCOPES_NEEDED
+        .iter()
+        .map(|(id, scopes)| (*id, scopes.to_vec()))
+        .collect();
+    let mut secured = secured;
+    secured.sort();
+    told.sort();
+    assert_eq!(secured, told);
+}
+
 /// Every scope an access token can hold.
 const SCOPES: [types::AccessTokenScope; 5] = [
     types::AccessTokenScope::TasksRead,

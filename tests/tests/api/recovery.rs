@@ -51,6 +51,9 @@ async fn verify(
 async fn a_forgotten_password_is_reset_with_the_mailed_token_once() {
     let (app, mailbox) = TestApp::with_mailbox(|_| {}).await;
     let alice = app.signed_up_user().await;
+    // A token made by whoever held the account: the reset ends it too.
+    let scopes = [types::AccessTokenScope::AccountRead];
+    let (access, _) = alice.access_token("someone's", &scopes).await;
 
     let accepted = app
         .client
@@ -86,6 +89,11 @@ async fn a_forgotten_password_is_reset_with_the_mailed_token_once() {
         app.token_status(&alice.token).await,
         401,
         "every session ended"
+    );
+    assert_eq!(
+        app.token_status(&access).await,
+        401,
+        "and every access token"
     );
     assert_eq!(app.login_status(&alice.email, PASSWORD).await, 401);
     let again = app.logged_in(&alice.email, NEW_PASSWORD).await;
